@@ -1,0 +1,1 @@
+"""Interfaces: the CLI, the MCP server, the webhook service and the local PagerDuty server."""

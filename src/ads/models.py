@@ -1,0 +1,248 @@
+"""The nouns of ADS, shared by every layer.
+
+They are pydantic models so that the same objects are validated when read from SQLite or JSON,
+rendered as the documented JSON schema of a diagnosis, and returned as structured output by the
+MCP tools. Times are timezone-aware UTC ``datetime``s; sizes are bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Alert",
+    "Change",
+    "ChangeKind",
+    "Confidence",
+    "Diagnosis",
+    "Finding",
+    "FindingKind",
+    "Incident",
+    "LogEntry",
+    "MemorySample",
+    "OnCall",
+    "OomEvent",
+    "Remediation",
+    "ReproductionMode",
+    "RunResult",
+    "VerificationOutcome",
+    "VerificationResult",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=False, extra="forbid")
+
+
+class ReproductionMode(StrEnum):
+    """How a memory limit was enforced: a real cgroup, or the weaker ``RLIMIT_AS`` fallback."""
+
+    CGROUP_V1 = "cgroup-v1"
+    CGROUP_V2 = "cgroup-v2"
+    RLIMIT_AS = "rlimit-as (weaker: allocation failure, not a kernel OOM kill)"
+
+
+class MemorySample(_Model):
+    """Memory charged to the service at one moment, seconds since its run started."""
+
+    t: float
+    bytes: int
+    restart: int = 0
+
+
+class OomEvent(_Model):
+    """One OOM kill, as a kubelet would report a container's ``lastState.terminated``."""
+
+    service: str
+    reason: str = "OOMKilled"
+    exit_code: int = 137
+    pid: int | None = None
+    memory_limit: int | None = None
+    peak_usage: int | None = None
+    killed_at: datetime
+    started_at: datetime | None = None
+    restart_count: int = 0
+    git_sha: str | None = None
+    mode: ReproductionMode = ReproductionMode.CGROUP_V1
+    oom_kill_count: int | None = None
+    namespace: str | None = None
+    workload: str | None = None
+    pod: str | None = None
+    container: str | None = None
+    node: str | None = None
+    image: str | None = None
+
+    @property
+    def seconds_to_kill(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.killed_at - self.started_at).total_seconds()
+
+
+class RunResult(_Model):
+    """What one ``ads run`` saw: the kills, the memory curve, and how the limit was enforced."""
+
+    service: str
+    mode: ReproductionMode
+    memory_limit: int
+    git_sha: str | None = None
+    events: list[OomEvent] = Field(default_factory=list)
+    samples: list[MemorySample] = Field(default_factory=list)
+    duration: float = 0.0
+    exited_normally: bool = False
+    last_exit_code: int | None = None
+
+
+class OnCall(_Model):
+    """Who is on call for a service at one escalation level."""
+
+    level: int
+    user_id: str
+    name: str
+    email: str | None = None
+    github: str | None = None
+    schedule: str | None = None
+
+
+class Alert(_Model):
+    id: str
+    summary: str
+    severity: str | None = None
+    created_at: datetime | None = None
+    dedup_key: str | None = None
+    custom_details: dict[str, object] = Field(default_factory=dict)
+
+
+class LogEntry(_Model):
+    id: str
+    type: str
+    summary: str
+    created_at: datetime | None = None
+
+
+class Incident(_Model):
+    """A PagerDuty incident with what the diagnosis reads from it."""
+
+    id: str
+    number: int | None = None
+    title: str
+    status: str
+    urgency: str | None = None
+    priority: str | None = None
+    severity: str | None = None
+    service_id: str | None = None
+    service_name: str | None = None
+    escalation_policy_id: str | None = None
+    html_url: str | None = None
+    created_at: datetime
+    alerts: list[Alert] = Field(default_factory=list)
+    log_entries: list[LogEntry] = Field(default_factory=list)
+    assignees: list[str] = Field(default_factory=list)
+
+
+class ChangeKind(StrEnum):
+    COMMIT = "commit"
+    MANIFEST = "manifest"
+    DEPLOY = "deploy"
+
+
+class Change(_Model):
+    """A commit (or a deploy) in the window before an incident, with what mattered in it."""
+
+    kind: ChangeKind = ChangeKind.COMMIT
+    sha: str
+    author: str
+    authored_at: datetime
+    subject: str
+    files: list[str] = Field(default_factory=list)
+    before_incident_seconds: float | None = None
+    notes: list[str] = Field(default_factory=list)
+    memory_limit_from: str | None = None
+    memory_limit_to: str | None = None
+
+
+class FindingKind(StrEnum):
+    LOOP_LEAK = "per-iteration leak in an unbounded loop"
+    UNBOUNDED_GROWTH = "unbounded growth"
+    ONE_OFF_LEAK = "one-off leak"
+    UNCERTAIN = "uncertain"
+
+
+class Confidence(StrEnum):
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+
+
+class Finding(_Model):
+    """One leak candidate: where it is, what it is, and why ADS thinks so."""
+
+    file: str
+    function: str
+    line: int
+    end_line: int
+    kind: FindingKind
+    issue: str
+    allocation: str
+    variable: str | None = None
+    bytes_per_iteration: int | None = None
+    iterations_per_second: float | None = None
+    loop_line: int | None = None
+    use_line: int | None = None
+    evidence: list[str] = Field(default_factory=list)
+    confidence: Confidence = Confidence.LOW
+    reasons: list[str] = Field(default_factory=list)
+    introduced_by: Change | None = None
+    score: float = 0.0
+
+
+class Diagnosis(_Model):
+    """The answer for one incident: ranked findings with evidence, and the context used."""
+
+    incident: Incident
+    service: str
+    severity: str | None = None
+    oncall: list[OnCall] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    impact: str | None = None
+    predicted_seconds_to_oom: float | None = None
+    observed_seconds_to_oom: float | None = None
+    confidence: Confidence = Confidence.LOW
+    notes: list[str] = Field(default_factory=list)
+    created_at: datetime
+
+
+class VerificationOutcome(StrEnum):
+    VERIFIED = "verified"
+    NOT_REPRODUCED = "not reproduced"
+    FIX_FAILED = "fix failed"
+    CANNOT_BUILD = "cannot build here"
+
+
+class VerificationResult(_Model):
+    outcome: VerificationOutcome
+    before: RunResult | None = None
+    after: RunResult | None = None
+    runtime_leak_site: str | None = None
+    site_matches_finding: bool | None = None
+    detail: str = ""
+
+
+class Remediation(_Model):
+    """What ADS proposes for a diagnosis: the fix, how it was verified, and the alternatives."""
+
+    incident_id: str
+    fix_diff: str | None = None
+    fix_summary: str
+    verification: VerificationResult | None = None
+    branch: str | None = None
+    pr_url: str | None = None
+    pr_title: str | None = None
+    pr_body: str | None = None
+    rollback: str | None = None
+    mitigation: str | None = None
+    note_id: str | None = None

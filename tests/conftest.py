@@ -1,0 +1,19 @@
+"""Shared fixtures. Fixtures for one system live in tests/fixtures/<system>.py as plugins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.demo",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "examples" / "ads-demo-service"
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT

@@ -16,6 +16,11 @@ __all__ = [
     "Alert",
     "Change",
     "ChangeKind",
+    "ChangeRole",
+    "CodeEdit",
+    "CodeEditKind",
+    "Commit",
+    "FileChange",
     "Confidence",
     "Diagnosis",
     "Finding",
@@ -149,6 +154,36 @@ class ChangeKind(StrEnum):
     DEPLOY = "deploy"
 
 
+class CodeEditKind(StrEnum):
+    """What a commit did to C code that matters for a memory leak."""
+
+    REMOVED_FREE = "removed free"
+    ADDED_FREE = "added free"
+    ADDED_ALLOCATION = "added allocation"
+    CHANGED_ALLOCATION = "changed allocation"
+    CHANGED_LOOP = "changed loop"
+
+
+class CodeEdit(_Model):
+    """One leak-relevant edit in one function, so attribution need not re-read prose notes."""
+
+    kind: CodeEditKind
+    file: str
+    function: str | None = None
+    call: str
+    variable: str | None = None
+    line: int
+
+
+class ChangeRole(StrEnum):
+    """Why a change is listed in a diagnosis, set by ranking."""
+
+    INTRODUCED = "introduced the leak"
+    TOUCHES_FINDING = "touches the leaking code"
+    CONTRIBUTING = "contributing"
+    OTHER = "other"
+
+
 class Change(_Model):
     """A commit (or a deploy) in the window before an incident, with what mattered in it."""
 
@@ -162,6 +197,8 @@ class Change(_Model):
     notes: list[str] = Field(default_factory=list)
     memory_limit_from: str | None = None
     memory_limit_to: str | None = None
+    edits: list[CodeEdit] = Field(default_factory=list)
+    role: ChangeRole | None = None
 
 
 class FindingKind(StrEnum):
@@ -246,3 +283,42 @@ class Remediation(_Model):
     rollback: str | None = None
     mitigation: str | None = None
     note_id: str | None = None
+
+
+class FileChange(_Model):
+    """One file in a commit: git's status letter, blob ids, line counts, diff and texts.
+
+    ``old_text``/``new_text`` are the whole file before/after (decoded UTF-8 with replacement), so
+    the pure analysis can parse them; they are ``None`` when the side does not exist or was not
+    read (binary, too large: ``skipped`` says why).
+    """
+
+    path: str
+    old_path: str | None = None
+    status: str
+    old_blob: str | None = None
+    new_blob: str | None = None
+    additions: int | None = None
+    deletions: int | None = None
+    binary: bool = False
+    diff: str = ""
+    old_text: str | None = None
+    new_text: str | None = None
+    skipped: str | None = None
+
+
+class Commit(_Model):
+    """A git commit as read from the repository: who, when, what, and the per-file changes."""
+
+    sha: str
+    parents: list[str] = Field(default_factory=list)
+    author_name: str
+    author_email: str
+    authored_at: datetime
+    committed_at: datetime
+    subject: str
+    files: list[FileChange] = Field(default_factory=list)
+
+    @property
+    def author(self) -> str:
+        return f"{self.author_name} <{self.author_email}>"

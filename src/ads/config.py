@@ -101,7 +101,10 @@ class ServiceConfig(_Section):
     @field_validator("memory_limit", mode="before")
     @classmethod
     def _memory_limit(cls, value: Any) -> str:
-        parse_quantity(value)  # raises ConfigError, turned into a field error below
+        try:
+            parse_quantity(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         return str(value)
 
     @property
@@ -193,8 +196,6 @@ def settings_from_dict(data: Any, *, path: Path | None = None) -> Settings:
             field_name = _field_path(first["loc"])
             message = first["msg"].removeprefix("Value error, ")
             raise ConfigError(f"{where}: services.{name}.{field_name}: {message}") from None
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: services.{name}: {exc}") from None
     base = path.parent if path else Path.cwd()
     state_dir = base / str(data.get("state_dir", ".ads"))
     return Settings(services=services, path=path, state_dir=state_dir)

@@ -1,0 +1,122 @@
+"""The ``ads`` command: a thin click layer over the library.
+
+Every command turns an ``AdsError`` into one line on stderr and a non-zero exit (2 for
+configuration problems, 1 otherwise); a traceback means a bug in ADS, never bad input.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..config import load_settings
+from ..errors import AdsError, ConfigError
+from ..sources.monitors import LocalRuntime
+from .console import LiveRunStatus, console, err_console, oom_table
+from .demo import run_demo
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ads.yaml to use (default: $ADS_CONFIG, then ./ads.yaml).",
+)
+
+
+def _terminate_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so cgroups and worktrees are removed on the way out."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def reports_errors(func: F) -> F:
+    """Print ``AdsError``s as one line and exit non-zero; Ctrl-C exits 130 after cleanup."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _terminate_on_sigterm()
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        except AdsError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            err_console.print("interrupted; cleaned up")
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ads")
+def main() -> None:
+    """ADS, the Automated Diagnostic System: OOMKilled incident to verified fix in seconds."""
+
+
+@main.command()
+@click.argument("service")
+@config_option
+@click.option("--kills", type=click.IntRange(min=1), default=None, help="Stop after N OOM kills.")
+@click.option(
+    "--duration", type=click.FloatRange(min=0.1), default=None, help="Stop after SECONDS."
+)
+@click.option("--no-build", is_flag=True, help="Run the last build instead of building first.")
+@reports_errors
+def run(
+    service: str,
+    config_path: Path | None,
+    kills: int | None,
+    duration: float | None,
+    no_build: bool,
+) -> None:
+    """Run SERVICE under its memory limit in a local cgroup, restarting it like a kubelet.
+
+    Every OOM kill by the kernel is recorded (exit code, peak usage, restart count, git sha).
+    Runs until --kills or --duration is reached, or Ctrl-C.
+    """
+    settings = load_settings(config_path)
+    service_config = settings.service(service)
+    repo = settings.repo_path(service_config)
+    if not repo.is_dir():
+        raise ConfigError(f"services.{service}.repo: {repo} does not exist")
+    with LiveRunStatus(service) as status:
+        runtime = LocalRuntime(service_config, repo, observers=[status])
+        result = runtime.run(max_kills=kills, duration=duration, build=not no_build)
+    console.print(oom_table(result.events))
+
+
+@main.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".ads/demo"),
+    show_default=True,
+    help="Where the demo's private copy of the service and its state go.",
+)
+@click.option("--kills", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds at most.")
+@reports_errors
+def demo(workdir: Path, kills: int, timeout: float) -> None:
+    """Run the whole ADS loop on the demo service, on this machine, with nothing to configure."""
+    run_demo(workdir, kills=kills, timeout=timeout)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

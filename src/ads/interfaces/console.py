@@ -1,0 +1,122 @@
+"""Terminal output shared by the commands: a live status for runs, tables for OOM kills.
+
+Anything a person waits on for more than a second shows a live line (rich), so nobody stares at
+a silent terminal while a worker climbs towards its limit.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ..models import MemorySample, OomEvent
+from ..sources.monitors import RunObserver
+from ..units import format_bytes, format_quantity
+
+__all__ = ["LiveRunStatus", "console", "err_console", "oom_table"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+BAR_WIDTH = 30
+
+
+def _bar(fraction: float) -> str:
+    filled = max(0, min(BAR_WIDTH, round(fraction * BAR_WIDTH)))
+    return "█" * filled + "░" * (BAR_WIDTH - filled)
+
+
+class LiveRunStatus(RunObserver):
+    """A one-line live status of a local run: restart, memory against the limit, last output."""
+
+    def __init__(self, service: str, *, target: Console | None = None) -> None:
+        self.service = service
+        self.console = target or console
+        self.restart = 0
+        self.usage = 0
+        self.limit = 1
+        self.last_output = ""
+        self.kills = 0
+        self.live = Live(self._render(), console=self.console, refresh_per_second=10)
+
+    def __enter__(self) -> LiveRunStatus:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+
+    def _render(self) -> Text:
+        line = Text()
+        line.append(f"{self.service} ", style="bold")
+        line.append(f"restart {self.restart} · OOM kills {self.kills} · ")
+        fraction = self.usage / self.limit if self.limit else 0.0
+        style = "red" if fraction > 0.85 else "yellow" if fraction > 0.5 else "green"
+        line.append(_bar(fraction), style=style)
+        line.append(f" {format_bytes(self.usage)} / {format_quantity(self.limit)}")
+        if self.last_output:
+            line.append(f"\n  {self.last_output[:100]}", style="dim")
+        return line
+
+    def _refresh(self) -> None:
+        self.live.update(self._render())
+
+    def notice(self, message: str) -> None:
+        self.console.print(f"[yellow]note:[/] {message}")
+
+    def built(self, git_sha: str | None) -> None:
+        sha = git_sha[:12] if git_sha else "not a git checkout"
+        self.console.print(f"built {self.service} ({sha})")
+
+    def started(self, restart: int, pid: int) -> None:
+        self.restart = restart
+        self.usage = 0
+        self._refresh()
+
+    def sample(self, sample: MemorySample, limit: int) -> None:
+        self.usage, self.limit = sample.bytes, limit
+        self._refresh()
+
+    def output(self, line: str) -> None:
+        self.last_output = line
+        self._refresh()
+
+    def oom_killed(self, event: OomEvent) -> None:
+        self.kills += 1
+        took = event.seconds_to_kill
+        after = f" after {took:.1f} s" if took is not None else ""
+        self.console.print(
+            f"[bold red]OOMKilled[/] {event.service} pid {event.pid} exit {event.exit_code}"
+            f"{after}, peak {format_bytes(event.peak_usage or 0)} ({event.mode.value})"
+        )
+        self._refresh()
+
+    def exited(self, restart: int, exit_code: int) -> None:
+        self.console.print(f"{self.service} exited with code {exit_code}")
+
+    def backing_off(self, restart: int, delay: float) -> None:
+        if delay > 0:
+            self.console.print(f"[dim]back-off {delay:.1f} s before restart {restart}[/]")
+
+
+def oom_table(events: list[OomEvent]) -> Table:
+    """The recorded OOM kills, as a kubelet's restart history would show them."""
+    table = Table(title="OOM kills recorded")
+    for column in ("#", "service", "pid", "exit", "limit", "peak", "after", "killed at", "sha"):
+        table.add_column(column)
+    for number, event in enumerate(events, 1):
+        took = event.seconds_to_kill
+        table.add_row(
+            str(number),
+            event.service,
+            str(event.pid),
+            str(event.exit_code),
+            format_quantity(event.memory_limit or 0),
+            format_bytes(event.peak_usage or 0),
+            f"{took:.1f} s" if took is not None else "?",
+            event.killed_at.strftime("%H:%M:%S.%f")[:-3],
+            (event.git_sha or "-")[:10],
+        )
+    return table

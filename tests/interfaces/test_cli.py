@@ -1,0 +1,81 @@
+"""The ``ads`` command: every command documented, bad input is one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from ads.interfaces.cli import main
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, (*prefix, name)))
+    return found
+
+
+@pytest.mark.parametrize("path", all_commands(main), ids=" ".join)
+def test_every_command_has_help_text(path: tuple[str, ...]) -> None:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    assert command.help and len(command.help.strip()) > 20, f"ads {' '.join(path)} has no help"
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+
+
+def ads(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ads", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def write_config(repo: Path, service_body: str) -> Path:
+    path = repo / "ads.yaml"
+    path.write_text("services:\n  ads-demo-service:\n" + service_body)
+    return path
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert needle in lines[0]
+
+
+def test_unknown_service(demo_repo: Path) -> None:
+    proc = ads("run", "billing", cwd=demo_repo)
+    assert_one_line_error(proc, "unknown service 'billing'")
+    assert "ads-demo-service" in proc.stderr
+
+
+def test_missing_build_command(demo_repo: Path) -> None:
+    write_config(demo_repo, "    run: ./build/worker\n")
+    assert_one_line_error(ads("run", "ads-demo-service", cwd=demo_repo), "no build command")
+
+
+def test_build_that_fails(demo_repo: Path) -> None:
+    (demo_repo / "worker.c").write_text("int main( {\n")
+    proc = ads("run", "ads-demo-service", "--duration", "1", cwd=demo_repo)
+    assert_one_line_error(proc, "build of 'ads-demo-service' failed")
+
+
+def test_wrong_type_in_config(demo_repo: Path) -> None:
+    write_config(demo_repo, "    memory_limit: [64, Mi]\n")
+    proc = ads("run", "ads-demo-service", cwd=demo_repo)
+    assert_one_line_error(proc, "services.ads-demo-service.memory_limit")
+    assert proc.returncode == 2
+
+
+def test_missing_config(tmp_path: Path) -> None:
+    assert_one_line_error(ads("run", "ads-demo-service", cwd=tmp_path), "no configuration file")

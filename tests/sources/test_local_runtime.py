@@ -1,0 +1,135 @@
+"""The local runtime reproduces real OOM kills in a memory cgroup and cleans up after itself."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ads.config import ServiceConfig
+from ads.errors import BuildError
+from ads.models import ReproductionMode
+from ads.sources.monitors import LocalRuntime, MemoryLimiter, detect_limiter
+
+MiB = 1024 * 1024
+
+
+def _cgroup_limiter() -> MemoryLimiter:
+    limiter = detect_limiter(allow_fallback=False) if _can_cgroup() else None
+    if limiter is None:
+        pytest.skip("no writable memory cgroup here (needs root); RLIMIT_AS is tested separately")
+    return limiter
+
+
+def _can_cgroup() -> bool:
+    try:
+        detect_limiter(allow_fallback=False)
+    except Exception:
+        return False
+    return True
+
+
+def _leftover_cgroups(limiter: MemoryLimiter, service: str) -> list[Path]:
+    assert limiter.parent is not None
+    return [p for p in limiter.parent.glob(f"{service}-*") if p.is_dir()]
+
+
+def demo_service(**overrides: object) -> ServiceConfig:
+    body: dict[str, object] = {
+        "name": "ads-demo-service",
+        "build": "make build",
+        "run": "./build/worker",
+        "memory_limit": "64Mi",
+        "backoff": {"initial_seconds": 0.2},
+    }
+    body.update(overrides)
+    return ServiceConfig.model_validate(body)
+
+
+@pytest.mark.cgroup
+def test_demo_worker_is_oom_killed_by_the_kernel(demo_repo: Path) -> None:
+    limiter = _cgroup_limiter()
+    runtime = LocalRuntime(demo_service(), demo_repo, limiter=limiter)
+    result = runtime.run(max_kills=2, duration=30)
+
+    assert len(result.events) == 2
+    first, second = result.events
+    assert first.exit_code == 137
+    assert first.oom_kill_count is not None and first.oom_kill_count > 0
+    assert first.peak_usage is not None and abs(first.peak_usage - 64 * MiB) <= 4 * MiB
+    assert first.memory_limit == 64 * MiB
+    assert first.mode in (ReproductionMode.CGROUP_V1, ReproductionMode.CGROUP_V2)
+    assert first.git_sha and len(first.git_sha) == 40
+    assert (second.restart_count, first.restart_count) == (1, 0)
+    assert max(s.bytes for s in result.samples) > 48 * MiB  # the curve climbed towards the limit
+    assert _leftover_cgroups(limiter, "ads-demo-service") == []
+
+
+@pytest.mark.cgroup
+def test_worker_that_frees_is_not_killed(demo_repo: Path) -> None:
+    worker = demo_repo / "worker.c"
+    lines = worker.read_text().splitlines(keepends=True)
+    lines.insert(27, "        free(buffer);\n")
+    worker.write_text("".join(lines))
+    limiter = _cgroup_limiter()
+    result = LocalRuntime(demo_service(), demo_repo, limiter=limiter).run(duration=3)
+
+    assert result.events == []
+    assert max(s.bytes for s in result.samples) < 32 * MiB
+    assert _leftover_cgroups(limiter, "ads-demo-service") == []
+
+
+@pytest.mark.cgroup
+def test_stop_from_another_thread_kills_and_removes_the_cgroup(demo_repo: Path) -> None:
+    limiter = _cgroup_limiter()
+    runtime = LocalRuntime(demo_service(memory_limit="1Gi"), demo_repo, limiter=limiter)
+    threading.Timer(1.0, runtime.stop).start()
+    result = runtime.run(duration=30)
+
+    assert result.duration < 10
+    assert result.events == []
+    assert _leftover_cgroups(limiter, "ads-demo-service") == []
+
+
+def test_rlimit_fallback_is_labelled_weaker(demo_repo: Path) -> None:
+    notices: list[str] = []
+
+    class Collect:
+        def __getattr__(self, name: str) -> object:
+            return (lambda message: notices.append(message)) if name == "notice" else _ignore
+
+    limiter = MemoryLimiter(ReproductionMode.RLIMIT_AS, None)
+    runtime = LocalRuntime(
+        demo_service(),
+        demo_repo,
+        limiter=limiter,
+        observers=[Collect()],  # type: ignore[list-item]
+    )
+    result = runtime.run(max_kills=1, duration=20)
+
+    assert len(notices) == 1 and "weaker" in notices[0]
+    assert len(result.events) == 1
+    assert result.events[0].mode is ReproductionMode.RLIMIT_AS
+    assert "weaker" in result.events[0].mode.value
+
+
+def _ignore(*args: object) -> None:
+    return None
+
+
+def test_failing_build_is_one_clear_error(demo_repo: Path) -> None:
+    (demo_repo / "worker.c").write_text("int main( { return 0; }\n")
+    runtime = LocalRuntime(
+        demo_service(), demo_repo, limiter=MemoryLimiter(ReproductionMode.RLIMIT_AS, None)
+    )
+    with pytest.raises(BuildError, match="build of 'ads-demo-service' failed"):
+        runtime.run(duration=1)
+
+
+def test_missing_build_command(demo_repo: Path) -> None:
+    runtime = LocalRuntime(
+        demo_service(build=None), demo_repo, limiter=MemoryLimiter(ReproductionMode.RLIMIT_AS, None)
+    )
+    with pytest.raises(BuildError, match="no build command"):
+        runtime.run(duration=1)

@@ -1,0 +1,202 @@
+"""Rank, explain, score: how well each leak candidate explains *this* incident.
+
+A finding explains an OOMKilled incident when it can exhaust memory (a per-iteration leak in an
+unbounded loop, or unbounded growth), when the growth it predicts reaches the limit in about the
+time the kills were observed, when a recent commit introduced it, and when an established
+analyser (gcc -fanalyzer) reports it too. Each of those is written out as a reason, so the
+confidence is never a bare word.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..models import Confidence, Finding, FindingKind, Incident
+from ..units import format_bytes, format_quantity, parse_quantity
+
+__all__ = [
+    "IncidentSignal",
+    "impact_text",
+    "incident_signal",
+    "predict_seconds_to_oom",
+    "rank_findings",
+]
+
+KIND_WEIGHT = {
+    FindingKind.LOOP_LEAK: 1.0,
+    FindingKind.UNBOUNDED_GROWTH: 0.9,
+    FindingKind.UNCERTAIN: 0.3,
+    FindingKind.ONE_OFF_LEAK: 0.1,
+}
+GROWS = (FindingKind.LOOP_LEAK, FindingKind.UNBOUNDED_GROWTH)
+PREDICTION_FACTOR = 2.0  # predicted vs observed time to OOM "agree" within this factor
+
+
+@dataclass(frozen=True)
+class IncidentSignal:
+    """What the incident itself says about memory: was it an OOM kill, at what limit, how fast."""
+
+    oom: bool
+    memory_limit: int | None = None
+    observed_seconds_to_oom: float | None = None
+    kills: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _limit(details: dict[str, object]) -> int | None:
+    raw = details.get("memory_limit_bytes")
+    number = _number(raw)
+    if number:
+        return int(number)
+    text = details.get("memory_limit")
+    if isinstance(text, str) and text != "unknown":
+        try:
+            return parse_quantity(text)
+        except ConfigError:  # an unparsable quantity is an unknown limit
+            return None
+    return None
+
+
+def incident_signal(incident: Incident) -> IncidentSignal:
+    """Read the OOM evidence from the incident's title and its alerts' ``custom_details``."""
+    oom_alerts = [
+        a
+        for a in incident.alerts
+        if str(a.custom_details.get("reason", "")).lower() == "oomkilled"
+        or "oomkilled" in a.summary.lower()
+        or a.custom_details.get("exit_code") == 137
+    ]
+    oom = bool(oom_alerts) or "oom" in incident.title.lower()
+    limits = [lim for a in oom_alerts if (lim := _limit(a.custom_details)) is not None]
+    times = [
+        t
+        for a in oom_alerts
+        if (t := _number(a.custom_details.get("seconds_to_kill"))) is not None and t > 0
+    ]
+    notes: list[str] = []
+    if not oom:
+        notes.append(
+            "the incident carries no OOM signal (no OOMKilled alert, exit code 137 or OOM in "
+            "its title): findings below are leak candidates, not a confirmed cause"
+        )
+    return IncidentSignal(
+        oom=oom,
+        memory_limit=limits[-1] if limits else None,
+        observed_seconds_to_oom=statistics.median(times) if times else None,
+        kills=len(oom_alerts),
+        notes=notes,
+    )
+
+
+def predict_seconds_to_oom(finding: Finding, limit: int | None) -> float | None:
+    """Seconds from start until the leak alone fills ``limit``: the last allocation that fits
+    is made after ``ceil(limit / bytes) - 1`` loop periods."""
+    if not limit or finding.kind not in GROWS:
+        return None
+    if not finding.bytes_per_iteration or not finding.iterations_per_second:
+        return None
+    iterations = math.ceil(limit / finding.bytes_per_iteration)
+    return max(0.0, (iterations - 1) / finding.iterations_per_second)
+
+
+def _corroborated(finding: Finding) -> bool:
+    return any("fanalyzer" in item or "LeakSanitizer" in item for item in finding.evidence)
+
+
+def _agree(predicted: float | None, observed: float | None) -> bool:
+    if predicted is None or observed is None or predicted <= 0 or observed <= 0:
+        return False
+    ratio = predicted / observed
+    return 1 / PREDICTION_FACTOR <= ratio <= PREDICTION_FACTOR
+
+
+def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) -> Finding:
+    reasons = list(finding.reasons)
+    score = KIND_WEIGHT.get(finding.kind, 0.0)
+    strong = 0
+    if finding.kind in GROWS:
+        strong += 1
+    predicted = predict_seconds_to_oom(finding, signal.memory_limit)
+    if _agree(predicted, signal.observed_seconds_to_oom):
+        assert predicted is not None and signal.observed_seconds_to_oom is not None
+        reasons.append(
+            f"predicted time to OOM {predicted:.1f} s matches the observed "
+            f"{signal.observed_seconds_to_oom:.1f} s"
+        )
+        score += 0.3
+        strong += 1
+    if finding.introduced_by is not None:
+        change = finding.introduced_by
+        hours = (change.before_incident_seconds or 0) / 3600
+        reasons.append(
+            f"introduced {hours:.1f} h before the incident by {change.sha[:7]} "
+            f"({change.author}: {change.subject})"
+        )
+        score += 0.4
+        strong += 1
+    if _corroborated(finding):
+        reasons.append("corroborated by " + "; ".join(e for e in finding.evidence if "by " in e))
+        score += 0.2
+        strong += 1
+    if not signal.oom:
+        confidence = Confidence.LOW
+        reasons.append("no OOM signal on the incident")
+    elif finding.kind in GROWS and strong >= 2 and not parse_problems:
+        confidence = Confidence.HIGH
+    elif finding.kind in GROWS:
+        confidence = Confidence.MEDIUM
+        if parse_problems:
+            reasons.append("some source did not parse: confidence lowered")
+    else:
+        confidence = Confidence.LOW
+        if finding.kind is FindingKind.ONE_OFF_LEAK:
+            reasons.append("a one-off leak cannot exhaust memory by itself: not the OOM cause")
+    return finding.model_copy(
+        update={"reasons": reasons, "confidence": confidence, "score": round(score, 3)}
+    )
+
+
+def rank_findings(
+    findings: list[Finding], signal: IncidentSignal, *, parse_problems: bool = False
+) -> list[Finding]:
+    """Findings scored and explained, best explanation of this incident first."""
+    scored = [_explain(f, signal, parse_problems=parse_problems) for f in findings]
+    return sorted(scored, key=lambda f: (-f.score, f.file, f.line))
+
+
+def impact_text(finding: Finding, signal: IncidentSignal) -> str:
+    """The brief's Impact line, with the figures behind it."""
+    if finding.kind not in GROWS:
+        return "memory leaked once; does not grow by itself"
+    parts = ["continuous memory growth until OOMKilled"]
+    if finding.bytes_per_iteration and finding.iterations_per_second:
+        rate = finding.bytes_per_iteration * finding.iterations_per_second
+        parts.append(
+            f"{format_bytes(finding.bytes_per_iteration)} per iteration × "
+            f"{finding.iterations_per_second:g}/s = {format_bytes(rate)}/s"
+        )
+    predicted = predict_seconds_to_oom(finding, signal.memory_limit)
+    if predicted is not None and signal.memory_limit:
+        text = (
+            f"predicted OOM {predicted:.1f} s after start at {format_quantity(signal.memory_limit)}"
+        )
+        if signal.observed_seconds_to_oom is not None:
+            text += f" (observed {signal.observed_seconds_to_oom:.1f} s)"
+        parts.append(text)
+    return "; ".join(parts)

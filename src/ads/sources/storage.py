@@ -1,0 +1,196 @@
+"""ADS's own state in SQLite: diagnoses, remediations and webhook jobs.
+
+One file (``<state_dir>/ads.db``), opened per operation with WAL so the webhook server, its
+worker and the CLI can share it. Jobs are unique per incident: a webhook delivered twenty times
+(or concurrently) inserts one job, and a worker claims it atomically; a job left ``running`` by a
+crash is handed out again after its lease expires, so it is resumed, not lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..models import Diagnosis, Remediation
+
+__all__ = ["Job", "Store"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS diagnoses (
+    incident_id TEXT PRIMARY KEY, body TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS remediations (
+    incident_id TEXT PRIMARY KEY, body TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_until REAL NOT NULL DEFAULT 0,
+    error TEXT,
+    deliveries INTEGER NOT NULL DEFAULT 1,
+    created REAL NOT NULL,
+    updated REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One incident's work item, as the webhook worker sees it."""
+
+    id: int
+    incident_id: str
+    event_type: str
+    payload: dict[str, object]
+    status: str
+    attempts: int
+    deliveries: int
+    error: str | None
+    created: float
+    updated: float
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        incident_id=row["incident_id"],
+        event_type=row["event_type"],
+        payload=json.loads(row["payload"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        deliveries=row["deliveries"],
+        error=row["error"],
+        created=row["created"],
+        updated=row["updated"],
+    )
+
+
+class Store:
+    """The SQLite file; safe to use from several threads and processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            yield db
+        finally:
+            db.close()
+
+    # -- diagnoses and remediations ---------------------------------------------------------------
+
+    def save_diagnosis(self, diagnosis: Diagnosis) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?)",
+                (diagnosis.incident.id, diagnosis.model_dump_json(), time.time()),
+            )
+
+    def diagnosis(self, incident_id: str) -> Diagnosis | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT body FROM diagnoses WHERE incident_id = ?", (incident_id,)
+            ).fetchone()
+        return Diagnosis.model_validate_json(row["body"]) if row else None
+
+    def latest_diagnosis(self) -> Diagnosis | None:
+        with self._connect() as db:
+            row = db.execute("SELECT body FROM diagnoses ORDER BY updated DESC LIMIT 1").fetchone()
+        return Diagnosis.model_validate_json(row["body"]) if row else None
+
+    def save_remediation(self, remediation: Remediation) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO remediations VALUES (?, ?, ?)",
+                (remediation.incident_id, remediation.model_dump_json(), time.time()),
+            )
+
+    def remediation(self, incident_id: str) -> Remediation | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT body FROM remediations WHERE incident_id = ?", (incident_id,)
+            ).fetchone()
+        return Remediation.model_validate_json(row["body"]) if row else None
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    def enqueue_job(self, incident_id: str, event_type: str, payload: dict[str, object]) -> bool:
+        """Store a job for the incident; ``False`` when one exists (a repeated delivery)."""
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            existing = db.execute(
+                "SELECT id FROM jobs WHERE incident_id = ?", (incident_id,)
+            ).fetchone()
+            if existing is not None:
+                db.execute(
+                    "UPDATE jobs SET deliveries = deliveries + 1 WHERE id = ?", (existing["id"],)
+                )
+            else:
+                db.execute(
+                    "INSERT INTO jobs (incident_id, event_type, payload, created, updated) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (incident_id, event_type, json.dumps(payload), now, now),
+                )
+            db.execute("COMMIT")
+        return existing is None
+
+    def claim_job(self, lease_seconds: float = 300.0) -> Job | None:
+        """Atomically take the oldest queued job, or a running one whose lease expired."""
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute(
+                "SELECT * FROM jobs WHERE status = 'queued' "
+                "OR (status = 'running' AND lease_until < ?) ORDER BY id LIMIT 1",
+                (now,),
+            ).fetchone()
+            if row is None:
+                db.execute("COMMIT")
+                return None
+            db.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, "
+                "updated = ? WHERE id = ?",
+                (now + lease_seconds, now, row["id"]),
+            )
+            db.execute("COMMIT")
+            claimed = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+        return _job(claimed)
+
+    def finish_job(self, job_id: int, *, error: str | None = None) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE jobs SET status = ?, error = ?, lease_until = 0, updated = ? WHERE id = ?",
+                ("failed" if error else "done", error, time.time(), job_id),
+            )
+
+    def retry_job(self, job_id: int, *, error: str, delay: float) -> None:
+        """Put a job back for a later attempt (a temporary failure)."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE jobs SET status = 'running', error = ?, lease_until = ?, updated = ? "
+                "WHERE id = ?",
+                (error, time.time() + delay, time.time(), job_id),
+            )
+
+    def jobs(self) -> list[Job]:
+        with self._connect() as db:
+            return [_job(r) for r in db.execute("SELECT * FROM jobs ORDER BY id").fetchall()]
+
+    def job(self, incident_id: str) -> Job | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE incident_id = ?", (incident_id,)).fetchone()
+        return _job(row) if row else None

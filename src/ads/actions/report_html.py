@@ -86,15 +86,8 @@ def diagnosis_html(diagnosis: Diagnosis, remediation: Remediation | None) -> str
     body = [f"<h1>{html.escape(title)}</h1>"]
     verification = remediation.verification if remediation else None
     if verification is not None:
-        limit = (
-            verification.before
-            or verification.after
-            or RunResult(
-                service=diagnosis.service,
-                mode="cgroup-v1",
-                memory_limit=0,  # type: ignore[arg-type]
-            )
-        ).memory_limit
+        runs = [r for r in (verification.before, verification.after) if r is not None]
+        limit = runs[0].memory_limit if runs else 0
         body += [
             f"<h2>Memory, before and after the fix: {html.escape(verification.outcome.value)}</h2>",
             memory_chart_svg(verification.before, verification.after, limit),

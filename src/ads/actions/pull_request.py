@@ -1,0 +1,156 @@
+"""The remediation pull request: a branch with the fix, and a title and body in the brief's format.
+
+The branch is ``ads/incident-<number>-fix-memory-leak``, made in a temporary worktree from the
+default branch with one commit holding the fix; the default branch itself is never written to.
+Running it again for the same incident resets the same branch to a fresh fix commit, so there is
+one branch (and one PR) per incident. Without GitHub, the title and body are written to
+``<state_dir>/pull-requests/<number>.md`` next to the branch and printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import RemediationError
+from ..models import Diagnosis, OnCall, VerificationResult
+from ..units import format_bytes
+from .report import line_span
+from .worktrees import git, temporary_worktree
+
+__all__ = [
+    "PullRequestText",
+    "branch_name",
+    "commit_fix_branch",
+    "pull_request_text",
+    "push_branch",
+    "severity_label",
+    "write_pull_request_file",
+]
+
+SEVERITY_LEVELS = {"critical": "SEV-1", "error": "SEV-2", "warning": "SEV-3", "info": "SEV-4"}
+ADS_AUTHOR = ("ADS (Automated Diagnostic System)", "ads@localhost")
+
+
+@dataclass(frozen=True)
+class PullRequestText:
+    title: str
+    body: str
+
+
+def branch_name(incident_number: int | str) -> str:
+    return f"ads/incident-{incident_number}-fix-memory-leak"
+
+
+def severity_label(severity: str | None) -> str:
+    """ "SEV-1 (critical)" from PagerDuty's alert severity; the raw value when unknown."""
+    if not severity:
+        return "unknown"
+    level = SEVERITY_LEVELS.get(severity.lower())
+    return f"{level} ({severity})" if level else severity
+
+
+def _oncall_handle(oncall: list[OnCall]) -> str:
+    first = min(oncall, key=lambda o: o.level) if oncall else None
+    if first is None:
+        return "@unassigned"
+    return f"@{first.github}" if first.github else f"@{first.name.replace(' ', '')}"
+
+
+def _verification_lines(result: VerificationResult | None) -> list[str]:
+    if result is None:
+        return ["- Verification: not run"]
+    lines = [f"- Verification: **{result.outcome.value}** — {result.detail}".rstrip(" —")]
+    for label, run in (("current build", result.before), ("patched build", result.after)):
+        if run is None:
+            continue
+        peak = max((s.bytes for s in run.samples), default=0)
+        lines.append(
+            f"  - {label}: {len(run.events)} OOM kill(s), peak {format_bytes(peak)} "
+            f"in {run.duration:.1f} s under {format_bytes(run.memory_limit)}"
+        )
+    if result.runtime_leak_site:
+        match = "matches" if result.site_matches_finding else "does not match"
+        lines.append(f"  - leak site at run time: {result.runtime_leak_site} ({match} the finding)")
+    return lines
+
+
+def pull_request_text(
+    diagnosis: Diagnosis,
+    *,
+    fix_summary: str,
+    component: str,
+    verification: VerificationResult | None,
+    rollback: str | None,
+    mitigation: str | None,
+) -> PullRequestText:
+    """Title and body: the brief's six fields first, then the evidence."""
+    incident = diagnosis.incident
+    number = incident.number if incident.number is not None else incident.id
+    top = diagnosis.findings[0] if diagnosis.findings else None
+    root_cause = f"Memory leak in {top.function}() function" if top else "unknown"
+    body = [
+        "Description:",
+        f"- Incident: {incident.html_url or incident.id}",
+        f"- Severity: {severity_label(diagnosis.severity)}",
+        f"- Root Cause: {root_cause}",
+        f"- Fix: {fix_summary}",
+        f"- Affected Service: {diagnosis.service}",
+        f"- On-Call: {_oncall_handle(diagnosis.oncall)}",
+        "",
+        "## Evidence",
+        "",
+    ]
+    if top is not None:
+        body += [
+            f"- Finding: `{top.file}:{line_span(top)}` in `{top.function}()` — {top.issue} "
+            f"({top.kind.value}, confidence {top.confidence.value})",
+            *[f"  - {reason}" for reason in top.reasons],
+        ]
+        if top.introduced_by is not None:
+            change = top.introduced_by
+            body.append(f'- Introduced by: {change.sha[:12]} "{change.subject}" ({change.author})')
+        else:
+            body.append("- Introduced by: pre-existing (no commit in the window introduced it)")
+    if diagnosis.impact:
+        body.append(f"- Impact: {diagnosis.impact}")
+    body += _verification_lines(verification)
+    body += ["", "## Other options", ""]
+    body.append(f"- Rollback: {rollback or 'no rollback target'}")
+    body.append(f"- Mitigation: {mitigation or 'none proposed'}")
+    body += ["", "_Opened by ADS, the Automated Diagnostic System._"]
+    title = f"[Incident #{number}] Fix memory leak in {component} service"
+    return PullRequestText(title=title, body="\n".join(body) + "\n")
+
+
+def commit_fix_branch(
+    repo: Path, branch: str, fix_diff: str, message: str, *, base: str = "HEAD"
+) -> str:
+    """Make (or reset) ``branch`` at ``base`` with one commit applying ``fix_diff``; its sha."""
+    default = git(repo, "symbolic-ref", "-q", "--short", "HEAD", check=False).stdout.strip()
+    if not branch.startswith("ads/") or branch in (default, "main", "master"):
+        raise RemediationError(f"refusing to write to branch {branch!r}: ADS only writes ads/*")
+    identity = ("-c", f"user.name={ADS_AUTHOR[0]}", "-c", f"user.email={ADS_AUTHOR[1]}")
+    with temporary_worktree(repo, base, patch=fix_diff, branch=branch) as tree:
+        git(tree, *identity, "commit", "-q", "-a", "-m", message)
+        return git(tree, "rev-parse", "HEAD").stdout.strip()
+
+
+def push_branch(repo: Path, branch: str, remote: str = "origin") -> bool:
+    """Push the branch (forced: it is ADS's own) when the remote exists; ``False`` if none."""
+    remotes = git(repo, "remote").stdout.split()
+    if remote not in remotes:
+        return False
+    proc = git(repo, "push", "-q", "--force", remote, f"refs/heads/{branch}", check=False)
+    if proc.returncode != 0:
+        reason = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RemediationError(f"push of {branch} to {remote} was rejected: {reason[0]}")
+    return True
+
+
+def write_pull_request_file(state_dir: Path, number: int | str, text: PullRequestText) -> Path:
+    """``<state_dir>/pull-requests/<number>.md`` with the title and body (overwritten on rerun)."""
+    path = state_dir / "pull-requests" / f"{number}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"Title: {text.title}\n{text.body}")
+    return path

@@ -1,0 +1,50 @@
+"""The note ADS writes back on the PagerDuty incident: the diagnosis in a few lines.
+
+PagerDuty shows notes as plain text in the incident's timeline, so this is short and flat:
+the brief's analysis block, the verification result and where the fix is. It carries a marker
+line so ADS can tell its own note apart and not post it twice for the same branch.
+"""
+
+from __future__ import annotations
+
+from ..models import Diagnosis, Remediation
+from .report import line_span
+
+__all__ = ["NOTE_MARKER", "incident_note", "is_ads_note"]
+
+NOTE_MARKER = "[ADS diagnosis]"
+
+
+def incident_note(diagnosis: Diagnosis, remediation: Remediation) -> str:
+    """The note text: root cause, impact, confidence, verification and the PR or branch."""
+    lines = [NOTE_MARKER]
+    if diagnosis.findings:
+        top = diagnosis.findings[0]
+        lines += [
+            f"Root cause: {top.file}:{line_span(top)} in {top.function}() — {top.issue}",
+            f"Impact: {diagnosis.impact or 'unknown'}",
+            f"Confidence: {top.confidence.value} ({'; '.join(top.reasons) or 'no reasons'})",
+        ]
+        if top.introduced_by is not None:
+            change = top.introduced_by
+            lines.append(f"Introduced by: {change.sha[:12]} {change.subject} ({change.author})")
+    else:
+        lines.append("Root cause: not found in the analysed code")
+    if remediation.verification is not None:
+        lines.append(
+            f"Fix verification: {remediation.verification.outcome.value}"
+            + (f" — {remediation.verification.detail}" if remediation.verification.detail else "")
+        )
+    lines.append(f"Fix: {remediation.fix_summary}")
+    if remediation.pr_url:
+        lines.append(f"Pull request: {remediation.pr_url}")
+    elif remediation.branch:
+        lines.append(f"Branch: {remediation.branch}")
+    if remediation.rollback:
+        lines.append(f"Rollback: {remediation.rollback.splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def is_ads_note(content: str, branch: str | None) -> bool:
+    """Whether ``content`` is a note ADS already wrote for this branch."""
+    return content.startswith(NOTE_MARKER) and (branch is None or branch in content)

@@ -20,9 +20,9 @@ __all__ = [
     "CodeEdit",
     "CodeEditKind",
     "Commit",
-    "FileChange",
     "Confidence",
     "Diagnosis",
+    "FileChange",
     "Finding",
     "FindingKind",
     "Incident",
@@ -283,6 +283,10 @@ class Remediation(_Model):
     rollback: str | None = None
     mitigation: str | None = None
     note_id: str | None = None
+    pr_file: str | None = None
+    pushed: bool = False
+    notes: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
 
 
 class FileChange(_Model):

@@ -23,6 +23,7 @@ from .units import parse_quantity
 __all__ = [
     "AlertRules",
     "Backoff",
+    "EscalationRule",
     "KubernetesTarget",
     "Secrets",
     "ServiceConfig",
@@ -81,6 +82,14 @@ class AlertRules(_Section):
         return value
 
 
+class EscalationRule(_Section):
+    """Escalate an incident still unacknowledged ``after_minutes`` after ADS's note was posted."""
+
+    severity: str = "critical"
+    after_minutes: float = Field(15.0, gt=0)
+    to_level: int = Field(2, ge=2)
+
+
 class ServiceConfig(_Section):
     """One service: its repo, code, manifests, build/run commands and memory limit."""
 
@@ -97,6 +106,7 @@ class ServiceConfig(_Section):
     alert_rules: AlertRules = Field(default_factory=AlertRules)
     github_handles: dict[str, str] = Field(default_factory=dict)
     lookback_days: float = Field(7.0, gt=0)
+    escalation: list[EscalationRule] = Field(default_factory=list)
 
     @field_validator("memory_limit", mode="before")
     @classmethod
@@ -147,6 +157,7 @@ class Settings:
     path: Path | None = None
     secrets: Secrets = field(default_factory=Secrets.from_env)
     state_dir: Path = field(default_factory=lambda: Path(".ads"))
+    time_scale: float = 1.0  # >1 makes rule minutes pass faster (demos and tests)
 
     @property
     def base_dir(self) -> Path:
@@ -179,7 +190,7 @@ def settings_from_dict(data: Any, *, path: Path | None = None) -> Settings:
     where = str(path) if path else "ads.yaml"
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'services' key")
-    unknown = set(data) - {"services", "state_dir"}
+    unknown = set(data) - {"services", "state_dir", "time_scale"}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level key(s): {', '.join(sorted(unknown))}")
     raw_services = data.get("services")
@@ -198,7 +209,10 @@ def settings_from_dict(data: Any, *, path: Path | None = None) -> Settings:
             raise ConfigError(f"{where}: services.{name}.{field_name}: {message}") from None
     base = path.parent if path else Path.cwd()
     state_dir = base / str(data.get("state_dir", ".ads"))
-    return Settings(services=services, path=path, state_dir=state_dir)
+    time_scale = data.get("time_scale", 1.0)
+    if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or time_scale <= 0:
+        raise ConfigError(f"{where}: time_scale must be a positive number, got {time_scale!r}")
+    return Settings(services=services, path=path, state_dir=state_dir, time_scale=float(time_scale))
 
 
 def find_config(explicit: str | Path | None = None) -> Path:

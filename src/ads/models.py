@@ -287,6 +287,8 @@ class Remediation(_Model):
     pushed: bool = False
     notes: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    noted_at: datetime | None = None
+    escalated_to: int | None = None
 
 
 class FileChange(_Model):

@@ -125,6 +125,11 @@ class Store:
             ).fetchone()
         return Remediation.model_validate_json(row["body"]) if row else None
 
+    def remediations(self) -> list[Remediation]:
+        with self._connect() as db:
+            rows = db.execute("SELECT body FROM remediations ORDER BY updated").fetchall()
+        return [Remediation.model_validate_json(r["body"]) for r in rows]
+
     # -- jobs -------------------------------------------------------------------------------------
 
     def enqueue_job(self, incident_id: str, event_type: str, payload: dict[str, object]) -> bool:

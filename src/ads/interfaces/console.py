@@ -6,6 +6,10 @@ a silent terminal while a worker climbs towards its limit.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -15,7 +19,7 @@ from ..models import MemorySample, OomEvent
 from ..sources.monitors import RunObserver
 from ..units import format_bytes, format_quantity
 
-__all__ = ["LiveRunStatus", "console", "err_console", "oom_table"]
+__all__ = ["LiveRunStatus", "console", "err_console", "oom_table", "stage_progress"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -120,3 +124,21 @@ def oom_table(events: list[OomEvent]) -> Table:
             (event.git_sha or "-")[:10],
         )
     return table
+
+
+@contextmanager
+def stage_progress(target: Console | None = None) -> Iterator[Callable[[str, str], None]]:
+    """A live spinner naming the stage under way; each finished stage printed with its time."""
+    out = target or console
+    started: dict[str, float] = {}
+    with out.status("starting…") as status:
+
+        def progress(stage: str, state: str) -> None:
+            if state == "start":
+                started[stage] = time.perf_counter()
+                status.update(f"{stage}…")
+            elif state == "done":
+                took = time.perf_counter() - started.get(stage, time.perf_counter())
+                out.print(f"[green]✓[/] {stage} [dim]({took:.1f} s)[/]")
+
+        yield progress

@@ -1,0 +1,61 @@
+"""What every ``ads`` command shares: the --config option and the one-line error handling.
+
+Every command turns an ``AdsError`` into one line on stderr and a non-zero exit (2 for
+configuration problems, 1 otherwise); a traceback means a bug in ADS, never bad input.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import AdsError, ConfigError
+from .console import err_console
+
+__all__ = ["config_option", "reports_errors"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ads.yaml to use (default: $ADS_CONFIG, then ./ads.yaml).",
+)
+
+
+def _terminate_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so cgroups and worktrees are removed on the way out."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def reports_errors(func: F) -> F:
+    """Print ``AdsError``s as one line and exit non-zero; Ctrl-C exits 130 after cleanup."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _terminate_on_sigterm()
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        except AdsError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            err_console.print("interrupted; cleaned up")
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]

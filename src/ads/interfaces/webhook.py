@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -128,7 +129,7 @@ class WebhookService:
                 {"status": "ignored", "reason": f"service {service!r} is not in ads.yaml"},
                 status_code=202,
             )
-        created = self.store.enqueue_job(incident_id, event_type, envelope)
+        created = await run_in_threadpool(self.store.enqueue_job, incident_id, event_type, envelope)
         log.info(json.dumps({"event": "webhook.accepted", "incident": incident_id,
                              "new_job": created}))  # fmt: skip
         return JSONResponse(
@@ -144,7 +145,7 @@ class WebhookService:
         jobs = [
             {"incident": j.incident_id, "status": j.status, "attempts": j.attempts,
              "deliveries": j.deliveries, "error": j.error}
-            for j in self.store.jobs()
+            for j in await run_in_threadpool(self.store.jobs)
         ]  # fmt: skip
         return JSONResponse({"jobs": jobs})
 

@@ -258,6 +258,7 @@ class VerificationOutcome(StrEnum):
     NOT_REPRODUCED = "not reproduced"
     FIX_FAILED = "fix failed"
     CANNOT_BUILD = "cannot build here"
+    REPRODUCED = "reproduced (no fix to verify)"
 
 
 class VerificationResult(_Model):
@@ -267,6 +268,10 @@ class VerificationResult(_Model):
     runtime_leak_site: str | None = None
     site_matches_finding: bool | None = None
     detail: str = ""
+    growth_before: float | None = None  # bytes/s, least-squares slope of the current build's run
+    growth_after: float | None = None  # bytes/s, same for the patched build
+    flat_threshold: float | None = None  # bytes/s below which the patched run counts as flat
+    timings: dict[str, float] = Field(default_factory=dict)  # stage → seconds
 
 
 class Remediation(_Model):

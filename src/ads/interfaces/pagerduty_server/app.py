@@ -1,0 +1,93 @@
+"""``create_app``: the local PagerDuty-compatible ASGI app (REST v2 + Events v2 + webhooks v3).
+
+The app owns two background tasks for its lifetime: the webhook sender and the escalation clock
+(every tick, triggered incidents whose level timed out move to the next level; ``time_scale``
+makes the policy's minutes pass faster).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import routes_directory, routes_events, routes_incidents, routes_webhooks
+from .account import Account
+from .http import ApiError, Server, error_response
+from .incidents import IncidentBook
+from .seed import Seed, load_seed
+from .store import Store
+from .webhooks import WebhookSender
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    store_path: Path | str,
+    *,
+    seed: Seed | Path | str | None = None,
+    base_url: str = "",
+    time_scale: float = 1.0,
+    escalation_tick_seconds: float = 0.2,
+    webhook_retry_seconds: float = 1.0,
+) -> Starlette:
+    """An app serving the account in ``store_path`` (seeded from ``seed``, the demo if None).
+
+    The seed is validated before the store is opened, so a bad seed changes nothing.
+    """
+    loaded = seed if isinstance(seed, Seed) else load_seed(seed)
+    store = Store(store_path)
+    account = Account(store, base_url=base_url, time_scale=time_scale)
+    account.load_seed(loaded)
+    sender = WebhookSender(account, first_retry_seconds=webhook_retry_seconds)
+    book = IncidentBook(account, on_change=sender.incident_changed)
+    server = Server(account, book)
+
+    async def escalation_clock() -> None:
+        while True:
+            await asyncio.sleep(escalation_tick_seconds)
+            book.escalate_due()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(sender.run()), asyncio.create_task(escalation_clock())]
+        await asyncio.sleep(0)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            store.close()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_response(ApiError.not_found())
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return JSONResponse(
+            {"error": {"message": "Method Not Allowed", "code": 2100}}, status_code=405
+        )
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        return JSONResponse(
+            {"error": {"message": "Internal Server Error", "code": 5001}}, status_code=500
+        )
+
+    app = Starlette(
+        routes=[
+            *routes_incidents.routes,
+            *routes_directory.routes,
+            *routes_webhooks.routes,
+            *routes_events.routes,
+        ],
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: not_allowed, 500: crashed},
+    )
+    app.state.pd = server
+    app.state.sender = sender
+    return app

@@ -1,0 +1,192 @@
+"""What every REST v2 route shares: token check, PagerDuty's error bodies, pagination, queries.
+
+Errors are ``{"error": {"message", "code", "errors"}}`` with PagerDuty's codes (2001 invalid
+input, 2006 authentication failed, 2100 not found). Pagination is PagerDuty's classic
+offset/limit: ``limit`` defaults to 25 and is capped at 100, ``offset + limit`` may not pass
+10000, and the page says whether there is ``more``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .account import Account
+from .incidents import IncidentBook
+from .oncall import parse_time
+
+__all__ = [
+    "ApiError",
+    "Page",
+    "Server",
+    "api_route",
+    "error_response",
+    "list_param",
+    "page_params",
+    "read_json",
+    "time_param",
+]
+
+Doc = dict[str, Any]
+ITERATION_LIMIT = 10000
+
+
+class ApiError(Exception):
+    """An error answered in PagerDuty's REST shape."""
+
+    def __init__(self, status: int, message: str, code: int, errors: list[str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.errors = errors or []
+
+    @classmethod
+    def invalid(cls, *errors: str) -> ApiError:
+        return cls(400, "Invalid Input Provided", 2001, list(errors))
+
+    @classmethod
+    def not_found(cls) -> ApiError:
+        return cls(404, "Not Found", 2100)
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    body: Doc = {"message": error.message, "code": error.code}
+    if error.errors:
+        body["errors"] = error.errors
+    return JSONResponse({"error": body}, status_code=error.status)
+
+
+class Server:
+    """What the routes work on: the account and its incidents (kept in ``app.state.pd``)."""
+
+    def __init__(self, account: Account, book: IncidentBook) -> None:
+        self.account = account
+        self.book = book
+
+    def me(self) -> Doc:
+        """The user the local API token belongs to (the seed's first user)."""
+        users = self.account.store.list_objects("user")
+        if not users:
+            raise ApiError(404, "Not Found", 2100, ["the seed defines no users"])
+        return users[0]
+
+    def agent(self, request: Request) -> Doc:
+        """The acting user: the ``From`` header's user, else the token's user."""
+        email = request.headers.get("from")
+        users = self.account.store.list_objects("user")
+        if email:
+            for user in users:
+                if user["email"].lower() == email.strip().lower():
+                    return _user_ref(user)
+            raise ApiError.invalid(f"The user with email {email!r} given in From was not found")
+        return _user_ref(self.me())
+
+
+def _user_ref(user: Doc) -> Doc:
+    return {k: user[k] for k in ("id", "summary", "self", "html_url")} | {"type": "user_reference"}
+
+
+Handler = Callable[[Request, Server], Awaitable[Response]]
+
+
+def api_route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Check the ``Authorization: Token token=...`` header, then run the handler; any
+    ``ApiError`` (or a lookup of an unknown id) becomes PagerDuty's error body."""
+
+    async def endpoint(request: Request) -> Response:
+        server: Server = request.app.state.pd
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        token = value.strip().removeprefix("token=") if scheme.lower() == "token" else ""
+        expected = server.account.token
+        if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+            return error_response(ApiError(401, "Authentication failed", 2006))
+        try:
+            return await handler(request, server)
+        except ApiError as error:
+            return error_response(error)
+        except KeyError:
+            return error_response(ApiError.not_found())
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def ok(body: Doc, server: Server, status: int = 200) -> JSONResponse:
+    return JSONResponse(server.account.render(body), status_code=status)
+
+
+class Page:
+    """The requested page (``offset``, ``limit``) and whether ``total`` was asked for."""
+
+    def __init__(self, offset: int, limit: int, total: bool) -> None:
+        self.offset = offset
+        self.limit = limit
+        self.want_total = total
+
+    def body(self, key: str, items: list[Doc], total: int) -> Doc:
+        return {
+            key: items,
+            "offset": self.offset,
+            "limit": self.limit,
+            "more": self.offset + len(items) < total,
+            "total": total if self.want_total else None,
+        }
+
+    def slice(self, key: str, items: list[Doc]) -> Doc:
+        return self.body(key, items[self.offset : self.offset + self.limit], len(items))
+
+
+def page_params(request: Request, default_limit: int = 25) -> Page:
+    query = request.query_params
+    try:
+        offset = int(query.get("offset", "0"))
+        limit = int(query.get("limit", str(default_limit)))
+    except ValueError:
+        raise ApiError.invalid("Offset and limit must be integers") from None
+    if offset < 0:
+        raise ApiError.invalid("Offset must be greater than or equal to 0")
+    if limit < 1:
+        raise ApiError.invalid("Limit must be greater than 0")
+    limit = min(limit, 100)
+    if offset + limit > ITERATION_LIMIT:
+        raise ApiError.invalid(f"Offset + limit must not exceed {ITERATION_LIMIT}")
+    total = query.get("total", "false").lower() == "true"
+    return Page(offset, limit, total)
+
+
+def list_param(request: Request, name: str) -> list[str] | None:
+    """A ``name[]`` filter (also accepted without brackets, and comma-separated)."""
+    values = request.query_params.getlist(f"{name}[]") + request.query_params.getlist(name)
+    flat = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return flat or None
+
+
+def time_param(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_time(raw)
+    except ValueError:
+        raise ApiError(
+            400, "Invalid Input Provided", 2001, [f"{name} is not a valid date"]
+        ) from None
+
+
+async def read_json(request: Request) -> Doc:
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError.invalid("The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError.invalid("The request body must be a JSON object")
+    return body

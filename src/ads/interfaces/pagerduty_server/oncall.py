@@ -1,0 +1,53 @@
+"""Who is on call: a schedule's rotation turned into on-call spans, as ``GET /oncalls`` reports.
+
+A schedule layer starts at ``rotation_virtual_start`` and hands over every
+``rotation_turn_length_seconds`` to the next user in its list, round and round. That is all the
+demo account needs (no restrictions, no overrides), and it is the rule PagerDuty applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+__all__ = ["Turn", "format_time", "parse_time", "turns"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One user on call from ``start`` to ``end``."""
+
+    user: dict[str, Any]
+    start: datetime
+    end: datetime
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time; naive times are UTC. A ``+`` that a query string turned into a space is
+    put back. ``ValueError`` for anything else."""
+    value = datetime.fromisoformat(text.strip().replace(" ", "+").replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def turns(schedule: dict[str, Any], since: datetime, until: datetime) -> list[Turn]:
+    """Every turn of the schedule's layers that overlaps ``[since, until]`` (at least one)."""
+    found: list[Turn] = []
+    for layer in schedule.get("schedule_layers", []):
+        users = [u["user"] for u in layer["users"]]
+        origin = parse_time(layer["rotation_virtual_start"])
+        length = timedelta(seconds=int(layer["rotation_turn_length_seconds"]))
+        index = (since - origin) // length
+        while True:
+            start = origin + index * length
+            if start > until and found:
+                break
+            found.append(Turn(users[index % len(users)], start, start + length))
+            index += 1
+            if start + length > until:
+                break
+    return found

@@ -1,0 +1,201 @@
+"""REST v2 incident routes: list/get/update incidents, alerts, log entries, notes, changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .http import (
+    ApiError,
+    Server,
+    api_route,
+    list_param,
+    ok,
+    page_params,
+    read_json,
+    time_param,
+)
+from .incidents import Rejected
+from .oncall import format_time, parse_time
+from .store import IncidentQuery
+
+__all__ = ["routes"]
+
+Doc = dict[str, Any]
+_STATUSES = {"triggered", "acknowledged", "resolved"}
+_URGENCIES = {"high", "low"}
+
+
+def _incident(server: Server, request: Request) -> Doc:
+    found = server.account.store.get_incident(request.path_params["id"])
+    if found is None:
+        raise ApiError.not_found()
+    return found[0]
+
+
+async def list_incidents(request: Request, server: Server) -> Response:
+    page = page_params(request)
+    statuses = list_param(request, "statuses")
+    if statuses and not set(statuses) <= _STATUSES:
+        raise ApiError.invalid("statuses must be triggered, acknowledged or resolved")
+    urgencies = list_param(request, "urgencies")
+    if urgencies and not set(urgencies) <= _URGENCIES:
+        raise ApiError.invalid("urgencies must be high or low")
+    since, until = time_param(request, "since"), time_param(request, "until")
+    if since and until and since > until:
+        raise ApiError(400, "Invalid Input Provided", 2001, ["since must be before until"])
+    everything = request.query_params.get("date_range") == "all"
+    query = IncidentQuery(
+        statuses=statuses,
+        service_ids=list_param(request, "service_ids"),
+        user_ids=list_param(request, "user_ids"),
+        urgencies=urgencies,
+        dedup_key=request.query_params.get("incident_key"),
+        since=None if everything or since is None else format_time(since),
+        until=None if everything or until is None else format_time(until),
+    )
+    items, total = server.account.store.query_incidents(query, page.offset, page.limit)
+    return ok(page.body("incidents", items, total), server)
+
+
+async def get_incident(request: Request, server: Server) -> Response:
+    return ok({"incident": _incident(server, request)}, server)
+
+
+async def update_incident(request: Request, server: Server) -> Response:
+    incident = _incident(server, request)
+    body = await read_json(request)
+    change = body.get("incident")
+    if not isinstance(change, dict):
+        raise ApiError.invalid("incident is required")
+    agent = server.agent(request)
+    status = change.get("status")
+    level = change.get("escalation_level")
+    assignments = change.get("assignments")
+    if status is not None and status not in ("acknowledged", "resolved"):
+        raise ApiError.invalid("status must be acknowledged or resolved")
+    if level is not None and (not isinstance(level, int) or isinstance(level, bool)):
+        raise ApiError.invalid("escalation_level must be an integer")
+    users: list[Doc] = []
+    if assignments is not None:
+        if not isinstance(assignments, list) or not assignments:
+            raise ApiError.invalid("assignments must be a non-empty list")
+        for assignment in assignments:
+            assignee = assignment.get("assignee") if isinstance(assignment, dict) else None
+            user_id = assignee.get("id") if isinstance(assignee, dict) else None
+            user = server.account.store.get_object("user", str(user_id))
+            if user is None:
+                raise ApiError.invalid(f"Assignee {user_id!r} is not a user")
+            users.append(
+                {k: user[k] for k in ("id", "summary", "self", "html_url")}
+                | {"type": "user_reference"}
+            )
+    if status is None and level is None and assignments is None:
+        raise ApiError.invalid("Nothing to update: give status, escalation_level or assignments")
+    try:
+        if level is not None:
+            incident = server.book.escalate(incident["id"], level, agent)
+        if users:
+            incident = server.book.reassign(incident["id"], users, agent)
+        if status == "acknowledged":
+            incident = server.book.acknowledge(incident["id"], agent)
+        elif status == "resolved":
+            incident = server.book.resolve(incident["id"], agent)
+    except Rejected as exc:
+        raise ApiError.invalid(str(exc)) from None
+    return ok({"incident": incident}, server)
+
+
+async def incident_alerts(request: Request, server: Server) -> Response:
+    incident = _incident(server, request)
+    page = page_params(request)
+    alerts = server.account.store.list_alerts(incident["id"])
+    statuses = list_param(request, "statuses")
+    if statuses:
+        alerts = [a for a in alerts if a["status"] in statuses]
+    return ok(page.slice("alerts", alerts), server)
+
+
+async def incident_log_entries(request: Request, server: Server) -> Response:
+    incident = _incident(server, request)
+    return await _log_entries(request, server, incident["id"])
+
+
+async def log_entries(request: Request, server: Server) -> Response:
+    return await _log_entries(request, server, None)
+
+
+async def _log_entries(request: Request, server: Server, incident_id: str | None) -> Response:
+    page = page_params(request)
+    since, until = time_param(request, "since"), time_param(request, "until")
+    items, total = server.account.store.list_log_entries(
+        incident_id,
+        since=format_time(since) if since else None,
+        until=format_time(until) if until else None,
+        offset=page.offset,
+        limit=page.limit,
+    )
+    return ok(page.body("log_entries", items, total), server)
+
+
+async def get_log_entry(request: Request, server: Server) -> Response:
+    entry = server.account.store.get_log_entry(request.path_params["id"])
+    if entry is None:
+        raise ApiError.not_found()
+    return ok({"log_entry": entry}, server)
+
+
+async def list_notes(request: Request, server: Server) -> Response:
+    incident = _incident(server, request)
+    return ok({"notes": server.account.store.list_notes(incident["id"])}, server)
+
+
+async def add_note(request: Request, server: Server) -> Response:
+    incident = _incident(server, request)
+    body = await read_json(request)
+    note = body.get("note")
+    content = note.get("content") if isinstance(note, dict) else None
+    if not isinstance(content, str) or not content.strip():
+        raise ApiError.invalid("Note content can't be blank")
+    if len(content) > 25000:
+        raise ApiError.invalid("Note content is too long (maximum is 25000 characters)")
+    created = server.book.add_note(incident["id"], content, server.agent(request))
+    return ok({"note": created}, server, status=201)
+
+
+async def related_change_events(request: Request, server: Server) -> Response:
+    """Change events on the incident's service in the 24 hours before it was created."""
+    incident = _incident(server, request)
+    created = parse_time(incident["created_at"])
+    events = server.account.store.list_change_events(
+        incident["service"]["id"],
+        since=format_time(created - timedelta(hours=24)),
+        until=format_time(created),
+    )
+    related = [
+        e | {"reasons": ["same_service"], "correlation_reason": {"reason": "same_service"}}
+        for e in events
+    ]
+    return ok({"change_events": related}, server)
+
+
+routes = [
+    Route("/incidents", api_route(list_incidents), methods=["GET"]),
+    Route("/incidents/{id}", api_route(get_incident), methods=["GET"]),
+    Route("/incidents/{id}", api_route(update_incident), methods=["PUT"]),
+    Route("/incidents/{id}/alerts", api_route(incident_alerts), methods=["GET"]),
+    Route("/incidents/{id}/log_entries", api_route(incident_log_entries), methods=["GET"]),
+    Route("/incidents/{id}/notes", api_route(list_notes), methods=["GET"]),
+    Route("/incidents/{id}/notes", api_route(add_note), methods=["POST"]),
+    Route(
+        "/incidents/{id}/related_change_events",
+        api_route(related_change_events),
+        methods=["GET"],
+    ),
+    Route("/log_entries", api_route(log_entries), methods=["GET"]),
+    Route("/log_entries/{id}", api_route(get_log_entry), methods=["GET"]),
+]

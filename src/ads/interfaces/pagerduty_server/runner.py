@@ -1,0 +1,150 @@
+"""``LocalPagerDuty``: the local server in a background thread, for tests, benches and ``ads demo``.
+
+It binds 127.0.0.1 on a free port (or the one given) before uvicorn starts, so its URLs are known
+at once; serves HTTPS with the CA from ``tls.ensure_tls`` unless ``insecure_http`` is set; keeps
+its state in ``state_dir/pagerduty.sqlite3`` so it survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from ...errors import ConfigError
+from .app import create_app
+from .seed import Seed, load_seed
+from .tls import ensure_tls
+
+__all__ = ["LocalPagerDuty"]
+
+
+class LocalPagerDuty:
+    """A running local PagerDuty: ``with LocalPagerDuty(state_dir) as pd: pd.api_url ...``."""
+
+    def __init__(
+        self,
+        state_dir: Path | str,
+        *,
+        seed: Path | str | None = None,
+        time_scale: float = 1.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        insecure_http: bool = False,
+        webhook_retry_seconds: float = 1.0,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.seed: Seed = load_seed(seed)
+        self.time_scale = time_scale
+        self.host = host
+        self.port = port
+        self.insecure_http = insecure_http
+        self.webhook_retry_seconds = webhook_retry_seconds
+        self.ca_file: Path | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app: Any = None
+
+    # URLs and credentials -----------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        scheme = "http" if self.insecure_http else "https"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        """Base URL of Events API v2 (clients post to ``/v2/enqueue`` under it)."""
+        return self.api_url
+
+    @property
+    def token(self) -> str:
+        return self.seed.api_token
+
+    @property
+    def from_email(self) -> str:
+        """The email of the user the local token belongs to (the seed's first user)."""
+        return self.seed.users[0].email if self.seed.users else ""
+
+    @property
+    def store_path(self) -> Path:
+        return self.state_dir / "pagerduty.sqlite3"
+
+    def routing_key(self, service_name: str) -> str:
+        for service in self.seed.services:
+            if service.name == service_name and service.integrations:
+                return service.integrations[0].integration_key
+        known = ", ".join(s.name for s in self.seed.services) or "none"
+        raise ConfigError(
+            f"no Events API v2 integration for service {service_name!r}; seeded services: {known}"
+        )
+
+    def web_url(self, incident: str) -> str:
+        return f"{self.api_url}/web/incidents/{incident}"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting the local CA (what ``verify=`` should get)."""
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+
+    # lifecycle ----------------------------------------------------------------------------
+    def start(self) -> LocalPagerDuty:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+        self.port = sock.getsockname()[1]
+        tls: dict[str, Any] = {}
+        if not self.insecure_http:
+            files = ensure_tls(self.state_dir)
+            self.ca_file = files.ca_file
+            tls = {"ssl_certfile": str(files.cert_file), "ssl_keyfile": str(files.key_file)}
+        self.app = create_app(
+            self.store_path,
+            seed=self.seed,
+            base_url=self.api_url,
+            time_scale=self.time_scale,
+            webhook_retry_seconds=self.webhook_retry_seconds,
+        )
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", **tls)
+        self._server = uvicorn.Server(config)
+        server = self._server
+
+        def serve() -> None:
+            asyncio.run(server.serve(sockets=[sock]))
+
+        self._thread = threading.Thread(target=serve, name="local-pagerduty", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ConfigError(f"the local PagerDuty server did not start on {self.api_url}")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> LocalPagerDuty:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

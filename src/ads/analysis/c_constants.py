@@ -1,0 +1,217 @@
+"""Constant folding for C size expressions: ``#define``s, ``sizeof`` and the repo's own structs.
+
+A finding is far more useful when it says "8 MiB per iteration" than "some bytes": the impact
+estimate (bytes per iteration × iterations per second against the memory limit) needs the
+number. Sizes follow the LP64 model that Linux containers run (char 1, int 4, long and pointers 8).
+Anything that cannot be folded is ``None``, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import tree_sitter
+
+from ads.analysis.c_syntax import Node, parse_c, text_of, walk
+
+__all__ = ["ConstantTable"]
+
+_PRIMITIVE_SIZES = {
+    "char": 1, "bool": 1, "_Bool": 1, "int8_t": 1, "uint8_t": 1,
+    "short": 2, "int16_t": 2, "uint16_t": 2,
+    "int": 4, "unsigned": 4, "signed": 4, "float": 4, "int32_t": 4, "uint32_t": 4,
+    "long": 8, "double": 8, "size_t": 8, "ssize_t": 8, "int64_t": 8, "uint64_t": 8,
+    "uintptr_t": 8, "intptr_t": 8, "off_t": 8, "ptrdiff_t": 8, "time_t": 8,
+}  # fmt: skip
+_POINTER_SIZE = 8
+_MAX_DEPTH = 20
+
+
+def _parse_int(literal: str) -> int | None:
+    digits = literal.rstrip("uUlL")
+    try:
+        if digits.lower().startswith("0x"):
+            return int(digits, 16)
+        if digits.lower().startswith("0b"):
+            return int(digits, 2)
+        if len(digits) > 1 and digits.startswith("0") and digits.isdigit():
+            return int(digits, 8)
+        return int(digits)
+    except ValueError:
+        return None
+
+
+def _binary(op: str, left: int, right: int) -> int | None:
+    if op in ("/", "%") and right == 0:
+        return None
+    table = {
+        "+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right,
+        "/": lambda: int(left / right), "%": lambda: left % right,
+        "<<": lambda: left << right if 0 <= right < 64 else None,
+        ">>": lambda: left >> right if 0 <= right < 64 else None,
+        "&": lambda: left & right, "|": lambda: left | right, "^": lambda: left ^ right,
+        "<": lambda: int(left < right), ">": lambda: int(left > right),
+        "<=": lambda: int(left <= right), ">=": lambda: int(left >= right),
+        "==": lambda: int(left == right), "!=": lambda: int(left != right),
+        "&&": lambda: int(bool(left) and bool(right)), "||": lambda: int(bool(left or right)),
+    }  # fmt: skip
+    compute = table.get(op)
+    return compute() if compute is not None else None
+
+
+class ConstantTable:
+    """Object-like ``#define``s, typedefs and struct layouts collected from the repo's files."""
+
+    def __init__(self) -> None:
+        self._defines: dict[str, str] = {}
+        self._parsed: dict[str, tuple[tree_sitter.Tree, Node] | None] = {}
+        self._structs: dict[str, Node] = {}
+        self._typedefs: dict[str, Node] = {}
+        self._struct_sizes: dict[str, int | None] = {}
+
+    def add_file(self, root: Node) -> None:
+        """Record the ``#define NAME value`` lines, struct bodies and typedefs of one file."""
+        for node in walk(root, skip=frozenset({"function_definition"})):
+            if node.type == "preproc_def":
+                name = text_of(node.child_by_field_name("name"))
+                value = node.child_by_field_name("value")
+                if name and value is not None:
+                    self._defines.setdefault(name, text_of(value).strip())
+            elif node.type == "struct_specifier" and node.child_by_field_name("body"):
+                name = text_of(node.child_by_field_name("name"))
+                if name:
+                    self._structs.setdefault(name, node)
+            elif node.type == "type_definition":
+                declarator = node.child_by_field_name("declarator")
+                kind = node.child_by_field_name("type")
+                if declarator is not None and declarator.type == "type_identifier" and kind:
+                    self._typedefs.setdefault(text_of(declarator), kind)
+
+    def define_names(self) -> Iterable[str]:
+        return self._defines.keys()
+
+    def _define_node(self, name: str) -> Node | None:
+        if name not in self._parsed:
+            value = self._defines.get(name)
+            parsed: tuple[tree_sitter.Tree, Node] | None = None
+            if value:
+                tree = parse_c(b"long __ads_value = (" + value.encode() + b");\n")
+                found = [n for n in walk(tree.root_node) if n.type == "init_declarator"]
+                if found and not tree.root_node.has_error:
+                    node = found[0].child_by_field_name("value")
+                    parsed = (tree, node) if node is not None else None
+            self._parsed[name] = parsed
+        entry = self._parsed[name]
+        return entry[1] if entry is not None else None
+
+    def evaluate(
+        self, node: Node | None, bindings: Mapping[str, int] | None = None, _depth: int = 0
+    ) -> int | None:
+        """Fold an expression to an integer, or None when any part is not a known constant."""
+        if node is None or _depth > _MAX_DEPTH:
+            return None
+        depth = _depth + 1
+        kind = node.type
+        if kind == "number_literal":
+            return _parse_int(text_of(node))
+        if kind == "identifier":
+            name = text_of(node)
+            if bindings and name in bindings:
+                return bindings[name]
+            return self.evaluate(self._define_node(name), None, depth)
+        if kind == "parenthesized_expression" and node.named_child_count == 1:
+            return self.evaluate(node.named_children[0], bindings, depth)
+        if kind == "cast_expression":
+            return self.evaluate(node.child_by_field_name("value"), bindings, depth)
+        if kind == "binary_expression":
+            left = self.evaluate(node.child_by_field_name("left"), bindings, depth)
+            right = self.evaluate(node.child_by_field_name("right"), bindings, depth)
+            operator = node.child_by_field_name("operator")
+            if left is None or right is None or operator is None:
+                return None
+            return _binary(operator.type, left, right)
+        if kind == "unary_expression":
+            value = self.evaluate(node.child_by_field_name("argument"), bindings, depth)
+            operator = node.child_by_field_name("operator")
+            if value is None or operator is None:
+                return None
+            ops = {"-": -value, "+": value, "~": ~value, "!": int(not value)}
+            return ops.get(operator.type)
+        if kind == "sizeof_expression":
+            described = node.child_by_field_name("type")
+            return self.size_of_type(described) if described is not None else None
+        return None
+
+    def size_of_type(self, node: Node, _depth: int = 0) -> int | None:
+        """``sizeof`` of a type_descriptor / type node, LP64; None when unknown."""
+        if _depth > _MAX_DEPTH:
+            return None
+        declarator = node.child_by_field_name("declarator")
+        if declarator is not None and declarator.type == "abstract_pointer_declarator":
+            return _POINTER_SIZE
+        if declarator is not None and declarator.type == "abstract_array_declarator":
+            return None
+        kind = node.child_by_field_name("type") if node.type == "type_descriptor" else node
+        if kind is None:
+            return None
+        words = text_of(kind).replace("unsigned", "").replace("signed", "").split()
+        if kind.type in ("primitive_type", "sized_type_specifier"):
+            if "long" in words or "double" in words:
+                return 8
+            if "short" in words:
+                return 2
+            return _PRIMITIVE_SIZES.get(words[-1] if words else "int", 4)
+        if kind.type == "struct_specifier":
+            body = kind.child_by_field_name("body")
+            if body is not None:
+                return self._layout(body, _depth + 1)
+            return self._struct_size(text_of(kind.child_by_field_name("name")), _depth + 1)
+        if kind.type == "type_identifier":
+            name = text_of(kind)
+            if name in _PRIMITIVE_SIZES:
+                return _PRIMITIVE_SIZES[name]
+            target = self._typedefs.get(name)
+            return self.size_of_type(target, _depth + 1) if target is not None else None
+        return None
+
+    def _struct_size(self, name: str, depth: int) -> int | None:
+        if name not in self._struct_sizes:
+            self._struct_sizes[name] = None  # guards against self-reference
+            body = self._structs.get(name)
+            self._struct_sizes[name] = (
+                self._layout(body.child_by_field_name("body"), depth) if body else None
+            )
+        return self._struct_sizes[name]
+
+    def _layout(self, body: Node | None, depth: int) -> int | None:
+        """Size of a struct body with natural alignment (each field aligned to its own size)."""
+        if body is None:
+            return None
+        offset, widest = 0, 1
+        for field in body.named_children:
+            if field.type != "field_declaration":
+                continue
+            base = field.child_by_field_name("type")
+            declarators = field.children_by_field_name("declarator")
+            for declarator in declarators or [None]:
+                size, count = self._field_size(base, declarator, depth)
+                if size is None:
+                    return None
+                align = min(size, 8)
+                offset = (offset + align - 1) // align * align + size * count
+                widest = max(widest, align)
+        return (offset + widest - 1) // widest * widest
+
+    def _field_size(
+        self, base: Node | None, declarator: Node | None, depth: int
+    ) -> tuple[int | None, int]:
+        count = 1
+        while declarator is not None and declarator.type == "array_declarator":
+            length = self.evaluate(declarator.child_by_field_name("size"))
+            if length is None:
+                return None, 1
+            count *= length
+            declarator = declarator.child_by_field_name("declarator")
+        if declarator is not None and declarator.type == "pointer_declarator":
+            return _POINTER_SIZE, count
+        return (self.size_of_type(base, depth) if base is not None else None), count

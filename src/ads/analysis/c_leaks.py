@@ -1,0 +1,277 @@
+"""Find memory leaks in a repo's C code and say how each can (or cannot) exhaust memory.
+
+``analyze_c_sources`` takes the C files as ``(path, bytes)`` pairs and returns a ``LeakReport``:
+per allocation (``malloc`` & co and the repo's own allocator wrappers) it follows the pointer along
+every path of one loop iteration or one function call (``c_flow``), with the repo's functions
+summarised (``c_program``), and classifies the allocation as a per-iteration leak in an unbounded
+loop, unbounded growth, a one-off leak, uncertain (handed to code outside the repo), or fine.
+
+It is pure: no files are opened, no programs run. What could not be read is reported, not hidden:
+``parse_problems`` (the caller lowers its confidence) and ``skipped`` (binary, non-UTF-8, huge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ads.analysis.c_constants import ConstantTable
+from ads.analysis.c_flow import PathState, Region, Status, follow, initial_state
+from ads.analysis.c_program import Function, LoopInfo, Program, out_param_of
+from ads.analysis.c_sites import allocation_bytes, call_text, find_growth, variable_of
+from ads.analysis.c_syntax import Node, error_lines, line_of, parse_c, walk
+from ads.models import Confidence, Finding, FindingKind
+
+__all__ = ["LEAK_ISSUE", "LeakReport", "analyze_c_sources"]
+
+LEAK_ISSUE = "memory allocation without corresponding free"
+GROWTH_ISSUE = "allocation grown on every iteration and never shrunk"
+UNCERTAIN_ISSUE = "allocation handed to code outside the repo; whether it is freed is unknown"
+DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024
+_KIND_WEIGHT = {
+    FindingKind.LOOP_LEAK: 0.9,
+    FindingKind.UNBOUNDED_GROWTH: 0.8,
+    FindingKind.UNCERTAIN: 0.3,
+    FindingKind.ONE_OFF_LEAK: 0.2,
+}
+_CONFIDENCE_WEIGHT = {Confidence.HIGH: 0.09, Confidence.MEDIUM: 0.05, Confidence.LOW: 0.0}
+_LEAKING = (Status.OWNED, Status.LOST)
+
+
+@dataclass
+class LeakReport:
+    """Findings (most likely to exhaust memory first) and what could not be analysed."""
+
+    findings: list[Finding] = field(default_factory=list)
+    parse_problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    allocator_wrappers: list[str] = field(default_factory=list)
+    files_analyzed: int = 0
+    lines_analyzed: int = 0
+
+
+def _admit(path: str, data: bytes, max_file_bytes: int) -> str | None:
+    """Why a file is skipped, or None when it is analysable C text."""
+    if len(data) > max_file_bytes:
+        return (
+            f"{path}: skipped, {len(data)} bytes is over the {max_file_bytes}-byte limit "
+            "(huge files are usually generated)"
+        )
+    if b"\0" in data:
+        return f"{path}: skipped, binary content (NUL bytes)"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"{path}: skipped, not UTF-8 (byte {error.start})"
+    head = data[:2048].lower()
+    if len(data) > 256 * 1024 and (b"do not edit" in head or b"automatically generated" in head):
+        return f"{path}: skipped, generated code ({len(data)} bytes, marked as generated)"
+    return None
+
+
+def analyze_c_sources(
+    files: Iterable[tuple[str, bytes]], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> LeakReport:
+    """Leak findings for the given C files (paths as they should appear in findings)."""
+    report = LeakReport()
+    program = Program(ConstantTable())
+    trees = []
+    for path, data in files:
+        reason = _admit(path, data, max_file_bytes)
+        if reason is not None:
+            report.skipped.append(reason)
+            continue
+        tree = parse_c(data)
+        trees.append(tree)
+        report.files_analyzed += 1
+        report.lines_analyzed += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        lines = error_lines(tree.root_node)
+        if lines:
+            shown = ", ".join(str(n) for n in lines[:5]) + (" ..." if len(lines) > 5 else "")
+            report.parse_problems.append(
+                f"{path}: the C parser could not read line(s) {shown}; results for it are partial"
+            )
+        program.add_file(path, tree.root_node)
+    program.discover_wrappers()
+    report.allocator_wrappers = sorted(program.wrappers)
+    driven = program.driving_loops()
+    for fn in program.all_functions():
+        for call in program.allocation_calls(fn):
+            finding = _classify(program, fn, call, driven.get(fn.name))
+            if finding is not None:
+                report.findings.append(finding)
+    report.findings.sort(
+        key=lambda f: (-f.score, -_rate(f), f.file, f.line),
+    )
+    return report
+
+
+def _rate(finding: Finding) -> float:
+    return float(finding.bytes_per_iteration or 0) * (finding.iterations_per_second or 1.0)
+
+
+def _outliving(loop_body: Node, names: frozenset[str]) -> frozenset[str]:
+    """Names not declared inside the loop body: they keep their value into the next iteration."""
+    inside = set()
+    for node in walk(loop_body):
+        if node.type in ("init_declarator", "declaration"):
+            for child in node.named_children:
+                if child.type in ("identifier", "pointer_declarator"):
+                    inside.add((child.text or b"").decode().lstrip("* "))
+    return frozenset(n for n in names if n not in inside)
+
+
+def _classify(
+    program: Program, fn: Function, call: Node, driver: LoopInfo | None
+) -> Finding | None:
+    loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
+    unbounded = next((loop for loop in loops if loop.unbounded), None) or driver
+    if program.is_growth_site(call):
+        growth = find_growth(program, fn, call, unbounded)
+        if growth is None:
+            return None
+        return _finding(
+            program, fn, call, FindingKind.UNBOUNDED_GROWTH, growth.loop, growth.reasons,
+            Confidence.HIGH if growth.loop.shape == "infinite" else Confidence.MEDIUM,
+            bytes_per_iteration=growth.bytes_per_iteration, end_line=line_of(call),
+        )  # fmt: skip
+    region = Region(fn.file, fn.locals, program, site=call, out_param=out_param_of(call))
+    if fn.body is None:
+        return None
+    scope = loops[0].node.child_by_field_name("body") if loops else fn.body
+    if scope is None:
+        return None
+    outcome = follow(region, scope, initial_state())
+    iteration_ends = [*outcome.fall.values(), *outcome.cont.values()] if loops else []
+    exit_ends = list(outcome.ret.values()) + ([] if loops else list(outcome.fall.values()))
+    if loops:
+        iteration_ends = _second_iteration(program, fn, scope, iteration_ends)
+    ends = [st for st in iteration_ends + exit_ends if st.status is not Status.NONE]
+    iter_leaks = [st for st in iteration_ends if st.status in _LEAKING]
+    exit_leaks = [st for st in exit_ends if st.status in _LEAKING]
+    leaks = iter_leaks + exit_leaks
+    uncertain = [st for st in ends if st.status is Status.UNCERTAIN]
+    if not leaks and not uncertain:
+        return None
+    unconditional = bool(leaks) and len(leaks) == len(ends)
+    end_line = max([line_of(call), *(st.last_use for st in leaks or uncertain)])
+    reasons: list[str] = []
+    if not leaks:
+        kind, loop, confidence = FindingKind.UNCERTAIN, unbounded, Confidence.LOW
+        reasons.append(f"the pointer is {uncertain[0].event}; ADS cannot tell whether it is freed")
+        if unbounded is not None:
+            reasons.append(f"this happens on every iteration of {unbounded.describe()}")
+        return _finding(program, fn, call, kind, loop, reasons, confidence, end_line=end_line,
+                        states=uncertain)  # fmt: skip
+    loop = None
+    if iter_leaks and loops and loops[0].unbounded:
+        loop = loops[0]
+    elif iter_leaks and unbounded is not None:
+        loop = unbounded
+    elif exit_leaks and driver is not None:
+        loop = driver
+    where = _where(unconditional, leaks)
+    if loop is not None:
+        kind = FindingKind.LOOP_LEAK
+        strong = unconditional and loop.shape in ("infinite", "flag") and not uncertain
+        confidence = Confidence.HIGH if strong else Confidence.MEDIUM
+        via = "" if loop.function is fn else f" (reaches {fn.name}() through calls)"
+        reasons.append(f"{where} in {loop.condition}{via}, no free or escape on "
+                       f"{'any path' if unconditional else 'that path'}")  # fmt: skip
+        if loop.shape != "infinite":
+            reasons.append(f"the loop runs until its condition changes ({loop.shape}-driven)")
+    else:
+        kind = FindingKind.ONE_OFF_LEAK
+        confidence = Confidence.MEDIUM if unconditional else Confidence.LOW
+        bounded = f" in a {loops[0].shape} loop" if loops else ""
+        reasons.append(f"{where}{bounded}; it runs a bounded number of times, so it is not an "
+                       "OOM cause on its own")  # fmt: skip
+    if uncertain:
+        reasons.append(f"on other paths the pointer is {uncertain[0].event}")
+    return _finding(program, fn, call, kind, loop, reasons, confidence, end_line=end_line,
+                    states=leaks)  # fmt: skip
+
+
+def _where(unconditional: bool, leaks: list[PathState]) -> str:
+    if unconditional:
+        return "unconditional allocation"
+    events = sorted({st.event for st in leaks if st.event}) or ["one path"]
+    return "allocation leaked only on the path ending at " + ", ".join(events)
+
+
+def _second_iteration(
+    program: Program, fn: Function, body: Node, ends: list[PathState]
+) -> list[PathState]:
+    """Re-run the next iteration for pointers held in variables that outlive the iteration: a
+    ``free(p)`` at the top of the next iteration (or a cache filled once) is not a leak."""
+    result = []
+    for st in ends:
+        keep = _outliving(body, st.names) if st.status is Status.OWNED else frozenset()
+        if not keep:
+            result.append(st)
+            continue
+        region = Region(fn.file, fn.locals, program)
+        outcome = follow(region, body, st._replace(names=keep, event=""))
+        again = [*outcome.fall.values(), *outcome.cont.values(), *outcome.brk.values()]
+        for nxt in again:
+            if nxt.status is Status.LOST:
+                result.append(st._replace(status=Status.LOST, event=nxt.event))
+            elif nxt.status is not Status.OWNED:
+                result.append(nxt._replace(last_use=st.last_use))
+            else:
+                result.append(st._replace(status=Status.ESCAPED, event="kept across iterations"))
+    return result
+
+
+def _finding(
+    program: Program,
+    fn: Function,
+    call: Node,
+    kind: FindingKind,
+    loop: LoopInfo | None,
+    reasons: list[str],
+    confidence: Confidence,
+    *,
+    end_line: int,
+    bytes_per_iteration: int | None = None,
+    states: list[PathState] | None = None,
+) -> Finding:
+    line = line_of(call)
+    if kind is not FindingKind.UNBOUNDED_GROWTH:
+        bytes_per_iteration = allocation_bytes(program, call)
+    rate = None
+    if loop is not None and loop.seconds_per_iteration:
+        rate = round(1.0 / loop.seconds_per_iteration, 6)
+    evidence = [f"allocation at {fn.file}:{line}: {call_text(call)}"]
+    if loop is not None:
+        evidence.append(f"loop: {loop.describe()} in {loop.function.name}()")
+    if bytes_per_iteration is not None:
+        evidence.append(f"{bytes_per_iteration} bytes ({bytes_per_iteration / 2**20:.2f} MiB) "
+                        "per iteration")  # fmt: skip
+    if rate is not None and loop is not None:
+        evidence.append(f"{rate:g} iterations/s from the sleeps in the loop")
+    uses = [st.first_use for st in states or [] if st.first_use]
+    if end_line > line:
+        evidence.append(f"last use of the pointer on the leaking path: line {end_line}")
+    score = _KIND_WEIGHT[kind] + _CONFIDENCE_WEIGHT[confidence]
+    return Finding(
+        file=fn.file,
+        function=fn.name,
+        line=line,
+        end_line=end_line,
+        kind=kind,
+        issue={
+            FindingKind.UNBOUNDED_GROWTH: GROWTH_ISSUE,
+            FindingKind.UNCERTAIN: UNCERTAIN_ISSUE,
+        }.get(kind, LEAK_ISSUE),  # fmt: skip
+        allocation=call_text(call),
+        variable=variable_of(call),
+        bytes_per_iteration=bytes_per_iteration,
+        iterations_per_second=rate,
+        loop_line=loop.line if loop is not None else None,
+        use_line=min(uses) if uses else None,
+        evidence=evidence,
+        confidence=confidence,
+        reasons=reasons,
+        score=round(score, 3),
+    )

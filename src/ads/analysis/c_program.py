@@ -1,0 +1,361 @@
+"""The repo's C code as one program: its functions, what each does with its pointer arguments,
+which of them are allocator wrappers, and which run inside unbounded loops.
+
+Summaries are what keep the leak analysis honest on real code (on redis, every suspect of a naive
+syntax rule was memory handed to a list or returned): a pointer handed to one of the repo's own
+functions is followed into that function, transitively; a function whose code is not in the repo
+is *uncertain*, never assumed to free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ads.analysis.c_constants import ConstantTable
+from ads.analysis.c_flow import (
+    NORETURN,
+    CalleeEffect,
+    Region,
+    Status,
+    follow,
+    initial_state,
+)
+from ads.analysis.c_syntax import (
+    LOOP_TYPES,
+    Node,
+    callee_name,
+    declared_name,
+    function_name,
+    function_parameters,
+    line_of,
+    returns_pointer,
+    strip_expression,
+    text_of,
+    walk,
+)
+
+__all__ = ["BASE_ALLOCATORS", "Function", "LoopInfo", "Program"]
+
+BASE_ALLOCATORS = frozenset(
+    {"malloc", "calloc", "realloc", "reallocarray", "strdup", "strndup", "asprintf",
+     "vasprintf", "aligned_alloc"}
+)  # fmt: skip
+FREES = frozenset({"free", "cfree"})
+# Library functions that read or write through a pointer but neither free nor keep it.
+USES_ONLY = frozenset(
+    ["memset", "memcpy", "memmove", "memcmp", "memchr", "strlen", "strnlen", "strcpy", "strncpy", "strcat", "strncat", "strcmp", "strncmp", "strcasecmp", "strncasecmp", "strchr", "strrchr", "strstr", "strspn", "strcspn", "strtok", "strtok_r", "sprintf", "snprintf", "vsnprintf", "vsprintf", "printf", "fprintf", "dprintf", "puts", "fputs", "fputc", "putc", "fwrite", "fread", "fgets", "read", "write", "pread", "pwrite", "send", "recv", "sendto", "recvfrom", "sscanf", "fscanf", "atoi", "atol", "atoll", "strtol", "strtoul", "strtoll", "strtoull", "strtod", "strtof", "qsort", "bsearch", "perror", "fflush", "bzero", "explicit_bzero", "inet_ntop", "inet_pton", "getcwd", "gethostname", "stat", "fstat", "lstat", "fopen", "open", "access", "unlink", "mkdir", "rename", "memrchr", "toupper", "tolower", "isalpha", "isdigit", "isspace", "assert", "syslog", "strdup", "strndup"]
+)
+SLEEPS = {"usleep": 1e-6, "sleep": 1.0}
+_MAX_SUMMARY_DEPTH = 12
+
+
+@dataclass
+class Function:
+    name: str
+    file: str
+    node: Node
+    params: list[str]
+    locals: frozenset[str]
+    returns_pointer: bool
+
+    @property
+    def body(self) -> Node | None:
+        return self.node.child_by_field_name("body")
+
+    @property
+    def line(self) -> int:
+        return line_of(self.node)
+
+
+@dataclass
+class LoopInfo:
+    """How a loop ends: ``infinite`` (while (1), for (;;)), ``flag`` (while (running)),
+    ``input`` (while (read(...) > 0)) or ``counted`` (for (i = 0; i < n; i++))."""
+
+    node: Node
+    function: Function
+    shape: str
+    condition: str
+    seconds_per_iteration: float | None
+
+    @property
+    def unbounded(self) -> bool:
+        return self.shape != "counted"
+
+    @property
+    def line(self) -> int:
+        return line_of(self.node)
+
+    def describe(self) -> str:
+        return f"{self.condition} at {self.function.file}:{self.line}"
+
+
+def _locals_of(fn: Node, params: list[str]) -> frozenset[str]:
+    names = {p for p in params if p}
+    body = fn.child_by_field_name("body")
+    for node in walk(body) if body is not None else []:
+        if node.type != "declaration":
+            continue
+        if any(
+            c.type == "storage_class_specifier" and text_of(c) == "static" for c in node.children
+        ):
+            continue
+        for declarator in node.children_by_field_name("declarator"):
+            name = declared_name(
+                declarator.child_by_field_name("declarator")
+                if declarator.type == "init_declarator"
+                else declarator
+            )
+            if name:
+                names.add(name)
+    return frozenset(names)
+
+
+@dataclass
+class Program:
+    """Every function of the analysed files, with lazily computed summaries."""
+
+    constants: ConstantTable
+    functions: dict[str, list[Function]] = field(default_factory=dict)
+    allocators: set[str] = field(default_factory=lambda: set(BASE_ALLOCATORS))
+    wrappers: dict[str, Function] = field(default_factory=dict)
+    _summaries: dict[tuple[str, str, int], CalleeEffect] = field(default_factory=dict)
+    _depth: int = 0
+
+    def add_file(self, path: str, root: Node) -> None:
+        self.constants.add_file(root)
+        for node in walk(root, skip=frozenset({"function_definition"})):
+            if node.type != "function_definition":
+                continue
+            name = function_name(node)
+            if not name:
+                continue
+            params = function_parameters(node)
+            fn = Function(name, path, node, params, _locals_of(node, params), returns_pointer(node))
+            self.functions.setdefault(name, []).append(fn)
+
+    def lookup(self, name: str, file: str) -> Function | None:
+        """The definition a call in ``file`` reaches: the same file's first, else any."""
+        found = self.functions.get(name)
+        if not found:
+            return None
+        return next((f for f in found if f.file == file), found[0])
+
+    def all_functions(self) -> list[Function]:
+        return [fn for group in self.functions.values() for fn in group]
+
+    # ----------------------------------------------------------------- CalleeOracle
+    def never_returns(self, name: str) -> bool:
+        return name in NORETURN
+
+    def effect(self, name: str | None, index: int, file: str) -> CalleeEffect:
+        if name is None:
+            return CalleeEffect.UNCERTAIN
+        if name in FREES or (name in ("realloc", "reallocarray") and index == 0):
+            return CalleeEffect.FREES
+        fn = self.lookup(name, file)
+        if fn is None:
+            return CalleeEffect.USES if name in USES_ONLY else CalleeEffect.UNCERTAIN
+        key = (fn.file, fn.name, index)
+        if key not in self._summaries:
+            self._summaries[key] = self._summarise(fn, index)
+        return self._summaries[key]
+
+    def _summarise(self, fn: Function, index: int) -> CalleeEffect:
+        """What ``fn`` does with parameter ``index`` on its paths that return."""
+        if index >= len(fn.params) or not fn.params[index] or fn.body is None:
+            return CalleeEffect.USES  # variadic or unnamed: the callee cannot reach it by name
+        if self._depth >= _MAX_SUMMARY_DEPTH:
+            return CalleeEffect.UNCERTAIN
+        self._summaries[(fn.file, fn.name, index)] = CalleeEffect.USES  # recursion guard
+        self._depth += 1
+        try:
+            region = Region(fn.file, fn.locals, self)
+            outcome = follow(region, fn.body, initial_state([fn.params[index]], fn.line))
+        finally:
+            self._depth -= 1
+        ends = [*outcome.fall.values(), *outcome.ret.values()]
+        statuses = {st.status for st in ends}
+        if Status.ESCAPED in statuses:
+            return CalleeEffect.KEEPS
+        if statuses and statuses == {Status.FREED}:
+            return CalleeEffect.FREES
+        if Status.FREED in statuses:
+            return CalleeEffect.MAY_FREE
+        if Status.UNCERTAIN in statuses:
+            return CalleeEffect.UNCERTAIN
+        return CalleeEffect.USES
+
+    # ----------------------------------------------------------------- wrappers
+    def allocation_calls(self, fn: Function) -> list[Node]:
+        body = fn.body
+        if body is None:
+            return []
+        return [
+            n
+            for n in walk(body)
+            if n.type == "call_expression" and callee_name(n) in self.allocators
+        ]
+
+    def is_growth_site(self, call: Node) -> bool:
+        """``x = realloc(x, n)``: the same storage grown in place, not a fresh allocation."""
+        name = callee_name(call)
+        fn_name = name or ""
+        realloc_like = fn_name in ("realloc", "reallocarray") or (
+            fn_name in self.wrappers and "realloc" in fn_name
+        )
+        parent = call.parent
+        while parent is not None and parent.type in ("parenthesized_expression", "cast_expression"):
+            parent = parent.parent
+        if not realloc_like or parent is None or parent.type != "assignment_expression":
+            return False
+        arguments = call.child_by_field_name("arguments")
+        first = (
+            strip_expression(arguments.named_children[0])
+            if arguments and arguments.named_children
+            else None
+        )
+        left = strip_expression(parent.child_by_field_name("left"))
+        return first is not None and left is not None and text_of(first) == text_of(left)
+
+    def discover_wrappers(self, max_rounds: int = 6) -> None:
+        """Functions that return a fresh allocation (``xmalloc``, ``createObject``...)."""
+        for _ in range(max_rounds):
+            found = False
+            for fn in self.all_functions():
+                if fn.name in self.allocators or not fn.returns_pointer:
+                    continue
+                if any(self._returned_fresh(fn, call) for call in self.allocation_calls(fn)):
+                    self.allocators.add(fn.name)
+                    self.wrappers[fn.name] = fn
+                    found = True
+            if not found:
+                return
+
+    def _returned_fresh(self, fn: Function, call: Node) -> bool:
+        if fn.body is None:
+            return False
+        region = Region(fn.file, fn.locals, self, site=call, out_param=out_param_of(call))
+        outcome = follow(region, fn.body, initial_state())
+        return any(
+            st.status is Status.ESCAPED and st.event.startswith("returned")
+            for st in outcome.ret.values()
+        )
+
+    # ----------------------------------------------------------------- loops
+    def loop_info(self, loop: Node, fn: Function) -> LoopInfo:
+        condition = loop.child_by_field_name("condition")
+        if loop.type == "for_statement" and condition is None:
+            shape, shown = "infinite", "for (;;)"
+        else:
+            shown = f"{loop.type.split('_')[0]} {text_of(condition)}"
+            value = self.constants.evaluate(strip_expression(condition))
+            bare = strip_expression(condition)
+            if bare is not None and bare.type == "unary_expression":
+                bare = strip_expression(bare.child_by_field_name("argument"))
+            if (value is not None and value != 0) or (bare is not None and bare.type == "true"):
+                shape = "infinite"
+            elif bare is not None and bare.type in ("identifier", "field_expression"):
+                shape = "flag"
+            elif condition is not None and any(
+                n.type == "call_expression" for n in walk(condition)
+            ):
+                shape = "input"
+            else:
+                shape = "counted"
+        return LoopInfo(loop, fn, shape, shown, self._sleep_seconds(loop))
+
+    def _sleep_seconds(self, loop: Node) -> float | None:
+        """Seconds one iteration sleeps, from constant usleep/sleep/nanosleep in its body."""
+        body = loop.child_by_field_name("body")
+        total = 0.0
+        for node in walk(body, skip=LOOP_TYPES) if body is not None else []:
+            if node.type != "call_expression":
+                continue
+            name = callee_name(node) or ""
+            arguments = node.child_by_field_name("arguments")
+            first = arguments.named_children[0] if arguments and arguments.named_children else None
+            if name in SLEEPS:
+                value = self.constants.evaluate(first)
+                if value is not None:
+                    total += value * SLEEPS[name]
+            elif name == "nanosleep" and first is not None:
+                total += self._timespec_seconds(first, loop) or 0.0
+        return total or None
+
+    def _timespec_seconds(self, argument: Node, loop: Node) -> float | None:
+        bare = strip_expression(argument)
+        if bare is None or bare.type != "pointer_expression":
+            return None
+        name = text_of(bare.child_by_field_name("argument"))
+        scope = loop.parent
+        while scope is not None and scope.type != "function_definition":
+            scope = scope.parent
+        for node in walk(scope) if scope is not None else []:
+            if node.type == "init_declarator" and declared_name(node) == name:
+                value = node.child_by_field_name("value")
+                parts = value.named_children if value is not None else []
+                numbers = [self.constants.evaluate(p) for p in parts]
+                if len(numbers) == 2 and None not in numbers:
+                    return float(numbers[0] or 0) + (numbers[1] or 0) / 1e9
+        return None
+
+    def enclosing_loops(self, node: Node) -> list[Node]:
+        """Loops around ``node`` inside its function, innermost first."""
+        loops = []
+        parent = node.parent
+        while parent is not None and parent.type != "function_definition":
+            if parent.type in LOOP_TYPES and not _in_condition(parent, node):
+                loops.append(parent)
+            parent = parent.parent
+        return loops
+
+    def driving_loops(self) -> dict[str, LoopInfo]:
+        """For each function run (transitively) from an unbounded loop: the loop that drives it."""
+        calls: dict[str, list[tuple[Function, Node]]] = {}
+        for fn in self.all_functions():
+            for node in walk(fn.body) if fn.body is not None else []:
+                if node.type == "call_expression" and (name := callee_name(node)):
+                    if name in self.functions and name != fn.name:
+                        calls.setdefault(fn.name, []).append((fn, node))
+        driven: dict[str, LoopInfo] = {}
+        frontier: list[str] = []
+        for caller, sites in calls.items():
+            for fn, node in sites:
+                for loop in self.enclosing_loops(node):
+                    info = self.loop_info(loop, fn)
+                    callee = callee_name(node) or ""
+                    if info.unbounded and callee not in driven:
+                        driven[callee] = info
+                        frontier.append(callee)
+            del caller
+        while frontier:
+            current = frontier.pop()
+            for _, node in calls.get(current, []):
+                callee = callee_name(node) or ""
+                if callee not in driven:
+                    driven[callee] = driven[current]
+                    frontier.append(callee)
+        return driven
+
+
+def _in_condition(loop: Node, node: Node) -> bool:
+    body = loop.child_by_field_name("body")
+    return body is None or not (body.start_byte <= node.start_byte < body.end_byte)
+
+
+def out_param_of(call: Node) -> str | None:
+    """For ``asprintf(&p, ...)``: ``p``, where the allocation lands."""
+    if callee_name(call) not in ("asprintf", "vasprintf"):
+        return None
+    arguments = call.child_by_field_name("arguments")
+    first = (
+        strip_expression(arguments.named_children[0])
+        if arguments and arguments.named_children
+        else None
+    )
+    if first is not None and first.type == "pointer_expression":
+        target = strip_expression(first.child_by_field_name("argument"))
+        if target is not None and target.type == "identifier":
+            return text_of(target)
+    return None

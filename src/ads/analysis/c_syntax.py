@@ -1,0 +1,147 @@
+"""Small helpers over tree-sitter-c syntax trees: parsing, walking, names and lines.
+
+Every C rule in ADS reads the syntax tree through these helpers, never the raw text with regular
+expressions, so that comments, strings and macros cannot fool a rule and every line number is the
+one the parser saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+import tree_sitter
+import tree_sitter_c
+
+__all__ = [
+    "LOOP_TYPES",
+    "Node",
+    "callee_name",
+    "declared_name",
+    "error_lines",
+    "function_name",
+    "function_parameters",
+    "line_of",
+    "parse_c",
+    "returns_pointer",
+    "strip_expression",
+    "text_of",
+    "walk",
+]
+
+Node = tree_sitter.Node
+
+LOOP_TYPES = frozenset({"while_statement", "for_statement", "do_statement"})
+
+
+@lru_cache(maxsize=1)
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
+
+
+def parse_c(source: bytes) -> tree_sitter.Tree:
+    """Parse C source bytes; tree-sitter always returns a tree, with ERROR nodes where it failed."""
+    return _parser().parse(source)
+
+
+def text_of(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", errors="replace")
+
+
+def line_of(node: Node) -> int:
+    """1-based line where ``node`` starts."""
+    return node.start_point[0] + 1
+
+
+def walk(node: Node, *, skip: frozenset[str] = frozenset()) -> Iterator[Node]:
+    """Every named node under ``node`` (itself included), depth first, without recursion.
+
+    Subtrees whose type is in ``skip`` are yielded but not entered.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if current.type in skip and current is not node:
+            continue
+        stack.extend(reversed(current.named_children))
+
+
+def error_lines(root: Node) -> list[int]:
+    """Lines of ERROR and MISSING nodes: where the parser could not follow the code."""
+    lines: list[int] = []
+    if not root.has_error:
+        return lines
+    for node in walk(root):
+        if node.type == "ERROR" or node.is_missing:
+            lines.append(line_of(node))
+    return sorted(set(lines))
+
+
+def _innermost_declarator(node: Node | None) -> Node | None:
+    while node is not None and node.type not in ("identifier", "field_identifier"):
+        if node.type == "function_declarator" or "declarator" in node.type:
+            node = node.child_by_field_name("declarator")
+        else:
+            return None
+    return node
+
+
+def _function_declarator(fn: Node) -> Node | None:
+    node = fn.child_by_field_name("declarator")
+    while node is not None and node.type != "function_declarator":
+        node = node.child_by_field_name("declarator")
+    return node
+
+
+def function_name(fn: Node) -> str | None:
+    """Name of a ``function_definition``, or None for shapes macros made unreadable."""
+    declarator = _function_declarator(fn)
+    if declarator is None:
+        return None
+    name = declarator.child_by_field_name("declarator")
+    return text_of(name) if name is not None and name.type == "identifier" else None
+
+
+def function_parameters(fn: Node) -> list[str]:
+    """Parameter names in order ('' for unnamed ones) of a ``function_definition``."""
+    declarator = _function_declarator(fn)
+    params = declarator.child_by_field_name("parameters") if declarator else None
+    names: list[str] = []
+    for param in params.named_children if params is not None else []:
+        if param.type != "parameter_declaration":
+            continue
+        names.append(text_of(_innermost_declarator(param.child_by_field_name("declarator"))))
+    return names
+
+
+def returns_pointer(fn: Node) -> bool:
+    """Whether a function definition returns a pointer (``T *f(...)``), or a typedef'd one."""
+    node = fn.child_by_field_name("declarator")
+    return node is not None and node.type == "pointer_declarator"
+
+
+def declared_name(declarator: Node | None) -> str | None:
+    """The identifier an (init_)declarator declares: ``char *buf[4] = x`` → ``buf``."""
+    found = _innermost_declarator(declarator)
+    return text_of(found) if found is not None else None
+
+
+def callee_name(call: Node) -> str | None:
+    """Name of the function a ``call_expression`` calls directly, None for calls via pointers."""
+    function = call.child_by_field_name("function")
+    return text_of(function) if function is not None and function.type == "identifier" else None
+
+
+def strip_expression(node: Node | None) -> Node | None:
+    """Remove parentheses and casts: ``((void *)(p))`` → ``p``."""
+    while node is not None:
+        if node.type == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        elif node.type == "cast_expression":
+            node = node.child_by_field_name("value")
+        else:
+            return node
+    return None

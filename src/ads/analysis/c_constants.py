@@ -192,7 +192,7 @@ class ConstantTable:
             if field.type != "field_declaration":
                 continue
             base = field.child_by_field_name("type")
-            declarators = field.children_by_field_name("declarator")
+            declarators: list[Node | None] = list(field.children_by_field_name("declarator"))
             for declarator in declarators or [None]:
                 size, count = self._field_size(base, declarator, depth)
                 if size is None:

@@ -282,7 +282,12 @@ class _Walker:
             Outcome.add(out.fall, state)
         return out
 
-    def stmt(self, node: Node, states: list[PathState]) -> Outcome:
+    def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
+        if node is None:
+            out = Outcome()
+            for st in states:
+                Outcome.add(out.fall, st)
+            return out
         kind = node.type
         handler = getattr(self, f"_s_{kind}", None)
         if handler is not None:

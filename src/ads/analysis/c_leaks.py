@@ -263,7 +263,7 @@ def _finding(
         issue={
             FindingKind.UNBOUNDED_GROWTH: GROWTH_ISSUE,
             FindingKind.UNCERTAIN: UNCERTAIN_ISSUE,
-        }.get(kind, LEAK_ISSUE),  # fmt: skip
+        }.get(kind, LEAK_ISSUE),
         allocation=call_text(call),
         variable=variable_of(call),
         bytes_per_iteration=bytes_per_iteration,

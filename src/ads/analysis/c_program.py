@@ -42,9 +42,15 @@ BASE_ALLOCATORS = frozenset(
 )  # fmt: skip
 FREES = frozenset({"free", "cfree"})
 # Library functions that read or write through a pointer but neither free nor keep it.
-USES_ONLY = frozenset(
-    ["memset", "memcpy", "memmove", "memcmp", "memchr", "strlen", "strnlen", "strcpy", "strncpy", "strcat", "strncat", "strcmp", "strncmp", "strcasecmp", "strncasecmp", "strchr", "strrchr", "strstr", "strspn", "strcspn", "strtok", "strtok_r", "sprintf", "snprintf", "vsnprintf", "vsprintf", "printf", "fprintf", "dprintf", "puts", "fputs", "fputc", "putc", "fwrite", "fread", "fgets", "read", "write", "pread", "pwrite", "send", "recv", "sendto", "recvfrom", "sscanf", "fscanf", "atoi", "atol", "atoll", "strtol", "strtoul", "strtoll", "strtoull", "strtod", "strtof", "qsort", "bsearch", "perror", "fflush", "bzero", "explicit_bzero", "inet_ntop", "inet_pton", "getcwd", "gethostname", "stat", "fstat", "lstat", "fopen", "open", "access", "unlink", "mkdir", "rename", "memrchr", "toupper", "tolower", "isalpha", "isdigit", "isspace", "assert", "syslog", "strdup", "strndup"]
-)
+_USES_ONLY_NAMES = """memset memcpy memmove memcmp memchr strlen strnlen strcpy strncpy
+    strcat strncat strcmp
+    strncmp strcasecmp strncasecmp strchr strrchr strstr strspn strcspn strtok strtok_r sprintf
+    snprintf vsnprintf vsprintf printf fprintf dprintf puts fputs fputc putc fwrite fread fgets
+    read write pread pwrite send recv sendto recvfrom sscanf fscanf atoi atol atoll strtol
+    strtoul strtoll strtoull strtod strtof qsort bsearch perror fflush bzero explicit_bzero
+    inet_ntop inet_pton getcwd gethostname stat fstat lstat fopen open access unlink mkdir
+    rename memrchr toupper tolower isalpha isdigit isspace assert syslog strdup strndup"""
+USES_ONLY = frozenset(_USES_ONLY_NAMES.split())
 SLEEPS = {"usleep": 1e-6, "sleep": 1.0}
 _MAX_SUMMARY_DEPTH = 12
 
@@ -315,9 +321,9 @@ class Program:
         calls: dict[str, list[tuple[Function, Node]]] = {}
         for fn in self.all_functions():
             for node in walk(fn.body) if fn.body is not None else []:
-                if node.type == "call_expression" and (name := callee_name(node)):
-                    if name in self.functions and name != fn.name:
-                        calls.setdefault(fn.name, []).append((fn, node))
+                name = callee_name(node) if node.type == "call_expression" else None
+                if name and name in self.functions and name != fn.name:
+                    calls.setdefault(fn.name, []).append((fn, node))
         driven: dict[str, LoopInfo] = {}
         frontier: list[str] = []
         for caller, sites in calls.items():

@@ -107,10 +107,10 @@ def _increment(node: Node, counter: str) -> int | None:
             return 1
     if node.type == "assignment_expression":
         operator = node.child_by_field_name("operator")
-        if text_of(node.child_by_field_name("left")) == counter and operator is not None:
-            if operator.type == "+=":
-                right = node.child_by_field_name("right")
-                return int(text_of(right)) if right is not None and text_of(right).isdigit() else 1
+        left = text_of(node.child_by_field_name("left"))
+        if left == counter and operator is not None and operator.type == "+=":
+            right = node.child_by_field_name("right")
+            return int(text_of(right)) if right is not None and text_of(right).isdigit() else 1
     return None
 
 
@@ -127,12 +127,12 @@ def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | Non
     if not target or scope is None:
         return None
     for node in walk(scope):
-        if node.type == "call_expression" and callee_name(node) == "free":
-            if any(text_of(strip_expression(a)) == target for a in _arguments(node)):
-                return None
-        if node.type == "assignment_expression" and node is not assignment:
-            if text_of(node.child_by_field_name("left")) == target:
-                return None
+        freed = node.type == "call_expression" and callee_name(node) == "free"
+        if freed and any(text_of(strip_expression(a)) == target for a in _arguments(node)):
+            return None
+        reset = node.type == "assignment_expression" and node is not assignment
+        if reset and text_of(node.child_by_field_name("left")) == target:
+            return None
     args = _arguments(call)
     size_arg = args[1] if len(args) > 1 else None
     counters = [n for n in walk(size_arg) if n.type == "identifier"] if size_arg else []

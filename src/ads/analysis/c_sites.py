@@ -130,7 +130,7 @@ def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | Non
         freed = node.type == "call_expression" and callee_name(node) == "free"
         if freed and any(text_of(strip_expression(a)) == target for a in _arguments(node)):
             return None
-        reset = node.type == "assignment_expression" and node is not assignment
+        reset = node.type == "assignment_expression" and node.id != getattr(assignment, "id", None)
         if reset and text_of(node.child_by_field_name("left")) == target:
             return None
     args = _arguments(call)

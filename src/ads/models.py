@@ -199,6 +199,7 @@ class Change(_Model):
     memory_limit_to: str | None = None
     edits: list[CodeEdit] = Field(default_factory=list)
     role: ChangeRole | None = None
+    functions: list[str] = Field(default_factory=list)  # edited C functions, "worker.c:controller"
 
 
 class FindingKind(StrEnum):

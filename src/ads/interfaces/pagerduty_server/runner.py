@@ -50,6 +50,7 @@ class LocalPagerDuty:
         self.ca_file: Path | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.app: Any = None
 
     # URLs and credentials -----------------------------------------------------------------
@@ -97,6 +98,7 @@ class LocalPagerDuty:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by connections
         try:
             sock.bind((self.host, self.port))
         except OSError as exc:
@@ -115,12 +117,18 @@ class LocalPagerDuty:
             time_scale=self.time_scale,
             webhook_retry_seconds=self.webhook_retry_seconds,
         )
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", **tls)
+        config = uvicorn.Config(
+            self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1, **tls
+        )
         self._server = uvicorn.Server(config)
         server = self._server
 
         def serve() -> None:
-            asyncio.run(server.serve(sockets=[sock]))
+            async def main() -> None:
+                self._loop = asyncio.get_running_loop()
+                await server.serve(sockets=[sock])
+
+            asyncio.run(main())
 
         self._thread = threading.Thread(target=serve, name="local-pagerduty", daemon=True)
         self._thread.start()
@@ -133,8 +141,15 @@ class LocalPagerDuty:
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
+            # Idle TLS keep-alive connections of clients would hold a graceful shutdown for
+            # seconds; every request is already committed, so cut them after a short grace.
             self._server.should_exit = True
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=0.2)
+            if self._thread.is_alive() and self._loop is not None:
+                server = self._server
+                self._loop.call_soon_threadsafe(_abort_connections, server)
+                self._thread.join(timeout=10)
+            self.app.state.pd.account.store.close()
         self._server = None
         self._thread = None
 
@@ -148,3 +163,10 @@ class LocalPagerDuty:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _abort_connections(server: uvicorn.Server) -> None:
+    for connection in list(server.server_state.connections):
+        transport = getattr(connection, "transport", None)
+        if transport is not None:
+            transport.abort()

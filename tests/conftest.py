@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = [
+    "tests.fixtures.pagerduty",
     "tests.fixtures.demo",
 ]
 

@@ -18,6 +18,7 @@ thing will fail the same way) or ``TemporaryError`` (try again after ``delay`` s
     │   │   └── PagerDutyNotFoundError   404: no such incident/service/...
     │   ├── AnalysisError                nothing analysable (no C sources, no OOM signal)
     │   ├── RemediationError             patch does not apply, push rejected, PR refused
+    │   ├── KubernetesError              the API server refused (401/403/404) or bad kubeconfig
     │   └── NotImplementedYetError       a documented capability that is not built yet
     └── TemporaryError(delay=)           retry later
         └── PagerDutyUnavailableError    PagerDuty unreachable, 429 or 5xx after retries
@@ -30,6 +31,7 @@ __all__ = [
     "AnalysisError",
     "BuildError",
     "ConfigError",
+    "KubernetesError",
     "NotImplementedYetError",
     "PagerDutyAuthError",
     "PagerDutyError",
@@ -120,3 +122,7 @@ class RemediationError(PermanentError):
 
 class NotImplementedYetError(PermanentError):
     """A capability described in DESIGN.md that this version does not have yet."""
+
+
+class KubernetesError(PermanentError):
+    """The Kubernetes API refused a request (401/403/404), or the kubeconfig cannot be used."""

@@ -9,6 +9,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.pagerduty",
     "tests.fixtures.demo",
+    "tests.fixtures.history",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

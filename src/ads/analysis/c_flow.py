@@ -129,8 +129,10 @@ def _use(state: PathState, line: int) -> PathState:
 
 
 def _settle(state: PathState, status: Status, event: str) -> PathState:
-    """Move an owned pointer to a final status; other statuses are already decided."""
-    if state.status is not Status.OWNED:
+    """Move an owned pointer to a final status. An uncertain one (handed to code outside the
+    repo) can still be freed or stored later; the other statuses are decided."""
+    later = state.status is Status.UNCERTAIN and status in (Status.FREED, Status.ESCAPED)
+    if state.status is not Status.OWNED and not later:
         return state
     return state._replace(status=status, event=event)
 
@@ -261,7 +263,8 @@ class _Walker:
             elif effect in (CalleeEffect.KEEPS, CalleeEffect.MAY_FREE):
                 st = _settle(st, Status.ESCAPED, f"handed to {label}, which {effect} it")
             elif effect is CalleeEffect.UNCERTAIN:
-                st = _settle(st, Status.UNCERTAIN, f"handed to {label} (code not in the repo)")
+                event = f"handed to {label}, whose effect on it is unknown"
+                st = _settle(st, Status.UNCERTAIN, event)
         if name is not None and self.r.oracle.never_returns(name):
             st = st._replace(status=Status.DEAD)
         return st, False
@@ -399,7 +402,13 @@ class _Walker:
             else_out = self.block(alternative.named_children, else_states)
         else:
             else_out = Outcome()
+            flag = _flag_name(condition)
+            freed = any(st.status is Status.FREED for st in then_out.fall.values())
             for st in else_states:
+                if flag and freed and st.status is Status.OWNED:
+                    # ``if (owns_it) free(p);``: the flag says who owns p, and a path-insensitive
+                    # walk cannot correlate it with where it was set, so do not call it a leak.
+                    st = _settle(st, Status.ESCAPED, f"freed when {flag} is set")
                 Outcome.add(else_out.fall, st)
         out.absorb(else_out)
         for st in [*then_out.fall.values(), *else_out.fall.values()]:
@@ -418,9 +427,14 @@ class _Walker:
             Outcome.add(out.ret, st)
         leaving = list(body.brk.values())
         if not infinite:
-            leaving += [*entered, *body.fall.values(), *body.cont.values()]
+            # A loop whose body frees or stores the pointer is taken to run at least once: the
+            # zero-iteration path is how naive analysers raise false alarms on fill-in loops.
+            outs = [*body.fall.values(), *body.cont.values(), *body.brk.values()]
+            settles = any(st.status in (Status.FREED, Status.ESCAPED) for st in outs)
+            skipped = [st for st in entered if not (settles and st.status is Status.OWNED)]
+            leaving += [*skipped, *body.fall.values(), *body.cont.values()]
         for st in leaving:
-            Outcome.add(out.fall, st._replace(event=""))
+            Outcome.add(out.fall, _left_loop(st))
         return out
 
     def _s_while_statement(self, node: Node, states: list[PathState]) -> Outcome:
@@ -448,7 +462,7 @@ class _Walker:
             statements = [c for c in case.named_children if value is None or c.id != value.id]
             step = self.block(statements, [*current, *entered])
             for st in step.brk.values():
-                Outcome.add(out.fall, st._replace(event=""))
+                Outcome.add(out.fall, _left_loop(st))
             for name in ("cont", "ret"):
                 for st in getattr(step, name).values():
                     Outcome.add(getattr(out, name), st)
@@ -456,6 +470,23 @@ class _Walker:
         for st in [*current, *([] if has_default else entered)]:
             Outcome.add(out.fall, st)
         return out
+
+
+def _flag_name(condition: Node | None) -> str | None:
+    """``flag``, ``!flag`` or ``obj->flag`` as a condition: the name, else None."""
+    cond = strip_expression(condition)
+    if cond is not None and cond.type == "unary_expression" and cond.children[0].type == "!":
+        cond = strip_expression(cond.child_by_field_name("argument"))
+    if cond is not None and cond.type in ("identifier", "field_expression") and cond.text:
+        return cond.text.decode()
+    return None
+
+
+def _left_loop(state: PathState) -> PathState:
+    """A path that left a loop (or switch) is no longer ending at its break/continue."""
+    if state.event.startswith(("break at", "continue at")):
+        return state._replace(event="")
+    return state
 
 
 def _constant_true(condition: Node | None) -> bool:

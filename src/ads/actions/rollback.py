@@ -1,0 +1,133 @@
+"""Rollback: revert the commit that introduced the leak, as a ready branch, and undo the rollout.
+
+When the diagnosis names an introducing commit, ADS makes branch
+``ads/incident-<number>-rollback`` holding ``git revert`` of it on top of the current head —
+made in a temporary worktree, so the user's checkout (dirty or not) is never touched — and gives
+the ``kubectl rollout undo`` command for the deployment (``--to-revision`` when the manifest
+history says which revision). When the bug is pre-existing there is nothing to roll back to,
+and the plan says so instead of inventing a target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ..config import ServiceConfig
+from ..errors import RemediationError
+from .worktrees import git, temporary_worktree
+
+__all__ = ["NO_ROLLBACK_TARGET", "RollbackPlan", "prepare_rollback", "rollback_branch"]
+
+NO_ROLLBACK_TARGET = "pre-existing bug: no rollback target"
+BOT_IDENTITY = ("ADS (Automated Diagnostic System)", "ads@localhost")
+
+
+class RollbackPlan(BaseModel):
+    """What rolling back means for one incident, ready to use or to paste."""
+
+    introducing_commit: str | None = None
+    branch: str | None = None
+    revert_commit: str | None = None
+    kubectl: str | None = None
+    summary: str
+
+    def text(self) -> str:
+        """One paragraph for ``Remediation.rollback``, the PR body and the incident note."""
+        parts = [self.summary]
+        if self.kubectl:
+            parts.append(f"Cluster: `{self.kubectl}`.")
+        return " ".join(parts)
+
+
+def rollback_branch(incident_number: int | str) -> str:
+    return f"ads/incident-{incident_number}-rollback"
+
+
+def kubectl_undo(service: ServiceConfig, to_revision: int | None = None) -> str:
+    deployment = service.kubernetes.deployment or service.name
+    command = f"kubectl rollout undo deployment/{deployment} -n {service.kubernetes.namespace}"
+    return f"{command} --to-revision={to_revision}" if to_revision is not None else command
+
+
+def prepare_rollback(
+    repo: Path,
+    service: ServiceConfig,
+    incident_number: int | str,
+    introducing_commit: str | None,
+    *,
+    to_revision: int | None = None,
+    base: str = "HEAD",
+) -> RollbackPlan:
+    """Make the revert branch for ``introducing_commit`` (or say there is no target).
+
+    Running it again for the same incident resets the same branch to a fresh revert on ``base``,
+    never a second branch. ``RemediationError`` when the commit is unknown, not in ``base``'s
+    history, or cannot be reverted cleanly (later commits changed the same lines); nothing is
+    left behind then.
+    """
+    if not introducing_commit:
+        return RollbackPlan(summary=f"{NO_ROLLBACK_TARGET} (the leak predates the commit window)")
+    repo = Path(repo)
+    sha = _resolve(repo, introducing_commit)
+    if git(repo, "merge-base", "--is-ancestor", sha, base, check=False).returncode != 0:
+        raise RemediationError(
+            f"commit {sha[:12]} is not in the history of {base}: nothing to revert there",
+            hint="is the deployed branch checked out?",
+        )
+    branch = rollback_branch(incident_number)
+    existed = git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False)
+    try:
+        with temporary_worktree(repo, base, branch=branch) as tree:
+            revert = _revert(tree, sha)
+    except RemediationError:
+        if existed.returncode != 0:
+            git(repo, "branch", "-D", branch, check=False)
+        else:  # put the branch back where it was before this attempt
+            git(repo, "branch", "-f", branch, existed.stdout.strip(), check=False)
+        raise
+    subject = git(repo, "log", "-1", "--format=%s", sha).stdout.strip()
+    return RollbackPlan(
+        introducing_commit=sha,
+        branch=branch,
+        revert_commit=revert,
+        kubectl=kubectl_undo(service, to_revision),
+        summary=(
+            f"Revert {sha[:12]} ({subject!r}), which introduced the leak: branch {branch} holds "
+            f"the revert ({revert[:12]}), ready to merge."
+        ),
+    )
+
+
+def _resolve(repo: Path, rev: str) -> str:
+    proc = git(repo, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
+    if proc.returncode != 0:
+        raise RemediationError(f"no commit {rev!r} in {repo}: nothing to revert")
+    return proc.stdout.strip()
+
+
+def _identity(tree: Path) -> list[str]:
+    """Commit as the user's configured identity, else as ADS (never fail for lack of one)."""
+    if git(tree, "config", "user.email", check=False).stdout.strip():
+        return []
+    name, email = BOT_IDENTITY
+    return ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+
+
+def _revert(tree: Path, sha: str) -> str:
+    parents = git(tree, "rev-list", "--parents", "-n", "1", sha).stdout.split()[1:]
+    mainline = ["-m", "1"] if len(parents) > 1 else []
+    proc = git(tree, *_identity(tree), "revert", "--no-edit", *mainline, sha, check=False)
+    if proc.returncode != 0:
+        conflicted = git(tree, "diff", "--name-only", "--diff-filter=U", check=False).stdout
+        git(tree, "revert", "--abort", check=False)
+        if conflicted.split():
+            raise RemediationError(
+                f"reverting {sha[:12]} conflicts with later changes "
+                f"({', '.join(conflicted.split())})",
+                hint="revert it by hand, or ship the fix instead",
+            )
+        said = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        raise RemediationError(f"git revert of {sha[:12]} failed: {(said or ['no output'])[0]}")
+    return git(tree, "rev-parse", "HEAD").stdout.strip()

@@ -1,0 +1,116 @@
+"""Rollback branches made by real ``git revert`` in a temporary worktree of a real repository."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ads.actions.rollback import NO_ROLLBACK_TARGET, prepare_rollback, rollback_branch
+from ads.config import ServiceConfig
+from ads.errors import RemediationError
+
+from ..fixtures.demo import git
+from .conftest import worktrees
+
+
+def introduce_leak(repo: Path) -> str:
+    """A commit that adds a per-iteration leak on top of a clean worker, as in a real incident."""
+    worker = repo / "worker.c"
+    worker.write_text(
+        worker.read_text().replace(
+            "        fflush(stdout);\n",
+            '        fflush(stdout);\n        char *trace = strdup("iteration");\n'
+            "        (void)trace;\n",
+            1,
+        )
+    )
+    git(repo, "commit", "-q", "-am", "trace every iteration")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def status(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_revert_branch_undoes_exactly_the_introducing_commit(
+    demo_repo: Path, demo_service: ServiceConfig
+) -> None:
+    clean = (demo_repo / "worker.c").read_text()
+    sha = introduce_leak(demo_repo)
+    git(demo_repo, "commit", "-q", "--allow-empty", "-m", "later, unrelated change")
+    head = git(demo_repo, "rev-parse", "HEAD")
+    (demo_repo / "worker.c").write_text("/* user's uncommitted work */\n")
+    dirty = status(demo_repo)
+
+    plan = prepare_rollback(demo_repo, demo_service, 42, sha, to_revision=3)
+
+    assert plan.branch == "ads/incident-42-rollback" == rollback_branch(42)
+    assert plan.introducing_commit == sha
+    assert plan.revert_commit == git(demo_repo, "rev-parse", plan.branch)
+    assert git(demo_repo, "rev-parse", f"{plan.branch}^") == head
+    assert git(demo_repo, "show", f"{plan.branch}:worker.c") + "\n" == clean
+    subject = git(demo_repo, "log", "-1", "--format=%s", plan.branch)
+    assert subject == 'Revert "trace every iteration"'
+    assert plan.kubectl == (
+        "kubectl rollout undo deployment/ads-demo-service -n default --to-revision=3"
+    )
+    assert sha[:12] in plan.summary and "ready to merge" in plan.summary
+    assert "kubectl rollout undo" in plan.text()
+    # the user's checkout: same branch, same dirty file, no extra worktree
+    assert git(demo_repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert status(demo_repo) == dirty
+    assert (demo_repo / "worker.c").read_text() == "/* user's uncommitted work */\n"
+    assert len(worktrees(demo_repo)) == 1
+
+
+def test_running_it_twice_updates_the_same_branch(
+    demo_repo: Path, demo_service: ServiceConfig
+) -> None:
+    sha = introduce_leak(demo_repo)
+    first = prepare_rollback(demo_repo, demo_service, 7, sha)
+    second = prepare_rollback(demo_repo, demo_service, 7, sha)
+    assert first.branch == second.branch
+    branches = git(demo_repo, "branch", "--list", "ads/*").split("\n")
+    assert [b.strip() for b in branches] == ["ads/incident-7-rollback"]
+    count = git(demo_repo, "rev-list", "--count", f"main..{second.branch}")
+    assert count == "1"
+    assert second.kubectl == "kubectl rollout undo deployment/ads-demo-service -n default"
+
+
+def test_pre_existing_bug_has_no_rollback_target(
+    demo_repo: Path, demo_service: ServiceConfig
+) -> None:
+    plan = prepare_rollback(demo_repo, demo_service, 42, None)
+    assert plan.summary.startswith(NO_ROLLBACK_TARGET)
+    assert plan.branch is None and plan.kubectl is None
+    assert git(demo_repo, "branch", "--list", "ads/*") == ""
+
+
+def test_conflicting_revert_is_a_clear_error_and_leaves_no_branch(
+    demo_repo: Path, demo_service: ServiceConfig
+) -> None:
+    sha = introduce_leak(demo_repo)
+    worker = demo_repo / "worker.c"
+    worker.write_text(worker.read_text().replace('strdup("iteration")', 'strdup("iter")'))
+    git(demo_repo, "commit", "-q", "-am", "shorter trace")
+    with pytest.raises(RemediationError, match=r"conflicts with later changes \(worker\.c\)"):
+        prepare_rollback(demo_repo, demo_service, 9, sha)
+    assert git(demo_repo, "branch", "--list", "ads/*") == ""
+    assert len(worktrees(demo_repo)) == 1
+    assert status(demo_repo) == ""
+
+
+def test_unknown_or_foreign_commit_is_a_clear_error(
+    demo_repo: Path, demo_service: ServiceConfig
+) -> None:
+    with pytest.raises(RemediationError, match="no commit 'deadbeef'"):
+        prepare_rollback(demo_repo, demo_service, 1, "deadbeef")
+    git(demo_repo, "checkout", "-q", "-b", "experiment")
+    side = introduce_leak(demo_repo)
+    git(demo_repo, "checkout", "-q", "main")
+    with pytest.raises(RemediationError, match="is not in the history of HEAD"):
+        prepare_rollback(demo_repo, demo_service, 1, side)

@@ -81,7 +81,7 @@ def test_signed_incident_triggered_webhook_is_retried_and_verifies(
                 }
             },
         )
-    assert created.status_code == 201
+    assert created.status_code == 200
     secret = created.json()["webhook_subscription"]["delivery_method"]["secret"]
 
     key = local_pagerduty.routing_key("ads-demo-service")

@@ -148,7 +148,9 @@ class Account:
                                 "rotation_virtual_start": format_time(
                                     schedule.rotation_virtual_start
                                 ),
-                                "rotation_turn_length_seconds": schedule.rotation_turn_length_seconds,
+                                "rotation_turn_length_seconds": (
+                                    schedule.rotation_turn_length_seconds
+                                ),
                                 "users": [{"user": users[u]} for u in schedule.users],
                                 "restrictions": [],
                             }

@@ -120,7 +120,17 @@ def api_route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 def ok(body: Doc, server: Server, status: int = 200) -> JSONResponse:
-    return JSONResponse(server.account.render(body), status_code=status)
+    """A success body. Fields that are ``null`` are left out: PagerDuty's OpenAPI description
+    declares most of them non-nullable, and clients read absent and null alike."""
+    return JSONResponse(_without_nulls(server.account.render(body)), status_code=status)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 class Page:

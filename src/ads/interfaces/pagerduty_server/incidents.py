@@ -343,7 +343,7 @@ class IncidentBook:
     def _integration_agent(service: Doc, integration: Doc) -> Doc:
         return {
             "id": integration["integration_id"],
-            "type": "events_api_v2_inbound_integration_reference",
+            "type": "integration_reference",
             "summary": integration["integration_name"],
             "self": f"/services/{service['id']}/integrations/{integration['integration_id']}",
             "html_url": f"/services/{service['id']}/integrations/{integration['integration_id']}",

@@ -134,9 +134,8 @@ async def list_users(request: Request, server: Server) -> Response:
 
 
 def _expand(request: Request, user: Doc) -> Doc:
-    """``include[]=contact_methods`` replaces the references by the methods themselves."""
-    if "contact_methods" in (list_param(request, "include") or []):
-        user = user | {"contact_methods": [_email_method(user)]}
+    """Users carry contact method references (PagerDuty's description of ``GET /users/{id}``
+    allows only references there); the methods are at ``/users/{id}/contact_methods``."""
     return user
 
 

@@ -164,7 +164,7 @@ async def add_note(request: Request, server: Server) -> Response:
     if len(content) > 25000:
         raise ApiError.invalid("Note content is too long (maximum is 25000 characters)")
     created = server.book.add_note(incident["id"], content, server.agent(request))
-    return ok({"note": created}, server, status=201)
+    return ok({"note": created}, server)  # 200, as PagerDuty's OpenAPI description says
 
 
 async def related_change_events(request: Request, server: Server) -> Response:
@@ -177,7 +177,7 @@ async def related_change_events(request: Request, server: Server) -> Response:
         until=format_time(created),
     )
     related = [
-        e | {"reasons": ["same_service"], "correlation_reason": {"reason": "same_service"}}
+        e | {"reasons": ["most_recent"], "correlation_reason": {"reason": "most_recent"}}
         for e in events
     ]
     return ok({"change_events": related}, server)

@@ -72,7 +72,7 @@ async def create_subscription(request: Request, server: Server) -> Response:
         },
     }
     server.account.store.put_object("webhook_subscription", created, position=1000)
-    return ok({"webhook_subscription": created}, server, status=201)
+    return ok({"webhook_subscription": created}, server)
 
 
 routes = [

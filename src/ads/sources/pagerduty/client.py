@@ -230,8 +230,13 @@ class PagerDuty:
         return dict(self._get(f"get escalation policy {policy_id}", path))
 
     def get_user(self, user_id: str) -> Doc:
-        path = f"/users/{user_id}"
-        return dict(self._get(f"get user {user_id}", path, **{"include[]": ["contact_methods"]}))
+        """The user with its contact methods in full (email, phone, ...)."""
+        user = dict(self._get(f"get user {user_id}", f"/users/{user_id}"))
+        methods = self._get(
+            f"list contact methods of {user_id}", f"/users/{user_id}/contact_methods"
+        )
+        user["contact_methods"] = list(methods)
+        return user
 
     def oncalls_for_service(self, service_id: str) -> list[OnCall]:
         """Who is on call now for the service, by escalation level (level 1 first)."""

@@ -19,6 +19,7 @@ without a free, when blame points at it); none in the window means the bug preda
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,17 @@ _LOOPS = {"for_statement", "while_statement", "do_statement"}
 _LOOP_HEADER_FIELDS = ("initializer", "condition", "update")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _MAX_CALL_TEXT = 60
+# Nodes that hold function definitions at file level (C has no nested functions).
+_TOP_LEVEL_CONTAINERS = {
+    "translation_unit",
+    "preproc_if",
+    "preproc_ifdef",
+    "preproc_else",
+    "preproc_elif",
+    "preproc_elifdef",
+    "linkage_specification",
+    "declaration_list",
+}
 
 
 # --- C syntax: which calls and loops start on which line, in which function -----------------
@@ -82,14 +94,28 @@ class _Call:
 
 @dataclass
 class _Outline:
+    """The calls and loop headers inside some functions of one C file."""
+
     calls: list[_Call] = field(default_factory=list)
     loop_lines: dict[int, str | None] = field(default_factory=dict)  # header line → function
-    functions: list[tuple[str, int, int]] = field(default_factory=list)  # name, first, last line
-    parse_error: bool = False
 
-    def functions_at(self, lines: set[int]) -> list[str]:
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A parsed C file: its function definitions (name, first and last line, node)."""
+
+    parse_error: bool
+    functions: tuple[tuple[str, int, int, Node], ...]
+
+    def names_at(self, lines: set[int]) -> list[str]:
         """Names of the functions that enclose any of ``lines``, in file order."""
-        return [name for name, first, last in self.functions if lines & set(range(first, last + 1))]
+        ordered = sorted(lines)
+        names = []
+        for name, first, last, _ in self.functions:
+            i = bisect_left(ordered, first)
+            if i < len(ordered) and ordered[i] <= last:
+                names.append(name)
+        return names
 
 
 @lru_cache(maxsize=1)
@@ -148,18 +174,34 @@ def _loop_header_lines(loop: Node) -> set[int]:
     return {row + 1 for row in rows}
 
 
-def _outline(text: str) -> _Outline:
-    """Every call (with its enclosing function) and loop header line in a C file."""
+@lru_cache(maxsize=32)
+def _parse(text: str) -> _Parsed:
+    """Parse once per file version: consecutive commits share the text between them."""
     tree = _parser().parse(text.encode("utf-8", "replace"))
-    outline = _Outline(parse_error=tree.root_node.has_error)
-    stack: list[tuple[Node, str | None]] = [(tree.root_node, None)]
+    functions = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
+            name = _function_name(node)
+            if name:
+                functions.append((name, node.start_point[0] + 1, node.end_point[0] + 1, node))
+        elif node.type in _TOP_LEVEL_CONTAINERS:
+            stack.extend(reversed(node.children))
+    return _Parsed(tree.root_node.has_error, tuple(functions))
+
+
+def _outline(parsed: _Parsed, names: set[str]) -> _Outline:
+    """Every call and loop header line in the functions called ``names``.
+
+    Only the functions a commit touched are walked: they are all that attribution compares, and
+    walking whole files in Python would dominate the time for a long window.
+    """
+    outline = _Outline()
+    stack = [(node, name) for name, _, _, node in parsed.functions if name in names]
     while stack:
         node, function = stack.pop()
-        if node.type == "function_definition":
-            function = _function_name(node)
-            if function:
-                outline.functions.append((function, node.start_point[0] + 1, node.end_point[0] + 1))
-        elif node.type == "call_expression":
+        if node.type == "call_expression":
             call = _call(node, function)
             if call is not None:
                 outline.calls.append(call)
@@ -251,15 +293,16 @@ def _c_edits(
 ) -> _Edits:
     """The leak-relevant edits one commit made to one C file."""
     result = _Edits(change.path)
-    old = _outline(change.old_text) if change.old_text else _Outline()
-    new = _outline(change.new_text) if change.new_text else _Outline()
     removed, added = _changed_lines(change.diff)
     if not change.diff and change.status in ("A", "D"):
         removed, added = _all_lines(change.old_text), _all_lines(change.new_text)
-    if old.parse_error or new.parse_error:
+    old_parsed = _parse(change.old_text) if change.old_text else _Parsed(False, ())
+    new_parsed = _parse(change.new_text) if change.new_text else _Parsed(False, ())
+    if old_parsed.parse_error or new_parsed.parse_error:
         result.notes.append(f"{change.path} does not fully parse; edits read from what parsed")
-    touched = dict.fromkeys([*new.functions_at(added), *old.functions_at(removed)])
+    touched = dict.fromkeys([*new_parsed.names_at(added), *old_parsed.names_at(removed)])
     result.functions = [f"{change.path}:{name}" for name in touched]
+    old, new = _outline(old_parsed, set(touched)), _outline(new_parsed, set(touched))
 
     def frees(outline: _Outline) -> Counter[tuple[str | None, str | None]]:
         return Counter((c.function, c.argument) for c in outline.calls if c.name in deallocators)

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-from ads.analysis.c_syntax import Node, callee_name, declared_name, line_of, strip_expression
+from ads.analysis.c_syntax import (
+    Node,
+    callee_name,
+    declared_name,
+    line_of,
+    strip_expression,
+    text_of,
+    walk,
+)
 
 __all__ = [
     "CalleeEffect",
@@ -311,6 +319,30 @@ class _Walker:
     def _s_labeled_statement(self, node: Node, states: list[PathState]) -> Outcome:
         return self.block(node.named_children[1:], states)
 
+    def _s_preproc_ifdef(self, node: Node, states: list[PathState]) -> Outcome:
+        """``#ifdef``/``#if``/``#elif``/``#else`` inside a body: each branch is a possible path;
+        without an ``#else`` the code may also be compiled out."""
+        skip = {
+            c.id for f in ("name", "condition", "alternative") if (c := node.child_by_field_name(f))
+        }
+        statements = [c for c in node.named_children if c.id not in skip]
+        out = self.block(statements, states)
+        alternative = node.child_by_field_name("alternative")
+        if alternative is not None:
+            other = self.stmt(alternative, states)
+            out.absorb(other)
+            for st in other.fall.values():
+                Outcome.add(out.fall, st)
+        elif node.type != "preproc_else":
+            for st in states:
+                Outcome.add(out.fall, st)
+        return out
+
+    _s_preproc_if = _s_preproc_ifdef
+    _s_preproc_elif = _s_preproc_ifdef
+    _s_preproc_elifdef = _s_preproc_ifdef
+    _s_preproc_else = _s_preproc_ifdef
+
     def _s_declaration(self, node: Node, states: list[PathState]) -> Outcome:
         out = Outcome()
         for st in states:
@@ -332,7 +364,7 @@ class _Walker:
         for st in states:
             value = node.named_children[0] if node.named_children else None
             st, carried = self.expr(value, st)
-            if carried:
+            if carried and st.status is Status.OWNED:  # an uncertain pointer stays uncertain
                 st = _settle(st, Status.ESCAPED, f"returned at line {line}")
             Outcome.add(out.ret, st._replace(event=st.event or f"return at line {line}"))
         return out
@@ -357,6 +389,13 @@ class _Walker:
             event = f"goto at line {line_of(node)} (not followed)"
             Outcome.add(out.ret, _settle(st, Status.ESCAPED, event))
         return out
+
+    @staticmethod
+    def _mentions(node: Node | None, st: PathState) -> bool:
+        names = {n.encode() for n in st.names}
+        return (
+            any(n.type == "identifier" and n.text in names for n in walk(node)) if node else False
+        )
 
     def _null_checked(self, condition: Node | None, st: PathState) -> tuple[bool, bool]:
         """(then-branch holds NULL, else-branch holds NULL) for ``if (!p)`` / ``if (p)`` forms."""
@@ -402,13 +441,14 @@ class _Walker:
             else_out = self.block(alternative.named_children, else_states)
         else:
             else_out = Outcome()
-            flag = _flag_name(condition)
-            freed = any(st.status is Status.FREED for st in then_out.fall.values())
+            released = (Status.FREED, Status.ESCAPED)
+            freed = any(st.status in released for st in then_out.fall.values())
             for st in else_states:
-                if flag and freed and st.status is Status.OWNED:
-                    # ``if (owns_it) free(p);``: the flag says who owns p, and a path-insensitive
-                    # walk cannot correlate it with where it was set, so do not call it a leak.
-                    st = _settle(st, Status.ESCAPED, f"freed when {flag} is set")
+                if freed and st.status is Status.OWNED and not self._mentions(condition, st):
+                    # ``if (owns_it) free(p);``: the condition says who owns p, and a
+                    # path-insensitive walk cannot correlate it with where p came from, so the
+                    # path that skips the free is not called a leak.
+                    st = _settle(st, Status.ESCAPED, f"released when {text_of(condition)}")
                 Outcome.add(else_out.fall, st)
         out.absorb(else_out)
         for st in [*then_out.fall.values(), *else_out.fall.values()]:
@@ -470,16 +510,6 @@ class _Walker:
         for st in [*current, *([] if has_default else entered)]:
             Outcome.add(out.fall, st)
         return out
-
-
-def _flag_name(condition: Node | None) -> str | None:
-    """``flag``, ``!flag`` or ``obj->flag`` as a condition: the name, else None."""
-    cond = strip_expression(condition)
-    if cond is not None and cond.type == "unary_expression" and cond.children[0].type == "!":
-        cond = strip_expression(cond.child_by_field_name("argument"))
-    if cond is not None and cond.type in ("identifier", "field_expression") and cond.text:
-        return cond.text.decode()
-    return None
 
 
 def _left_loop(state: PathState) -> PathState:

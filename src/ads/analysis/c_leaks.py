@@ -195,7 +195,9 @@ def _classify(
 def _where(unconditional: bool, leaks: list[PathState]) -> str:
     if unconditional:
         return "unconditional allocation"
-    events = sorted({st.event for st in leaks if st.event}) or ["one path"]
+    events = sorted({st.event for st in leaks if st.event})
+    if not events:
+        return "allocation leaked on some paths only (others free or keep it)"
     return "allocation leaked only on the path ending at " + ", ".join(events)
 
 

@@ -63,6 +63,7 @@ class Function:
     params: list[str]
     locals: frozenset[str]
     returns_pointer: bool
+    is_static: bool = False
 
     @property
     def body(self) -> Node | None:
@@ -138,6 +139,10 @@ class Program:
                 continue
             params = function_parameters(node)
             fn = Function(name, path, node, params, _locals_of(node, params), returns_pointer(node))
+            fn.is_static = any(
+                c.type == "storage_class_specifier" and text_of(c) == "static"
+                for c in node.children
+            )
             self.functions.setdefault(name, []).append(fn)
 
     def lookup(self, name: str, file: str) -> Function | None:
@@ -145,7 +150,11 @@ class Program:
         found = self.functions.get(name)
         if not found:
             return None
-        return next((f for f in found if f.file == file), found[0])
+        same_file = next((f for f in found if f.file == file), None)
+        if same_file is not None:
+            return same_file
+        # another file's static function is invisible here; a header's static inline is not
+        return next((f for f in found if not f.is_static or f.file.endswith(".h")), None)
 
     def all_functions(self) -> list[Function]:
         return [fn for group in self.functions.values() for fn in group]
@@ -181,7 +190,7 @@ class Program:
         finally:
             self._depth -= 1
         ends = [*outcome.fall.values(), *outcome.ret.values()]
-        statuses = {st.status for st in ends}
+        statuses = {st.status for st in ends} - {Status.NONE}  # NONE: the NULL-check paths
         if Status.ESCAPED in statuses:
             return CalleeEffect.KEEPS
         if statuses and statuses == {Status.FREED}:
@@ -243,10 +252,12 @@ class Program:
             return False
         region = Region(fn.file, fn.locals, self, site=call, out_param=out_param_of(call))
         outcome = follow(region, fn.body, initial_state())
-        return any(
-            st.status is Status.ESCAPED and st.event.startswith("returned")
-            for st in outcome.ret.values()
-        )
+        ends = [*outcome.ret.values(), *outcome.fall.values()]
+        returned = [st.status is Status.ESCAPED and st.event.startswith("returned") for st in ends]
+        kept = [st.status is Status.ESCAPED and not st.event.startswith("returned") for st in ends]
+        # Fresh only if never also stored elsewhere (createClient() links the client into a
+        # global list and returns it: the caller does not own it alone).
+        return any(returned) and not any(kept)
 
     # ----------------------------------------------------------------- loops
     def loop_info(self, loop: Node, fn: Function) -> LoopInfo:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ads.analysis.c_flow import CalleeEffect
 from ads.analysis.c_program import Function, LoopInfo, Program
 from ads.analysis.c_syntax import (
     Node,
@@ -114,6 +115,15 @@ def _increment(node: Node, counter: str) -> int | None:
     return None
 
 
+def _frees(program: Program, call: Node, target: str, file: str) -> bool:
+    """Whether ``call`` frees ``target`` (``free(x)``, ``zfree(x)``, a repo function that frees)."""
+    name = callee_name(call)
+    for index, argument in enumerate(_arguments(call)):
+        if text_of(strip_expression(argument)) == target:
+            return program.effect(name, index, file) is CalleeEffect.FREES
+    return False
+
+
 def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | None) -> Growth | None:
     """``x = realloc(x, size)`` with ``size`` rising every iteration of an unbounded loop and
     ``x`` never freed or reset in it: memory that only grows."""
@@ -126,9 +136,12 @@ def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | Non
     scope = loop.node if loop.function is fn else fn.body
     if not target or scope is None:
         return None
+    if target in fn.locals and loop.shape != "infinite" and fn.body is not None:
+        scope = fn.body  # a local freed after a finite loop lives only as long as the call
     for node in walk(scope):
-        freed = node.type == "call_expression" and callee_name(node) == "free"
-        if freed and any(text_of(strip_expression(a)) == target for a in _arguments(node)):
+        if node.id == call.id or node.type != "call_expression":
+            pass
+        elif _frees(program, node, target, fn.file):
             return None
         reset = node.type == "assignment_expression" and node.id != getattr(assignment, "id", None)
         if reset and text_of(node.child_by_field_name("left")) == target:
@@ -138,6 +151,8 @@ def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | Non
     counters = [n for n in walk(size_arg) if n.type == "identifier"] if size_arg else []
     for counter_node in counters:
         counter = text_of(counter_node)
+        if loop.function is not fn and counter in fn.locals:
+            continue  # a local counter starts again on every call: no growth across calls
         step = sum(
             inc for n in walk(scope) if n.id != counter_node.id and (inc := _increment(n, counter))
         )

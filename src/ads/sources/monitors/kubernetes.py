@@ -397,12 +397,15 @@ def run_watch(
     *,
     stop_event: threading.Event | None = None,
     notice: Callable[[str], None] | None = None,
+    max_kill_age: timedelta | None = timedelta(hours=1),
 ) -> None:
     """``ads watch`` as a function: watch every service in ``settings`` until ``stop_event``."""
     api_client = make_api_client(kubeconfig)
     state = AlertedKills(state_path if state_path is not None else settings.state_dir / "watch.db")
     targets = watch_targets(settings, api_client)
-    watcher = KubernetesWatcher(api_client, targets, on_oom, state=state, notice=notice)
+    watcher = KubernetesWatcher(
+        api_client, targets, on_oom, state=state, notice=notice, max_kill_age=max_kill_age
+    )
     try:
         watcher.run(stop_event or threading.Event())
     finally:

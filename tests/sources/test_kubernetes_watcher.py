@@ -1,0 +1,261 @@
+"""The Kubernetes watcher, driven through the official client against recorded API responses.
+
+No cluster can run on this machine, so ``tests.fixtures.kubernetes.RecordedKubeApi`` serves
+recorded Kubernetes API shapes (PodList, an OOMKilled Pod of the demo Deployment, its ReplicaSet
+and Deployment, watch streams with a dropped connection and a ``410 Expired`` ERROR event) from a
+real HTTP server on 127.0.0.1; the client reaches it through a kubeconfig file. The stream
+carries five kills of the demo worker (#2 in the first list, then #3, #4 and #5), some of them
+seen several times, and every test asserts what an on-call engineer would check: one page per
+kill, none twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ads.config import settings_from_dict
+from ads.errors import ConfigError, KubernetesError
+from ads.models import OomEvent
+from ads.sources.monitors.kubernetes import (
+    KubernetesWatcher,
+    WatchOutcome,
+    WatchTarget,
+    make_api_client,
+    run_watch,
+    watch_targets,
+)
+from ads.sources.monitors.kubernetes_state import AlertedKills
+from tests.fixtures.kubernetes import RecordedKubeApi, WatchSession, recorded, recorded_stream
+
+pytestmark = pytest.mark.timeout(60)
+
+TARGET = WatchTarget(
+    service="ads-demo-service",
+    namespace="default",
+    label_selector="app.kubernetes.io/name=ads-demo-service",
+    container="worker",
+)
+MI = 1024 * 1024
+
+
+def _at(minute: int, second: int) -> datetime:
+    return datetime(2026, 11, 25, 5, minute, second, tzinfo=UTC)
+
+
+KILL_TIMES = {2: _at(1, 21), 3: _at(2, 14), 4: _at(3, 27), 5: _at(5, 20)}
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[RecordedKubeApi]:
+    with RecordedKubeApi(tmp_path) as server:
+        server.add_demo_owners()
+        yield server
+
+
+def _script_full_story(api: RecordedKubeApi) -> None:
+    """List → watch (kill #3, then the connection drops) → watch (replay, kill #4, 410) →
+    re-list → watch (kill #5)."""
+    api.script.pod_lists = [recorded("podlist_initial.json"), recorded("podlist_after_410.json")]
+    api.script.watches = [
+        WatchSession(recorded_stream("watch_session1_kill3.ndjson"), drop=True),
+        WatchSession(recorded_stream("watch_session2_kill4_then_410.ndjson")),
+        WatchSession(recorded_stream("watch_session3_kill5.ndjson")),
+    ]
+
+
+def _watcher(
+    api: RecordedKubeApi, events: list[OomEvent], state: AlertedKills | None = None
+) -> KubernetesWatcher:
+    return KubernetesWatcher(
+        make_api_client(api.kubeconfig),
+        [TARGET],
+        events.append,
+        state=state,
+        max_kill_age=None,
+        notice=lambda message: None,
+    )
+
+
+def test_each_kill_pages_once_across_a_drop_a_replay_and_a_410(api: RecordedKubeApi) -> None:
+    _script_full_story(api)
+    events: list[OomEvent] = []
+    watcher = _watcher(api, events)
+
+    outcomes = [watcher.poll_once() for _ in range(4)]
+
+    assert outcomes == [
+        WatchOutcome.DROPPED,
+        WatchOutcome.EXPIRED,
+        WatchOutcome.ENDED,
+        WatchOutcome.ENDED,
+    ]
+    assert [e.killed_at for e in events] == [KILL_TIMES[n] for n in (2, 3, 4, 5)]
+    assert len({e.killed_at for e in events}) == len(events)
+    # The watch resumed from the last version seen before the drop, then from the re-list's.
+    versions = [q.get("resourceVersion", [""])[0] for q in api.watch_requests()]
+    assert versions[:3] == ["1000", "1003", "1200"]
+    assert api.list_requests() == 2  # the first list and the one after 410 Gone
+
+
+def test_the_event_carries_workload_limit_image_node_and_git_sha(api: RecordedKubeApi) -> None:
+    _script_full_story(api)
+    events: list[OomEvent] = []
+    _watcher(api, events).poll_once()
+
+    first = events[0]
+    assert first.workload == "ads-demo-service"  # pod → ReplicaSet → Deployment
+    assert first.memory_limit == 64 * MI
+    assert first.exit_code == 137
+    assert first.reason == "OOMKilled"
+    assert first.namespace == "default"
+    assert first.pod == "ads-demo-service-7d9c8b6f5-x2x4q"
+    assert first.container == "worker"
+    assert first.node == "kind-worker"
+    assert first.image == "ghcr.io/example/ads-demo-service:3f9c2e1"
+    assert first.git_sha == "3f9c2e1a7b5d4c3e2f1a0b9c8d7e6f5a4b3c2d1e"
+    assert first.restart_count == 2
+    assert first.started_at == _at(0, 48)
+    assert any(r.endswith("/deployments/ads-demo-service") for r in api.requests)
+
+
+def test_a_restarted_watcher_with_the_same_state_file_repeats_nothing(
+    api: RecordedKubeApi, tmp_path: Path
+) -> None:
+    state_path = tmp_path / "watch.db"
+    _script_full_story(api)
+    before: list[OomEvent] = []
+    first = _watcher(api, before, AlertedKills(state_path))
+    first.poll_once()  # list (kill #2) and kill #3, then the drop
+    assert [e.killed_at for e in before] == [KILL_TIMES[2], KILL_TIMES[3]]
+
+    # A new process: it lists again (the pod still shows kill #3) and watches on.
+    api.script.pod_lists.insert(0, recorded("podlist_initial.json"))
+    after: list[OomEvent] = []
+    second = _watcher(api, after, AlertedKills(state_path))
+    for _ in range(3):
+        second.poll_once()
+
+    assert [e.killed_at for e in after] == [KILL_TIMES[4], KILL_TIMES[5]]
+
+
+def test_a_pod_without_limit_or_owner_still_pages_with_those_fields_unknown(
+    api: RecordedKubeApi,
+) -> None:
+    api.script.pod_lists = [recorded("podlist_bare_pod.json")]
+    events: list[OomEvent] = []
+    _watcher(api, events).poll_once()
+
+    (event,) = events
+    assert event.pod == "scratch-worker"
+    assert event.workload is None
+    assert event.memory_limit is None
+    assert event.git_sha is None
+    assert event.exit_code == 137
+
+
+def test_old_kills_seen_on_first_start_are_remembered_not_paged(api: RecordedKubeApi) -> None:
+    _script_full_story(api)
+    events: list[OomEvent] = []
+    watcher = KubernetesWatcher(
+        make_api_client(api.kubeconfig),
+        [TARGET],
+        events.append,
+        max_kill_age=timedelta(minutes=10),
+        notice=lambda message: None,
+        now=lambda: _at(1, 21) + timedelta(hours=2),
+    )
+    watcher.poll_once()
+    # Kill #2 was in the pod when the watcher started, two hours old: no page. Kill #3 follows
+    # it in the stream; it is the next kill of a container already known, so it pages.
+    assert [e.killed_at for e in events] == [KILL_TIMES[3]]
+
+
+def test_a_failing_handler_loses_nothing(api: RecordedKubeApi) -> None:
+    api.script.pod_lists = [recorded("podlist_initial.json")]
+    calls: list[OomEvent] = []
+
+    def flaky(event: OomEvent) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            raise KubernetesError("handler failed")
+
+    watcher = KubernetesWatcher(make_api_client(api.kubeconfig), [TARGET], flaky, max_kill_age=None)
+    with pytest.raises(KubernetesError):
+        watcher.list_pods(TARGET)
+    watcher.list_pods(TARGET)  # the next list offers the same kill again
+    assert [e.killed_at for e in calls] == [KILL_TIMES[2], KILL_TIMES[2]]
+    watcher.list_pods(TARGET)
+    assert len(calls) == 2
+
+
+def test_refused_credentials_are_one_clear_error(api: RecordedKubeApi, tmp_path: Path) -> None:
+    api.script.pod_lists = [recorded("podlist_initial.json")]
+    bad = api.write_kubeconfig(tmp_path / "bad-kubeconfig.yaml", token="wrong")
+    watcher = KubernetesWatcher(make_api_client(bad), [TARGET], lambda e: None)
+    with pytest.raises(KubernetesError, match="refused listing pods in default: 401"):
+        watcher.poll_once()
+
+
+def test_missing_or_broken_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no kubeconfig at"):
+        make_api_client(tmp_path / "absent.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n")
+    with pytest.raises(ConfigError, match="cannot use Kubernetes configuration"):
+        make_api_client(broken)
+
+
+def test_an_unreachable_api_server_is_a_dropped_watch_with_backoff(tmp_path: Path) -> None:
+    with RecordedKubeApi(tmp_path) as server:
+        kubeconfig = server.kubeconfig
+    notices: list[str] = []
+    watcher = KubernetesWatcher(
+        make_api_client(kubeconfig), [TARGET], lambda e: None, notice=notices.append
+    )
+    watcher.core.api_client.configuration.retries = 0
+    assert watcher.poll_once() is WatchOutcome.DROPPED
+    assert watcher.poll_once() is WatchOutcome.DROPPED
+    assert len(notices) == 1  # told once, not on every retry
+    assert 0 < watcher.backoff_delay(TARGET) <= 30
+
+
+def test_run_watch_reads_ads_yaml_and_stops_on_request(
+    api: RecordedKubeApi, tmp_path: Path
+) -> None:
+    _script_full_story(api)
+    settings = settings_from_dict(
+        {
+            "services": {
+                "ads-demo-service": {
+                    "kubernetes": {"namespace": "default", "deployment": "ads-demo-service"}
+                }
+            }
+        },
+        path=tmp_path / "ads.yaml",
+    )
+    (target,) = watch_targets(settings, make_api_client(api.kubeconfig))
+    assert target.label_selector == "app.kubernetes.io/name=ads-demo-service"
+
+    stop = threading.Event()
+    seen: list[OomEvent] = []
+
+    def on_oom(event: OomEvent) -> None:
+        seen.append(event)
+        if len(seen) == 4:
+            stop.set()
+
+    thread = threading.Thread(
+        target=run_watch,
+        args=(settings, api.kubeconfig, tmp_path / "w.db", on_oom),
+        kwargs={"stop_event": stop, "notice": lambda m: None, "max_kill_age": None},
+    )
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert [e.killed_at for e in seen] == [KILL_TIMES[n] for n in (2, 3, 4, 5)]
+    assert (tmp_path / "w.db").is_file()

@@ -10,6 +10,8 @@ pytest_plugins = [
     "tests.fixtures.pagerduty",
     "tests.fixtures.demo",
     "tests.fixtures.history",
+    "tests.fixtures.mcp",
+    "tests.fixtures.github",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -240,6 +240,17 @@ def test_files_outside_sources_and_manifests_are_listed_not_described(tmp_path: 
     assert change.files == ["tools/gen.c"] and change.notes == [] and change.edits == []
 
 
+def test_huge_generated_c_file_is_skipped_with_a_note(tmp_path: Path) -> None:
+    run_git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "table.c").write_text("int table[] = {\n" + "0,\n" * 5000 + "};\n")
+    (tmp_path / "README").write_text("binary-free docs\n")
+    commit_all(tmp_path, "generated table", AUTHORS["dana"], T0)
+    [commit] = GitRepository(tmp_path, max_file_bytes=1000).commits(T0, INCIDENT)
+    change = describe_commit(commit, INCIDENT)
+    assert change.notes == ["table.c skipped: larger than 1000 bytes"]
+    assert change.files == ["README", "table.c"] and change.kind is ChangeKind.COMMIT
+
+
 @pytest.mark.parametrize(
     ("before", "after", "lowered"),
     [("128Mi", "64Mi", True), ("64Mi", "128Mi", False), (None, "64Mi", True), ("1Gi", None, False)],

@@ -179,6 +179,36 @@ def test_non_utf8_and_binary_content_do_not_break_reading(tmp_path: Path) -> Non
     assert newest.model_dump_json()  # serialisable as JSON despite the odd bytes
 
 
+def test_merges_and_odd_file_names_are_read(tmp_path: Path) -> None:
+    run_git(tmp_path, "init", "-q", "-b", "main")
+    when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    (tmp_path / "base.c").write_text("int base;\n")
+    commit_all(tmp_path, "base", AUTHORS["dana"], when)
+    run_git(tmp_path, "checkout", "-q", "-b", "feature")
+    odd = "caf\udce9 tab\there.c"  # a Latin-1 byte and a TAB in a file name
+    (tmp_path / odd).write_text("int odd;\n")
+    feature = commit_all(tmp_path, "odd name", AUTHORS["sam"], when + timedelta(hours=1))
+    run_git(tmp_path, "checkout", "-q", "main")
+    (tmp_path / "base.c").write_text("int base2;\n")
+    main = commit_all(tmp_path, "main work", AUTHORS["dana"], when + timedelta(hours=2))
+    run_git(
+        tmp_path,
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "merge",
+        "feature",
+        author=AUTHORS["dana"],
+        when=when + timedelta(hours=3),
+    )
+
+    commits = GitRepository(tmp_path).commits(when + timedelta(minutes=1), when + timedelta(days=1))
+    assert [c.sha for c in commits] == [main, feature]  # the merge itself adds nothing new
+    [odd_file] = commits[1].files
+    assert odd_file.path == "caf\ufffd tab\there.c" and odd_file.new_text == "int odd;\n"
+
+
 def test_files_above_the_size_limit_are_skipped_with_a_reason(tmp_path: Path) -> None:
     run_git(tmp_path, "init", "-q", "-b", "main")
     when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -182,7 +182,17 @@ class IncidentBook:
         """Escalate every triggered incident whose level has timed out; returns how many."""
         moved = 0
         now = self.account.now().timestamp()
-        for incident, level, since in self.store.escalation_candidates():
+        policies = self.store.list_objects("escalation_policy")
+        delays = [
+            self.account.escalation_delay(p, level).total_seconds()
+            for p in policies
+            for level in range(1, len(p["escalation_rules"]))
+        ]
+        if not delays:
+            return 0
+        for incident, level, since in self.store.escalation_candidates(
+            now - min(delays), max(len(p["escalation_rules"]) for p in policies)
+        ):
             policy = self.store.get_object("escalation_policy", incident["escalation_policy"]["id"])
             if policy is None or level >= len(policy["escalation_rules"]):
                 continue

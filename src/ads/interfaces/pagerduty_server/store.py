@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS incidents_dedup ON incidents (service_id, dedup_key, status);
 CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at);
+CREATE INDEX IF NOT EXISTS incidents_escalation ON incidents (status, level_since, level);
 CREATE TABLE IF NOT EXISTS alerts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, incident_id TEXT NOT NULL,
     data TEXT NOT NULL);
@@ -224,10 +225,15 @@ class Store:
         )
         return [json.loads(r[0]) for r in rows], int(total)
 
-    def escalation_candidates(self) -> list[tuple[Doc, int, float]]:
-        """Triggered (unacknowledged) incidents, which escalate when their delay runs out."""
+    def escalation_candidates(
+        self, level_since_before: float, below_level: int
+    ) -> list[tuple[Doc, int, float]]:
+        """Triggered (unacknowledged) incidents whose level began before the given time: the
+        ones that may have outlived their escalation delay (an index keeps this cheap)."""
         rows = self._rows(
-            "SELECT data, level, level_since FROM incidents WHERE status = 'triggered'"
+            "SELECT data, level, level_since FROM incidents "
+            "WHERE status = 'triggered' AND level_since <= ? AND level < ?",
+            (level_since_before, below_level),
         )
         return [(json.loads(r[0]), r[1], r[2]) for r in rows]
 

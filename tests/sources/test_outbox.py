@@ -112,7 +112,7 @@ def test_flush_stops_at_the_first_failure_and_keeps_the_rest(tmp_path: Path) -> 
 
     assert (result.sent, result.queued) == (0, 3)
     assert pagerduty.attempts == attempts + 1  # one try, not one per queued alert
-    assert [p.attempts for p in outbox.queued()] == [2, 1, 1]
+    assert [p.attempts for p in outbox.queued()] == [2, 0, 0]
 
 
 def test_queued_alerts_survive_a_restart(tmp_path: Path) -> None:

@@ -145,12 +145,14 @@ class Outbox:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _store(self, alert: AlertEvent, status: DeliveryStatus, error: str | None) -> None:
+    def _store(
+        self, alert: AlertEvent, status: DeliveryStatus, error: str | None, attempts: int = 1
+    ) -> None:
         with self._db() as conn:
             conn.execute(
                 "INSERT INTO outbox (status, dedup_key, alert, queued_at, attempts, last_error)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (status.value, alert.dedup_key, _to_json(alert), time.time(), 1, error),
+                (status.value, alert.dedup_key, _to_json(alert), time.time(), attempts, error),
             )
 
     def _reject(self, error: PermanentError) -> None:
@@ -178,7 +180,7 @@ class Outbox:
                 if self.clock() >= self._retry_at:
                     self.flush(sender)
                 if self._outage:
-                    self._store(alert, DeliveryStatus.QUEUED, "waiting behind queued alerts")
+                    self._store(alert, DeliveryStatus.QUEUED, "waiting behind queued alerts", 0)
                     return DeliveryStatus.QUEUED
             try:
                 sender.send(alert)

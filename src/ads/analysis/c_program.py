@@ -65,6 +65,17 @@ class Function:
     returns_pointer: bool
     is_static: bool = False
 
+    _calls: list[Node] | None = None
+
+    @property
+    def calls(self) -> list[Node]:
+        """Every call expression in the body, computed once."""
+        if self._calls is None:
+            body = self.body
+            found = walk(body) if body is not None else iter(())
+            self._calls = [n for n in found if n.type == "call_expression"]
+        return self._calls
+
     @property
     def body(self) -> Node | None:
         return self.node.child_by_field_name("body")
@@ -128,6 +139,7 @@ class Program:
     wrappers: dict[str, Function] = field(default_factory=dict)
     _summaries: dict[tuple[str, str, int], CalleeEffect] = field(default_factory=dict)
     _depth: int = 0
+    _loops: dict[int, LoopInfo] = field(default_factory=dict)
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
@@ -203,14 +215,7 @@ class Program:
 
     # ----------------------------------------------------------------- wrappers
     def allocation_calls(self, fn: Function) -> list[Node]:
-        body = fn.body
-        if body is None:
-            return []
-        return [
-            n
-            for n in walk(body)
-            if n.type == "call_expression" and callee_name(n) in self.allocators
-        ]
+        return [n for n in fn.calls if callee_name(n) in self.allocators]
 
     def is_growth_site(self, call: Node) -> bool:
         """``x = realloc(x, n)``: the same storage grown in place, not a fresh allocation."""
@@ -261,6 +266,12 @@ class Program:
 
     # ----------------------------------------------------------------- loops
     def loop_info(self, loop: Node, fn: Function) -> LoopInfo:
+        cached = self._loops.get(loop.id)
+        if cached is None:
+            cached = self._loops[loop.id] = self._loop_info(loop, fn)
+        return cached
+
+    def _loop_info(self, loop: Node, fn: Function) -> LoopInfo:
         condition = loop.child_by_field_name("condition")
         if loop.type == "for_statement" and condition is None:
             shape, shown = "infinite", "for (;;)"
@@ -331,8 +342,8 @@ class Program:
         """For each function run (transitively) from an unbounded loop: the loop that drives it."""
         calls: dict[str, list[tuple[Function, Node]]] = {}
         for fn in self.all_functions():
-            for node in walk(fn.body) if fn.body is not None else []:
-                name = callee_name(node) if node.type == "call_expression" else None
+            for node in fn.calls:
+                name = callee_name(node)
                 if name and name in self.functions and name != fn.name:
                     calls.setdefault(fn.name, []).append((fn, node))
         driven: dict[str, LoopInfo] = {}

@@ -1,0 +1,99 @@
+"""``ads pagerduty``: the local PagerDuty-compatible server on its own.
+
+``ads pagerduty serve`` loads the seed (the demo account unless ``--seed``), keeps state in
+``--state-dir`` across restarts, and serves HTTPS with a CA it generated there on first run; it
+prints what a client needs (API URL, CA file, token, where the routing key comes from) as
+environment variables ready to export. Plain HTTP only with ``--insecure-http`` (PagerDuty's own
+client refuses it).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import click
+
+from .cli_common import reports_errors
+from .console import console
+from .pagerduty_server import DEMO_SEED, LocalPagerDuty
+
+__all__ = ["pagerduty"]
+
+
+@click.group()
+def pagerduty() -> None:
+    """The local PagerDuty-compatible API (REST v2, Events v2, webhooks v3)."""
+
+
+@pagerduty.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8443, show_default=True, type=int, help="Port (0: any free).")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".ads") / "pagerduty",
+    show_default=True,
+    help="Where the SQLite state and the generated CA live.",
+)
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Account seed file (default: the demo account, {DEMO_SEED.name}).",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="How much faster escalation timeouts run (60: policy minutes pass as seconds).",
+)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Serve plain HTTP instead of HTTPS (PagerDuty's client will refuse it).",
+)
+@reports_errors
+def serve(
+    host: str,
+    port: int,
+    state_dir: Path,
+    seed: Path | None,
+    time_scale: float,
+    insecure_http: bool,
+) -> None:
+    """Serve the local PagerDuty API until Ctrl-C."""
+    server = LocalPagerDuty(
+        state_dir,
+        seed=seed,
+        time_scale=time_scale,
+        host=host,
+        port=port,
+        insecure_http=insecure_http,
+    )
+    with server:
+        seed_name = str(seed) if seed else f"demo account ({DEMO_SEED})"
+        console.print(f"local PagerDuty serving {seed_name}", highlight=False)
+        console.print(f"state: {server.store_path}", highlight=False)
+        if server.ca_file is not None:
+            console.print(f"CA certificate: {server.ca_file}", highlight=False)
+        lines = [
+            f"export PAGERDUTY_API_HOST={server.api_url}",
+            f"export PAGERDUTY_API_TOKEN={server.token}",
+        ]
+        if server.ca_file is not None:
+            lines.append(f"export SSL_CERT_FILE={server.ca_file}")
+        for service in server.seed.services:
+            for integration in service.integrations:
+                lines.append(
+                    f"export PAGERDUTY_ROUTING_KEY={integration.integration_key}"
+                    f"  # {service.name}, from the seed's integration {integration.id}"
+                )
+        for line in lines:
+            console.print(line, highlight=False, soft_wrap=True)
+        console.print("Ctrl-C to stop", highlight=False)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.print("stopped; state kept", highlight=False)

@@ -257,6 +257,8 @@ class _Verification:
                     result = self._runtime(tree, self.service.run or "", self.observers).run(
                         max_kills=1, duration=self.reproduce_timeout, build=False
                     )
+            if snapshots is not None:
+                snapshots.growing_site()  # symbolize now, while the built binary still exists
             return result, snapshots
         except BaseException:
             if snapshots is not None:

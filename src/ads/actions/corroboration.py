@@ -25,7 +25,13 @@ from pathlib import Path
 from ads.analysis.c_syntax import function_name, parse_c, text_of, walk
 from ads.models import Finding
 
-__all__ = ["CorroborationResult", "GccDiagnostic", "corroborate_with_gcc", "wrapper_header"]
+__all__ = [
+    "CorroborationResult",
+    "GccDiagnostic",
+    "WrapperHeader",
+    "corroborate_with_gcc",
+    "wrapper_header",
+]
 
 MEMORY_OPTIONS = frozenset(
     {
@@ -61,35 +67,50 @@ class CorroborationResult:
     diagnostics: list[GccDiagnostic] = field(default_factory=list)
 
 
-def _declaration_of(source: bytes, name: str) -> str | None:
-    """``void *xmalloc(size_t n)`` for a function defined in ``source``; None if static/absent."""
+def _declarations(source: bytes, names: set[str]) -> dict[str, str]:
+    """``{"xmalloc": "void *xmalloc(size_t n)"}`` for the non-static functions of ``names``
+    defined in ``source`` (a static one cannot be declared from a shared header)."""
+    found: dict[str, str] = {}
     tree = parse_c(source)
     for node in walk(tree.root_node, skip=frozenset({"function_definition"})):
-        if node.type != "function_definition" or function_name(node) != name:
+        if node.type != "function_definition" or (name := function_name(node)) not in names:
             continue
         if any(
             c.type == "storage_class_specifier" and text_of(c) == "static" for c in node.children
         ):
-            return None
+            continue
         body = node.child_by_field_name("body")
-        if body is None or node.text is None:
-            return None
+        if body is None or node.text is None or name in found:
+            continue
         head = node.text[: body.start_byte - node.start_byte].decode("utf-8", errors="replace")
-        return " ".join(head.split())
-    return None
+        found[name] = " ".join(head.split())
+    return found
 
 
-def wrapper_header(repo_dir: Path, files: list[str], wrappers: list[str]) -> tuple[str, list[str]]:
+@dataclass
+class WrapperHeader:
+    text: str
+    defined_in: dict[str, str]  # wrapper name -> file defining it
+    notes: list[str]
+
+
+def wrapper_header(repo_dir: Path, files: list[str], wrappers: list[str]) -> WrapperHeader:
     """Header declaring each (non-static) wrapper as an allocator, and notes on skipped ones."""
     declarations: dict[str, str] = {}
+    defined_in: dict[str, str] = {}
+    wanted = set(wrappers)
     for relative in files:
+        if not wanted - set(declarations):
+            break
         try:
             source = (repo_dir / relative).read_bytes()
         except OSError:
             continue
-        for name in wrappers:
-            if name not in declarations and (found := _declaration_of(source, name)):
-                declarations[name] = found
+        if not any(name.encode() in source for name in wanted - set(declarations)):
+            continue
+        for name, declaration in _declarations(source, wanted - set(declarations)).items():
+            declarations[name] = declaration
+            defined_in[name] = relative
     lines = [_BASE_INCLUDES]
     notes = []
     for name in wrappers:
@@ -97,7 +118,7 @@ def wrapper_header(repo_dir: Path, files: list[str], wrappers: list[str]) -> tup
             lines.append(f"{declarations[name]} __attribute__((malloc, malloc(free, 1)));\n")
         else:
             notes.append(f"wrapper {name}() not declared to gcc (static or not in the files given)")
-    return "".join(lines), notes
+    return WrapperHeader("".join(lines), defined_in, notes)
 
 
 def _json_arrays(text: str) -> list[dict[str, object]]:
@@ -185,20 +206,23 @@ def corroborate_with_gcc(
     if gcc is None:
         result.notes.append("gcc is not installed; findings are not corroborated")
         return result
-    sources = [f for f in files if f.endswith(".c") and (repo_dir / f).is_file()]
+    given = [f for f in files if f.endswith(".c") and (repo_dir / f).is_file()]
+    holding = [f.file for f in findings if f.file in given] if findings else given
+    sources = list(dict.fromkeys(holding))  # files holding candidates, best-ranked first
     if not sources:
         result.notes.append("no C source files to give gcc -fanalyzer")
         return result
     with tempfile.TemporaryDirectory(prefix="ads-gcc-") as scratch:
-        header_text, notes = wrapper_header(repo_dir, files, wrappers)
-        result.notes.extend(notes)
+        declared = wrapper_header(repo_dir, files, wrappers)
+        result.notes.extend(declared.notes)
         header = Path(scratch) / "ads_allocators.h"
-        header.write_text(header_text)
+        header.write_text(declared.text)
+        linked = list(dict.fromkeys([*sources, *declared.defined_in.values()]))
         base = [gcc, "-fanalyzer", "-fdiagnostics-format=json", f"-I{repo_dir}"]
         base += ["-Wanalyzer-malloc-leak", "-Wanalyzer-double-free"]
         runs = [[*base, "-include", str(header), "-c", src, "-o", "/dev/null"] for src in sources]
-        if len(sources) > 1 and len(sources) <= _MAX_LTO_FILES:
-            runs.append([*base, "-flto", "-shared", "-fPIC", *sources, "-o", f"{scratch}/a.so"])
+        if 1 < len(linked) <= _MAX_LTO_FILES:
+            runs.append([*base, "-flto", "-shared", "-fPIC", *linked, "-o", f"{scratch}/a.so"])
         raw: list[dict[str, object]] = []
         for command in runs:
             remaining = timeout - (time.monotonic() - started)
@@ -230,7 +254,5 @@ def corroborate_with_gcc(
             line = f"corroborated by gcc -fanalyzer: {diagnostic.option} at {where}"
             if line not in finding.evidence:
                 finding.evidence.append(line)
-            if "corroborated by gcc -fanalyzer" not in finding.reasons:
-                finding.reasons.append("corroborated by gcc -fanalyzer")
     result.seconds = round(time.monotonic() - started, 3)
     return result

@@ -124,10 +124,11 @@ async def enqueue(request: Request) -> Response:
             _check_trigger(event)
             dedup_key = server.book.trigger(service, integration, event)
         else:
-            dedup_key = event.get("dedup_key")
-            if not isinstance(dedup_key, str) or not dedup_key:
+            given = event.get("dedup_key")
+            if not isinstance(given, str) or not given:
                 raise InvalidEvent(f"'dedup_key' is required to {action}")
-            server.book.act_on_dedup(service, dedup_key, action)
+            server.book.act_on_dedup(service, given, action)
+            dedup_key = given
     except InvalidEvent as error:
         return _invalid(error)
     return JSONResponse(

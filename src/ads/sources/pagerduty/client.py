@@ -103,7 +103,10 @@ class PagerDuty:
         try:
             return action()
         except pagerduty.HttpError as exc:
-            raise self._http_error(what, exc.response.status_code, exc.response) from None
+            response = exc.response
+            if response is None:  # HttpError always carries one; keep the type checker honest
+                raise PagerDutyError(f"PagerDuty refused to {what}") from None
+            raise self._http_error(what, response.status_code, response) from None
         except pagerduty.Error as exc:
             raise PagerDutyUnavailableError(
                 f"PagerDuty at {self.api_url} could not be reached while trying to {what}",

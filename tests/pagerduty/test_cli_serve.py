@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -41,7 +42,7 @@ def test_serve_prints_what_clients_need_and_stops_on_ctrl_c(tmp_path: Path) -> N
         assert Path(ca.group(1)) == tmp_path / "tls" / "ca.pem"
         response = httpx2.get(
             f"{host.group(1)}/services",
-            verify=ca.group(1),
+            verify=ssl.create_default_context(cafile=ca.group(1)),
             headers={"Authorization": f"Token token={token.group(1)}"},
         )
         assert [s["name"] for s in response.json()["services"]] == ["ads-demo-service"]

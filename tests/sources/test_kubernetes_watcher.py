@@ -17,9 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from ads.config import settings_from_dict
 from ads.errors import ConfigError, KubernetesError
+from ads.interfaces.cli_watch import describe_kill, watch
 from ads.models import OomEvent
 from ads.sources.monitors.kubernetes import (
     KubernetesWatcher,
@@ -259,3 +262,40 @@ def test_run_watch_reads_ads_yaml_and_stops_on_request(
     assert not thread.is_alive()
     assert [e.killed_at for e in seen] == [KILL_TIMES[n] for n in (2, 3, 4, 5)]
     assert (tmp_path / "w.db").is_file()
+
+
+def _ads_yaml(tmp_path: Path, kubernetes: dict[str, str]) -> Path:
+    path = tmp_path / "ads.yaml"
+    path.write_text(yaml.safe_dump({"services": {"ads-demo-service": {"kubernetes": kubernetes}}}))
+    return path
+
+
+def test_watch_command_without_a_kubernetes_target_says_so_in_one_line(
+    api: RecordedKubeApi, tmp_path: Path
+) -> None:
+    config = _ads_yaml(tmp_path, {"namespace": "default"})
+    result = CliRunner().invoke(
+        watch, ["--config", str(config), "--kubeconfig", str(api.kubeconfig)]
+    )
+    assert result.exit_code == 2
+    assert "no service in ads.yaml says where it runs in Kubernetes" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_watch_command_with_a_missing_kubeconfig_is_one_line(tmp_path: Path) -> None:
+    config = _ads_yaml(tmp_path, {"deployment": "ads-demo-service"})
+    result = CliRunner().invoke(
+        watch, ["--config", str(config), "--kubeconfig", str(tmp_path / "nope.yaml")]
+    )
+    assert result.exit_code == 2
+    assert "no kubeconfig at" in result.output
+
+
+def test_a_kill_is_described_with_where_which_restart_and_limit(api: RecordedKubeApi) -> None:
+    api.script.pod_lists = [recorded("podlist_initial.json")]
+    events: list[OomEvent] = []
+    _watcher(api, events).list_pods(TARGET)
+    line = describe_kill(events[0])
+    assert "OOMKilled" in line
+    assert "default/ads-demo-service-7d9c8b6f5-x2x4q/worker" in line
+    assert "64Mi" in line and "restart 2" in line and "exit 137" in line

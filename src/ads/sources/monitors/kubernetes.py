@@ -44,6 +44,7 @@ __all__ = [
     "WatchOutcome",
     "WatchTarget",
     "make_api_client",
+    "open_watch",
     "run_watch",
     "watch_targets",
 ]
@@ -138,6 +139,7 @@ class KubernetesWatcher:
         notice: Callable[[str], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self.api_client = api_client
         self.core = k8s.CoreV1Api(api_client)
         self.apps = k8s.AppsV1Api(api_client)
         self.targets = targets
@@ -341,6 +343,11 @@ class KubernetesWatcher:
         if errors:
             raise errors[0]
 
+    def close(self) -> None:
+        """Stop watching and release the client's connections."""
+        self.stop()
+        self.api_client.close()
+
     def stop(self) -> None:
         """End the open watch connections now (they block on a socket read otherwise)."""
         self._stopping.set()
@@ -389,6 +396,28 @@ def _target_for(service: ServiceConfig, apps: k8s.AppsV1Api) -> WatchTarget | No
     return WatchTarget(service.name, kube.namespace, selector, kube.container)
 
 
+def open_watch(
+    settings: Settings,
+    kubeconfig: str | Path | None,
+    state_path: Path | None,
+    on_oom: Callable[[OomEvent], None],
+    *,
+    notice: Callable[[str], None] | None = None,
+    max_kill_age: timedelta | None = timedelta(hours=1),
+) -> KubernetesWatcher:
+    """A watcher for every service in ``settings``; kubeconfig, state and targets are checked.
+
+    Every problem the operator can fix (no kubeconfig, unreadable state file, no service with a
+    Kubernetes target, refused credentials) is raised here, before anything is watched.
+    """
+    api_client = make_api_client(kubeconfig)
+    state = AlertedKills(state_path if state_path is not None else settings.state_dir / "watch.db")
+    targets = watch_targets(settings, api_client)
+    return KubernetesWatcher(
+        api_client, targets, on_oom, state=state, notice=notice, max_kill_age=max_kill_age
+    )
+
+
 def run_watch(
     settings: Settings,
     kubeconfig: str | Path | None,
@@ -400,13 +429,10 @@ def run_watch(
     max_kill_age: timedelta | None = timedelta(hours=1),
 ) -> None:
     """``ads watch`` as a function: watch every service in ``settings`` until ``stop_event``."""
-    api_client = make_api_client(kubeconfig)
-    state = AlertedKills(state_path if state_path is not None else settings.state_dir / "watch.db")
-    targets = watch_targets(settings, api_client)
-    watcher = KubernetesWatcher(
-        api_client, targets, on_oom, state=state, notice=notice, max_kill_age=max_kill_age
+    watcher = open_watch(
+        settings, kubeconfig, state_path, on_oom, notice=notice, max_kill_age=max_kill_age
     )
     try:
         watcher.run(stop_event or threading.Event())
     finally:
-        api_client.close()
+        watcher.close()

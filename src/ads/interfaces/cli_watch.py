@@ -1,0 +1,107 @@
+"""``ads watch``: the Kubernetes watcher from the terminal or a Deployment in the cluster.
+
+It watches the pods of every service in ``ads.yaml`` that says where it runs in Kubernetes
+(``kubernetes.label_selector`` or ``kubernetes.deployment``) and hands each new OOM kill to the
+alert handler that ``ads.workflow.make_alert_handler(settings)`` builds (PagerDuty events
+through the outbox). Where the workflow offers no such handler, each kill is printed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from ..config import Settings, load_settings
+from ..models import OomEvent
+from ..sources.monitors.kubernetes import open_watch
+from ..units import format_quantity
+from .cli_common import config_option, reports_errors
+from .console import console, err_console
+
+__all__ = ["alert_handler", "describe_kill", "watch"]
+
+
+def describe_kill(event: OomEvent) -> str:
+    """One line for a kill: where, which restart, under which limit, when."""
+    where = f"{event.namespace or '?'}/{event.pod or '?'}/{event.container or '?'}"
+    limit = format_quantity(event.memory_limit) if event.memory_limit else "no limit"
+    workload = event.workload or "unknown workload"
+    return (
+        f"[bold red]{event.reason}[/] {where} ({workload}, {limit}, "
+        f"restart {event.restart_count}, exit {event.exit_code}) at {event.killed_at.isoformat()}"
+    )
+
+
+def _print_kill(event: OomEvent) -> None:
+    console.print(describe_kill(event), highlight=False)
+
+
+def alert_handler(settings: Settings) -> Callable[[OomEvent], None]:
+    """``ads.workflow.make_alert_handler(settings)`` when the workflow has one, else printing."""
+    workflow = importlib.import_module("ads.workflow")
+    factory = getattr(workflow, "make_alert_handler", None)
+    if factory is None:
+        return _print_kill
+    handler: Callable[[OomEvent], None] = factory(settings)
+
+    def print_and_alert(event: OomEvent) -> None:
+        _print_kill(event)
+        handler(event)
+
+    return print_and_alert
+
+
+@click.command()
+@config_option
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="kubeconfig to use (default: in-cluster config inside a pod, else ~/.kube/config).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file remembering the kills already alerted (default: <state_dir>/watch.db).",
+)
+@click.option(
+    "--max-kill-age",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Minutes: kills older than this when first seen are remembered, not alerted"
+    " (0: alert every kill found).",
+)
+@reports_errors
+def watch(
+    config_path: Path | None,
+    kubeconfig: Path | None,
+    state_path: Path | None,
+    max_kill_age: float,
+) -> None:
+    """Watch Kubernetes for OOMKilled containers and alert once per kill."""
+    settings = load_settings(config_path)
+    watcher = open_watch(
+        settings,
+        kubeconfig,
+        state_path,
+        _print_kill,
+        notice=lambda message: err_console.print(f"[yellow]{message}[/]", highlight=False),
+        max_kill_age=timedelta(minutes=max_kill_age) if max_kill_age > 0 else None,
+    )
+    try:
+        # Built once the cluster side is known good, so its errors (e.g. no routing key) come
+        # after, not instead of, a wrong kubeconfig.
+        watcher.on_oom = alert_handler(settings)
+        names = ", ".join(f"{t.namespace}/{t.label_selector}" for t in watcher.targets)
+        console.print(f"watching pods {names} for OOM kills (Ctrl-C to stop)", highlight=False)
+        watcher.run(threading.Event())
+    finally:
+        watcher.close()

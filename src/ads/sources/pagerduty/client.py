@@ -35,7 +35,13 @@ Doc = dict[str, Any]
 T = TypeVar("T")
 DEFAULT_API_URL = "https://api.pagerduty.com"
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com"
-_RETRIED = {500: 3, 502: 3, 503: 3, 504: 3}
+_RETRIED = {
+    429: 5,
+    500: 3,
+    502: 3,
+    503: 3,
+    504: 3,
+}  # bounded: the client default retries 429 forever
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -76,7 +82,8 @@ class PagerDuty:
     def from_secrets(
         cls, secrets: Secrets, *, ca_file: Path | str | None = None, from_email: str | None = None
     ) -> PagerDuty:
-        """From ``PAGERDUTY_API_TOKEN`` / ``PAGERDUTY_API_HOST`` (e.g. https://api.eu.pagerduty.com)."""
+        """From ``PAGERDUTY_API_TOKEN`` and ``PAGERDUTY_API_HOST`` (EU accounts:
+        https://api.eu.pagerduty.com); ``ca_file`` trusts a local server's CA."""
         if not secrets.pagerduty_token:
             raise ConfigError("PAGERDUTY_API_TOKEN is not set", hint="export it, or run `ads demo`")
         api_url = secrets.pagerduty_host or DEFAULT_API_URL

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx2
+
 from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.pagerduty import PagerDuty
 
@@ -35,7 +37,11 @@ def test_trigger_dedup_note_resolve(
     types = [e.type for e in full.log_entries]
     assert types[0] == "trigger_log_entry" and "assign_log_entry" in types
 
+    assert incident.urgency == "high"  # critical → high under the severity-based urgency rule
     pagerduty_client.add_note(incident.id, "ADS: leak in worker.c controller() line 26-27")
+    assert incident.html_url == local_pagerduty.web_url(incident.id)
+    page = httpx2.get(incident.html_url, verify=local_pagerduty.ssl_context())
+    assert page.status_code == 200 and "controller() line 26-27" in page.text
     notes = pagerduty_client.list_notes(incident.id)
     assert [n["content"] for n in notes] == ["ADS: leak in worker.c controller() line 26-27"]
 
@@ -63,8 +69,11 @@ def test_acknowledge_escalate_and_rest_resolve(
     local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
 ) -> None:
     key = local_pagerduty.routing_key("ads-demo-service")
-    pagerduty_client.trigger(key, "OOMKilled", "ads-demo-service", dedup_key="k1")
+    pagerduty_client.trigger(
+        key, "Memory at 80%", "ads-demo-service", dedup_key="k1", severity="warning"
+    )
     [incident] = pagerduty_client.list_incidents(statuses=["triggered"])
+    assert incident.urgency == "low"  # warning → low under the severity-based urgency rule
     service_id = incident.service_id
     assert service_id is not None
     level2 = [o for o in pagerduty_client.oncalls_for_service(service_id) if o.level == 2]

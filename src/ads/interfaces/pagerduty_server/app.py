@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import routes_directory, routes_events, routes_incidents, routes_webhooks
+from . import routes_directory, routes_events, routes_incidents, routes_web, routes_webhooks
 from .account import Account
 from .http import ApiError, Server, error_response
 from .incidents import IncidentBook
@@ -84,6 +84,7 @@ def create_app(
             *routes_directory.routes,
             *routes_webhooks.routes,
             *routes_events.routes,
+            *routes_web.routes,
         ],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: not_allowed, 500: crashed},

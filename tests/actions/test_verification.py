@@ -12,12 +12,24 @@ from pathlib import Path
 import pytest
 
 from ads.actions.lsan import find_liblsan
-from ads.actions.verification import flat_threshold, memory_slope, verify_fix
+from ads.actions.verification import (
+    exec_form,
+    flat_threshold,
+    memory_slope,
+    network_isolation,
+    verify_fix,
+)
 from ads.analysis.fixes import propose_fix
 from ads.config import ServiceConfig
 from ads.errors import RemediationError
-from ads.models import Finding, FindingKind, MemorySample, VerificationOutcome
-from ads.sources.monitors import MemoryLimiter
+from ads.models import (
+    Finding,
+    FindingKind,
+    MemorySample,
+    ReproductionMode,
+    VerificationOutcome,
+)
+from ads.sources.monitors import MemoryLimiter, RunObserver
 
 from ..fixtures.demo import git
 from .conftest import leftover_cgroups, worktrees
@@ -146,15 +158,61 @@ def test_service_that_stays_under_its_limit_is_not_reproduced(
     assert len(worktrees(demo_repo)) == 1
 
 
+class Output(RunObserver):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def output(self, line: str) -> None:
+        self.lines.append(line)
+
+
 @pytest.mark.cgroup
-def test_without_a_fix_the_oom_is_reproduced_but_nothing_is_verified(
+def test_without_a_fix_the_oom_is_reproduced_without_network(
     demo_repo: Path, demo_service: ServiceConfig, cgroup_limiter: MemoryLimiter
 ) -> None:
-    result = verify_fix(demo_repo, demo_service, None, finding=DEMO_FINDING, limiter=cgroup_limiter)
+    # the service first lists the network interfaces it can see, then runs the worker
+    service = demo_service.model_copy(
+        update={"run": "echo net: $(tail -n +3 /proc/net/dev | cut -d: -f1); exec ./build/worker"}
+    )
+    output = Output()
+    result = verify_fix(
+        demo_repo, service, None, finding=DEMO_FINDING, limiter=cgroup_limiter, observers=[output]
+    )
     assert result.outcome is VerificationOutcome.REPRODUCED, result.detail
     assert result.before is not None and result.before.events[0].exit_code == 137
     assert result.after is None
     assert "No fix was given" in result.detail
+    seen = [line for line in output.lines if line.startswith("net:")]
+    if network_isolation() is not None:
+        assert [" ".join(line.split()) for line in seen] == ["net: lo"]
+    else:
+        assert "Network not isolated" in result.detail
+
+
+def test_rlimit_fallback_is_labelled_and_still_judges_the_worker_itself(
+    demo_repo: Path, demo_service: ServiceConfig
+) -> None:
+    """No cgroup needed: RLIMIT_AS makes malloc fail at the limit (weaker, and labelled)."""
+    limiter = MemoryLimiter(ReproductionMode.RLIMIT_AS, None)
+    result = verify_fix(
+        demo_repo, demo_service, demo_fix(demo_repo), finding=DEMO_FINDING, limiter=limiter
+    )
+    assert result.outcome is VerificationOutcome.VERIFIED, result.detail
+    assert result.before is not None and result.before.mode is ReproductionMode.RLIMIT_AS
+    assert result.before.events and result.before.events[0].exit_code == 1  # malloc failed
+    assert "rlimit-as" in result.detail and "LeakSanitizer not used" in result.detail
+    assert result.after is not None
+    # the worker's own memory was sampled (its 8 MiB payload), not a shell's
+    assert max(s.bytes for s in result.after.samples) >= 8 * MiB
+    assert len(worktrees(demo_repo)) == 1
+
+
+def test_exec_form_keeps_the_service_as_the_started_process() -> None:
+    assert exec_form("./build/worker") == "exec ./build/worker"
+    assert exec_form("./build/worker --threads 2") == "exec ./build/worker --threads 2"
+    assert exec_form("make run && echo done") == "make run && echo done"
+    assert exec_form("PORT=1 ./w") == "PORT=1 ./w"
+    assert exec_form("exec ./w") == "exec ./w"
 
 
 # -- no cgroup needed: these stop before anything runs ---------------------------------------------

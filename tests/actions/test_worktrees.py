@@ -10,6 +10,7 @@ import pytest
 from ads.actions.worktrees import temporary_worktree
 from ads.errors import RemediationError, RepositoryError
 
+from ..fixtures.demo import git
 from .conftest import worktrees
 
 FIX = """\
@@ -107,3 +108,21 @@ def test_branch_worktree_keeps_the_branch_after_removal(demo_repo: Path) -> None
     ).stdout.split("\n")
     assert log[0] == "note"
     assert len(worktrees(demo_repo)) == 1
+
+
+def test_service_in_a_subdirectory_gets_its_own_subdirectory(tmp_path: Path) -> None:
+    mono = tmp_path / "mono"
+    service = mono / "services" / "worker"
+    service.mkdir(parents=True)
+    demo = Path(__file__).resolve().parents[2] / "examples" / "ads-demo-service" / "worker.c"
+    (service / "worker.c").write_text(demo.read_text())
+    (mono / "README").write_text("monorepo\n")
+    git(mono, "init", "-q", "-b", "main")
+    git(mono, "add", "-A")
+    git(mono, "commit", "-q", "-m", "monorepo")
+
+    with temporary_worktree(service, patch=FIX) as tree:
+        assert tree.parts[-2:] == ("services", "worker")
+        assert "        free(buffer);\n" in (tree / "worker.c").read_text()
+        assert (tree.parents[1] / "README").read_text() == "monorepo\n"
+    assert len(worktrees(mono)) == 1

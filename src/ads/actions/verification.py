@@ -47,7 +47,14 @@ from ..units import format_bytes, format_quantity
 from .lsan import LeakSnapshots
 from .worktrees import temporary_worktree
 
-__all__ = ["BUILD_CFLAGS", "flat_threshold", "memory_slope", "network_isolation", "verify_fix"]
+__all__ = [
+    "BUILD_CFLAGS",
+    "exec_form",
+    "flat_threshold",
+    "memory_slope",
+    "network_isolation",
+    "verify_fix",
+]
 
 BUILD_CFLAGS = "-O0 -g"
 DEFAULT_DURATION = 3.0
@@ -117,6 +124,22 @@ def network_isolation() -> str | None:
         if proc.returncode == 0:
             return prefix
     return None
+
+
+_SHELL_SYNTAX = set(";&|<>()`$*?[]{}!~#\n\\'\"=")
+
+
+def exec_form(run_command: str) -> str:
+    """``exec <command>`` for a plain command line, so the service keeps the shell's pid.
+
+    The runtime samples and signals the process it started; a shell that forks the service
+    instead would be what it measured (under ``RLIMIT_AS``, whose usage is per process). A
+    command with any shell syntax is left as it is, run by the shell.
+    """
+    words = run_command.split()
+    if not words or any(ch in _SHELL_SYNTAX for ch in run_command) or words[0] == "exec":
+        return run_command
+    return f"exec {run_command}"
 
 
 class _Exits(RunObserver):
@@ -230,17 +253,17 @@ class _Verification:
             raise BuildError(f"`{self.service.build}` failed (exit {proc.returncode}): {reason}")
 
     def _command(self, inner: str) -> str:
+        """``inner`` (a shell snippet) in its own shell, in a fresh network namespace if allowed."""
         prefix = network_isolation()
-        if prefix is None:
-            return inner
-        return f"{prefix} /bin/sh -c {shlex.quote(inner)}"
+        shell = f"/bin/sh -c {shlex.quote(inner)}"
+        return f"{prefix} {shell}" if prefix else shell
 
     def _run_before(self, tree: Path) -> tuple[RunResult, LeakSnapshots | None]:
         self.stage(f"running the current build under {format_quantity(self.limit)}")
         started = time.monotonic()
         snapshots = self._snapshots(tree)
         try:
-            run_command = self.service.run or ""
+            run_command = exec_form(self.service.run or "")
             if snapshots is not None and snapshots.available:
                 run_command = snapshots.wrap(run_command)
             observers = [*self.observers, *([snapshots] if snapshots else [])]
@@ -254,7 +277,8 @@ class _Verification:
                     self.notes.append(f"LeakSanitizer disturbed the run ({fatal or 'exit'}).")
                     snapshots.cleanup()
                     snapshots = None
-                    result = self._runtime(tree, self.service.run or "", self.observers).run(
+                    plain = exec_form(self.service.run or "")
+                    result = self._runtime(tree, plain, self.observers).run(
                         max_kills=1, duration=self.reproduce_timeout, build=False
                     )
             if snapshots is not None:
@@ -287,7 +311,8 @@ class _Verification:
         started = time.monotonic()
         exits = _Exits()
         try:
-            runtime = self._runtime(tree, self.service.run or "", [*self.observers, exits])
+            run_command = exec_form(self.service.run or "")
+            runtime = self._runtime(tree, run_command, [*self.observers, exits])
             return runtime.run(max_kills=1, duration=self.duration, build=False), exits.codes
         finally:
             self.timings["verify-after"] = round(time.monotonic() - started, 3)

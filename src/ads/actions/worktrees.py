@@ -85,10 +85,14 @@ def temporary_worktree(
 ) -> Iterator[Path]:
     """A fresh worktree of ``repo`` at ``rev`` (with ``patch`` applied), removed on exit.
 
+    When ``repo`` is a subdirectory of its git repository (a service in a monorepo), the path
+    yielded is the same subdirectory inside the worktree, and ``patch`` paths are relative to it.
+
     With ``branch`` the worktree checks out that branch, created (or reset) at ``rev``; the
     branch stays after the worktree is gone — that is how rollback branches are made.
     """
     top = _check_repo(Path(repo))
+    relative = Path(repo).resolve().relative_to(top.resolve())
     resolved = git(top, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
     if resolved.returncode != 0:
         raise RepositoryError(f"no commit {rev!r} in {top}")
@@ -102,9 +106,10 @@ def temporary_worktree(
         git(top, "worktree", "prune", check=False)
         raise RepositoryError(f"cannot make a worktree of {top} at {rev}: {_first_line(added)}")
     try:
+        inside = path / relative  # a service in a subdirectory of a bigger repository
         if patch is not None:
-            apply_patch(path, patch)
-        yield path
+            apply_patch(inside, patch)
+        yield inside
     finally:
         git(top, "worktree", "remove", "--force", "--force", str(path), check=False)
         shutil.rmtree(parent, ignore_errors=True)

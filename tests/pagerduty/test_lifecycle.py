@@ -106,3 +106,28 @@ def test_change_events_are_related_to_the_next_incident(
     assert related["custom_details"] == {"sha": "abc123"}
     assert incident.service_id is not None
     assert len(pagerduty_client.change_events_for_service(incident.service_id)) == 1
+
+
+def test_reassign_through_rest(
+    local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+) -> None:
+    key = local_pagerduty.routing_key("ads-demo-service")
+    pagerduty_client.trigger(key, "OOMKilled", "ads-demo-service", dedup_key="r")
+    [incident] = pagerduty_client.list_incidents()
+    other = next(u for u in ("PU0ALCE", "PU0BOBB") if [u] != incident.assignees)
+    response = httpx2.put(
+        f"{local_pagerduty.api_url}/incidents/{incident.id}",
+        json={
+            "incident": {
+                "type": "incident_reference",
+                "assignments": [{"assignee": {"id": other, "type": "user_reference"}}],
+            }
+        },
+        headers={
+            "Authorization": f"Token token={local_pagerduty.token}",
+            "From": "bob@example.com",
+        },
+        verify=local_pagerduty.ssl_context(),
+    )
+    assert response.status_code == 200
+    assert pagerduty_client.get_incident(incident.id).assignees == [other]

@@ -108,6 +108,30 @@ def test_signed_incident_triggered_webhook_is_retried_and_verifies(
     assert note_event["data"]["content"] == "diagnosis attached"
 
 
+def test_runner_subscription_gets_acknowledged_and_resolved(
+    local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+) -> None:
+    receiver = Receiver()
+    try:
+        _, secret = local_pagerduty.add_webhook_subscription(
+            receiver.url, events=["incident.acknowledged", "incident.resolved"]
+        )
+        key = local_pagerduty.routing_key("ads-demo-service")
+        pagerduty_client.trigger(key, "OOMKilled", "ads-demo-service", dedup_key="ar")
+        pagerduty_client.acknowledge_event(key, "ar")
+        pagerduty_client.resolve_event(key, "ar")
+        receiver.wait_for(2)
+        events = [json.loads(body)["event"] for _, body in receiver.received]
+        assert [e["event_type"] for e in events] == ["incident.acknowledged", "incident.resolved"]
+        assert [e["data"]["status"] for e in events] == ["acknowledged", "resolved"]
+        assert all(
+            _verify(secret, body, headers["X-PagerDuty-Signature"])
+            for headers, body in receiver.received
+        )
+    finally:
+        receiver.server.shutdown()
+
+
 def test_unacknowledged_incident_escalates_to_level_two(tmp_path: Path) -> None:
     # 30 minutes of escalation delay pass in 0.3 s at this time scale
     with LocalPagerDuty(tmp_path / "pd", time_scale=6000) as server:

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx2
 import uvicorn
 
 from ...errors import ConfigError
@@ -92,6 +93,48 @@ class LocalPagerDuty:
     def ssl_context(self) -> ssl.SSLContext:
         """A client context trusting the local CA (what ``verify=`` should get)."""
         return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+
+    def add_webhook_subscription(
+        self,
+        url: str,
+        *,
+        events: list[str] | None = None,
+        service_id: str | None = None,
+        description: str = "",
+    ) -> tuple[str, str]:
+        """Subscribe ``url`` to webhooks v3 through ``POST /webhook_subscriptions``, as one
+        would on PagerDuty; returns ``(subscription_id, secret)`` (the secret signs every
+        delivery and is shown only here)."""
+        body = {
+            "webhook_subscription": {
+                "type": "webhook_subscription",
+                "description": description,
+                "delivery_method": {"type": "http_delivery_method", "url": url},
+                "events": events
+                or [
+                    "incident.triggered",
+                    "incident.acknowledged",
+                    "incident.resolved",
+                    "incident.annotated",
+                ],
+                "filter": (
+                    {"type": "service_reference", "id": service_id}
+                    if service_id
+                    else {"type": "account_reference"}
+                ),
+            }
+        }
+        verify: ssl.SSLContext | bool = self.ssl_context() if self.ca_file else True
+        response = httpx2.post(
+            f"{self.api_url}/webhook_subscriptions",
+            json=body,
+            headers={"Authorization": f"Token token={self.token}"},
+            verify=verify,
+        )
+        if response.status_code != 200:
+            raise ConfigError(f"webhook subscription refused: {response.text}")
+        created = response.json()["webhook_subscription"]
+        return created["id"], created["delivery_method"]["secret"]
 
     # lifecycle ----------------------------------------------------------------------------
     def start(self) -> LocalPagerDuty:

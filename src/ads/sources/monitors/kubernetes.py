@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -312,9 +313,13 @@ class KubernetesWatcher:
 
     def _run_target(self, target: WatchTarget, stop_event: threading.Event) -> None:
         while not stop_event.is_set():
+            started = time.monotonic()
             outcome = self.poll_once(target)
             if outcome is WatchOutcome.DROPPED:
                 stop_event.wait(self.backoff_delay(target))
+            elif outcome is WatchOutcome.ENDED and time.monotonic() - started < 1.0:
+                # A stream that ends at once (a proxy, a misconfigured timeout): don't spin.
+                stop_event.wait(self.backoff[0])
 
     def run(self, stop_event: threading.Event) -> None:
         """Watch every target (one thread each) until ``stop_event`` is set or one fails."""

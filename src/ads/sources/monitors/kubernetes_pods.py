@@ -36,7 +36,10 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class ContainerKill:
-    """One terminated container instance whose reason was OOMKilled."""
+    """One terminated container instance whose reason was OOMKilled.
+
+    ``restart_count`` is the number of restarts before this kill (see ``_restarts_before``).
+    """
 
     namespace: str
     pod: str
@@ -74,7 +77,26 @@ def _dict(value: object) -> Json:
     return value if isinstance(value, dict) else {}
 
 
-def _kill_from(terminated: Json, meta: Json, status: Json) -> ContainerKill | None:
+def _restarts_before(status: Json, terminated: Json, current: bool) -> int:
+    """How many times the container had restarted when this instance was killed.
+
+    ``restartCount`` belongs to the newest instance: while the dead one is still the newest
+    (``state.terminated``, or CrashLoopBackOff before the next start) it is the dead one's
+    count; once a new instance runs, the dead one's count is one less. The local runtime counts
+    the same way (the first kill has 0 restarts before it).
+    """
+    count = int(status.get("restartCount") or 0)
+    if current:
+        return count
+    dead, newest = terminated.get("containerID"), status.get("containerID")
+    if dead and newest:
+        return count if dead == newest else max(0, count - 1)
+    return max(0, count - 1) if "running" in _dict(status.get("state")) else count
+
+
+def _kill_from(
+    terminated: Json, meta: Json, status: Json, *, current: bool
+) -> ContainerKill | None:
     if terminated.get("reason") != OOM_REASON:
         return None
     exit_code = terminated.get("exitCode")
@@ -83,7 +105,7 @@ def _kill_from(terminated: Json, meta: Json, status: Json) -> ContainerKill | No
         pod=str(meta.get("name") or ""),
         pod_uid=meta.get("uid"),
         container=str(status.get("name") or ""),
-        restart_count=int(status.get("restartCount") or 0),
+        restart_count=_restarts_before(status, terminated, current),
         exit_code=exit_code if isinstance(exit_code, int) else 137,
         container_id=terminated.get("containerID") or None,
         started_at=_time(terminated.get("startedAt")),
@@ -107,7 +129,7 @@ def container_kills(pod: Json, container: str | None = None) -> list[ContainerKi
             continue
         for state_field in ("lastState", "state"):
             terminated = _dict(_dict(status.get(state_field)).get("terminated"))
-            kill = _kill_from(terminated, meta, status)
+            kill = _kill_from(terminated, meta, status, current=state_field == "state")
             if kill is not None:
                 kills.append(kill)
     return kills

@@ -28,6 +28,7 @@ __all__ = [
     "Incident",
     "LogEntry",
     "MemorySample",
+    "Note",
     "OnCall",
     "OomEvent",
     "Remediation",
@@ -126,6 +127,15 @@ class LogEntry(_Model):
     type: str
     summary: str
     created_at: datetime | None = None
+
+
+class Note(_Model):
+    """A note on an incident's timeline (ADS writes its diagnosis and PR link as one)."""
+
+    id: str
+    content: str
+    created_at: datetime | None = None
+    user: str | None = None
 
 
 class Incident(_Model):

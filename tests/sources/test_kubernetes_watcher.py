@@ -299,3 +299,26 @@ def test_a_kill_is_described_with_where_which_restart_and_limit(api: RecordedKub
     assert "OOMKilled" in line
     assert "default/ads-demo-service-7d9c8b6f5-x2x4q/worker" in line
     assert "64Mi" in line and "restart 1" in line and "exit 137" in line
+
+
+def test_the_shipped_watcher_manifest_is_read_only_and_watches_the_demo() -> None:
+    path = Path(__file__).parents[2] / "examples/ads-demo-service/infra/kubernetes"
+    docs = {d["kind"]: d for d in yaml.safe_load_all((path / "ads-watcher.yaml").read_text())}
+    verbs = {v for rule in docs["ClusterRole"]["rules"] for v in rule["verbs"]}
+    assert verbs == {"get", "list", "watch"}
+    resources = {r for rule in docs["ClusterRole"]["rules"] for r in rule["resources"]}
+    assert resources == {"pods", "events", "replicasets", "deployments"}
+
+    (container,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert container["command"][:2] == ["ads", "watch"]
+    (env,) = container["env"]
+    assert env["name"] == "PAGERDUTY_ROUTING_KEY" and "secretKeyRef" in env["valueFrom"]
+
+    settings = settings_from_dict(yaml.safe_load(docs["ConfigMap"]["data"]["ads.yaml"]))
+    demo = yaml.safe_load((path / "deployment.yaml").read_text())
+    kube = settings.services["ads-demo-service"].kubernetes
+    labels = demo["spec"]["template"]["metadata"]["labels"]
+    key, value = (kube.label_selector or "").split("=")
+    assert labels[key] == value
+    assert kube.deployment == demo["metadata"]["name"]
+    assert settings.state_dir == Path("/var/lib/ads")

@@ -20,7 +20,7 @@ import trustme
 
 from ads.config import Secrets
 from ads.errors import ConfigError, PagerDutyUnavailableError
-from ads.sources.pagerduty import PagerDuty
+from ads.sources.pagerduty import PagerDuty, incident_from_api
 
 INCIDENTS = {"incidents": [], "offset": 0, "limit": 100, "more": False, "total": None}
 
@@ -107,3 +107,32 @@ def test_from_secrets_needs_a_token_and_reads_the_eu_host() -> None:
         "https://events.eu.pagerduty.com",
     )
     assert "x" not in repr(Secrets(pagerduty_token="x"))
+
+
+def test_incident_from_a_saved_api_body() -> None:
+    body = {
+        "incident": {
+            "id": "PT4KHLK",
+            "incident_number": 1234,
+            "title": "OOMKilled",
+            "status": "triggered",
+            "created_at": "2015-10-06T21:30:42Z",
+            "service": {
+                "id": "PIJ90N7",
+                "type": "service_reference",
+                "summary": "ads-demo-service",
+            },
+            "assignments": [{"assignee": {"id": "PU1", "type": "user_reference"}}],
+        }
+    }
+    incident = incident_from_api(body)
+    assert (incident.id, incident.number, incident.service_name) == (
+        "PT4KHLK",
+        1234,
+        "ads-demo-service",
+    )
+    assert incident.assignees == ["PU1"] and incident_from_api(body["incident"]) == incident
+    with pytest.raises(ConfigError, match="missing created_at"):
+        incident_from_api({"incident": {"id": "P1"}})
+    with pytest.raises(ConfigError, match="expected a JSON object"):
+        incident_from_api(["not", "an", "incident"])

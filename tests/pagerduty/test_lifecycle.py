@@ -38,12 +38,13 @@ def test_trigger_dedup_note_resolve(
     assert types[0] == "trigger_log_entry" and "assign_log_entry" in types
 
     assert incident.urgency == "high"  # critical → high under the severity-based urgency rule
-    pagerduty_client.add_note(incident.id, "ADS: leak in worker.c controller() line 26-27")
+    added = pagerduty_client.add_note(incident.id, "ADS: leak in worker.c controller() line 26-27")
     assert incident.html_url == local_pagerduty.web_url(incident.id)
     page = httpx2.get(incident.html_url, verify=local_pagerduty.ssl_context())
     assert page.status_code == 200 and "controller() line 26-27" in page.text
     notes = pagerduty_client.list_notes(incident.id)
-    assert [n["content"] for n in notes] == ["ADS: leak in worker.c controller() line 26-27"]
+    assert [n.content for n in notes] == ["ADS: leak in worker.c controller() line 26-27"]
+    assert [n.id for n in notes] == [added.id] and notes[0].user == "Alice Nguyen"
 
     pagerduty_client.resolve_event(key, dedup)
     resolved = pagerduty_client.get_incident(incident.id)

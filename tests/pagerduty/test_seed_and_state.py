@@ -81,7 +81,7 @@ def test_state_and_ca_survive_restart(tmp_path: Path) -> None:
         client = _client(second)
         [again] = client.list_incidents()
         assert (again.id, again.number) == (incident.id, 1)
-        assert [n["content"] for n in client.list_notes(again.id)] == ["kept"]
+        assert [n.content for n in client.list_notes(again.id)] == ["kept"]
         client.trigger(second.routing_key("ads-demo-service"), "new", "w", dedup_key="other")
         assert [i.number for i in client.list_incidents()] == [1, 2]
 

@@ -4,15 +4,25 @@ helpers that turn its JSON into ADS models."""
 from __future__ import annotations
 
 from .client import DEFAULT_API_URL, DEFAULT_EVENTS_URL, PagerDuty
-from .convert import github_handle, to_alert, to_incident, to_log_entry, to_oncall
+from .convert import (
+    github_handle,
+    incident_from_api,
+    to_alert,
+    to_incident,
+    to_log_entry,
+    to_note,
+    to_oncall,
+)
 
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_EVENTS_URL",
     "PagerDuty",
     "github_handle",
+    "incident_from_api",
     "to_alert",
     "to_incident",
     "to_log_entry",
+    "to_note",
     "to_oncall",
 ]

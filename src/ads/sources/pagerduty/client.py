@@ -26,8 +26,8 @@ from ...errors import (
     PagerDutyNotFoundError,
     PagerDutyUnavailableError,
 )
-from ...models import Alert, Incident, LogEntry, OnCall
-from .convert import to_alert, to_incident, to_log_entry, to_oncall
+from ...models import Alert, Incident, LogEntry, Note, OnCall
+from .convert import to_alert, to_incident, to_log_entry, to_note, to_oncall
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_EVENTS_URL", "PagerDuty"]
 
@@ -189,18 +189,18 @@ class PagerDuty:
         entries = [to_log_entry(d) for d in reversed(docs)]
         return sorted(entries, key=lambda e: (e.created_at is None, e.created_at))
 
-    def list_notes(self, incident_id: str) -> list[Doc]:
+    def list_notes(self, incident_id: str) -> list[Note]:
         path = f"/incidents/{incident_id}/notes"
-        return list(self._get(f"list notes of {incident_id}", path))
+        return [to_note(d) for d in self._get(f"list notes of {incident_id}", path)]
 
-    def add_note(self, incident_id: str, content: str) -> Doc:
+    def add_note(self, incident_id: str, content: str) -> Note:
+        """Add a note to the incident's timeline; returns it (``.id`` is the note's id)."""
         path = f"/incidents/{incident_id}/notes"
-        return dict(
-            self._call(
-                f"add a note to {incident_id}",
-                lambda: self.rest.rpost(path, json={"note": {"content": content}}),
-            )
+        doc = self._call(
+            f"add a note to {incident_id}",
+            lambda: self.rest.rpost(path, json={"note": {"content": content}}),
         )
+        return to_note(doc)
 
     def _update(self, incident_id: str, what: str, change: Doc) -> Incident:
         body = {"incident": {"type": "incident_reference", **change}}

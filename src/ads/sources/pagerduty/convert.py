@@ -6,9 +6,18 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ...models import Alert, Incident, LogEntry, OnCall
+from ...errors import ConfigError
+from ...models import Alert, Incident, LogEntry, Note, OnCall
 
-__all__ = ["github_handle", "to_alert", "to_incident", "to_log_entry", "to_oncall"]
+__all__ = [
+    "github_handle",
+    "incident_from_api",
+    "to_alert",
+    "to_incident",
+    "to_log_entry",
+    "to_note",
+    "to_oncall",
+]
 
 Doc = dict[str, Any]
 _GITHUB = re.compile(r"github:\s*@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))", re.IGNORECASE)
@@ -92,3 +101,28 @@ def to_oncall(doc: Doc, user: Doc | None) -> OnCall:
         github=github_handle(full),
         schedule=schedule.get("summary") if schedule else None,
     )
+
+
+def to_note(doc: Doc) -> Note:
+    user = doc.get("user") or {}
+    return Note(
+        id=str(doc["id"]),
+        content=str(doc.get("content") or ""),
+        created_at=_time(doc.get("created_at")),
+        user=user.get("summary") if isinstance(user, dict) else None,
+    )
+
+
+def incident_from_api(document: Any) -> Incident:
+    """An incident from a saved ``GET /incidents/{id}`` body (``{"incident": {...}}`` or the
+    bare incident); ``ConfigError`` says what is missing."""
+    doc = document.get("incident", document) if isinstance(document, dict) else None
+    if not isinstance(doc, dict):
+        raise ConfigError("not a PagerDuty incident: expected a JSON object (GET /incidents/{id})")
+    missing = [k for k in ("id", "created_at") if not doc.get(k)]
+    if missing:
+        raise ConfigError(f"not a PagerDuty incident: missing {', '.join(missing)}")
+    try:
+        return to_incident(doc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"not a PagerDuty incident: {exc}") from None

@@ -46,6 +46,8 @@ _BASE_INCLUDES = (
     "#include <stddef.h>\n#include <stdlib.h>\n#include <string.h>\n#include <stdio.h>\n"
 )
 _MAX_LTO_FILES = 64
+_MAX_LTO_BYTES = 512 * 1024  # whole-program analysis grows fast with size
+_MAX_INCLUDE_DIRS = 256
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,31 @@ def wrapper_header(repo_dir: Path, files: list[str], wrappers: list[str]) -> Wra
         else:
             notes.append(f"wrapper {name}() not declared to gcc (static or not in the files given)")
     return WrapperHeader("".join(lines), defined_in, notes)
+
+
+def _keep_compilable(gcc: str, header: Path, started: float, timeout: float) -> list[str]:
+    """Drop declarations gcc cannot compile on their own (their types live in the repo's
+    headers, e.g. ``robj *createObject(...)``): one bad line would fail every compilation."""
+    notes: list[str] = []
+    for _ in range(4):
+        remaining = timeout - (time.monotonic() - started)
+        command = [gcc, "-fsyntax-only", "-fdiagnostics-format=json", "-x", "c", str(header)]
+        stderr, code, failure = _run(command, header.parent, remaining)
+        if failure or code == 0:
+            return notes + ([failure] if failure else [])
+        bad = set()
+        for item in _json_arrays(stderr):
+            diagnostic = _parse(item, header.parent)
+            if item.get("kind") == "error" and diagnostic is not None:
+                bad.add(diagnostic.line)
+        lines = header.read_text().splitlines(keepends=True)
+        dropped = [line for number, line in enumerate(lines, 1) if number in bad]
+        if not dropped or any(line.startswith("#include") for line in dropped):
+            return [*notes, "the wrapper declarations do not compile; gcc runs without them"]
+        header.write_text("".join(x for n, x in enumerate(lines, 1) if n not in bad))
+        notes += [f"wrapper not declared to gcc (its types are the repo's): {x.split('(')[0]}"
+                  for x in dropped]  # fmt: skip
+    return notes
 
 
 def _json_arrays(text: str) -> list[dict[str, object]]:
@@ -217,11 +244,20 @@ def corroborate_with_gcc(
         result.notes.extend(declared.notes)
         header = Path(scratch) / "ads_allocators.h"
         header.write_text(declared.text)
+        result.notes.extend(_keep_compilable(gcc, header, started, timeout))
         linked = list(dict.fromkeys([*sources, *declared.defined_in.values()]))
+        # The repo's header directories stand in for its build system's -I flags.
+        # -idirafter: searched last, so they fill in missing headers without shadowing others.
+        include_dirs = sorted(
+            {str(p) for f in files if f.endswith(".h") for p in Path(f).parents if str(p) != "."}
+        )
         base = [gcc, "-fanalyzer", "-fdiagnostics-format=json", f"-I{repo_dir}"]
+        for directory in include_dirs[:_MAX_INCLUDE_DIRS]:
+            base += ["-idirafter", directory]
         base += ["-Wanalyzer-malloc-leak", "-Wanalyzer-double-free"]
         runs = [[*base, "-include", str(header), "-c", src, "-o", "/dev/null"] for src in sources]
-        if 1 < len(linked) <= _MAX_LTO_FILES:
+        linked_bytes = sum((repo_dir / f).stat().st_size for f in linked)
+        if 1 < len(linked) <= _MAX_LTO_FILES and linked_bytes <= _MAX_LTO_BYTES:
             runs.append([*base, "-flto", "-shared", "-fPIC", *linked, "-o", f"{scratch}/a.so"])
         raw: list[dict[str, object]] = []
         for command in runs:
@@ -234,7 +270,7 @@ def corroborate_with_gcc(
                 result.notes.append(failure)
                 continue
             found = _json_arrays(stderr)
-            errors = [d for d in found if d.get("kind") == "error"]
+            errors = [d for d in found if d.get("kind") in ("error", "fatal error")]
             if code != 0 and errors:
                 first = str(errors[0].get("message", "")).splitlines()[0]
                 result.notes.append(f"gcc could not compile {command[-3]}: {first}")

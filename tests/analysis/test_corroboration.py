@@ -100,11 +100,27 @@ def test_gcc_missing_gives_a_note_not_an_error(
 
 
 def test_code_gcc_cannot_compile_gives_a_note(tmp_path: Path) -> None:
-    (tmp_path / "bad.c").write_text("#include <stdlib.h>\nint main(void) { return missing; }\n")
-    result = corroborate_with_gcc(tmp_path, [], ["bad.c"], [])
+    (tmp_path / "bad.c").write_text(
+        "#include <stdlib.h>\n"
+        "int main(void) {\n"
+        "    while (1) {\n"
+        "        char *p = malloc(8);\n"
+        "        p[0] = missing;\n"
+        "    }\n"
+        "}\n"
+    )
+    report = _analyse(tmp_path, ["bad.c"])
+    assert [(f.file, f.line) for f in report.findings] == [("bad.c", 4)]
+    result = corroborate_with_gcc(tmp_path, report.findings, ["bad.c"], [])
     assert len(result.notes) == 1
     assert result.notes[0].startswith("gcc could not compile bad.c: ")
     assert "missing" in result.notes[0]
+    assert result.findings == report.findings
+
+
+def test_no_findings_runs_nothing(demo_repo: Path) -> None:
+    result = corroborate_with_gcc(demo_repo, [], ["worker.c"], [])
+    assert result.notes == ["no findings to corroborate"] and result.diagnostics == []
 
 
 def test_budget_is_respected(demo_repo: Path) -> None:

@@ -114,12 +114,16 @@ def wrapper_header(repo_dir: Path, files: list[str], wrappers: list[str]) -> Wra
             declarations[name] = declaration
             defined_in[name] = relative
     lines = [_BASE_INCLUDES]
-    notes = []
+    missing = [name for name in wrappers if name not in declarations]
     for name in wrappers:
         if name in declarations:
             lines.append(f"{declarations[name]} __attribute__((malloc, malloc(free, 1)));\n")
-        else:
-            notes.append(f"wrapper {name}() not declared to gcc (static or not in the files given)")
+    notes = []
+    if missing:
+        shown = ", ".join(missing[:8]) + (
+            f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        )
+        notes.append(f"{len(missing)} wrapper(s) not declared to gcc (static): {shown}")
     return WrapperHeader("".join(lines), defined_in, notes)
 
 
@@ -143,8 +147,7 @@ def _keep_compilable(gcc: str, header: Path, started: float, timeout: float) -> 
         if not dropped or any(line.startswith("#include") for line in dropped):
             return [*notes, "the wrapper declarations do not compile; gcc runs without them"]
         header.write_text("".join(x for n, x in enumerate(lines, 1) if n not in bad))
-        notes += [f"wrapper not declared to gcc (its types are the repo's): {x.split('(')[0]}"
-                  for x in dropped]  # fmt: skip
+        notes.append(f"{len(dropped)} wrapper declaration(s) left out (they use the repo's types)")
     return notes
 
 
@@ -234,7 +237,10 @@ def corroborate_with_gcc(
         result.notes.append("gcc is not installed; findings are not corroborated")
         return result
     given = [f for f in files if f.endswith(".c") and (repo_dir / f).is_file()]
-    holding = [f.file for f in findings if f.file in given] if findings else given
+    if not findings:
+        result.notes.append("no findings to corroborate")
+        return result
+    holding = [f.file for f in findings if f.file in given]
     sources = list(dict.fromkeys(holding))  # files holding candidates, best-ranked first
     if not sources:
         result.notes.append("no C source files to give gcc -fanalyzer")

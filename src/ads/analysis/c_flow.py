@@ -397,6 +397,21 @@ class _Walker:
             any(n.type == "identifier" and n.text in names for n in walk(node)) if node else False
         )
 
+    def _failed_out_param_call(self, condition: Node | None) -> bool:
+        """``if (asprintf(&p, ...) < 0)`` / ``== -1``: the then-branch allocated nothing."""
+        cond = strip_expression(condition)
+        site = self.r.site
+        if self.r.out_param is None or site is None or cond is None:
+            return False
+        if cond.type != "binary_expression":
+            return False
+        left = strip_expression(cond.child_by_field_name("left"))
+        operator = cond.child_by_field_name("operator")
+        right = text_of(cond.child_by_field_name("right")).replace(" ", "")
+        if left is None or left.id != site.id or operator is None:
+            return False
+        return (operator.type, right) in (("<", "0"), ("==", "-1"), ("<=", "-1"))
+
     def _null_checked(self, condition: Node | None, st: PathState) -> tuple[bool, bool]:
         """(then-branch holds NULL, else-branch holds NULL) for ``if (!p)`` / ``if (p)`` forms."""
         cond = strip_expression(condition)
@@ -431,6 +446,7 @@ class _Walker:
             if st.status is Status.DEAD:
                 continue
             null_then, null_else = self._null_checked(condition, st)
+            null_then = null_then or self._failed_out_param_call(condition)
             nothing = st._replace(status=Status.NONE, names=frozenset())
             then_states.append(nothing if null_then and st.status is Status.OWNED else st)
             else_states.append(nothing if null_else and st.status is Status.OWNED else st)

@@ -3,14 +3,8 @@
 The region is one loop iteration (the body of the innermost loop holding the allocation) or one
 function body. The walk is over the syntax tree, statement by statement; ``if``/``switch`` split
 the set of path states, ``continue``/``break``/``return`` end paths, calls to ``exit``-like
-functions drop them. Each state says what became of the pointer so far:
-
-- ``owned``: still held only by local variables (a leak if the path ends like this),
-- ``lost``: the last local holding it was overwritten or the value was discarded (a leak),
-- ``freed``: passed to ``free`` or to one of the repo's functions that frees that argument,
-- ``escaped``: returned, stored into a global / struct field / array, or handed to a function
-  that keeps it — someone else owns it now, so it is not reported,
-- ``uncertain``: handed to a function whose code is not in the repo.
+functions drop them. The states (owned, lost, freed, escaped, uncertain) are in ``c_paths``;
+the expressions (allocation, aliasing, stores, calls) in ``c_expressions``.
 
 Null checks refine paths (after ``if (!p) continue;`` the ``continue`` path holds nothing), so
 the usual allocation-failure handling is not mistaken for a leak.
@@ -19,13 +13,21 @@ the usual allocation-failure handling is not mistaken for a leak.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import NamedTuple, Protocol
 
+from ads.analysis.c_expressions import ExpressionWalker
+from ads.analysis.c_paths import (
+    NORETURN,
+    CalleeEffect,
+    CalleeOracle,
+    Outcome,
+    PathState,
+    Region,
+    Status,
+    initial_state,
+    settle,
+)
 from ads.analysis.c_syntax import (
     Node,
-    callee_name,
     declared_name,
     line_of,
     strip_expression,
@@ -34,6 +36,7 @@ from ads.analysis.c_syntax import (
 )
 
 __all__ = [
+    "NORETURN",
     "CalleeEffect",
     "CalleeOracle",
     "PathState",
@@ -43,241 +46,10 @@ __all__ = [
     "initial_state",
 ]
 
-NORETURN = frozenset(
-    {"exit", "_exit", "_Exit", "abort", "err", "errx", "verr", "verrx", "__assert_fail",
-     "longjmp", "siglongjmp", "pthread_exit", "quick_exit", "__builtin_unreachable"}
-)  # fmt: skip
-_MAX_STATES = 48
 
+class _Walker(ExpressionWalker):
+    """The statement half of the path walk: sequences, branches, loops and jumps."""
 
-class Status(StrEnum):
-    NONE = "none"
-    OWNED = "owned"
-    LOST = "lost"
-    FREED = "freed"
-    ESCAPED = "escaped"
-    UNCERTAIN = "uncertain"
-    DEAD = "dead"
-
-
-class CalleeEffect(StrEnum):
-    """What a called function does with one pointer argument."""
-
-    FREES = "frees"
-    MAY_FREE = "may free"
-    KEEPS = "keeps"
-    USES = "uses"
-    UNCERTAIN = "uncertain"
-
-
-class CalleeOracle(Protocol):
-    """Answers what a callee does with its argument number ``index`` (the repo's summaries)."""
-
-    def effect(self, name: str | None, index: int, file: str) -> CalleeEffect: ...
-
-    def never_returns(self, name: str) -> bool: ...
-
-
-class PathState(NamedTuple):
-    status: Status
-    names: frozenset[str]
-    last_use: int
-    first_use: int
-    event: str
-
-
-def initial_state(names: Iterable[str] = (), line: int = 0) -> PathState:
-    """State before the region runs: nothing held, or (for summaries) a parameter held."""
-    held = frozenset(names)
-    return PathState(Status.OWNED if held else Status.NONE, held, line, 0, "")
-
-
-@dataclass
-class Outcome:
-    fall: dict[tuple[object, ...], PathState] = field(default_factory=dict)
-    cont: dict[tuple[object, ...], PathState] = field(default_factory=dict)
-    brk: dict[tuple[object, ...], PathState] = field(default_factory=dict)
-    ret: dict[tuple[object, ...], PathState] = field(default_factory=dict)
-
-    @staticmethod
-    def add(bucket: dict[tuple[object, ...], PathState], state: PathState) -> None:
-        if state.status is Status.DEAD:
-            return
-        key = (state.status, state.names, state.event)
-        old = bucket.get(key)
-        if old is not None:
-            first = min(x for x in (old.first_use, state.first_use, 10**9) if x) % 10**9
-            state = state._replace(last_use=max(old.last_use, state.last_use), first_use=first)
-        if old is not None or len(bucket) < _MAX_STATES:
-            bucket[key] = state
-
-    def absorb(self, other: Outcome) -> None:
-        for name in ("cont", "brk", "ret"):
-            target = getattr(self, name)
-            for state in getattr(other, name).values():
-                self.add(target, state)
-
-
-@dataclass
-class Region:
-    """What is being followed: the allocation call (or a parameter) inside one function."""
-
-    file: str
-    locals: frozenset[str]
-    oracle: CalleeOracle
-    site: Node | None = None
-    out_param: str | None = None  # asprintf(&p, ...): the allocation lands in p
-    notes: list[str] = field(default_factory=list)
-
-
-def _use(state: PathState, line: int) -> PathState:
-    if state.status is not Status.OWNED:
-        return state
-    return state._replace(last_use=max(state.last_use, line), first_use=state.first_use or line)
-
-
-def _settle(state: PathState, status: Status, event: str) -> PathState:
-    """Move an owned pointer to a final status. An uncertain one (handed to code outside the
-    repo) can still be freed or stored later; the other statuses are decided."""
-    later = state.status is Status.UNCERTAIN and status in (Status.FREED, Status.ESCAPED)
-    if state.status is not Status.OWNED and not later:
-        return state
-    return state._replace(status=status, event=event)
-
-
-class _Walker:
-    def __init__(self, region: Region) -> None:
-        self.r = region
-
-    # ---------------------------------------------------------------- expressions
-    def expr(self, node: Node | None, st: PathState) -> tuple[PathState, bool]:
-        """Evaluate ``node``; the bool says whether its value is the followed pointer."""
-        if node is None or st.status is Status.DEAD:
-            return st, False
-        if self.r.site is not None and node.id == self.r.site.id:
-            return self._allocate(node, st)
-        kind = node.type
-        if kind == "identifier":
-            name = node.text.decode() if node.text else ""
-            if name in st.names:
-                return _use(st, line_of(node)), True
-            return st, False
-        if kind in ("parenthesized_expression", "cast_expression"):
-            carried = False
-            for child in node.named_children:
-                st, carried = self.expr(child, st)
-            return st, carried
-        if kind == "assignment_expression":
-            return self._assign(node, st)
-        if kind == "call_expression":
-            return self._call(node, st)
-        if kind == "conditional_expression":
-            st, _ = self.expr(node.child_by_field_name("condition"), st)
-            st, left = self.expr(node.child_by_field_name("consequence"), st)
-            st, right = self.expr(node.child_by_field_name("alternative"), st)
-            return st, left or right
-        if kind == "binary_expression":
-            st, left = self.expr(node.child_by_field_name("left"), st)
-            st, right = self.expr(node.child_by_field_name("right"), st)
-            operator = node.child_by_field_name("operator")
-            arithmetic = operator is not None and operator.type in ("+", "-")
-            return st, arithmetic and (left or right)
-        if kind == "comma_expression":
-            st, _ = self.expr(node.child_by_field_name("left"), st)
-            return self.expr(node.child_by_field_name("right"), st)
-        if kind in ("initializer_list", "compound_literal_expression"):
-            carried = False
-            for child in node.named_children:
-                st, one = self.expr(child, st)
-                carried = carried or one
-            if carried:
-                st = _settle(
-                    st, Status.ESCAPED, f"stored in an initializer at line {line_of(node)}"
-                )
-            return st, False
-        for child in node.named_children:
-            st, _ = self.expr(child, st)
-        return st, False
-
-    def _allocate(self, node: Node, st: PathState) -> tuple[PathState, bool]:
-        arguments = node.child_by_field_name("arguments")
-        for child in arguments.named_children if arguments is not None else []:
-            st, _ = self.expr(child, st)
-        line = line_of(node)
-        if self.r.out_param is not None:
-            return PathState(Status.OWNED, frozenset({self.r.out_param}), line, 0, ""), False
-        return PathState(Status.OWNED, frozenset(), line, 0, ""), True
-
-    def _assign(self, node: Node, st: PathState) -> tuple[PathState, bool]:
-        st, carried = self.expr(node.child_by_field_name("right"), st)
-        operator = node.child_by_field_name("operator")
-        left = strip_expression(node.child_by_field_name("left"))
-        line = line_of(node)
-        if operator is not None and operator.type != "=":
-            st, _ = self.expr(left, st)
-            return st, False
-        if left is not None and left.type == "identifier" and left.text:
-            name = left.text.decode()
-            if name in self.r.locals:
-                return self._bind(st, name, carried, line), carried
-            if carried:
-                st = _settle(st, Status.ESCAPED, f"stored into global {name} at line {line}")
-            return st, carried
-        if left is not None:
-            for child in left.named_children:
-                st, _ = self.expr(child, st)
-        if carried:
-            target = (left.text or b"?").decode() if left is not None else "?"
-            st = _settle(st, Status.ESCAPED, f"stored into {target} at line {line}")
-        return st, carried
-
-    @staticmethod
-    def _bind(st: PathState, name: str, carried: bool, line: int) -> PathState:
-        if carried:
-            return st._replace(names=st.names | {name})
-        if name not in st.names:
-            return st
-        st = st._replace(names=st.names - {name})
-        if not st.names and st.status is Status.OWNED:
-            st = st._replace(status=Status.LOST, event=f"overwritten at line {line}")
-        return st
-
-    def _call(self, node: Node, st: PathState) -> tuple[PathState, bool]:
-        name = callee_name(node)
-        if name is None:
-            st, _ = self.expr(node.child_by_field_name("function"), st)
-        arguments = node.child_by_field_name("arguments")
-        line = line_of(node)
-        for index, argument in enumerate(arguments.named_children if arguments else []):
-            bare = strip_expression(argument)
-            address_of = (
-                bare is not None
-                and bare.type == "pointer_expression"
-                and bare.children[0].type == "&"
-                and (strip_expression(bare.child_by_field_name("argument")) or bare).text
-                in {n.encode() for n in st.names}
-            )
-            st, carried = self.expr(argument, st)
-            if not (carried or address_of):
-                continue
-            effect = self.r.oracle.effect(name, index, self.r.file)
-            label = f"{name}()" if name else "a function pointer"
-            if address_of and effect is CalleeEffect.USES:
-                continue
-            if address_of and effect is not CalleeEffect.UNCERTAIN:
-                effect = CalleeEffect.KEEPS
-            if effect is CalleeEffect.FREES:
-                st = _settle(st, Status.FREED, f"freed by {label} at line {line}")
-            elif effect in (CalleeEffect.KEEPS, CalleeEffect.MAY_FREE):
-                st = _settle(st, Status.ESCAPED, f"handed to {label}, which {effect} it")
-            elif effect is CalleeEffect.UNCERTAIN:
-                event = f"handed to {label}, whose effect on it is unknown"
-                st = _settle(st, Status.UNCERTAIN, event)
-        if name is not None and self.r.oracle.never_returns(name):
-            st = st._replace(status=Status.DEAD)
-        return st, False
-
-    # ---------------------------------------------------------------- statements
     def block(self, nodes: Iterable[Node], states: Iterable[PathState]) -> Outcome:
         out = Outcome()
         current = list(states)
@@ -309,7 +81,7 @@ class _Walker:
             for child in node.named_children:
                 st, carried = self.expr(child, st)
                 if carried and kind == "expression_statement" and not st.names:
-                    st = _settle(st, Status.LOST, f"value discarded at line {line_of(node)}")
+                    st = settle(st, Status.LOST, f"value discarded at line {line_of(node)}")
             Outcome.add(out.fall, st)
         return out
 
@@ -354,7 +126,7 @@ class _Walker:
                 if name and name in self.r.locals:
                     st = self._bind(st, name, carried, line_of(declarator))
                 elif carried:
-                    st = _settle(st, Status.ESCAPED, f"stored into static {name}")
+                    st = settle(st, Status.ESCAPED, f"stored into static {name}")
             Outcome.add(out.fall, st)
         return out
 
@@ -365,7 +137,7 @@ class _Walker:
             value = node.named_children[0] if node.named_children else None
             st, carried = self.expr(value, st)
             if carried and st.status is Status.OWNED:  # an uncertain pointer stays uncertain
-                st = _settle(st, Status.ESCAPED, f"returned at line {line}")
+                st = settle(st, Status.ESCAPED, f"returned at line {line}")
             Outcome.add(out.ret, st._replace(event=st.event or f"return at line {line}"))
         return out
 
@@ -387,7 +159,7 @@ class _Walker:
         out = Outcome()
         for st in states:
             event = f"goto at line {line_of(node)} (not followed)"
-            Outcome.add(out.ret, _settle(st, Status.ESCAPED, event))
+            Outcome.add(out.ret, settle(st, Status.ESCAPED, event))
         return out
 
     @staticmethod
@@ -464,7 +236,7 @@ class _Walker:
                     # ``if (owns_it) free(p);``: the condition says who owns p, and a
                     # path-insensitive walk cannot correlate it with where p came from, so the
                     # path that skips the free is not called a leak.
-                    st = _settle(st, Status.ESCAPED, f"released when {text_of(condition)}")
+                    st = settle(st, Status.ESCAPED, f"released when {text_of(condition)}")
                 Outcome.add(else_out.fall, st)
         out.absorb(else_out)
         for st in [*then_out.fall.values(), *else_out.fall.values()]:

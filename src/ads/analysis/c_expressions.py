@@ -1,0 +1,144 @@
+"""Evaluate C expressions for one followed pointer: allocation, aliasing, stores and calls.
+
+``ExpressionWalker.expr`` returns the new path state and whether the expression's *value* is the
+followed pointer, so that assignments, returns and call arguments can say where it goes.
+"""
+
+from __future__ import annotations
+
+from ads.analysis.c_paths import CalleeEffect, PathState, Region, Status, settle, use
+from ads.analysis.c_syntax import Node, callee_name, line_of, strip_expression
+
+__all__ = ["ExpressionWalker"]
+
+
+class ExpressionWalker:
+    """The expression half of the path walk (``c_flow`` adds the statements)."""
+
+    def __init__(self, region: Region) -> None:
+        self.r = region
+
+    def expr(self, node: Node | None, st: PathState) -> tuple[PathState, bool]:
+        """Evaluate ``node``; the bool says whether its value is the followed pointer."""
+        if node is None or st.status is Status.DEAD:
+            return st, False
+        if self.r.site is not None and node.id == self.r.site.id:
+            return self._allocate(node, st)
+        kind = node.type
+        if kind == "identifier":
+            name = node.text.decode() if node.text else ""
+            if name in st.names:
+                return use(st, line_of(node)), True
+            return st, False
+        if kind in ("parenthesized_expression", "cast_expression"):
+            carried = False
+            for child in node.named_children:
+                st, carried = self.expr(child, st)
+            return st, carried
+        if kind == "assignment_expression":
+            return self._assign(node, st)
+        if kind == "call_expression":
+            return self._call(node, st)
+        if kind == "conditional_expression":
+            st, _ = self.expr(node.child_by_field_name("condition"), st)
+            st, left = self.expr(node.child_by_field_name("consequence"), st)
+            st, right = self.expr(node.child_by_field_name("alternative"), st)
+            return st, left or right
+        if kind == "binary_expression":
+            st, left = self.expr(node.child_by_field_name("left"), st)
+            st, right = self.expr(node.child_by_field_name("right"), st)
+            operator = node.child_by_field_name("operator")
+            arithmetic = operator is not None and operator.type in ("+", "-")
+            return st, arithmetic and (left or right)
+        if kind == "comma_expression":
+            st, _ = self.expr(node.child_by_field_name("left"), st)
+            return self.expr(node.child_by_field_name("right"), st)
+        if kind in ("initializer_list", "compound_literal_expression"):
+            carried = False
+            for child in node.named_children:
+                st, one = self.expr(child, st)
+                carried = carried or one
+            if carried:
+                st = settle(st, Status.ESCAPED, f"stored in an initializer at line {line_of(node)}")
+            return st, False
+        for child in node.named_children:
+            st, _ = self.expr(child, st)
+        return st, False
+
+    def _allocate(self, node: Node, st: PathState) -> tuple[PathState, bool]:
+        arguments = node.child_by_field_name("arguments")
+        for child in arguments.named_children if arguments is not None else []:
+            st, _ = self.expr(child, st)
+        line = line_of(node)
+        if self.r.out_param is not None:
+            return PathState(Status.OWNED, frozenset({self.r.out_param}), line, 0, ""), False
+        return PathState(Status.OWNED, frozenset(), line, 0, ""), True
+
+    def _assign(self, node: Node, st: PathState) -> tuple[PathState, bool]:
+        st, carried = self.expr(node.child_by_field_name("right"), st)
+        operator = node.child_by_field_name("operator")
+        left = strip_expression(node.child_by_field_name("left"))
+        line = line_of(node)
+        if operator is not None and operator.type != "=":
+            st, _ = self.expr(left, st)
+            return st, False
+        if left is not None and left.type == "identifier" and left.text:
+            name = left.text.decode()
+            if name in self.r.locals:
+                return self._bind(st, name, carried, line), carried
+            if carried:
+                st = settle(st, Status.ESCAPED, f"stored into global {name} at line {line}")
+            return st, carried
+        if left is not None:
+            for child in left.named_children:
+                st, _ = self.expr(child, st)
+        if carried:
+            target = (left.text or b"?").decode() if left is not None else "?"
+            st = settle(st, Status.ESCAPED, f"stored into {target} at line {line}")
+        return st, carried
+
+    @staticmethod
+    def _bind(st: PathState, name: str, carried: bool, line: int) -> PathState:
+        if carried:
+            return st._replace(names=st.names | {name})
+        if name not in st.names:
+            return st
+        st = st._replace(names=st.names - {name})
+        if not st.names and st.status is Status.OWNED:
+            st = st._replace(status=Status.LOST, event=f"overwritten at line {line}")
+        return st
+
+    def _call(self, node: Node, st: PathState) -> tuple[PathState, bool]:
+        name = callee_name(node)
+        if name is None:
+            st, _ = self.expr(node.child_by_field_name("function"), st)
+        arguments = node.child_by_field_name("arguments")
+        line = line_of(node)
+        for index, argument in enumerate(arguments.named_children if arguments else []):
+            bare = strip_expression(argument)
+            address_of = (
+                bare is not None
+                and bare.type == "pointer_expression"
+                and bare.children[0].type == "&"
+                and (strip_expression(bare.child_by_field_name("argument")) or bare).text
+                in {n.encode() for n in st.names}
+            )
+            st, carried = self.expr(argument, st)
+            if not (carried or address_of):
+                continue
+            effect = self.r.oracle.effect(name, index, self.r.file)
+            label = f"{name}()" if name else "a function pointer"
+            if address_of and effect is CalleeEffect.USES:
+                continue
+            if address_of and effect is not CalleeEffect.UNCERTAIN:
+                effect = CalleeEffect.KEEPS
+            if effect is CalleeEffect.FREES:
+                st = settle(st, Status.FREED, f"freed by {label} at line {line}")
+            elif effect in (CalleeEffect.KEEPS, CalleeEffect.MAY_FREE):
+                st = settle(st, Status.ESCAPED, f"handed to {label}, which {effect} it")
+            elif effect is CalleeEffect.UNCERTAIN:
+                event = f"handed to {label}, whose effect on it is unknown"
+                st = settle(st, Status.UNCERTAIN, event)
+        if name is not None and self.r.oracle.never_returns(name):
+            st = st._replace(status=Status.DEAD)
+        return st, False

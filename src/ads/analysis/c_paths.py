@@ -1,0 +1,137 @@
+"""The states of one followed pointer along the paths of a C region, and their bookkeeping.
+
+Each ``PathState`` says what became of the pointer so far on one path:
+
+- ``owned``: still held only by local variables (a leak if the path ends like this),
+- ``lost``: the last local holding it was overwritten or the value was discarded (a leak),
+- ``freed``: passed to ``free`` or to one of the repo's functions that frees that argument,
+- ``escaped``: returned, stored into a global / struct field / array, or handed to a function
+  that keeps it — someone else owns it now, so it is not reported,
+- ``uncertain``: handed to a function whose code is not in the repo,
+- ``dead``: the path called ``exit``-like code and never comes back.
+
+``Outcome`` groups the states by how their paths end (fall through, continue, break, return).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NamedTuple, Protocol
+
+from ads.analysis.c_syntax import Node
+
+__all__ = [
+    "NORETURN",
+    "CalleeEffect",
+    "CalleeOracle",
+    "Outcome",
+    "PathState",
+    "Region",
+    "Status",
+    "initial_state",
+    "settle",
+    "use",
+]
+
+NORETURN = frozenset(
+    {"exit", "_exit", "_Exit", "abort", "err", "errx", "verr", "verrx", "__assert_fail",
+     "longjmp", "siglongjmp", "pthread_exit", "quick_exit", "__builtin_unreachable"}
+)  # fmt: skip
+_MAX_STATES = 48
+
+
+class Status(StrEnum):
+    NONE = "none"
+    OWNED = "owned"
+    LOST = "lost"
+    FREED = "freed"
+    ESCAPED = "escaped"
+    UNCERTAIN = "uncertain"
+    DEAD = "dead"
+
+
+class CalleeEffect(StrEnum):
+    """What a called function does with one pointer argument."""
+
+    FREES = "frees"
+    MAY_FREE = "may free"
+    KEEPS = "keeps"
+    USES = "uses"
+    UNCERTAIN = "uncertain"
+
+
+class CalleeOracle(Protocol):
+    """Answers what a callee does with its argument number ``index`` (the repo's summaries)."""
+
+    def effect(self, name: str | None, index: int, file: str) -> CalleeEffect: ...
+
+    def never_returns(self, name: str) -> bool: ...
+
+
+class PathState(NamedTuple):
+    status: Status
+    names: frozenset[str]
+    last_use: int
+    first_use: int
+    event: str
+
+
+def initial_state(names: Iterable[str] = (), line: int = 0) -> PathState:
+    """State before the region runs: nothing held, or (for summaries) a parameter held."""
+    held = frozenset(names)
+    return PathState(Status.OWNED if held else Status.NONE, held, line, 0, "")
+
+
+@dataclass
+class Outcome:
+    fall: dict[tuple[object, ...], PathState] = field(default_factory=dict)
+    cont: dict[tuple[object, ...], PathState] = field(default_factory=dict)
+    brk: dict[tuple[object, ...], PathState] = field(default_factory=dict)
+    ret: dict[tuple[object, ...], PathState] = field(default_factory=dict)
+
+    @staticmethod
+    def add(bucket: dict[tuple[object, ...], PathState], state: PathState) -> None:
+        if state.status is Status.DEAD:
+            return
+        key = (state.status, state.names, state.event)
+        old = bucket.get(key)
+        if old is not None:
+            first = min(x for x in (old.first_use, state.first_use, 10**9) if x) % 10**9
+            state = state._replace(last_use=max(old.last_use, state.last_use), first_use=first)
+        if old is not None or len(bucket) < _MAX_STATES:
+            bucket[key] = state
+
+    def absorb(self, other: Outcome) -> None:
+        for name in ("cont", "brk", "ret"):
+            target = getattr(self, name)
+            for state in getattr(other, name).values():
+                self.add(target, state)
+
+
+@dataclass
+class Region:
+    """What is being followed: the allocation call (or a parameter) inside one function."""
+
+    file: str
+    locals: frozenset[str]
+    oracle: CalleeOracle
+    site: Node | None = None
+    out_param: str | None = None  # asprintf(&p, ...): the allocation lands in p
+    notes: list[str] = field(default_factory=list)
+
+
+def use(state: PathState, line: int) -> PathState:
+    if state.status is not Status.OWNED:
+        return state
+    return state._replace(last_use=max(state.last_use, line), first_use=state.first_use or line)
+
+
+def settle(state: PathState, status: Status, event: str) -> PathState:
+    """Move an owned pointer to a final status. An uncertain one (handed to code outside the
+    repo) can still be freed or stored later; the other statuses are decided."""
+    later = state.status is Status.UNCERTAIN and status in (Status.FREED, Status.ESCAPED)
+    if state.status is not Status.OWNED and not later:
+        return state
+    return state._replace(status=status, event=event)

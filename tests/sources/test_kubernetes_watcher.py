@@ -200,7 +200,9 @@ def test_refused_credentials_are_one_clear_error(api: RecordedKubeApi, tmp_path:
     api.script.pod_lists = [recorded("podlist_initial.json")]
     bad = api.write_kubeconfig(tmp_path / "bad-kubeconfig.yaml", token="wrong")
     watcher = KubernetesWatcher(make_api_client(bad), [TARGET], lambda e: None)
-    with pytest.raises(KubernetesError, match="refused listing pods in default: 401"):
+    with pytest.raises(
+        KubernetesError, match=r"refused listing pods in default matching .*: 401 Unauthorized"
+    ):
         watcher.poll_once()
 
 
@@ -322,3 +324,46 @@ def test_the_shipped_watcher_manifest_is_read_only_and_watches_the_demo() -> Non
     assert labels[key] == value
     assert kube.deployment == demo["metadata"]["name"]
     assert settings.state_dir == Path("/var/lib/ads")
+
+
+def test_a_node_oom_the_container_survived_pages_once_as_oomkilling(
+    api: RecordedKubeApi, tmp_path: Path
+) -> None:
+    """node-problem-detector's OOMKilling Events: the one the pod status also shows (kill #2)
+    and another program's kill stay silent; a worker process killed while the container ran on
+    pages once, even when the stream replays it and the watcher restarts."""
+    api.script.pod_lists = [recorded("podlist_initial.json")]
+    api.script.event_list = recorded("eventlist_oomkilling.json")
+    replay = recorded_stream("watch_events_node_oom.ndjson")
+    api.script.event_watches = [WatchSession(replay), WatchSession(replay)]
+    state = tmp_path / "watch.db"
+    events: list[OomEvent] = []
+
+    def node_watcher() -> KubernetesWatcher:
+        return KubernetesWatcher(
+            make_api_client(api.kubeconfig),
+            [TARGET],
+            events.append,
+            state=AlertedKills(state),
+            max_kill_age=None,
+            node_event_grace=0,
+        )
+
+    assert node_watcher().poll_node_events_once() is WatchOutcome.ENDED
+    api.script.event_watches.append(WatchSession(replay))
+    node_watcher().poll_node_events_once()  # a restarted watcher: lists and replays again
+    node_watcher().poll_node_events_once()
+
+    (event,) = events
+    assert event.reason == "OOMKilling"
+    assert event.killed_at == _at(1, 55)
+    assert event.pid == 5301
+    assert event.peak_usage == 61440 * 1024
+    assert (event.pod, event.container, event.node) == (
+        "ads-demo-service-7d9c8b6f5-x2x4q",
+        "worker",
+        "kind-worker",
+    )
+    assert event.workload == "ads-demo-service"
+    assert event.memory_limit == 64 * MI
+    assert any("fieldSelector=reason%3DOOMKilling" in r for r in api.requests)

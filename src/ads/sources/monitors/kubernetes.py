@@ -16,7 +16,6 @@ own container spec, which is what actually ran.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -24,20 +23,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
-import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from kubernetes import watch as k8s_watch
 from kubernetes.config.config_exception import ConfigException
 
 from ...config import ServiceConfig, Settings
-from ...errors import ConfigError, KubernetesError
+from ...errors import ConfigError
 from ...models import OomEvent
-from .kubernetes_pods import Json, container_kills, controller_owner, oom_event
+from .kubernetes_events import OOM_KILLING, NodeOom, matching_container, node_oom
+from .kubernetes_feed import ListWatch, WatchOutcome, read_json, refusal
+from .kubernetes_pods import ContainerKill, Json, container_kills, controller_owner, oom_event
 from .kubernetes_state import AlertedKills
 
 __all__ = [
@@ -51,16 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-GONE = 410
-
-
-class WatchOutcome(StrEnum):
-    """How one watch connection ended."""
-
-    ENDED = "ended"  # server closed the stream (its timeout): watch again from the bookmark
-    EXPIRED = "expired"  # 410 Gone: the bookmark is too old, list again
-    DROPPED = "dropped"  # connection lost or refused: reconnect after a backoff
-    STOPPED = "stopped"  # stop() was called
 
 
 @dataclass(frozen=True)
@@ -71,12 +58,6 @@ class WatchTarget:
     namespace: str
     label_selector: str | None
     container: str | None = None
-
-
-@dataclass
-class _Cursor:
-    resource_version: str | None = None
-    failures: int = 0
 
 
 def make_api_client(kubeconfig: str | Path | None = None) -> k8s.ApiClient:
@@ -97,25 +78,6 @@ def make_api_client(kubeconfig: str | Path | None = None) -> k8s.ApiClient:
             f"cannot use Kubernetes configuration: {first}",
             hint="pass --kubeconfig PATH, or run inside a pod with a service account",
         ) from None
-
-
-def _refusal(exc: k8s.ApiException, what: str) -> KubernetesError:
-    hints = {
-        401: "the kubeconfig's credentials were refused",
-        403: "the service account needs get/list/watch on pods, replicasets and deployments",
-        404: "check the namespace in ads.yaml",
-    }
-    return KubernetesError(
-        f"Kubernetes API refused {what}: {exc.status} {exc.reason}", hint=hints.get(exc.status)
-    )
-
-
-def _read_json(response: Any) -> Json:
-    try:
-        data = json.loads(response.data)
-    finally:
-        response.release_conn()
-    return data if isinstance(data, dict) else {}
 
 
 class KubernetesWatcher:
@@ -139,6 +101,8 @@ class KubernetesWatcher:
         backoff: tuple[float, float] = (0.5, 30.0),
         notice: Callable[[str], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        node_events: bool = True,
+        node_event_grace: float = 5.0,
     ) -> None:
         self.api_client = api_client
         self.core = k8s.CoreV1Api(api_client)
@@ -151,11 +115,37 @@ class KubernetesWatcher:
         self.backoff = backoff
         self.notice = notice or (lambda message: log.warning("%s", message))
         self.now = now
-        self._cursors: dict[WatchTarget, _Cursor] = {t: _Cursor() for t in targets}
+        self.node_events = node_events
+        self.node_event_grace = node_event_grace
         self._workloads: dict[tuple[str, str, str], str | None] = {}
-        self._watches: dict[WatchTarget, k8s_watch.Watch] = {}
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
+        self.feeds = {t: self._pod_feed(t) for t in targets}
+        self.node_feed = ListWatch(
+            f"{OOM_KILLING} events",
+            self.core.list_event_for_all_namespaces,
+            (),
+            {"field_selector": f"reason={OOM_KILLING}"},
+            self.examine_node_event,
+            notice=self.notice,
+            watch_timeout=watch_timeout,
+            backoff=backoff,
+        )
+
+    def _pod_feed(self, target: WatchTarget) -> ListWatch:
+        def handle(pod: Json) -> None:
+            pod.setdefault("metadata", {}).setdefault("namespace", target.namespace)
+            self.examine(pod, target)
+
+        return ListWatch(
+            f"pods in {target.namespace} matching {target.label_selector or '(all)'}",
+            self.core.list_namespaced_pod,
+            (target.namespace,),
+            {"label_selector": target.label_selector},
+            handle,
+            notice=self.notice,
+            watch_timeout=self.watch_timeout,
+            backoff=self.backoff,
+        )
 
     # -- one pod ---------------------------------------------------------------------------
 
@@ -170,12 +160,12 @@ class KubernetesWatcher:
             return self._workloads[cache_key]
         workload: str | None = owner.name
         try:
-            replica_set = _read_json(
+            replica_set = read_json(
                 self.apps.read_namespaced_replica_set(owner.name, namespace, _preload_content=False)
             )
             rs_owner = controller_owner(replica_set)
             if rs_owner is not None and rs_owner.kind == "Deployment":
-                deployment = _read_json(
+                deployment = read_json(
                     self.apps.read_namespaced_deployment(
                         rs_owner.name, namespace, _preload_content=False
                     )
@@ -183,7 +173,7 @@ class KubernetesWatcher:
                 workload = str(deployment.get("metadata", {}).get("name") or rs_owner.name)
         except k8s.ApiException as exc:
             if exc.status in (401, 403):
-                raise _refusal(exc, f"reading the owner of pod in {namespace}") from None
+                raise refusal(exc, f"reading the owner of pod in {namespace}") from None
             # 404: the ReplicaSet or Deployment is gone; the ReplicaSet's name is what we know
         self._workloads[cache_key] = workload
         return workload
@@ -217,124 +207,130 @@ class KubernetesWatcher:
             self.state.record(kill)
         return sent
 
-    # -- list and watch --------------------------------------------------------------------
-
-    def list_pods(self, target: WatchTarget) -> list[OomEvent]:
-        """List the target's pods, page for new kills, and set the watch bookmark."""
-        try:
-            pod_list = _read_json(
-                self.core.list_namespaced_pod(
-                    target.namespace,
-                    label_selector=target.label_selector,
-                    _preload_content=False,
-                    _request_timeout=(10, 60),
-                )
-            )
-        except k8s.ApiException as exc:
-            raise _refusal(exc, f"listing pods in {target.namespace}") from None
+    def examine_node_event(self, raw: Json) -> list[OomEvent]:
+        """Page for a node ``OOMKilling`` Event that no container status reports (see
+        ``kubernetes_events``); the pods on that node are read after ``node_event_grace``."""
+        oom = node_oom(raw)
+        if oom is None:
+            return []
+        # One row per Event (its uid); ``count`` rises when the kernel repeats the same line.
+        kill = ContainerKill(
+            namespace=f"node/{oom.node}", pod=oom.uid, pod_uid=oom.uid, container=OOM_KILLING,
+            restart_count=oom.count, exit_code=137, container_id=None, started_at=None,
+            finished_at=oom.at,
+        )  # fmt: skip
+        if not self.state.is_new(kill):
+            return []
+        if self.max_kill_age is not None and oom.at and self.now() - oom.at > self.max_kill_age:
+            self.state.record(kill)
+            return []
+        self._stopping.wait(self.node_event_grace)  # let the kubelet report a container kill
         sent: list[OomEvent] = []
-        for pod in pod_list.get("items") or []:
-            if isinstance(pod, dict):
-                pod.setdefault("metadata", {}).setdefault("namespace", target.namespace)
-                sent.extend(self.examine(pod, target))
-        version = (pod_list.get("metadata") or {}).get("resourceVersion")
-        self._cursors[target].resource_version = str(version) if version else None
+        for target in self.targets:
+            event = self._node_oom_event(oom, target)
+            if event is not None:
+                self.on_oom(event)
+                sent.append(event)
+                break
+        self.state.record(kill)
         return sent
 
-    def watch_pods(self, target: WatchTarget) -> WatchOutcome:
-        """One watch connection from the bookmark until it ends, expires or drops."""
-        cursor = self._cursors[target]
-        watcher = k8s_watch.Watch()
-        with self._lock:
-            self._watches[target] = watcher
+    def _node_oom_event(self, oom: NodeOom, target: WatchTarget) -> OomEvent | None:
         try:
-            stream = watcher.stream(
-                self.core.list_namespaced_pod,
-                target.namespace,
-                label_selector=target.label_selector,
-                resource_version=cursor.resource_version,
-                allow_watch_bookmarks=True,
-                timeout_seconds=self.watch_timeout,
-                _request_timeout=(10, self.watch_timeout + 30),
+            pods = (
+                read_json(
+                    self.core.list_namespaced_pod(
+                        target.namespace,
+                        label_selector=target.label_selector,
+                        field_selector=f"spec.nodeName={oom.node}",
+                        _preload_content=False,
+                        _request_timeout=(10, 60),
+                    )
+                ).get("items")
+                or []
             )
-            for event in stream:
-                raw = event.get("raw_object") or {}
-                version = (raw.get("metadata") or {}).get("resourceVersion")
-                if event.get("type") in ("ADDED", "MODIFIED"):
-                    self.examine(raw, target)
-                if version:
-                    cursor.resource_version = str(version)
-                cursor.failures = 0
         except k8s.ApiException as exc:
-            if exc.status == GONE:
-                cursor.resource_version = None
-                return WatchOutcome.EXPIRED
-            if exc.status in (401, 403, 404):
-                raise _refusal(exc, f"watching pods in {target.namespace}") from None
-            return self._dropped(target, f"API server answered {exc.status} {exc.reason}")
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if self._stopping.is_set():
-                return WatchOutcome.STOPPED
-            return self._dropped(target, type(exc).__name__)
-        finally:
-            with self._lock:
-                self._watches.pop(target, None)
-        return WatchOutcome.STOPPED if self._stopping.is_set() else WatchOutcome.ENDED
-
-    def _dropped(self, target: WatchTarget, why: str) -> WatchOutcome:
-        cursor = self._cursors[target]
-        if cursor.failures == 0:
-            self.notice(
-                f"lost the watch on {target.namespace}/{target.label_selector or '*'} ({why});"
-                " reconnecting from resourceVersion "
-                f"{cursor.resource_version or '(re-list)'}"
+            raise refusal(exc, f"listing pods in {target.namespace}") from None
+        for pod in pods:
+            container = matching_container(oom, pod, target.container)
+            if container is None:
+                continue
+            meta = pod.get("metadata") or {}
+            status: Json = next(
+                (
+                    s
+                    for s in (pod.get("status") or {}).get("containerStatuses") or []
+                    if s.get("name") == container
+                ),
+                {},
             )
-        cursor.failures += 1
-        return WatchOutcome.DROPPED
+            kill = ContainerKill(
+                namespace=str(meta.get("namespace") or target.namespace),
+                pod=str(meta.get("name") or ""),
+                pod_uid=meta.get("uid"),
+                container=container,
+                restart_count=int(status.get("restartCount") or 0),
+                exit_code=137,
+                container_id=None,
+                started_at=None,
+                finished_at=oom.at,
+            )
+            event = oom_event(
+                kill,
+                pod,
+                service=target.service,
+                workload=self._workload(pod, kill.namespace),
+                now=self.now(),
+            )
+            return event.model_copy(
+                update={"reason": OOM_KILLING, "pid": oom.pid, "peak_usage": oom.anon_rss}
+            )
+        return None
+
+    # -- list and watch --------------------------------------------------------------------
+
+    def list_pods(self, target: WatchTarget) -> None:
+        """List the target's pods, page for new kills, and set the watch bookmark."""
+        self.feeds[target].list()
 
     def poll_once(self, target: WatchTarget | None = None) -> WatchOutcome:
         """List if there is no bookmark, then watch one connection. The unit tests drive this."""
-        chosen = target or self.targets[0]
-        if self._cursors[chosen].resource_version is None:
-            try:
-                self.list_pods(chosen)
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                return self._dropped(chosen, type(exc).__name__)
-        return self.watch_pods(chosen)
+        return self.feeds[target or self.targets[0]].poll_once()
+
+    def poll_node_events_once(self) -> WatchOutcome:
+        """The same, for the node ``OOMKilling`` Events."""
+        return self.node_feed.poll_once()
 
     def backoff_delay(self, target: WatchTarget) -> float:
-        failures = self._cursors[target].failures
-        if failures == 0:
-            return 0.0
-        initial, ceiling = self.backoff
-        return float(min(ceiling, initial * 2 ** (failures - 1)))
+        return self.feeds[target].backoff_delay()
 
     # -- running ---------------------------------------------------------------------------
 
-    def _run_target(self, target: WatchTarget, stop_event: threading.Event) -> None:
+    def _keep_polling(self, feed: ListWatch, stop_event: threading.Event) -> None:
         while not stop_event.is_set():
             started = time.monotonic()
-            outcome = self.poll_once(target)
+            outcome = feed.poll_once()
             if outcome is WatchOutcome.DROPPED:
-                stop_event.wait(self.backoff_delay(target))
+                stop_event.wait(feed.backoff_delay())
             elif outcome is WatchOutcome.ENDED and time.monotonic() - started < 1.0:
                 # A stream that ends at once (a proxy, a misconfigured timeout): don't spin.
                 stop_event.wait(self.backoff[0])
 
     def run(self, stop_event: threading.Event) -> None:
-        """Watch every target (one thread each) until ``stop_event`` is set or one fails."""
+        """Watch every target, and node events, until ``stop_event`` is set or one fails."""
         errors: list[BaseException] = []
 
-        def guarded(target: WatchTarget) -> None:
+        def guarded(feed: ListWatch) -> None:
             try:
-                self._run_target(target, stop_event)
+                self._keep_polling(feed, stop_event)
             except BaseException as exc:
                 errors.append(exc)
                 stop_event.set()
 
+        feeds = [*self.feeds.values(), *([self.node_feed] if self.node_events else [])]
         threads = [
-            threading.Thread(target=guarded, args=(t,), name=f"watch-{t.service}", daemon=True)
-            for t in self.targets
+            threading.Thread(target=guarded, args=(f,), name=f"watch {f.what}", daemon=True)
+            for f in feeds
         ]
         for thread in threads:
             thread.start()
@@ -356,10 +352,8 @@ class KubernetesWatcher:
     def stop(self) -> None:
         """End the open watch connections now (they block on a socket read otherwise)."""
         self._stopping.set()
-        with self._lock:
-            watches = list(self._watches.values())
-        for watcher in watches:
-            watcher.stop()
+        for feed in [*self.feeds.values(), self.node_feed]:
+            feed.stop()
 
 
 def watch_targets(settings: Settings, api_client: k8s.ApiClient) -> list[WatchTarget]:
@@ -387,13 +381,13 @@ def _target_for(service: ServiceConfig, apps: k8s.AppsV1Api) -> WatchTarget | No
     selector = kube.label_selector
     if selector is None and kube.deployment:
         try:
-            deployment = _read_json(
+            deployment = read_json(
                 apps.read_namespaced_deployment(
                     kube.deployment, kube.namespace, _preload_content=False
                 )
             )
         except k8s.ApiException as exc:
-            raise _refusal(exc, f"reading deployment {kube.namespace}/{kube.deployment}") from None
+            raise refusal(exc, f"reading deployment {kube.namespace}/{kube.deployment}") from None
         labels = (deployment.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
     if selector is None:

@@ -20,8 +20,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ads.config import settings_from_dict
-from ads.errors import ConfigError, KubernetesError
+from ads.analysis.alert_rules import AlertEvent, build_alert_event
+from ads.config import AlertRules, settings_from_dict
+from ads.errors import ConfigError, KubernetesError, PagerDutyUnavailableError
 from ads.interfaces.cli_watch import describe_kill, watch
 from ads.models import OomEvent
 from ads.sources.monitors.kubernetes import (
@@ -33,6 +34,7 @@ from ads.sources.monitors.kubernetes import (
     watch_targets,
 )
 from ads.sources.monitors.kubernetes_state import AlertedKills
+from ads.sources.outbox import Outbox
 from tests.fixtures.kubernetes import RecordedKubeApi, WatchSession, recorded, recorded_stream
 
 pytestmark = pytest.mark.timeout(60)
@@ -367,3 +369,47 @@ def test_a_node_oom_the_container_survived_pages_once_as_oomkilling(
     assert event.workload == "ads-demo-service"
     assert event.memory_limit == 64 * MI
     assert any("fieldSelector=reason%3DOOMKilling" in r for r in api.requests)
+
+
+def test_queued_alerts_go_out_on_the_watchers_tick_without_a_new_kill(
+    api: RecordedKubeApi, tmp_path: Path
+) -> None:
+    """PagerDuty is down for the first kill; the kill waits in the outbox and leaves on a tick
+    once PagerDuty is back, though no further kill comes."""
+    api.script.pod_lists = [recorded("podlist_initial.json")]
+    outbox = Outbox(tmp_path / "outbox.db")
+    accepted: list[AlertEvent] = []
+    down = threading.Event()
+    down.set()
+
+    class PagerDuty:
+        def send(self, alert: AlertEvent) -> None:
+            if down.is_set():
+                raise PagerDutyUnavailableError("PagerDuty unreachable", delay=0.05)
+            accepted.append(alert)
+
+    sender = PagerDuty()
+    stop = threading.Event()
+
+    def on_oom(event: OomEvent) -> None:
+        assert outbox.deliver(build_alert_event(event, AlertRules()), sender).value == "queued"
+        down.clear()  # PagerDuty comes back
+
+    def tick() -> None:
+        outbox.flush_if_due(sender)
+        if accepted:
+            stop.set()
+
+    watcher = KubernetesWatcher(
+        make_api_client(api.kubeconfig), [TARGET], on_oom, max_kill_age=None, node_events=False
+    )
+    runner = threading.Thread(
+        target=watcher.run, args=(stop,), kwargs={"tick": tick, "tick_every": 0.05}
+    )
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive()
+    (alert,) = accepted
+    assert alert.dedup_key == "oomkilled/default/ads-demo-service/worker"
+    assert alert.custom_details["memory_limit"] == "64Mi"
+    assert outbox.queued() == []

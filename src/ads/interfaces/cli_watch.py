@@ -3,7 +3,9 @@
 It watches the pods of every service in ``ads.yaml`` that says where it runs in Kubernetes
 (``kubernetes.label_selector`` or ``kubernetes.deployment``) and hands each new OOM kill to the
 alert handler that ``ads.workflow.make_alert_handler(settings)`` builds (PagerDuty events
-through the outbox). Where the workflow offers no such handler, each kill is printed.
+through the outbox). Where the workflow offers no such handler, each kill is printed. When the
+handler has a ``tick()`` method, it is called every few seconds, so that alerts queued while
+PagerDuty was unreachable go out when it is back even if no new kill comes.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def alert_handler(settings: Settings) -> Callable[[OomEvent], None]:
         _print_kill(event)
         handler(event)
 
+    print_and_alert.tick = getattr(handler, "tick", None)  # type: ignore[attr-defined]
     return print_and_alert
 
 
@@ -99,9 +102,9 @@ def watch(
     try:
         # Built once the cluster side is known good, so its errors (e.g. no routing key) come
         # after, not instead of, a wrong kubeconfig.
-        watcher.on_oom = alert_handler(settings)
+        watcher.on_oom = handler = alert_handler(settings)
         names = ", ".join(f"{t.namespace}/{t.label_selector}" for t in watcher.targets)
         console.print(f"watching pods {names} for OOM kills (Ctrl-C to stop)", highlight=False)
-        watcher.run(threading.Event())
+        watcher.run(threading.Event(), tick=getattr(handler, "tick", None))
     finally:
         watcher.close()

@@ -11,7 +11,9 @@ handled, so each kill calls ``on_oom`` exactly once, even across a restart of th
 
 What a kill does not say is looked up: the workload is the Deployment that owns the pod's
 ReplicaSet (read through the apps/v1 API and cached); the limit and image come from the pod's
-own container spec, which is what actually ran.
+own container spec, which is what actually ran. Node ``OOMKilling`` Events (kernel kills of a
+process the container survived) are watched the same way; see ``kubernetes_events``. The
+list/watch mechanics live in ``kubernetes_feed.ListWatch``, one per collection.
 """
 
 from __future__ import annotations
@@ -316,8 +318,18 @@ class KubernetesWatcher:
                 # A stream that ends at once (a proxy, a misconfigured timeout): don't spin.
                 stop_event.wait(self.backoff[0])
 
-    def run(self, stop_event: threading.Event) -> None:
-        """Watch every target, and node events, until ``stop_event`` is set or one fails."""
+    def run(
+        self,
+        stop_event: threading.Event,
+        *,
+        tick: Callable[[], object] | None = None,
+        tick_every: float = 5.0,
+    ) -> None:
+        """Watch every target, and node events, until ``stop_event`` is set or one fails.
+
+        ``tick`` is called every ``tick_every`` seconds meanwhile, e.g. to send alerts an
+        outbox is holding (``Outbox.flush_if_due``) even when no new kill comes.
+        """
         errors: list[BaseException] = []
 
         def guarded(feed: ListWatch) -> None:
@@ -335,7 +347,9 @@ class KubernetesWatcher:
         for thread in threads:
             thread.start()
         try:
-            stop_event.wait()
+            while not stop_event.wait(tick_every):
+                if tick is not None:
+                    tick()
         finally:
             stop_event.set()
             self.stop()
@@ -426,12 +440,13 @@ def run_watch(
     stop_event: threading.Event | None = None,
     notice: Callable[[str], None] | None = None,
     max_kill_age: timedelta | None = timedelta(hours=1),
+    tick: Callable[[], object] | None = None,
 ) -> None:
     """``ads watch`` as a function: watch every service in ``settings`` until ``stop_event``."""
     watcher = open_watch(
         settings, kubeconfig, state_path, on_oom, notice=notice, max_kill_age=max_kill_age
     )
     try:
-        watcher.run(stop_event or threading.Event())
+        watcher.run(stop_event or threading.Event(), tick=tick)
     finally:
         watcher.close()

@@ -413,3 +413,29 @@ def test_queued_alerts_go_out_on_the_watchers_tick_without_a_new_kill(
     assert alert.dedup_key == "oomkilled/default/ads-demo-service/worker"
     assert alert.custom_details["memory_limit"] == "64Mi"
     assert outbox.queued() == []
+
+
+def test_without_rights_on_events_the_pods_are_still_watched(
+    api: RecordedKubeApi, tmp_path: Path
+) -> None:
+    """A Role that grants pods but not events: one notice, and kills still page."""
+    _script_full_story(api)
+    api.forbid_events = True
+    notices: list[str] = []
+    stop = threading.Event()
+    seen: list[OomEvent] = []
+
+    def on_oom(event: OomEvent) -> None:
+        seen.append(event)
+        if len(seen) == 4:
+            stop.set()
+
+    watcher = KubernetesWatcher(
+        make_api_client(api.kubeconfig), [TARGET], on_oom, max_kill_age=None, notice=notices.append
+    )
+    runner = threading.Thread(target=watcher.run, args=(stop,))
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive()
+    assert len(seen) == 4
+    assert any("OOMKilling events are not watched" in n and "403" in n for n in notices)

@@ -32,7 +32,7 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from ...config import ServiceConfig, Settings
-from ...errors import ConfigError
+from ...errors import ConfigError, KubernetesError
 from ...models import OomEvent
 from .kubernetes_events import OOM_KILLING, NodeOom, matching_container, node_oom
 from .kubernetes_feed import ListWatch, WatchOutcome, read_json, refusal
@@ -335,6 +335,12 @@ class KubernetesWatcher:
         def guarded(feed: ListWatch) -> None:
             try:
                 self._keep_polling(feed, stop_event)
+            except KubernetesError as exc:
+                if feed is self.node_feed:  # optional: pods are still watched without it
+                    self.notice(f"node {OOM_KILLING} events are not watched: {exc}")
+                    return
+                errors.append(exc)
+                stop_event.set()
             except BaseException as exc:
                 errors.append(exc)
                 stop_event.set()

@@ -116,7 +116,7 @@ def predict_seconds_to_oom(finding: Finding, limit: int | None) -> float | None:
 
 
 def _corroborated(finding: Finding) -> bool:
-    return any("fanalyzer" in item or "LeakSanitizer" in item for item in finding.evidence)
+    return any(item.startswith("corroborated") for item in finding.evidence)
 
 
 def _agree(predicted: float | None, observed: float | None) -> bool:
@@ -151,7 +151,7 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
         score += 0.4
         strong += 1
     if _corroborated(finding):
-        reasons.append("corroborated by " + "; ".join(e for e in finding.evidence if "by " in e))
+        reasons.append("; ".join(e for e in finding.evidence if e.startswith("corroborated")))
         score += 0.2
         strong += 1
     if not signal.oom:

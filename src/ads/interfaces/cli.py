@@ -14,6 +14,9 @@ from ..config import load_settings
 from ..errors import ConfigError
 from ..sources.monitors import LocalRuntime
 from .cli_common import config_option, reports_errors
+from .cli_incidents import analyze, remediate_command, report
+from .cli_pagerduty import pagerduty
+from .cli_watch import watch
 from .console import LiveRunStatus, console, oom_table
 from .demo import run_demo
 
@@ -73,6 +76,9 @@ def demo(workdir: Path, kills: int, timeout: float) -> None:
     """Run the whole ADS loop on the demo service, on this machine, with nothing to configure."""
     run_demo(workdir, kills=kills, timeout=timeout)
 
+
+for command in (analyze, remediate_command, report, pagerduty, watch):
+    main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,185 @@
+"""diagnose(incident) → Diagnosis: gather, analyse the code and its history, rank, explain.
+
+1. Gather: the incident with its alerts and timeline, the service it maps to in ads.yaml, who is
+   on call by level, the service's repository.
+2. Code-change analysis: commits in the window before the incident that touch the service's
+   sources or manifests, each described (removed a free, added an allocation, lowered a limit).
+3. C leak analysis on the current sources, corroborated by gcc -fanalyzer, attributed to the
+   commit that introduced each leak.
+4. Rank by how well each finding explains this incident; impact and confidence with reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..actions.corroboration import corroborate_with_gcc
+from ..analysis.c_leaks import analyze_c_sources
+from ..analysis.history import (
+    DEFAULT_ALLOCATORS,
+    describe_commit,
+    find_introducing_commit,
+    rank_changes,
+)
+from ..analysis.scoring import impact_text, incident_signal, predict_seconds_to_oom, rank_findings
+from ..config import ServiceConfig
+from ..errors import AnalysisError, ConfigError, RepositoryError
+from ..models import Change, Confidence, Diagnosis, Finding, Incident, OnCall
+from ..sources.pagerduty import incident_from_api
+from ..sources.repository import GitRepository
+from .context import Context
+
+__all__ = ["analyse", "diagnose", "diagnose_offline", "read_sources"]
+
+C_SUFFIXES = (".c", ".h")
+SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
+
+
+def read_sources(root: Path, source_paths: list[str]) -> list[tuple[str, bytes]]:
+    """The C files under ``source_paths`` (relative to ``root``), as (posix path, bytes)."""
+    found: dict[str, bytes] = {}
+    root = root.resolve()
+    for spec in source_paths or ["."]:
+        start = (root / spec).resolve()
+        if not start.is_relative_to(root):
+            raise ConfigError(f"source path {spec!r} is outside the repository {root}")
+        if start.is_file():
+            candidates = [start]
+        elif start.is_dir():
+            candidates = []
+            for dirpath, dirnames, filenames in os.walk(start):
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+                candidates += [Path(dirpath) / f for f in sorted(filenames)]
+        else:
+            raise ConfigError(f"source path {spec!r} does not exist in {root}")
+        for path in candidates:
+            if path.suffix in C_SUFFIXES and path.is_file() and not path.is_symlink():
+                found[path.relative_to(root).as_posix()] = path.read_bytes()
+    return sorted(found.items())
+
+
+def _window(incident: Incident, service: ServiceConfig) -> tuple[datetime, datetime]:
+    until = incident.created_at
+    return until - timedelta(days=service.lookback_days), until
+
+
+def _changes(
+    repo: GitRepository, incident: Incident, service: ServiceConfig, wrappers: list[str]
+) -> tuple[list[Change], list[str]]:
+    since, until = _window(incident, service)
+    paths = [*service.sources, service.manifests]
+    commits = repo.commits(since, until, [p for p in paths if p and p != "."])
+    changes = [
+        describe_commit(
+            commit,
+            incident.created_at,
+            source_paths=service.sources,
+            manifest_dir=service.manifests,
+            allocators=[*DEFAULT_ALLOCATORS, *wrappers],
+        )
+        for commit in commits
+    ]
+    notes = [] if changes else [f"no commits between {since:%Y-%m-%d %H:%M} and the incident"]
+    return changes, notes
+
+
+def _attribute(finding: Finding, changes: list[Change], repo: GitRepository) -> Finding:
+    try:
+        blamed = repo.blame_line(finding.file, finding.line)
+    except RepositoryError:
+        blamed = None
+    introduced = find_introducing_commit(
+        changes, finding.file, finding.function, finding.variable, blamed
+    )
+    return finding.model_copy(update={"introduced_by": introduced})
+
+
+def analyse(
+    incident: Incident,
+    service: ServiceConfig,
+    repo: GitRepository,
+    *,
+    oncall: list[OnCall] | None = None,
+    corroborate: bool = True,
+) -> Diagnosis:
+    """The diagnosis of ``incident`` from ``service``'s code in ``repo`` (no PagerDuty calls)."""
+    signal = incident_signal(incident)
+    notes = list(signal.notes)
+    sources = read_sources(repo.root, service.sources)
+    if not sources:
+        raise AnalysisError(
+            f"no C sources under {', '.join(service.sources)} in {repo.root}",
+            hint="set services.<name>.sources in ads.yaml",
+        )
+    report = analyze_c_sources(sources)
+    notes += [f"did not fully parse: {p}" for p in report.parse_problems]
+    notes += [f"skipped: {s}" for s in report.skipped]
+    findings = report.findings
+    if corroborate and findings:
+        corroboration = corroborate_with_gcc(
+            repo.root, findings, [path for path, _ in sources], report.allocator_wrappers
+        )
+        findings = corroboration.findings
+        notes += corroboration.notes
+    changes, change_notes = _changes(repo, incident, service, report.allocator_wrappers)
+    notes += change_notes
+    findings = [_attribute(f, changes, repo) for f in findings]
+    ranked = rank_findings(findings, signal, parse_problems=bool(report.parse_problems))
+    top = ranked[0] if ranked else None
+    if top is not None and top.introduced_by is None:
+        notes.append("the leak predates the window: a pre-existing bug, no rollback target")
+    limit = signal.memory_limit or service.memory_limit_bytes
+    return Diagnosis(
+        incident=incident,
+        service=service.name,
+        severity=incident.severity,
+        oncall=oncall or [],
+        changes=rank_changes(
+            changes,
+            finding_file=top.file if top else None,
+            finding_function=top.function if top else None,
+            introducing_sha=top.introduced_by.sha if top and top.introduced_by else None,
+        ),
+        findings=ranked,
+        impact=impact_text(top, signal) if top else None,
+        predicted_seconds_to_oom=predict_seconds_to_oom(top, limit) if top else None,
+        observed_seconds_to_oom=signal.observed_seconds_to_oom,
+        confidence=top.confidence if top else Confidence.LOW,
+        notes=notes,
+        created_at=datetime.now(UTC),
+    )
+
+
+def diagnose(ctx: Context, incident_id: str) -> Diagnosis:
+    """Diagnose a PagerDuty incident (real account or the local server) and store the result."""
+    pagerduty = ctx.pagerduty
+    incident = pagerduty.get_incident(incident_id)
+    if not incident.service_name:
+        raise AnalysisError(f"incident {incident_id} has no service")
+    service = ctx.settings.service_for_pagerduty(incident.service_name)
+    oncall = pagerduty.oncalls_for_service(incident.service_id or "")
+    oncall = [
+        o.model_copy(update={"github": service.github_handles.get(o.email or "", o.github)})
+        for o in oncall
+    ]
+    diagnosis = analyse(incident, service, ctx.repository(service), oncall=oncall)
+    ctx.store.save_diagnosis(diagnosis)
+    return diagnosis
+
+
+def diagnose_offline(
+    incident_file: Path, repo_dir: Path, *, service: ServiceConfig | None = None
+) -> Diagnosis:
+    """Diagnose a saved ``GET /incidents/{id}`` body against a repository, no ads.yaml needed."""
+    try:
+        document = json.loads(incident_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"incident file {incident_file} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{incident_file} is not a JSON document ({exc})") from None
+    incident = incident_from_api(document)
+    chosen = service or ServiceConfig(name=incident.service_name or "unknown-service")
+    return analyse(incident, chosen, GitRepository(repo_dir))

@@ -1,0 +1,199 @@
+"""Diagnosis end to end: a real OOM kill → local PagerDuty incident → root cause with evidence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ads.analysis.alert_rules import build_alert_event
+from ads.config import AlertRules, ServiceConfig, load_settings
+from ads.errors import AnalysisError, RepositoryError, UnknownServiceError
+from ads.interfaces.demo_workspace import create_demo_workspace
+from ads.interfaces.pagerduty_server import LocalPagerDuty
+from ads.models import Alert, Confidence, FindingKind, Incident, OomEvent
+from ads.sources.monitors import LocalRuntime, detect_limiter
+from ads.sources.pagerduty import PagerDuty
+from ads.sources.repository import GitRepository
+from ads.workflow import Context, analyse, diagnose
+from tests.fixtures.history import LeakHistory
+
+MiB = 1024 * 1024
+
+
+def trigger(client: PagerDuty, server: LocalPagerDuty, event: OomEvent) -> Incident:
+    alert = build_alert_event(event, AlertRules())
+    client.trigger(
+        server.routing_key("ads-demo-service"),
+        alert.summary,
+        alert.source,
+        severity=alert.severity,
+        dedup_key=alert.dedup_key,
+        custom_details=alert.custom_details,
+        component=alert.component,
+        group=alert.group,
+        class_=alert.class_,
+    )
+    (incident,) = client.list_incidents()
+    return incident
+
+
+@pytest.mark.cgroup
+def test_demo_incident_is_diagnosed_as_the_brief_expects(
+    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+) -> None:
+    try:
+        limiter = detect_limiter(allow_fallback=False)
+    except Exception:
+        pytest.skip("needs a writable memory cgroup for a real OOM kill")
+    repo = create_demo_workspace(tmp_path / "ads-demo-service")
+    settings = load_settings(repo / "ads.yaml")
+    service = settings.service("ads-demo-service")
+    run = LocalRuntime(service, repo, limiter=limiter).run(max_kills=1, duration=30)
+    (kill,) = run.events
+    incident = trigger(pagerduty_client, local_pagerduty, kill)
+    ctx = Context(settings=settings, pagerduty_factory=lambda: pagerduty_client)
+
+    diagnosis = diagnose(ctx, incident.id)
+
+    top = diagnosis.findings[0]
+    assert (top.file, top.function, top.line, top.end_line) == ("worker.c", "controller", 26, 27)
+    assert top.issue == "memory allocation without corresponding free"
+    assert top.kind is FindingKind.LOOP_LEAK
+    assert diagnosis.impact and diagnosis.impact.startswith(
+        "continuous memory growth until OOMKilled"
+    )
+    assert top.confidence is Confidence.HIGH
+    observed = kill.seconds_to_kill
+    assert observed is not None and diagnosis.predicted_seconds_to_oom is not None
+    assert observed / 2 <= diagnosis.predicted_seconds_to_oom <= observed * 2
+    assert top.introduced_by is not None
+    assert top.introduced_by.subject == "Reuse payload buffer across iterations"
+    assert [o.level for o in diagnosis.oncall][:1] == [1] and diagnosis.oncall[0].github
+    assert ctx.store.diagnosis(incident.id) == diagnosis
+
+
+def saved_incident(history: LeakHistory, **details: object) -> Incident:
+    return Incident(
+        id="PSAVED1",
+        number=42,
+        title="ads-demo-service OOMKilled (64Mi limit, 3 restarts)",
+        status="triggered",
+        service_name="ads-demo-service",
+        created_at=history.incident_at,
+        alerts=[
+            Alert(
+                id="A1",
+                summary="ads-demo-service OOMKilled",
+                custom_details={
+                    "reason": "OOMKilled",
+                    "exit_code": 137,
+                    "memory_limit": "64Mi",
+                    "seconds_to_kill": 1.8,
+                    **details,
+                },
+            )
+        ],
+    )
+
+
+def test_history_names_the_introducing_commit_and_the_limit_change(
+    leak_history_repo: LeakHistory,
+) -> None:
+    history = leak_history_repo
+    service = ServiceConfig(name="ads-demo-service", sources=["worker.c"])
+    diagnosis = analyse(saved_incident(history), service, GitRepository(history.path))
+
+    top = diagnosis.findings[0]
+    assert top.introduced_by is not None
+    assert top.introduced_by.sha == history.shas["removes_free"]
+    assert top.introduced_by.before_incident_seconds == pytest.approx(6 * 3600, abs=60)
+    assert "Riley" in top.introduced_by.author
+    assert any(history.shas["removes_free"][:7] in reason for reason in top.reasons)
+    lowered = [c for c in diagnosis.changes if c.sha == history.shas["lowers_limit"]]
+    assert lowered and (lowered[0].memory_limit_from, lowered[0].memory_limit_to) == (
+        "128Mi",
+        "64Mi",
+    )
+    assert lowered[0].role is not None and "contribut" in lowered[0].role.value
+
+
+def test_incident_without_oom_signal_says_what_it_cannot_conclude(
+    leak_history_repo: LeakHistory,
+) -> None:
+    incident = saved_incident(leak_history_repo).model_copy(
+        update={"title": "ads-demo-service latency high", "alerts": []}
+    )
+    diagnosis = analyse(incident, ServiceConfig(name="svc"), GitRepository(leak_history_repo.path))
+    assert diagnosis.confidence is Confidence.LOW
+    assert any("no OOM signal" in note for note in diagnosis.notes)
+
+
+def test_bad_inputs_are_clear_errors(tmp_path: Path, leak_history_repo: LeakHistory) -> None:
+    with pytest.raises(RepositoryError, match="does not exist"):
+        GitRepository(tmp_path / "missing")
+    with pytest.raises(RepositoryError, match="not a git repository"):
+        GitRepository(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    subprocess.run(["git", "init", "-q", str(empty)], check=True)
+    (empty / "notes.txt").write_text("no C here")
+    with pytest.raises(AnalysisError, match="no C sources"):
+        analyse(saved_incident(leak_history_repo), ServiceConfig(name="s"), GitRepository(empty))
+    demo = load_settings(Path(__file__).parents[2] / "examples/ads-demo-service/ads.yaml")
+    with pytest.raises(UnknownServiceError, match="ads-demo-service"):
+        demo.service_for_pagerduty("billing-api")
+
+
+def ads(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ads", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_offline_analyze_needs_no_config(tmp_path: Path, leak_history_repo: LeakHistory) -> None:
+    incident = {
+        "incident": {
+            "id": "PSAVED1",
+            "type": "incident",
+            "incident_number": 42,
+            "title": "ads-demo-service OOMKilled (64Mi limit, 3 restarts)",
+            "status": "triggered",
+            "created_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+            "service": {"id": "PSVC", "type": "service_reference", "summary": "ads-demo-service"},
+        },
+        "alerts": [
+            {
+                "id": "A1",
+                "type": "alert",
+                "summary": "ads-demo-service OOMKilled",
+                "body": {"details": {"reason": "OOMKilled", "exit_code": 137,
+                                     "memory_limit": "64Mi", "seconds_to_kill": 1.8}},
+            }
+        ],
+    }  # fmt: skip
+    path = tmp_path / "incident.json"
+    path.write_text(json.dumps(incident))
+    proc = ads("analyze", "--incident", str(path), "--repo", str(leak_history_repo.path),
+               "--format", "json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    top = result["findings"][0]
+    assert (top["file"], top["function"], top["line"]) == ("worker.c", "controller", 26)
+
+    markdown = ads("analyze", "--incident", str(path), "--repo", str(leak_history_repo.path),
+                   "--format", "markdown")  # fmt: skip
+    assert "- **File**: `worker.c`" in markdown.stdout
+    assert "- **Line**: 26-27" in markdown.stdout
+
+    (tmp_path / "bad.json").write_bytes(b"\xff\xfe not json")
+    bad = ads("analyze", "--incident", str(tmp_path / "bad.json"), "--repo", str(tmp_path))
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "not a JSON document" in bad.stderr
+    missing = ads("analyze", "--incident", str(path), "--repo", str(tmp_path / "nope"))
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr

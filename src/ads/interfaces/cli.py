@@ -12,7 +12,8 @@ import click
 
 from ..config import load_settings
 from ..errors import ConfigError
-from ..sources.monitors import LocalRuntime
+from ..sources.monitors import LocalRuntime, RunObserver
+from ..workflow import Context, runtime_alerter
 from .cli_common import config_option, reports_errors
 from .cli_incidents import analyze, remediate_command, report
 from .cli_pagerduty import pagerduty
@@ -37,6 +38,11 @@ def main() -> None:
     "--duration", type=click.FloatRange(min=0.1), default=None, help="Stop after SECONDS."
 )
 @click.option("--no-build", is_flag=True, help="Run the last build instead of building first.")
+@click.option(
+    "--page/--no-page",
+    default=None,
+    help="Send each OOM kill to PagerDuty (default: when PAGERDUTY_ROUTING_KEY is set).",
+)
 @reports_errors
 def run(
     service: str,
@@ -44,6 +50,7 @@ def run(
     kills: int | None,
     duration: float | None,
     no_build: bool,
+    page: bool | None,
 ) -> None:
     """Run SERVICE under its memory limit in a local cgroup, restarting it like a kubelet.
 
@@ -55,8 +62,14 @@ def run(
     repo = settings.repo_path(service_config)
     if not repo.is_dir():
         raise ConfigError(f"services.{service}.repo: {repo} does not exist")
+    if page is None:
+        page = bool(settings.secrets.routing_key and settings.secrets.pagerduty_token)
     with LiveRunStatus(service) as status:
-        runtime = LocalRuntime(service_config, repo, observers=[status])
+        observers: list[RunObserver] = [status]
+        if page:
+            ctx = Context.from_settings(settings)
+            observers.append(runtime_alerter(ctx, service_config, repo, notify=status.notice))
+        runtime = LocalRuntime(service_config, repo, observers=observers)
         result = runtime.run(max_kills=kills, duration=duration, build=not no_build)
     console.print(oom_table(result.events))
 

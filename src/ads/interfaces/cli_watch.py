@@ -3,14 +3,12 @@
 It watches the pods of every service in ``ads.yaml`` that says where it runs in Kubernetes
 (``kubernetes.label_selector`` or ``kubernetes.deployment``) and hands each new OOM kill to the
 alert handler that ``ads.workflow.make_alert_handler(settings)`` builds (PagerDuty events
-through the outbox). Where the workflow offers no such handler, each kill is printed. When the
-handler has a ``tick()`` method, it is called every few seconds, so that alerts queued while
-PagerDuty was unreachable go out when it is back even if no new kill comes.
+through the outbox), printing each. Its ``tick()`` is called every few seconds, so that alerts
+queued while PagerDuty was unreachable go out when it is back even if no new kill comes.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,6 +20,7 @@ from ..config import Settings, load_settings
 from ..models import OomEvent
 from ..sources.monitors.kubernetes import open_watch
 from ..units import format_quantity
+from ..workflow import make_alert_handler
 from .cli_common import config_option, reports_errors
 from .console import console, err_console
 
@@ -44,12 +43,8 @@ def _print_kill(event: OomEvent) -> None:
 
 
 def alert_handler(settings: Settings) -> Callable[[OomEvent], None]:
-    """``ads.workflow.make_alert_handler(settings)`` when the workflow has one, else printing."""
-    workflow = importlib.import_module("ads.workflow")
-    factory = getattr(workflow, "make_alert_handler", None)
-    if factory is None:
-        return _print_kill
-    handler: Callable[[OomEvent], None] = factory(settings)
+    """Print each kill and page PagerDuty for it (``ads.workflow.make_alert_handler``)."""
+    handler = make_alert_handler(settings)
 
     def print_and_alert(event: OomEvent) -> None:
         _print_kill(event)

@@ -5,6 +5,7 @@ so an incident is handled the same way whoever asked.
 """
 
 from .context import Context
+from .detect import make_alert_handler, runtime_alerter
 from .diagnose import analyse, diagnose, diagnose_offline
 from .remediate import remediate, suggest_remediation
 from .respond import evaluate_escalations, respond
@@ -15,7 +16,9 @@ __all__ = [
     "diagnose",
     "diagnose_offline",
     "evaluate_escalations",
+    "make_alert_handler",
     "remediate",
     "respond",
+    "runtime_alerter",
     "suggest_remediation",
 ]

@@ -1,0 +1,156 @@
+"""OOM kills → PagerDuty: the sender both monitors use, and the local runtime's observer.
+
+Every kill becomes an Events v2 trigger with the stable ``oomkilled/...`` dedup_key, sent
+through the SQLite outbox so nothing is lost while PagerDuty is unreachable (the operator is
+told once) and an invalid routing key is reported once instead of retried forever. The local
+runtime also sends a Change Event whenever it builds a git sha different from the last one it
+saw (so the incident's related changes show the deploy), and resolves the incident by dedup_key
+once the service has run healthy for ``alert_rules.resolve_after_healthy_seconds`` after a kill.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from ...analysis.alert_rules import AlertEvent, build_alert_event, should_alert
+from ...config import ServiceConfig
+from ...errors import AdsError
+from ...models import MemorySample, OomEvent
+from ..outbox import Outbox
+from ..pagerduty import PagerDuty
+from .local_runtime import RunObserver
+
+__all__ = ["PagerDutySender", "RuntimeAlerter", "oom_alert_handler"]
+
+
+class PagerDutySender:
+    """The outbox's ``AlertSender`` over the PagerDuty facade and one routing key."""
+
+    def __init__(self, pagerduty: PagerDuty, routing_key: str) -> None:
+        self.pagerduty = pagerduty
+        self.routing_key = routing_key
+
+    def send(self, alert: AlertEvent) -> None:
+        self.pagerduty.trigger(
+            self.routing_key,
+            alert.summary,
+            alert.source,
+            severity=alert.severity,
+            dedup_key=alert.dedup_key,
+            custom_details=alert.custom_details,
+            component=alert.component,
+            group=alert.group,
+            class_=alert.class_,
+        )
+
+
+def oom_alert_handler(
+    service_for: Callable[[OomEvent], ServiceConfig | None],
+    outbox: Outbox,
+    sender: PagerDutySender,
+) -> Callable[[OomEvent], None]:
+    """An ``on_oom`` for the Kubernetes watcher: apply the service's rules, deliver via outbox."""
+
+    def handle(event: OomEvent) -> None:
+        service = service_for(event)
+        if service is None or not should_alert(event, service.alert_rules):
+            return
+        outbox.deliver(build_alert_event(event, service.alert_rules), sender)
+
+    return handle
+
+
+def _commit_subject(repo: Path, sha: str) -> str:
+    proc = subprocess.run(
+        ["git", "log", "-1", "--format=%s", sha], cwd=repo, capture_output=True, text=True
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+class RuntimeAlerter(RunObserver):
+    """Pages for the local runtime: triggers, change events for new builds, resolve when healthy."""
+
+    def __init__(
+        self,
+        service: ServiceConfig,
+        repo: Path,
+        sender: PagerDutySender,
+        outbox: Outbox,
+        state_file: Path,
+        *,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.repo = repo
+        self.sender = sender
+        self.outbox = outbox
+        self.state_file = state_file
+        self.notify = notify or (lambda message: None)
+        self.state = self._load()
+        self.run_started_at: float | None = None
+        self.delivered: list[AlertEvent] = []
+
+    def _load(self) -> dict[str, str | None]:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {"last_sha": None, "open_dedup_key": None}
+        return {"last_sha": data.get("last_sha"), "open_dedup_key": data.get("open_dedup_key")}
+
+    def _save(self) -> None:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps(self.state))
+
+    def built(self, git_sha: str | None) -> None:
+        if not git_sha or git_sha == self.state["last_sha"]:
+            return
+        subject = _commit_subject(self.repo, git_sha)
+        try:
+            self.sender.pagerduty.change_event(
+                self.sender.routing_key,
+                f"Built {self.service.name} at {git_sha[:12]}: {subject}".rstrip(": "),
+                source=socket.gethostname(),
+                custom_details={
+                    "git_sha": git_sha,
+                    "subject": subject,
+                    "service": self.service.name,
+                },
+            )
+        except AdsError as exc:
+            self.notify(f"change event for {git_sha[:12]} not sent: {exc}")
+            return
+        self.state["last_sha"] = git_sha
+        self._save()
+
+    def started(self, restart: int, pid: int) -> None:
+        self.run_started_at = None
+
+    def oom_killed(self, event: OomEvent) -> None:
+        self.outbox.flush_if_due(self.sender)
+        rules = self.service.alert_rules
+        if not should_alert(event, rules):
+            return
+        alert = build_alert_event(event, rules)
+        self.outbox.deliver(alert, self.sender)
+        self.delivered.append(alert)
+        self.state["open_dedup_key"] = alert.dedup_key
+        self._save()
+
+    def sample(self, sample: MemorySample, limit: int) -> None:
+        if self.run_started_at is None:
+            self.run_started_at = sample.t
+        key = self.state["open_dedup_key"]
+        healthy_for = sample.t - self.run_started_at
+        if key and healthy_for >= self.service.alert_rules.resolve_after_healthy_seconds:
+            try:
+                self.sender.pagerduty.resolve_event(self.sender.routing_key, key)
+            except AdsError as exc:
+                self.notify(f"could not resolve {key}: {exc}")
+                return
+            self.notify(f"{self.service.name} healthy for {healthy_for:.0f} s: resolved {key}")
+            self.state["open_dedup_key"] = None
+            self._save()

@@ -1,0 +1,51 @@
+"""Detection: real OOM kills under the local runtime become one PagerDuty incident, in real time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ads.config import load_settings
+from ads.interfaces.demo_workspace import create_demo_workspace
+from ads.interfaces.pagerduty_server import LocalPagerDuty
+from ads.sources.monitors import LocalRuntime, detect_limiter
+from ads.sources.pagerduty import PagerDuty
+from ads.workflow import Context, runtime_alerter
+
+
+@pytest.mark.cgroup
+def test_three_kills_make_one_incident_with_three_alerts(
+    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+) -> None:
+    try:
+        limiter = detect_limiter(allow_fallback=False)
+    except Exception:
+        pytest.skip("needs a writable memory cgroup for real OOM kills")
+    repo = create_demo_workspace(tmp_path / "ads-demo-service")
+    settings = load_settings(repo / "ads.yaml")
+    service = settings.service("ads-demo-service").model_copy(
+        update={"backoff": settings.service("ads-demo-service").backoff.model_copy(
+            update={"initial_seconds": 0.1, "max_seconds": 0.2})}
+    )  # fmt: skip
+    ctx = Context(settings=settings, pagerduty_factory=lambda: pagerduty_client)
+    alerter = runtime_alerter(
+        ctx, service, repo, routing_key=local_pagerduty.routing_key("ads-demo-service")
+    )
+    run = LocalRuntime(service, repo, limiter=limiter, observers=[alerter]).run(
+        max_kills=3, duration=40
+    )
+    assert len(run.events) == 3
+
+    (incident,) = pagerduty_client.list_incidents()
+    full = pagerduty_client.get_incident(incident.id)
+    assert len(full.alerts) == 3
+    oncall = pagerduty_client.oncalls_for_service(full.service_id or "")
+    level1 = [o.user_id for o in oncall if o.level == 1]
+    assert full.assignees == level1  # paged the level-1 on-call, nobody else
+    details = full.alerts[0].custom_details
+    assert details["memory_limit"] == "64Mi"
+    assert details["exit_code"] == 137
+    assert details["git_sha"] == run.git_sha
+    changes = pagerduty_client.change_events_for_service(full.service_id or "")
+    assert any(run.git_sha and run.git_sha[:12] in c.get("summary", "") for c in changes)

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from click.testing import CliRunner
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver.exceptions import ToolError
@@ -23,6 +24,7 @@ from mcp.types import CallToolResult, TextContent
 
 from ads.config import load_settings
 from ads.errors import AdsError
+from ads.interfaces.cli_mcp import mcp
 from ads.interfaces.http_server import BackgroundServer
 from ads.interfaces.mcp_server import READ_TOOLS, WRITE_TOOLS, build_server
 from ads.interfaces.mcp_server.guards import confine_path, redact
@@ -61,6 +63,16 @@ def can_confine_memory() -> bool:
     except AdsError:
         return False
     return True
+
+
+def fix_branches(repo: Path) -> list[str]:
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "branch", "--list", "ads/*"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return listed.split()
 
 
 def show(repo: Path, rev: str) -> str:
@@ -162,13 +174,7 @@ def test_read_only_server_answers_the_investigation(mcp_demo: McpDemo) -> None:
     for secret in secrets:
         assert all(secret not in text for text in texts)
         assert secret not in stderr
-    branches = subprocess.run(
-        ["git", "-C", str(mcp_demo.repo), "branch", "--list", "ads/*"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert branches.strip() == "", "a read-only server must not create branches"
+    assert not fix_branches(mcp_demo.repo), "a read-only server must not create branches"
 
 
 def test_write_tools_open_the_fix_branch_and_note(mcp_demo: McpDemo) -> None:
@@ -183,6 +189,12 @@ def test_write_tools_open_the_fix_branch_and_note(mcp_demo: McpDemo) -> None:
                     annotations = tools[name].annotations
                     assert annotations is not None and annotations.read_only_hint is False
                 assert tools["resolve_incident"].annotations.destructive_hint is True  # type: ignore[union-attr]
+
+                verified = await call(session, "verify_fix", incident_id=incident.id)
+                assert "free(buffer);" in verified["fix_diff"]
+                if can_confine_memory():
+                    assert verified["outcome"] == "verified", verified["detail"]
+                assert not fix_branches(mcp_demo.repo), "verify_fix must not make branches"
 
                 pr = await call(session, "create_remediation_pr", incident_id=incident.id)
                 note = await call(
@@ -260,3 +272,11 @@ def test_paths_are_confined_to_the_repositories(tmp_path: Path) -> None:
 def test_secrets_are_redacted_from_messages() -> None:
     message = "PagerDuty refused token ads-local-token at https://api"
     assert redact(message, ["ads-local-token", ""]) == "PagerDuty refused token *** at https://api"
+
+
+def test_http_beyond_loopback_needs_a_token(mcp_demo: McpDemo) -> None:
+    runner = CliRunner()
+    args = ["--config", str(mcp_demo.config), "--transport", "streamable-http"]
+    result = runner.invoke(mcp, [*args, "--host", "0.0.0.0"], env={"ADS_MCP_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "ADS_MCP_TOKEN" in result.output

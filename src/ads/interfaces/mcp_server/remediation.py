@@ -2,7 +2,8 @@
 
 ``suggest_remediation`` runs nothing and writes nothing (the workflow's
 ``suggest_remediation``). ``verify_fix`` re-runs the service under its memory limit before and
-after the fix; ``create_remediation_pr`` is the workflow's whole ``remediate``: the branch
+after that fix (the verification action, the same one ``remediate`` runs) and changes nothing
+else; ``create_remediation_pr`` is the workflow's whole ``remediate``: the branch
 ``ads/incident-<number>-fix-memory-leak`` (never the default branch), the PR or PR file, and
 the note on the incident. Both act on the machine or the world, so they exist only when the
 server was started with ``--enable-write-tools``.
@@ -14,6 +15,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
+from ...actions.verification import verify_fix as run_verification
 from ...workflow import remediate, suggest_remediation
 from .diagnosis import stored_or_new_diagnosis
 from .guards import add_tool, check_incident_id
@@ -43,16 +45,24 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
     def verify_fix(incident_id: str) -> VerifyResult:
         """Verify the fix by reproduction: build and run the current code under the service's
         memory limit (it must be OOM-killed), then the patched code (memory must stay flat).
-        Opens no PR and writes no note. Takes tens of seconds."""
-        remediation = remediate(
-            state.context, check_incident_id(incident_id), open_pr=False, write_note=False
+        Makes no branch, opens no PR and writes no note. Takes seconds to a minute."""
+        ctx = state.context
+        diagnosis = stored_or_new_diagnosis(state, check_incident_id(incident_id))
+        suggestion = suggest_remediation(ctx, diagnosis)
+        service = ctx.settings.service(diagnosis.service)
+        # Not workflow.remediate(open_pr=False): that still makes the rollback branch and
+        # replaces the stored remediation (and its note time, which the escalation rules read).
+        result = run_verification(
+            ctx.repository(service).root,
+            service,
+            suggestion.fix_diff,
+            finding=diagnosis.findings[0],
         )
-        result = remediation.verification
         return VerifyResult(
-            incident_id=remediation.incident_id,
-            outcome=result.outcome if result else None,
-            detail=result.detail if result else "no verification was run",
-            fix_diff=remediation.fix_diff,
+            incident_id=diagnosis.incident.id,
+            outcome=result.outcome,
+            detail=result.detail,
+            fix_diff=suggestion.fix_diff,
             verification=result,
         )
 

@@ -82,8 +82,8 @@ def run(
     show_default=True,
     help="Where the demo's private copy of the service and its state go.",
 )
-@click.option("--kills", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds at most.")
+@click.option("--kills", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds at most.")
 @reports_errors
 def demo(workdir: Path, kills: int, timeout: float) -> None:
     """Run the whole ADS loop on the demo service, on this machine, with nothing to configure."""

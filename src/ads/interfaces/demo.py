@@ -1,41 +1,212 @@
-"""``ads demo``: the ADS loop on the demo service, on this machine, nothing to configure.
+"""``ads demo``: the whole ADS loop on this machine, hands-free, nothing to configure.
 
-Today it reproduces the incident: the demo worker is built and run under its 64Mi limit in a
-real memory cgroup until the kernel OOM-kills it (at least twice, with restarts), and the kills
-are printed as a table. Later stages (incident, diagnosis, fix, PR) are added here as they land.
+It starts the local PagerDuty server (with a webhook subscription pointing at ADS) and
+``ads serve``'s webhook receiver and worker, then runs the demo worker under its 64Mi limit in
+a real memory cgroup. The kernel OOM-kills it → ADS sends the kill to PagerDuty → an incident
+is opened and the on-call paged → PagerDuty posts a signed webhook → the worker diagnoses the
+incident, verifies the fix by re-running the service under the same limit, makes the PR branch
+and writes the note. At the end it prints the timeline, the diagnosis, the PR and the report,
+and shuts everything down.
 """
 
 from __future__ import annotations
 
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.markdown import Markdown
+from rich.table import Table
+
+from ..actions.report import analysis_block
 from ..config import load_settings
-from ..errors import RuntimeUnavailableError
-from ..sources.monitors import LocalRuntime
+from ..errors import AdsError, RuntimeUnavailableError
+from ..models import OomEvent, Remediation
+from ..sources.monitors import LocalRuntime, RunObserver
+from ..sources.pagerduty import PagerDuty
+from ..sources.storage import Job
+from ..workflow import Context, respond, runtime_alerter
+from .cli_incidents import write_report
 from .console import LiveRunStatus, console, oom_table
 from .demo_workspace import create_demo_workspace
+from .http_server import BackgroundServer
+from .pagerduty_server import LocalPagerDuty
+from .webhook import WebhookService
 
 __all__ = ["run_demo"]
 
 SERVICE = "ads-demo-service"
 
 
-def run_demo(workdir: Path, *, kills: int = 2, timeout: float = 20.0) -> None:
-    """Reproduce the demo incident under 64Mi and print what the kernel did."""
+@dataclass
+class Timeline:
+    """Moments of the run, in seconds since the demo started."""
+
+    started: float = field(default_factory=time.perf_counter)
+    steps: list[tuple[float, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def mark(self, what: str) -> None:
+        with self.lock:
+            at = time.perf_counter() - self.started
+            self.steps.append((at, what))
+        console.print(f"[dim]{at:6.2f} s[/] {what}")
+
+    def table(self) -> Table:
+        table = Table(title="Timeline")
+        table.add_column("t (s)", justify="right")
+        table.add_column("step")
+        table.add_column("took (s)", justify="right")
+        previous = 0.0
+        for at, what in self.steps:
+            table.add_row(f"{at:.2f}", what, f"{at - previous:.2f}")
+            previous = at
+        return table
+
+
+@dataclass
+class Outcome:
+    remediation: Remediation | None = None
+    error: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def run_demo(workdir: Path, *, kills: int = 2, timeout: float = 60.0) -> None:
+    """The demo, end to end; ``AdsError`` if any step does not happen within ``timeout``."""
     console.rule("[bold]ADS demo: ads-demo-service under a 64Mi memory limit")
-    repo = create_demo_workspace(workdir.resolve() / SERVICE)
+    timeline = Timeline()
+    workdir = workdir.resolve()
+    if workdir.exists():  # each demo starts from a clean account: no incident left open
+        shutil.rmtree(workdir)
+    repo = create_demo_workspace(workdir / SERVICE)
     settings = load_settings(repo / "ads.yaml")
-    service = settings.service(SERVICE)
-    console.print(f"workspace: {repo} (a private git copy of examples/{SERVICE})")
+    settings.state_dir = workdir / "state"
+    timeline.mark(f"workspace ready: {repo} (a private git copy with history)")
+
+    with LocalPagerDuty(workdir / "pagerduty") as pagerduty:
+        client = PagerDuty(
+            pagerduty.token,
+            api_url=pagerduty.api_url,
+            events_url=pagerduty.events_url,
+            verify=pagerduty.ssl_context(),
+        )
+        ctx = Context(settings=settings, pagerduty_factory=lambda: client)
+        timeline.mark(f"local PagerDuty at {pagerduty.api_url} (CA {pagerduty.ca_file})")
+        outcome = Outcome()
+
+        def work(job: Job) -> None:
+            timeline.mark(f"webhook incident.triggered received: job for {job.incident_id}")
+
+            def progress(stage: str, state: str) -> None:
+                timeline.mark(f"{stage} {'started' if state == 'start' else 'done'}")
+
+            try:
+                outcome.remediation = respond(ctx, job, progress=progress)
+            except AdsError as exc:
+                outcome.error = str(exc)
+                raise
+            finally:
+                outcome.done.set()
+
+        secrets: list[str] = []
+        receiver = WebhookService(
+            store=ctx.store,
+            secrets=secrets,
+            handler=work,
+            services=lambda name: name in {s.pagerduty_name for s in settings.services.values()},
+            poll_interval=0.05,
+        )
+        with BackgroundServer(receiver.app()) as ads_server:
+            _, secret = pagerduty.add_webhook_subscription(
+                ads_server.url + "/webhooks/pagerduty", events=["incident.triggered"]
+            )
+            secrets.append(secret)
+            receiver.start_worker()
+            timeline.mark(f"ads serve at {ads_server.url}, subscribed to PagerDuty webhooks")
+            try:
+                _reproduce(ctx, repo, pagerduty, timeline, kills=kills, timeout=timeout)
+                with console.status("ADS is diagnosing, verifying and opening the PR…"):
+                    finished = outcome.done.wait(timeout)
+            finally:
+                receiver.stop_worker()
+        if not finished:
+            raise RuntimeUnavailableError(f"no remediation within {timeout:.0f} s of the kills")
+        if outcome.error or outcome.remediation is None:
+            raise RuntimeUnavailableError(f"remediation failed: {outcome.error}")
+        _summarise(ctx, client, outcome.remediation, timeline)
+
+
+def _reproduce(
+    ctx: Context,
+    repo: Path,
+    pagerduty: LocalPagerDuty,
+    timeline: Timeline,
+    *,
+    kills: int,
+    timeout: float,
+) -> None:
+    service = ctx.settings.service(SERVICE)
     with LiveRunStatus(SERVICE) as status:
-        runtime = LocalRuntime(service, repo, observers=[status])
+        alerter = runtime_alerter(
+            ctx, service, repo, routing_key=pagerduty.routing_key(SERVICE), notify=status.notice
+        )
+
+        runtime = LocalRuntime(service, repo, observers=[status, alerter, _Marker(timeline)])
         result = runtime.run(max_kills=kills, duration=timeout)
     console.print(oom_table(result.events))
     if len(result.events) < kills:
         raise RuntimeUnavailableError(
             f"expected {kills} OOM kills within {timeout:.0f} s, saw {len(result.events)}"
         )
-    console.print(
-        f"[green]reproduced:[/] {len(result.events)} OOM kills of {SERVICE} under "
-        f"{service.memory_limit} ({result.mode.value}) in {result.duration:.1f} s"
+
+
+class _Marker(RunObserver):
+    """Puts the runtime's build and kills on the timeline."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+
+    def built(self, git_sha: str | None) -> None:
+        self.timeline.mark(f"built worker at {(git_sha or '?')[:12]}")
+
+    def oom_killed(self, event: OomEvent) -> None:
+        self.timeline.mark("kernel OOM-killed the worker (exit 137) → Events API v2 trigger")
+
+
+def _summarise(
+    ctx: Context, client: PagerDuty, remediation: Remediation, timeline: Timeline
+) -> None:
+    incident = client.get_incident(remediation.incident_id)
+    diagnosis = ctx.store.diagnosis(incident.id)
+    assert diagnosis is not None
+    console.print(timeline.table())
+    console.rule("Incident")
+    oncall = ", ".join(
+        f"level {o.level}: {o.name}" + (f" (@{o.github})" if o.github else "")
+        for o in diagnosis.oncall
     )
+    console.print(f"#{incident.number} {incident.title}\n{incident.html_url}")
+    console.print(f"alerts: {len(incident.alerts)} · status: {incident.status} · on call: {oncall}")
+    console.rule("Diagnosis")
+    console.print(Markdown("\n".join(analysis_block(diagnosis))))
+    console.rule("Fix")
+    verification = remediation.verification
+    if verification is not None:
+        outcome = verification.outcome.value
+        console.print(f"verification: [bold]{outcome}[/] — {verification.detail}")
+    console.print(remediation.fix_diff or remediation.fix_summary, highlight=False, markup=False)
+    console.rule("Pull request")
+    repo = ctx.settings.repo_path(ctx.settings.service(SERVICE))
+    console.print(f"branch {remediation.branch} in {repo}")
+    console.print(f"Title: {remediation.pr_title}", markup=False)
+    console.print(remediation.pr_body or "", markup=False)
+    if remediation.pr_file:
+        console.print(f"(written to {remediation.pr_file})")
+    notes = client.list_notes(incident.id)
+    first = notes[0].content.splitlines()[1] if notes else "-"
+    console.print(f"note on the incident ({len(notes)}): {first}", markup=False)
+    html, markdown = write_report(ctx, diagnosis)
+    console.print(f"report: {html} (and {markdown.name})")
+    console.print(f"[green]done[/] in {time.perf_counter() - timeline.started:.1f} s")

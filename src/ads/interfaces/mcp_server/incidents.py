@@ -22,6 +22,7 @@ __all__ = ["register"]
 
 STATUSES = ("triggered", "acknowledged", "resolved")
 MAX_NOTE_CHARS = 25_000  # PagerDuty's limit on a note's content
+MAX_LISTED = 200  # incidents in one answer: more would crowd out the conversation
 
 
 def _statuses(status: str | None) -> list[str] | None:
@@ -44,8 +45,9 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
         service: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 25,
     ) -> IncidentList:
-        """List PagerDuty incidents, newest first.
+        """List PagerDuty incidents, newest first (at most `limit`; `count` is how many matched).
 
         status: triggered, acknowledged or resolved (comma-separated for several; default all).
         service: a service name from ads.yaml. since/until: ISO 8601 times bounding creation.
@@ -70,7 +72,7 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
         summaries = sorted(
             (IncidentSummary.of(i) for i in incidents), key=lambda s: s.created_at, reverse=True
         )
-        return IncidentList(count=len(summaries), filters=filters, incidents=summaries)
+        return IncidentList(count=len(summaries), filters=filters, incidents=summaries[:limit])
 
     def get_incident(incident_id: str) -> Incident:
         """One incident with its alerts (with their custom_details) and its timeline."""

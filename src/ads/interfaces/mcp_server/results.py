@@ -70,7 +70,7 @@ class IncidentSummary(_Result):
 
 
 class IncidentList(_Result):
-    """Incidents matching the filters, newest first."""
+    """Incidents matching the filters, newest first; ``count`` matched, the first few listed."""
 
     count: int
     filters: dict[str, str] = Field(default_factory=dict)

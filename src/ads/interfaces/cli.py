@@ -17,6 +17,7 @@ from ..workflow import Context, runtime_alerter
 from .cli_common import config_option, reports_errors
 from .cli_incidents import analyze, remediate_command, report
 from .cli_pagerduty import pagerduty
+from .cli_serve import serve
 from .cli_watch import watch
 from .console import LiveRunStatus, console, oom_table
 from .demo import run_demo
@@ -90,7 +91,7 @@ def demo(workdir: Path, kills: int, timeout: float) -> None:
     run_demo(workdir, kills=kills, timeout=timeout)
 
 
-for command in (analyze, remediate_command, report, pagerduty, watch):
+for command in (analyze, remediate_command, report, pagerduty, watch, serve):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -80,6 +80,7 @@ class WebhookService:
     max_body: int = MAX_BODY_BYTES
     poll_interval: float = 0.2
     lease_seconds: float = 300.0
+    on_idle: Callable[[], None] | None = None  # e.g. evaluate escalation rules between jobs
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
 
@@ -188,5 +189,11 @@ class WebhookService:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self.work_one():
-                self._stop.wait(self.poll_interval)
+            if self.work_one():
+                continue
+            if self.on_idle is not None:
+                try:
+                    self.on_idle()
+                except AdsError as exc:
+                    log.warning(json.dumps({"event": "idle.failed", "error": str(exc)}))
+            self._stop.wait(self.poll_interval)

@@ -16,6 +16,7 @@ from ..sources.monitors import LocalRuntime, RunObserver
 from ..workflow import Context, runtime_alerter
 from .cli_common import config_option, reports_errors
 from .cli_incidents import analyze, remediate_command, report
+from .cli_mcp import mcp
 from .cli_pagerduty import pagerduty
 from .cli_serve import serve
 from .cli_watch import watch
@@ -91,7 +92,7 @@ def demo(workdir: Path, kills: int, timeout: float) -> None:
     run_demo(workdir, kills=kills, timeout=timeout)
 
 
-for command in (analyze, remediate_command, report, pagerduty, watch, serve):
+for command in (analyze, remediate_command, report, pagerduty, watch, serve, mcp):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import LocalRuntime, detect_limiter
 from ads.sources.pagerduty import PagerDuty
+from ads.sources.repository import GitRepository
 from ads.workflow import Context, runtime_alerter
 
 
@@ -49,3 +53,34 @@ def test_three_kills_make_one_incident_with_three_alerts(
     assert details["git_sha"] == run.git_sha
     changes = pagerduty_client.change_events_for_service(full.service_id or "")
     assert any(run.git_sha and run.git_sha[:12] in c.get("summary", "") for c in changes)
+
+
+def test_ads_change_sends_the_deploy_with_its_sha(
+    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+) -> None:
+    repo = create_demo_workspace(tmp_path / "ads-demo-service")
+    env = {
+        **os.environ,
+        "PAGERDUTY_API_TOKEN": local_pagerduty.token,
+        "PAGERDUTY_API_HOST": local_pagerduty.api_url,
+        "ADS_PAGERDUTY_CA": str(local_pagerduty.ca_file),
+        "PAGERDUTY_ROUTING_KEY": local_pagerduty.routing_key("ads-demo-service"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "ads", "change", "ads-demo-service", "--config",
+         str(repo / "ads.yaml")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    sha = GitRepository(repo).head_sha()
+    service = pagerduty_client.find_service("ads-demo-service")
+    changes = pagerduty_client.change_events_for_service(service["id"])
+    assert any(sha[:12] in c.get("summary", "") for c in changes)
+
+    no_key = {k: v for k, v in env.items() if k != "PAGERDUTY_ROUTING_KEY"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ads", "change", "ads-demo-service", "--config",
+         str(repo / "ads.yaml")],
+        env=no_key, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "PAGERDUTY_ROUTING_KEY is not set" in proc.stderr

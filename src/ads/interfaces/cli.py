@@ -13,7 +13,7 @@ import click
 from ..config import load_settings
 from ..errors import ConfigError
 from ..sources.monitors import LocalRuntime, RunObserver
-from ..workflow import Context, runtime_alerter
+from ..workflow import Context, runtime_alerter, send_change_event
 from .cli_common import config_option, reports_errors
 from .cli_incidents import analyze, remediate_command, report
 from .cli_mcp import mcp
@@ -90,6 +90,22 @@ def run(
 def demo(workdir: Path, kills: int, timeout: float) -> None:
     """Run the whole ADS loop on the demo service, on this machine, with nothing to configure."""
     run_demo(workdir, kills=kills, timeout=timeout)
+
+
+@main.command()
+@click.argument("service")
+@config_option
+@click.option("--summary", default=None, help="What changed (default: 'Deploy SERVICE at SHA').")
+@reports_errors
+def change(service: str, config_path: Path | None, summary: str | None) -> None:
+    """Send a PagerDuty Change Event for a deploy of SERVICE (its repository's HEAD sha).
+
+    `make deploy` in the demo service calls it, so the incident's related changes show deploys.
+    """
+    settings = load_settings(config_path)
+    ctx = Context.from_settings(settings)
+    sha = send_change_event(ctx, settings.service(service), summary)
+    console.print(f"change event sent for {service} at {sha[:12]}")
 
 
 for command in (analyze, remediate_command, report, pagerduty, watch, serve, mcp):

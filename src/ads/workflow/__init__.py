@@ -5,7 +5,7 @@ so an incident is handled the same way whoever asked.
 """
 
 from .context import Context
-from .detect import make_alert_handler, runtime_alerter
+from .detect import make_alert_handler, runtime_alerter, send_change_event
 from .diagnose import analyse, diagnose, diagnose_offline
 from .remediate import remediate, suggest_remediation
 from .respond import evaluate_escalations, respond
@@ -20,5 +20,6 @@ __all__ = [
     "remediate",
     "respond",
     "runtime_alerter",
+    "send_change_event",
     "suggest_remediation",
 ]

@@ -17,7 +17,7 @@ from ..sources.monitors.alerting import PagerDutySender, RuntimeAlerter, oom_ale
 from ..sources.outbox import Outbox
 from .context import Context
 
-__all__ = ["AlertHandler", "make_alert_handler", "runtime_alerter"]
+__all__ = ["AlertHandler", "make_alert_handler", "runtime_alerter", "send_change_event"]
 
 
 def _routing_key(settings: Settings) -> str:
@@ -69,3 +69,18 @@ class AlertHandler:
 def make_alert_handler(settings: Settings) -> AlertHandler:
     """What ``ads watch`` calls for every new OOM kill."""
     return AlertHandler(Context.from_settings(settings))
+
+
+def send_change_event(ctx: Context, service: ServiceConfig, summary: str | None = None) -> str:
+    """Tell PagerDuty a deploy of ``service`` happened (its repo's HEAD); the sha sent."""
+    repo = ctx.repository(service)
+    sha = repo.head_sha()
+    text = summary or f"Deploy {service.name} at {sha[:12]}"
+    ctx.pagerduty.change_event(
+        _routing_key(ctx.settings),
+        f"{text} ({sha[:12]})" if sha[:12] not in text else text,
+        source=service.kubernetes.deployment or service.name,
+        custom_details={"git_sha": sha, "service": service.name,
+                        "namespace": service.kubernetes.namespace},
+    )  # fmt: skip
+    return sha

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 
 import click
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import load_settings
 from ..errors import ConfigError
@@ -21,6 +23,8 @@ from ..workflow import Context, evaluate_escalations, respond
 from .cli_common import config_option, reports_errors
 from .console import console
 from .http_server import BackgroundServer
+from .mcp_server.http import TOKEN_ENV, streamable_http_app
+from .mcp_server.server import build_server
 from .webhook import WebhookService
 
 __all__ = ["build_service", "serve"]
@@ -57,6 +61,34 @@ def build_service(
     )
 
 
+class WithMcp:
+    """One ASGI app: ``/mcp`` goes to the MCP server (whose lifespan runs its session manager),
+    everything else to the webhook service."""
+
+    def __init__(self, webhooks: ASGIApp, mcp_app: ASGIApp, path: str = "/mcp") -> None:
+        self.webhooks = webhooks
+        self.mcp_app = mcp_app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" or scope.get("path", "").startswith(self.path):
+            await self.mcp_app(scope, receive, send)
+        else:
+            await self.webhooks(scope, receive, send)
+
+
+def mounted_app(
+    ctx: Context, service: WebhookService, *, mcp_token: str | None, write_tools: bool = False
+) -> ASGIApp:
+    """The webhook app, plus the MCP server at ``/mcp`` behind ``mcp_token`` when one is set."""
+    if not mcp_token:
+        return service.app()
+    server = build_server(
+        ctx.settings, enable_write_tools=write_tools, context_factory=lambda settings: ctx
+    )
+    return WithMcp(service.app(), streamable_http_app(server, token=mcp_token))
+
+
 def _has_rules(ctx: Context) -> bool:
     return any(s.escalation for s in ctx.settings.services.values())
 
@@ -77,12 +109,20 @@ def _escalate(ctx: Context) -> None:
     type=click.FloatRange(min=0.1),
     help="A job whose worker died is taken up again after this long.",
 )
+@click.option("--enable-write-tools", is_flag=True, help="Offer the MCP write tools at /mcp too.")
 @reports_errors
-def serve(config_path: Path | None, host: str, port: int, lease_seconds: float) -> None:
+def serve(
+    config_path: Path | None,
+    host: str,
+    port: int,
+    lease_seconds: float,
+    enable_write_tools: bool,
+) -> None:
     """Receive PagerDuty webhooks and remediate incidents hands-free (Ctrl-C stops).
 
     Needs ADS_WEBHOOK_SECRETS (comma-separated signing secrets of the webhook subscription,
-    several during a rotation) and the PagerDuty settings of ``ads analyze``.
+    several during a rotation) and the PagerDuty settings of ``ads analyze``. With ADS_MCP_TOKEN
+    set, the MCP server is served at /mcp too, for clients sending that bearer token.
     """
     settings = load_settings(config_path)
     secrets = list(settings.secrets.webhook_secrets)
@@ -97,9 +137,13 @@ def serve(config_path: Path | None, host: str, port: int, lease_seconds: float) 
     ctx = Context.from_settings(settings)
     service = build_service(ctx, secrets, lease_seconds=lease_seconds)
     stop = threading.Event()
-    with BackgroundServer(service.app(), host=host, port=port) as server:
+    mcp_token = os.environ.get(TOKEN_ENV) or None
+    app = mounted_app(ctx, service, mcp_token=mcp_token, write_tools=enable_write_tools)
+    with BackgroundServer(app, host=host, port=port) as server:
         service.start_worker()
         console.print(f"ads serve: webhooks at {server.url}/webhooks/pagerduty, jobs at /jobs")
+        if mcp_token:
+            console.print(f"MCP at {server.url}/mcp (bearer token from {TOKEN_ENV})")
         try:
             stop.wait()
         finally:

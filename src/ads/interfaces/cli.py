@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..sources.monitors import LocalRuntime, RunObserver
 from ..workflow import Context, runtime_alerter, send_change_event
 from .cli_common import config_option, reports_errors
+from .cli_doctor import doctor
 from .cli_incidents import analyze, remediate_command, report
 from .cli_mcp import mcp
 from .cli_pagerduty import pagerduty
@@ -108,7 +109,7 @@ def change(service: str, config_path: Path | None, summary: str | None) -> None:
     console.print(f"change event sent for {service} at {sha[:12]}")
 
 
-for command in (analyze, remediate_command, report, pagerduty, watch, serve, mcp):
+for command in (analyze, remediate_command, report, pagerduty, watch, serve, mcp, doctor):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,12 +39,16 @@ class BackgroundServer:
         log_level: str = "warning",
     ) -> None:
         self.host = host
-        self.port = port or free_port(host)
+        # Bind here, not in uvicorn: port 0 then gets a free port with no race between
+        # choosing it and listening on it.
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.socket.bind((host, port))
+        self.port = int(self.socket.getsockname()[1])
         self.scheme = "https" if ssl_certfile else "http"
         config = uvicorn.Config(
             app,
-            host=host,
-            port=self.port,
             log_level=log_level,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
@@ -52,7 +56,10 @@ class BackgroundServer:
             access_log=False,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="ads-http")
+        self.thread = threading.Thread(target=self._serve, daemon=True, name="ads-http")
+
+    def _serve(self) -> None:
+        self.server.run(sockets=[self.socket])
 
     @property
     def url(self) -> str:
@@ -70,6 +77,7 @@ class BackgroundServer:
     def stop(self, timeout: float = 10.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout)
+        self.socket.close()
 
     def __enter__(self) -> BackgroundServer:
         return self.start()

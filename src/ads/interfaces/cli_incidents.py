@@ -8,11 +8,10 @@ import click
 from rich.markdown import Markdown
 
 from ..actions.report import diagnosis_json, diagnosis_markdown
-from ..actions.report_html import diagnosis_html
 from ..config import ServiceConfig, load_settings
 from ..errors import ConfigError
 from ..models import Diagnosis
-from ..workflow import Context, diagnose, diagnose_offline, remediate
+from ..workflow import Context, diagnose, diagnose_offline, remediate, write_report
 from .cli_common import config_option, reports_errors
 from .console import console, stage_progress
 
@@ -130,14 +129,3 @@ def report(incident_id: str, config_path: Path | None, output: Path | None) -> N
     paths = write_report(ctx, diagnosis, output)
     for path in paths:
         console.print(f"wrote {path}")
-
-
-def write_report(ctx: Context, diagnosis: Diagnosis, output: Path | None = None) -> list[Path]:
-    """report.html + report.md for a diagnosis (with its remediation when there is one)."""
-    target = output or ctx.settings.state_dir / "reports" / diagnosis.incident.id
-    target.mkdir(parents=True, exist_ok=True)
-    remediation = ctx.store.remediation(diagnosis.incident.id)
-    html_path, md_path = target / "report.html", target / "report.md"
-    html_path.write_text(diagnosis_html(diagnosis, remediation), encoding="utf-8")
-    md_path.write_text(diagnosis_markdown(diagnosis), encoding="utf-8")
-    return [html_path, md_path]

@@ -27,8 +27,7 @@ from ..models import OomEvent, Remediation
 from ..sources.monitors import LocalRuntime, RunObserver
 from ..sources.pagerduty import PagerDuty
 from ..sources.storage import Job
-from ..workflow import Context, respond, runtime_alerter
-from .cli_incidents import write_report
+from ..workflow import Context, respond, runtime_alerter, write_report
 from .console import LiveRunStatus, console, oom_table
 from .demo_workspace import create_demo_workspace
 from .http_server import BackgroundServer

@@ -6,13 +6,15 @@ so an incident is handled the same way whoever asked.
 
 from .context import Context
 from .detect import make_alert_handler, runtime_alerter, send_change_event
-from .diagnose import analyse, diagnose, diagnose_offline
-from .remediate import remediate, suggest_remediation
+from .diagnose import analyse, changes_in_window, diagnose, diagnose_offline
+from .remediate import remediate, suggest_remediation, verify_incident
+from .report import write_report
 from .respond import evaluate_escalations, respond
 
 __all__ = [
     "Context",
     "analyse",
+    "changes_in_window",
     "diagnose",
     "diagnose_offline",
     "evaluate_escalations",
@@ -22,4 +24,6 @@ __all__ = [
     "runtime_alerter",
     "send_change_event",
     "suggest_remediation",
+    "verify_incident",
+    "write_report",
 ]

@@ -32,7 +32,7 @@ from ..sources.pagerduty import incident_from_api
 from ..sources.repository import GitRepository
 from .context import Context
 
-__all__ = ["analyse", "diagnose", "diagnose_offline", "read_sources"]
+__all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read_sources"]
 
 C_SUFFIXES = (".c", ".h")
 SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
@@ -66,22 +66,36 @@ def _window(incident: Incident, service: ServiceConfig) -> tuple[datetime, datet
     return until - timedelta(days=service.lookback_days), until
 
 
+def changes_in_window(
+    repo: GitRepository,
+    service: ServiceConfig,
+    since: datetime,
+    until: datetime,
+    *,
+    paths: list[str] | None = None,
+    wrappers: list[str] | None = None,
+) -> list[Change]:
+    """Commits in [since, until] touching ``paths`` (default: the service's sources and
+    manifests), each described against ``until``: removed frees, allocations, limit changes."""
+    chosen = paths if paths is not None else [*service.sources, service.manifests]
+    commits = repo.commits(since, until, [p for p in chosen if p and p != "."])
+    return [
+        describe_commit(
+            commit,
+            until,
+            source_paths=service.sources,
+            manifest_dir=service.manifests,
+            allocators=[*DEFAULT_ALLOCATORS, *(wrappers or [])],
+        )
+        for commit in commits
+    ]
+
+
 def _changes(
     repo: GitRepository, incident: Incident, service: ServiceConfig, wrappers: list[str]
 ) -> tuple[list[Change], list[str]]:
     since, until = _window(incident, service)
-    paths = [*service.sources, service.manifests]
-    commits = repo.commits(since, until, [p for p in paths if p and p != "."])
-    changes = [
-        describe_commit(
-            commit,
-            incident.created_at,
-            source_paths=service.sources,
-            manifest_dir=service.manifests,
-            allocators=[*DEFAULT_ALLOCATORS, *wrappers],
-        )
-        for commit in commits
-    ]
+    changes = changes_in_window(repo, service, since, until, wrappers=wrappers)
     notes = [] if changes else [f"no commits between {since:%Y-%m-%d %H:%M} and the incident"]
     return changes, notes
 

@@ -30,11 +30,11 @@ from ..actions.worktrees import git
 from ..analysis.fixes import propose_fix
 from ..config import ServiceConfig
 from ..errors import AdsError, RemediationError
-from ..models import Diagnosis, Finding, Remediation, VerificationOutcome
+from ..models import Diagnosis, Finding, Remediation, VerificationOutcome, VerificationResult
 from .context import Context
 from .diagnose import diagnose
 
-__all__ = ["Stage", "remediate", "suggest_remediation"]
+__all__ = ["Stage", "remediate", "suggest_remediation", "verify_incident"]
 
 Stage = Callable[[str, str], None]  # (stage name, "start" | "done" | "skipped") for progress
 
@@ -99,6 +99,17 @@ def _mitigation_text(
         return propose_mitigation(repo, service, growth_bytes_per_second=growth).text()
     except AdsError as exc:
         return f"no limit-raise mitigation: {exc}"
+
+
+def verify_incident(ctx: Context, diagnosis: Diagnosis) -> tuple[Remediation, VerificationResult]:
+    """Only the verification by reproduction of the proposed fix: no branch, PR or note, and the
+    stored remediation (whose note time the escalation rules read) is left as it is."""
+    suggestion = suggest_remediation(ctx, diagnosis)
+    service = ctx.settings.service(diagnosis.service)
+    result = verify_fix(
+        ctx.repository(service).root, service, suggestion.fix_diff, finding=diagnosis.findings[0]
+    )
+    return suggestion, result
 
 
 def remediate(

@@ -14,34 +14,12 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from ...analysis.history import describe_commit
-from ...config import ServiceConfig
-from ...models import Change
-from ...sources.repository import GitRepository
+from ...workflow import changes_in_window
 from .guards import add_tool, confine_path, service_config
 from .results import RecentChanges
 from .state import ServerState
 
-__all__ = ["recent_changes", "register"]
-
-
-def recent_changes(
-    repo: GitRepository,
-    service: ServiceConfig,
-    since: datetime,
-    until: datetime,
-    paths: list[str],
-) -> list[Change]:
-    """Commits in [since, until] touching ``paths``, described against ``until``.
-
-    Small on purpose: the workflow's own window reading is tied to an incident; this one is for
-    "now", until the workflow offers a window helper both can share.
-    """
-    commits = repo.commits(since, until, paths)
-    return [
-        describe_commit(commit, until, source_paths=service.sources, manifest_dir=service.manifests)
-        for commit in commits
-    ]
+__all__ = ["register"]
 
 
 def register(server: MCPServer[Any], state: ServerState) -> None:
@@ -66,7 +44,7 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
             paths = [p for p in (*config.sources, config.manifests) if p and p != "."]
         until = datetime.now(UTC)
         since = until - timedelta(days=days)
-        changes = recent_changes(repo, config, since, until, paths)
+        changes = changes_in_window(repo, config, since, until, paths=paths)
         return RecentChanges(
             service=config.name,
             repository=str(repo.root),

@@ -13,8 +13,7 @@ from mcp.server.mcpserver import MCPServer
 
 from ...actions.report import diagnosis_markdown, line_span
 from ...models import Diagnosis
-from ...workflow import diagnose
-from ..cli_incidents import write_report
+from ...workflow import diagnose, write_report
 from .guards import add_tool, check_incident_id
 from .results import Report, RootCause
 from .state import ServerState

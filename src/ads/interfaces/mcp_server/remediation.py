@@ -15,8 +15,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from ...actions.verification import verify_fix as run_verification
-from ...workflow import remediate, suggest_remediation
+from ...workflow import remediate, suggest_remediation, verify_incident
 from .diagnosis import stored_or_new_diagnosis
 from .guards import add_tool, check_incident_id
 from .results import PullRequestResult, RemediationSuggestion, VerifyResult
@@ -46,18 +45,8 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
         """Verify the fix by reproduction: build and run the current code under the service's
         memory limit (it must be OOM-killed), then the patched code (memory must stay flat).
         Makes no branch, opens no PR and writes no note. Takes seconds to a minute."""
-        ctx = state.context
         diagnosis = stored_or_new_diagnosis(state, check_incident_id(incident_id))
-        suggestion = suggest_remediation(ctx, diagnosis)
-        service = ctx.settings.service(diagnosis.service)
-        # Not workflow.remediate(open_pr=False): that still makes the rollback branch and
-        # replaces the stored remediation (and its note time, which the escalation rules read).
-        result = run_verification(
-            ctx.repository(service).root,
-            service,
-            suggestion.fix_diff,
-            finding=diagnosis.findings[0],
-        )
+        suggestion, result = verify_incident(state.context, diagnosis)
         return VerifyResult(
             incident_id=diagnosis.incident.id,
             outcome=result.outcome,

@@ -150,11 +150,6 @@ def test_nobody_on_call_fails_the_on_call_item(
     assert "schedule" in oncall.fix
 
 
-@pytest.mark.xfail(
-    reason="the local PagerDuty server rotates a layer before its start (oncall.turns ignores "
-    "the layer's start), so a schedule starting in the future still has someone on call",
-    strict=False,
-)
 def test_schedule_starting_in_the_future_fails_the_on_call_item(
     tmp_path: Path, demo_workspace: Path, kube: RecordedKubeApi
 ) -> None:

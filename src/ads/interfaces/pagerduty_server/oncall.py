@@ -35,18 +35,26 @@ def format_time(value: datetime) -> str:
 
 
 def turns(schedule: dict[str, Any], since: datetime, until: datetime) -> list[Turn]:
-    """Every turn of the schedule's layers that overlaps ``[since, until]`` (at least one)."""
+    """Every turn of the schedule's layers that overlaps ``[since, until]``, clipped to each
+    layer's ``start`` / ``end`` (a layer that has not started yet puts nobody on call)."""
     found: list[Turn] = []
     for layer in schedule.get("schedule_layers", []):
         users = [u["user"] for u in layer["users"]]
+        if not users:
+            continue
         origin = parse_time(layer["rotation_virtual_start"])
+        layer_start = parse_time(layer["start"]) if layer.get("start") else None
+        layer_end = parse_time(layer["end"]) if layer.get("end") else None
         length = timedelta(seconds=int(layer["rotation_turn_length_seconds"]))
         index = (since - origin) // length
         while True:
             start = origin + index * length
-            if start > until and found:
+            if start > until:
                 break
-            found.append(Turn(users[index % len(users)], start, start + length))
+            begin = max(start, layer_start) if layer_start else start
+            finish = min(start + length, layer_end) if layer_end else start + length
+            if begin < finish and finish > since:
+                found.append(Turn(users[index % len(users)], begin, finish))
             index += 1
             if start + length > until:
                 break

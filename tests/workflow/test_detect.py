@@ -84,3 +84,42 @@ def test_ads_change_sends_the_deploy_with_its_sha(
         env=no_key, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2 and "PAGERDUTY_ROUTING_KEY is not set" in proc.stderr
+
+
+@pytest.mark.cgroup
+def test_healthy_run_after_the_fix_resolves_the_incident(
+    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+) -> None:
+    try:
+        limiter = detect_limiter(allow_fallback=False)
+    except Exception:
+        pytest.skip("needs a writable memory cgroup for real OOM kills")
+    repo = create_demo_workspace(tmp_path / "ads-demo-service")
+    settings = load_settings(repo / "ads.yaml")
+    base = settings.service("ads-demo-service")
+    service = base.model_copy(
+        update={"alert_rules": base.alert_rules.model_copy(
+            update={"resolve_after_healthy_seconds": 1.0})}
+    )  # fmt: skip
+    ctx = Context(settings=settings, pagerduty_factory=lambda: pagerduty_client)
+    key = local_pagerduty.routing_key("ads-demo-service")
+
+    def run(**limits: float) -> None:
+        alerter = runtime_alerter(ctx, service, repo, routing_key=key)
+        LocalRuntime(service, repo, limiter=limiter, observers=[alerter]).run(**limits)  # type: ignore[arg-type]
+
+    run(max_kills=1, duration=30)
+    (incident,) = pagerduty_client.list_incidents()
+    assert incident.status == "triggered"
+
+    worker = repo / "worker.c"  # the fix lands (as the PR would), and the service is redeployed
+    lines = worker.read_text().splitlines(keepends=True)
+    lines.insert(27, "        free(buffer);\n")
+    worker.write_text("".join(lines))
+    who = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
+           "GIT_COMMITTER_EMAIL": "a@x"}  # fmt: skip
+    git = ["git", "-C", str(repo), "commit", "-qam", "Free the payload buffer"]
+    subprocess.run(git, check=True, env={**os.environ, **who})
+    run(duration=2.5)
+
+    assert pagerduty_client.get_incident(incident.id).status == "resolved"

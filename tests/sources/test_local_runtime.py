@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,28 @@ def _can_cgroup() -> bool:
 
 
 def _leftover_cgroups(limiter: MemoryLimiter, service: str) -> list[Path]:
+    """Cgroups of ``service`` under the limiter's own parent (each test gets a fresh one)."""
     assert limiter.parent is not None
     return [p for p in limiter.parent.glob(f"{service}-*") if p.is_dir()]
+
+
+@pytest.fixture
+def own_parent(request: pytest.FixtureRequest) -> Iterator[MemoryLimiter]:
+    """A limiter whose cgroups go under a parent of this test's own, so other runs on the
+    machine (benchmarks, a second test session) cannot be mistaken for leftovers."""
+    shared = _cgroup_limiter()
+    assert shared.parent is not None
+    parent = shared.parent / f"test-{uuid.uuid4().hex[:8]}"
+    parent.mkdir()
+    if shared.mode is ReproductionMode.CGROUP_V2:
+        (parent / "cgroup.subtree_control").write_text("+memory")
+    try:
+        yield MemoryLimiter(shared.mode, parent)
+    finally:
+        for child in parent.iterdir():
+            if child.is_dir():
+                child.rmdir()
+        parent.rmdir()
 
 
 def demo_service(**overrides: object) -> ServiceConfig:
@@ -48,8 +70,10 @@ def demo_service(**overrides: object) -> ServiceConfig:
 
 
 @pytest.mark.cgroup
-def test_demo_worker_is_oom_killed_by_the_kernel(demo_repo: Path) -> None:
-    limiter = _cgroup_limiter()
+def test_demo_worker_is_oom_killed_by_the_kernel(
+    demo_repo: Path, own_parent: MemoryLimiter
+) -> None:
+    limiter = own_parent
     runtime = LocalRuntime(demo_service(), demo_repo, limiter=limiter)
     result = runtime.run(max_kills=2, duration=30)
 
@@ -67,12 +91,12 @@ def test_demo_worker_is_oom_killed_by_the_kernel(demo_repo: Path) -> None:
 
 
 @pytest.mark.cgroup
-def test_worker_that_frees_is_not_killed(demo_repo: Path) -> None:
+def test_worker_that_frees_is_not_killed(demo_repo: Path, own_parent: MemoryLimiter) -> None:
     worker = demo_repo / "worker.c"
     lines = worker.read_text().splitlines(keepends=True)
     lines.insert(27, "        free(buffer);\n")
     worker.write_text("".join(lines))
-    limiter = _cgroup_limiter()
+    limiter = own_parent
     result = LocalRuntime(demo_service(), demo_repo, limiter=limiter).run(duration=3)
 
     assert result.events == []
@@ -81,8 +105,10 @@ def test_worker_that_frees_is_not_killed(demo_repo: Path) -> None:
 
 
 @pytest.mark.cgroup
-def test_stop_from_another_thread_kills_and_removes_the_cgroup(demo_repo: Path) -> None:
-    limiter = _cgroup_limiter()
+def test_stop_from_another_thread_kills_and_removes_the_cgroup(
+    demo_repo: Path, own_parent: MemoryLimiter
+) -> None:
+    limiter = own_parent
     runtime = LocalRuntime(demo_service(memory_limit="1Gi"), demo_repo, limiter=limiter)
     threading.Timer(1.0, runtime.stop).start()
     result = runtime.run(duration=30)

@@ -129,11 +129,16 @@ def remediate(
     service = ctx.settings.service(diagnosis.service)
     repo = ctx.repository(service)
     top = diagnosis.findings[0]
+    previous = ctx.store.remediation(diagnosis.incident.id)
     if verify:
         with _timed(timings, "verify", progress):
             remediation.verification = verify_fix(
                 repo.root, service, remediation.fix_diff, finding=top
             )
+    elif previous is not None and previous.fix_diff == remediation.fix_diff:
+        remediation.verification = previous.verification  # same fix: what was seen still holds
+    if previous is not None:
+        remediation.noted_at, remediation.escalated_to = previous.noted_at, previous.escalated_to
     incident = diagnosis.incident
     number = incident.number or incident.id
     with _timed(timings, "rollback", progress):
@@ -220,6 +225,7 @@ def _write_note(ctx: Context, diagnosis: Diagnosis, remediation: Remediation) ->
     for note in pagerduty.list_notes(incident_id):
         if is_ads_note(note.content, remediation.branch):
             remediation.note_id = note.id
+            remediation.noted_at = remediation.noted_at or note.created_at
             return
     note = pagerduty.add_note(incident_id, incident_note(diagnosis, remediation))
     remediation.note_id = note.id

@@ -1,0 +1,93 @@
+"""``ads analyze``, ``ads remediate`` and ``ads report`` as a user runs them (local PagerDuty)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ads.interfaces.demo_workspace import create_demo_workspace
+from ads.interfaces.pagerduty_server import LocalPagerDuty
+from ads.sources.monitors import detect_limiter
+from ads.sources.pagerduty import PagerDuty
+
+
+def ads(
+    repo: Path, server: LocalPagerDuty, *args: str, token: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PAGERDUTY_API_TOKEN": token or server.token,
+        "PAGERDUTY_API_HOST": server.api_url,
+        "ADS_PAGERDUTY_CA": str(server.ca_file),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ads", *args, "--config", str(repo / "ads.yaml")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.cgroup
+def test_analyze_remediate_report(
+    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+) -> None:
+    try:
+        detect_limiter(allow_fallback=False)
+    except Exception:
+        pytest.skip("remediation verifies under a memory cgroup")
+    repo = create_demo_workspace(tmp_path / "ads-demo-service")
+    pagerduty_client.trigger(
+        local_pagerduty.routing_key("ads-demo-service"),
+        "ads-demo-service OOMKilled (64Mi limit, 2 restarts)",
+        "vm",
+        severity="critical",
+        dedup_key="oomkilled/default/ads-demo-service/worker",
+        custom_details={"reason": "OOMKilled", "exit_code": 137, "memory_limit": "64Mi",
+                        "seconds_to_kill": 1.8},
+    )  # fmt: skip
+    (incident,) = pagerduty_client.list_incidents()
+
+    analyzed = ads(repo, local_pagerduty, "analyze", incident.id, "--format", "json")
+    assert analyzed.returncode == 0, analyzed.stderr
+    top = json.loads(analyzed.stdout)["findings"][0]
+    assert (top["file"], top["function"], top["line"], top["confidence"]) == (
+        "worker.c", "controller", 26, "High"
+    )  # fmt: skip
+
+    remediated = ads(repo, local_pagerduty, "remediate", incident.id)
+    assert remediated.returncode == 0, remediated.stderr
+    assert "verification: verified" in remediated.stdout
+    assert "branch: ads/incident-1-fix-memory-leak" in remediated.stdout
+    notes = pagerduty_client.list_notes(incident.id)
+    assert len(notes) == 1 and "ads/incident-1-fix-memory-leak" in notes[0].content
+
+    again = ads(repo, local_pagerduty, "remediate", incident.id, "--no-verify")
+    assert again.returncode == 0, again.stderr
+    assert len(pagerduty_client.list_notes(incident.id)) == 1  # same branch: no second note
+    branches = subprocess.run(
+        ["git", "-C", str(repo), "branch", "--list", "ads/*fix*"], capture_output=True, text=True
+    ).stdout.split()
+    assert branches == ["ads/incident-1-fix-memory-leak"]
+
+    reported = ads(repo, local_pagerduty, "report", incident.id)
+    assert reported.returncode == 0, reported.stderr
+    html = repo / ".ads" / "reports" / incident.id / "report.html"
+    assert html.is_file() and "<svg" in html.read_text()
+
+
+def test_wrong_token_and_unknown_incident_are_one_line(
+    tmp_path: Path, local_pagerduty: LocalPagerDuty
+) -> None:
+    repo = create_demo_workspace(tmp_path / "ads-demo-service")
+    wrong = ads(repo, local_pagerduty, "analyze", "PNOPE12", token="not-the-token")
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert "PAGERDUTY_API_HOST" in wrong.stderr and "not-the-token" not in wrong.stderr
+    missing = ads(repo, local_pagerduty, "analyze", "PNOPE12")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "PNOPE12" in missing.stderr
+    no_report = ads(repo, local_pagerduty, "report", "PNOPE12")
+    assert no_report.returncode == 2 and "no stored diagnosis" in no_report.stderr

@@ -180,6 +180,9 @@ def diagnose(ctx: Context, incident_id: str) -> Diagnosis:
         for o in oncall
     ]
     diagnosis = analyse(incident, service, ctx.repository(service), oncall=oncall)
+    for event in pagerduty.related_change_events(incident.id):
+        when = event.get("timestamp", "?")
+        diagnosis.notes.append(f"PagerDuty change event {when}: {event.get('summary', '')}")
     ctx.store.save_diagnosis(diagnosis)
     return diagnosis
 

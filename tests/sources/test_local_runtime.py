@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +164,23 @@ def test_missing_build_command(demo_repo: Path) -> None:
     )
     with pytest.raises(BuildError, match="no build command"):
         runtime.run(duration=1)
+
+
+@pytest.mark.cgroup
+def test_ctrl_c_on_ads_run_removes_its_cgroups(demo_repo: Path, own_parent: MemoryLimiter) -> None:
+    assert own_parent.parent is not None
+    env = {**os.environ, "ADS_CGROUP_ROOT": str(own_parent.parent)}
+    env.pop("PAGERDUTY_ROUTING_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ads", "run", "ads-demo-service"],
+        cwd=demo_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not _leftover_cgroups(own_parent, "ads-demo-service"):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert _leftover_cgroups(own_parent, "ads-demo-service") == []

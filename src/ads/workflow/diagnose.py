@@ -24,7 +24,13 @@ from ..analysis.history import (
     find_introducing_commit,
     rank_changes,
 )
-from ..analysis.scoring import impact_text, incident_signal, predict_seconds_to_oom, rank_findings
+from ..analysis.scoring import (
+    GROWS,
+    impact_text,
+    incident_signal,
+    predict_seconds_to_oom,
+    rank_findings,
+)
 from ..config import ServiceConfig
 from ..errors import AnalysisError, ConfigError, RepositoryError
 from ..models import Change, Confidence, Diagnosis, Finding, Incident, OnCall
@@ -35,6 +41,9 @@ from .context import Context
 __all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read_sources"]
 
 C_SUFFIXES = (".c", ".h")
+ATTRIBUTED = 5  # findings that get history attribution (blame, removed frees)
+CORROBORATED = 3  # growth findings checked with gcc -fanalyzer, best first
+GCC_BUDGET_SECONDS = 20.0
 SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
 
 
@@ -74,16 +83,20 @@ def changes_in_window(
     *,
     paths: list[str] | None = None,
     wrappers: list[str] | None = None,
+    described: list[str] | None = None,
 ) -> list[Change]:
     """Commits in [since, until] touching ``paths`` (default: the service's sources and
-    manifests), each described against ``until``: removed frees, allocations, limit changes."""
+    manifests; a source of ``.`` means the whole repository), each described against ``until``:
+    removed frees, allocations, limit changes. ``described`` narrows which source files get the
+    (costly) C-level description; every commit's files are listed either way."""
     chosen = paths if paths is not None else [*service.sources, service.manifests]
-    commits = repo.commits(since, until, [p for p in chosen if p and p != "."])
+    filters = [] if "." in chosen or "" in chosen else chosen
+    commits = repo.commits(since, until, filters)
     return [
         describe_commit(
             commit,
             until,
-            source_paths=service.sources,
+            source_paths=described if described is not None else service.sources,
             manifest_dir=service.manifests,
             allocators=[*DEFAULT_ALLOCATORS, *(wrappers or [])],
         )
@@ -92,10 +105,14 @@ def changes_in_window(
 
 
 def _changes(
-    repo: GitRepository, incident: Incident, service: ServiceConfig, wrappers: list[str]
+    repo: GitRepository,
+    incident: Incident,
+    service: ServiceConfig,
+    wrappers: list[str],
+    described: list[str],
 ) -> tuple[list[Change], list[str]]:
     since, until = _window(incident, service)
-    changes = changes_in_window(repo, service, since, until, wrappers=wrappers)
+    changes = changes_in_window(repo, service, since, until, wrappers=wrappers, described=described)
     notes = [] if changes else [f"no commits between {since:%Y-%m-%d %H:%M} and the incident"]
     return changes, notes
 
@@ -131,16 +148,26 @@ def analyse(
     report = analyze_c_sources(sources)
     notes += [f"did not fully parse: {p}" for p in report.parse_problems]
     notes += [f"skipped: {s}" for s in report.skipped]
-    findings = report.findings
-    if corroborate and findings:
-        corroboration = corroborate_with_gcc(
-            repo.root, findings, [path for path, _ in sources], report.allocator_wrappers
-        )
-        findings = corroboration.findings
-        notes += corroboration.notes
-    changes, change_notes = _changes(repo, incident, service, report.allocator_wrappers)
+    # The analysis orders findings by how they can exhaust memory; only the leading ones are
+    # worth the costly steps (C-level history, blame, gcc), so big repositories stay fast.
+    leading, rest = report.findings[:ATTRIBUTED], report.findings[ATTRIBUTED:]
+    described = sorted({f.file for f in leading})
+    changes, change_notes = _changes(repo, incident, service, report.allocator_wrappers, described)
     notes += change_notes
-    findings = [_attribute(f, changes, repo) for f in findings]
+    leading = [_attribute(f, changes, repo) for f in leading]
+    growing = [f for f in leading if f.kind in GROWS][:CORROBORATED]
+    if corroborate and growing:
+        corroboration = corroborate_with_gcc(
+            repo.root,
+            growing,
+            [path for path, _ in sources],
+            report.allocator_wrappers,
+            timeout=GCC_BUDGET_SECONDS,
+        )
+        checked = {(f.file, f.line): f for f in corroboration.findings}
+        leading = [checked.get((f.file, f.line), f) for f in leading]
+        notes += corroboration.notes
+    findings = leading + rest
     ranked = rank_findings(findings, signal, parse_problems=bool(report.parse_problems))
     top = ranked[0] if ranked else None
     if top is not None and top.introduced_by is None:

@@ -42,7 +42,7 @@ __all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read
 
 C_SUFFIXES = (".c", ".h")
 ATTRIBUTED = 5  # findings that get history attribution (blame, removed frees)
-CORROBORATED = 3  # growth findings checked with gcc -fanalyzer, best first
+CORROBORATED = 2  # growth findings checked with gcc -fanalyzer, best first
 GCC_BUDGET_SECONDS = 20.0
 SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
 

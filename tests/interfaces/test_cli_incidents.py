@@ -89,5 +89,27 @@ def test_wrong_token_and_unknown_incident_are_one_line(
     missing = ads(repo, local_pagerduty, "analyze", "PNOPE12")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "PNOPE12" in missing.stderr
+    for odd in ("a/b", "PABC?x=1", "PABC#frag", "../incidents"):
+        proc = ads(repo, local_pagerduty, "analyze", odd)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, (odd, proc.stderr)
     no_report = ads(repo, local_pagerduty, "report", "PNOPE12")
     assert no_report.returncode == 2 and "no stored diagnosis" in no_report.stderr
+
+
+def test_port_in_use_and_unwritable_state_dir_are_one_line(
+    tmp_path: Path, local_pagerduty: LocalPagerDuty
+) -> None:
+    repo = create_demo_workspace(tmp_path / "ads-demo-service")
+    port = local_pagerduty.api_url.rsplit(":", 1)[1]
+    env = {**os.environ, "ADS_WEBHOOK_SECRETS": "s"}
+    busy = subprocess.run(
+        [sys.executable, "-m", "ads", "serve", "--config", str(repo / "ads.yaml"), "--port", port],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert busy.returncode == 2 and "cannot listen on" in busy.stderr
+    assert "Traceback" not in busy.stderr
+    config = repo / "ads.yaml"
+    config.write_text("state_dir: /proc/ads-cannot-be-here\n" + config.read_text())
+    unwritable = ads(repo, local_pagerduty, "report", "PNOPE12")
+    assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
+    assert "/proc/ads-cannot-be-here" in unwritable.stderr

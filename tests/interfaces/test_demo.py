@@ -80,3 +80,15 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     # The report with its chart.
     html = (workdir / "state" / "reports" / incident.id / "report.html").read_text()
     assert "<svg" in html and 'data-series="current build"' in html
+
+
+def test_demo_refuses_a_workdir_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "my-service"
+    precious.mkdir()
+    (precious / "main.c").write_text("int main(void) { return 0; }\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ads", "demo", "--workdir", str(precious)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "refusing to overwrite" in proc.stderr
+    assert (precious / "main.c").is_file()

@@ -79,3 +79,5 @@ def test_acknowledged_incident_is_left_alone(
     pagerduty_client.acknowledge(incident_id)
     assert evaluate_escalations(ctx, now=posted + timedelta(seconds=30)) == []
     assert pagerduty_client.list_notes(incident_id) == []
+    settled = ctx.store.remediation(incident_id)
+    assert settled is not None and settled.escalated_to == 0  # not asked about again

@@ -54,6 +54,12 @@ def reports_errors(func: F) -> F:
         except AdsError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(1)
+        except OSError as exc:  # a file or port the user named: say which, no traceback
+            where = f" ({exc.filename})" if exc.filename else ""
+            err_console.print(
+                f"[bold red]error:[/] {exc.strerror or exc}{where}", highlight=False, soft_wrap=True
+            )
+            sys.exit(1)
         except KeyboardInterrupt:
             err_console.print("interrupted; cleaned up")
             sys.exit(130)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -28,6 +29,8 @@ from .mcp_server.server import build_server
 from .webhook import WebhookService
 
 __all__ = ["build_service", "serve"]
+
+ESCALATION_CHECK_SECONDS = 30.0
 
 
 class _JsonLines(logging.Formatter):
@@ -56,7 +59,7 @@ def build_service(
         secrets=secrets,
         handler=handle,
         services=lambda name: name in names,
-        on_idle=(lambda: _escalate(ctx)) if _has_rules(ctx) else None,
+        on_idle=_EscalationTimer(ctx) if _has_rules(ctx) else None,
         lease_seconds=lease_seconds,
     )
 
@@ -78,7 +81,12 @@ class WithMcp:
 
 
 def mounted_app(
-    ctx: Context, service: WebhookService, *, mcp_token: str | None, write_tools: bool = False
+    ctx: Context,
+    service: WebhookService,
+    *,
+    mcp_token: str | None,
+    write_tools: bool = False,
+    host: str = "127.0.0.1",
 ) -> ASGIApp:
     """The webhook app, plus the MCP server at ``/mcp`` behind ``mcp_token`` when one is set."""
     if not mcp_token:
@@ -86,16 +94,30 @@ def mounted_app(
     server = build_server(
         ctx.settings, enable_write_tools=write_tools, context_factory=lambda settings: ctx
     )
-    return WithMcp(service.app(), streamable_http_app(server, token=mcp_token))
+    return WithMcp(service.app(), streamable_http_app(server, token=mcp_token, host=host))
 
 
 def _has_rules(ctx: Context) -> bool:
     return any(s.escalation for s in ctx.settings.services.values())
 
 
-def _escalate(ctx: Context) -> None:
-    for line in evaluate_escalations(ctx):
-        logging.getLogger("ads.escalation").info(json.dumps({"event": "escalated", "why": line}))
+class _EscalationTimer:
+    """Runs the escalation rules at most every ``ESCALATION_CHECK_SECONDS`` (scaled by
+    ``time_scale``), not on every idle poll of the worker: each check reads PagerDuty."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.every = ESCALATION_CHECK_SECONDS / ctx.settings.time_scale
+        self.next_at = 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.next_at:
+            return
+        self.next_at = time.monotonic() + self.every
+        for line in evaluate_escalations(self.ctx):
+            logging.getLogger("ads.escalation").info(
+                json.dumps({"event": "escalated", "why": line})
+            )
 
 
 @click.command()
@@ -138,7 +160,7 @@ def serve(
     service = build_service(ctx, secrets, lease_seconds=lease_seconds)
     stop = threading.Event()
     mcp_token = os.environ.get(TOKEN_ENV) or None
-    app = mounted_app(ctx, service, mcp_token=mcp_token, write_tools=enable_write_tools)
+    app = mounted_app(ctx, service, mcp_token=mcp_token, write_tools=enable_write_tools, host=host)
     with BackgroundServer(app, host=host, port=port) as server:
         service.start_worker()
         console.print(f"ads serve: webhooks at {server.url}/webhooks/pagerduty, jobs at /jobs")

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from ..actions.report import analysis_block
 from ..config import load_settings
-from ..errors import AdsError, RuntimeUnavailableError
+from ..errors import AdsError, ConfigError, RuntimeUnavailableError
 from ..models import OomEvent, Remediation
 from ..sources.monitors import LocalRuntime, RunObserver
 from ..sources.pagerduty import PagerDuty
@@ -76,9 +76,7 @@ def run_demo(workdir: Path, *, kills: int = 2, timeout: float = 60.0) -> None:
     """The demo, end to end; ``AdsError`` if any step does not happen within ``timeout``."""
     console.rule("[bold]ADS demo: ads-demo-service under a 64Mi memory limit")
     timeline = Timeline()
-    workdir = workdir.resolve()
-    if workdir.exists():  # each demo starts from a clean account: no incident left open
-        shutil.rmtree(workdir)
+    workdir = _fresh_workdir(workdir.resolve())
     repo = create_demo_workspace(workdir / SERVICE)
     settings = load_settings(repo / "ads.yaml")
     settings.state_dir = workdir / "state"
@@ -135,6 +133,25 @@ def run_demo(workdir: Path, *, kills: int = 2, timeout: float = 60.0) -> None:
         if outcome.error or outcome.remediation is None:
             raise RuntimeUnavailableError(f"remediation failed: {outcome.error}")
         _summarise(ctx, client, outcome.remediation, timeline)
+
+
+MARKER = ".ads-demo"
+
+
+def _fresh_workdir(workdir: Path) -> Path:
+    """Each demo starts from a clean account (no incident left open): the previous demo's
+    directory is removed, but only one that a demo made (it holds the marker file)."""
+    if workdir.exists():
+        ours = {MARKER, SERVICE, "pagerduty", "state"}
+        if not (workdir / MARKER).is_file() and not {p.name for p in workdir.iterdir()} <= ours:
+            raise ConfigError(
+                f"{workdir} exists and was not made by ads demo; refusing to overwrite it",
+                hint="pass an empty or new --workdir",
+            )
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    (workdir / MARKER).write_text("made by ads demo; removed by the next one\n")
+    return workdir
 
 
 def _reproduce(

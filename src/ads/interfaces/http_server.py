@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from ..errors import TemporaryError
+from ..errors import ConfigError, TemporaryError
 
 __all__ = ["BackgroundServer", "free_port"]
 
@@ -44,7 +44,11 @@ class BackgroundServer:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.socket.bind((host, port))
+        try:
+            self.socket.bind((host, port))
+        except OSError as exc:
+            self.socket.close()
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self.port = int(self.socket.getsockname()[1])
         self.scheme = "https" if ssl_certfile else "http"
         config = uvicorn.Config(

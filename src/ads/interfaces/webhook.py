@@ -189,11 +189,13 @@ class WebhookService:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self.work_one():
-                continue
-            if self.on_idle is not None:
-                try:
+            try:
+                if self.work_one():
+                    continue
+                if self.on_idle is not None:
                     self.on_idle()
-                except AdsError as exc:
-                    log.warning(json.dumps({"event": "idle.failed", "error": str(exc)}))
+            except Exception as exc:  # keep the worker alive: a dead worker loses every job
+                log.error(
+                    json.dumps({"event": "worker.error", "error": f"{type(exc).__name__}: {exc}"})
+                )
             self._stop.wait(self.poll_interval)

@@ -29,7 +29,7 @@ from ..actions.verification import verify_fix
 from ..actions.worktrees import git
 from ..analysis.fixes import propose_fix
 from ..config import ServiceConfig
-from ..errors import AdsError, RemediationError
+from ..errors import AdsError, RemediationError, RepositoryError
 from ..models import Diagnosis, Finding, Remediation, VerificationOutcome, VerificationResult
 from .context import Context
 from .diagnose import diagnose
@@ -146,7 +146,7 @@ def remediate(
         try:
             plan = prepare_rollback(repo.root, service, number, introduced)
             remediation.rollback = plan.text()
-        except RemediationError as exc:
+        except (RemediationError, RepositoryError) as exc:
             remediation.notes.append(f"rollback branch not made: {exc}")
     if remediation.verification is not None and remediation.verification.growth_before:
         remediation.mitigation = _mitigation_text(

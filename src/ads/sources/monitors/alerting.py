@@ -26,6 +26,8 @@ from .local_runtime import RunObserver
 
 __all__ = ["PagerDutySender", "RuntimeAlerter", "oom_alert_handler"]
 
+RESOLVE_RETRY_SECONDS = 30.0
+
 
 class PagerDutySender:
     """The outbox's ``AlertSender`` over the PagerDuty facade and one routing key."""
@@ -93,6 +95,7 @@ class RuntimeAlerter(RunObserver):
         self.state = self._load()
         self.run_started_at: float | None = None
         self.delivered: list[AlertEvent] = []
+        self._resolve_after: float = 0.0  # run time before which a failed resolve is not retried
 
     def _load(self) -> dict[str, str | None]:
         try:
@@ -145,11 +148,16 @@ class RuntimeAlerter(RunObserver):
             self.run_started_at = sample.t
         key = self.state["open_dedup_key"]
         healthy_for = sample.t - self.run_started_at
-        if key and healthy_for >= self.service.alert_rules.resolve_after_healthy_seconds:
+        if not key or sample.t < self._resolve_after:
+            return
+        if healthy_for >= self.service.alert_rules.resolve_after_healthy_seconds:
             try:
                 self.sender.pagerduty.resolve_event(self.sender.routing_key, key)
             except AdsError as exc:
-                self.notify(f"could not resolve {key}: {exc}")
+                self._resolve_after = sample.t + RESOLVE_RETRY_SECONDS
+                self.notify(
+                    f"could not resolve {key} (next try in {RESOLVE_RETRY_SECONDS:.0f} s): {exc}"
+                )
                 return
             self.notify(f"{self.service.name} healthy for {healthy_for:.0f} s: resolved {key}")
             self.state["open_dedup_key"] = None

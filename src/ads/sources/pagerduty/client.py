@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pagerduty
 
@@ -46,6 +47,11 @@ _RETRIED = {
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _q(identifier: str) -> str:
+    """An id as one URL path segment, whatever characters a user typed into it."""
+    return quote(str(identifier), safe="")
 
 
 class PagerDuty:
@@ -106,6 +112,7 @@ class PagerDuty:
         )
 
     # error mapping ------------------------------------------------------------------------
+    # (ids are URL-quoted into paths with _q: "P1?x=1" asks for that id, never a query)
     def _call(self, what: str, action: Callable[[], T]) -> T:
         try:
             return action()
@@ -114,6 +121,8 @@ class PagerDuty:
             if response is None:  # HttpError always carries one; keep the type checker honest
                 raise PagerDutyError(f"PagerDuty refused to {what}") from None
             raise self._http_error(what, response.status_code, response) from None
+        except pagerduty.UrlError as exc:
+            raise PagerDutyError(f"cannot {what}: {exc}") from None
         except pagerduty.Error as exc:
             raise PagerDutyUnavailableError(
                 f"PagerDuty at {self.api_url} could not be reached while trying to {what}",
@@ -156,7 +165,7 @@ class PagerDuty:
     # incidents ----------------------------------------------------------------------------
     def get_incident(self, incident_id: str) -> Incident:
         """The incident with its alerts (``custom_details``) and log entries."""
-        doc = self._get(f"get incident {incident_id}", f"/incidents/{incident_id}")
+        doc = self._get(f"get incident {incident_id}", f"/incidents/{_q(incident_id)}")
         return to_incident(doc, self.incident_alerts(doc["id"]), self.log_entries(doc["id"]))
 
     def list_incidents(
@@ -179,23 +188,23 @@ class PagerDuty:
         return [to_incident(d) for d in self._all("list incidents", "/incidents", **params)]
 
     def incident_alerts(self, incident_id: str) -> list[Alert]:
-        path = f"/incidents/{incident_id}/alerts"
+        path = f"/incidents/{_q(incident_id)}/alerts"
         return [to_alert(d) for d in self._all(f"list alerts of {incident_id}", path)]
 
     def log_entries(self, incident_id: str) -> list[LogEntry]:
-        path = f"/incidents/{incident_id}/log_entries"
+        path = f"/incidents/{_q(incident_id)}/log_entries"
         docs = self._all(f"list log entries of {incident_id}", path)
         # PagerDuty lists newest first; oldest first (stable within one second) reads as a timeline
         entries = [to_log_entry(d) for d in reversed(docs)]
         return sorted(entries, key=lambda e: (e.created_at is None, e.created_at))
 
     def list_notes(self, incident_id: str) -> list[Note]:
-        path = f"/incidents/{incident_id}/notes"
+        path = f"/incidents/{_q(incident_id)}/notes"
         return [to_note(d) for d in self._get(f"list notes of {incident_id}", path)]
 
     def add_note(self, incident_id: str, content: str) -> Note:
         """Add a note to the incident's timeline; returns it (``.id`` is the note's id)."""
-        path = f"/incidents/{incident_id}/notes"
+        path = f"/incidents/{_q(incident_id)}/notes"
         doc = self._call(
             f"add a note to {incident_id}",
             lambda: self.rest.rpost(path, json={"note": {"content": content}}),
@@ -206,7 +215,7 @@ class PagerDuty:
         body = {"incident": {"type": "incident_reference", **change}}
         doc = self._call(
             f"{what} incident {incident_id}",
-            lambda: self.rest.rput(f"/incidents/{incident_id}", json=body),
+            lambda: self.rest.rput(f"/incidents/{_q(incident_id)}", json=body),
         )
         return to_incident(doc)
 
@@ -224,7 +233,7 @@ class PagerDuty:
         return self._all("list services", "/services")
 
     def get_service(self, service_id: str) -> Doc:
-        return dict(self._get(f"get service {service_id}", f"/services/{service_id}"))
+        return dict(self._get(f"get service {service_id}", f"/services/{_q(service_id)}"))
 
     def find_service(self, name: str) -> Doc:
         """The service called exactly ``name``; ``PagerDutyNotFoundError`` lists the others."""
@@ -236,14 +245,14 @@ class PagerDuty:
         raise PagerDutyNotFoundError(f"no PagerDuty service named {name!r}; services: {known}")
 
     def escalation_policy(self, policy_id: str) -> Doc:
-        path = f"/escalation_policies/{policy_id}"
+        path = f"/escalation_policies/{_q(policy_id)}"
         return dict(self._get(f"get escalation policy {policy_id}", path))
 
     def get_user(self, user_id: str) -> Doc:
         """The user with its contact methods in full (email, phone, ...)."""
-        user = dict(self._get(f"get user {user_id}", f"/users/{user_id}"))
+        user = dict(self._get(f"get user {user_id}", f"/users/{_q(user_id)}"))
         methods = self._get(
-            f"list contact methods of {user_id}", f"/users/{user_id}/contact_methods"
+            f"list contact methods of {user_id}", f"/users/{_q(user_id)}/contact_methods"
         )
         user["contact_methods"] = list(methods)
         return user
@@ -276,11 +285,11 @@ class PagerDuty:
         self, service_id: str, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[Doc]:
         params = {k: v for k, v in (("since", _iso(since)), ("until", _iso(until))) if v}
-        path = f"/services/{service_id}/change_events"
+        path = f"/services/{_q(service_id)}/change_events"
         return self._all(f"list change events of {service_id}", path, **params)
 
     def related_change_events(self, incident_id: str) -> list[Doc]:
-        path = f"/incidents/{incident_id}/related_change_events"
+        path = f"/incidents/{_q(incident_id)}/related_change_events"
         return list(self._get(f"list change events related to {incident_id}", path))
 
     # Events API v2 ------------------------------------------------------------------------

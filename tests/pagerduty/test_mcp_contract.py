@@ -28,18 +28,24 @@ CACHE = Path(os.environ.get("ADS_TEST_CACHE", Path.home() / ".cache" / "ads-test
 
 
 def _python312() -> str | None:
-    found = shutil.which("python3.12")
-    if found:
-        return found
+    """A Python 3.12 that really runs: pyenv's install first (its shim fails with 127 when 3.12
+    is not the selected version), then one on PATH."""
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates = sorted(glob.glob(f"{pyenv_root}/versions/3.12*/bin/python3.12"))
-    return candidates[-1] if candidates else None
+    candidates = sorted(glob.glob(f"{pyenv_root}/versions/3.12*/bin/python3.12"), reverse=True)
+    on_path = shutil.which("python3.12")
+    for candidate in [*candidates, *([on_path] if on_path else [])]:
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+PAGERDUTY_MCP_VERSION = "1.1.0"  # the contract is with this release
 
 
 @pytest.fixture(scope="session")
 def pagerduty_mcp_command() -> str:
     """The ``pagerduty-mcp`` executable in a cached Python 3.12 virtualenv."""
-    venv = CACHE / "pagerduty-mcp-py312"
+    venv = CACHE / f"pagerduty-mcp-{PAGERDUTY_MCP_VERSION}-py312"
     executable = venv / "bin" / "pagerduty-mcp"
     if executable.exists():
         return str(executable)
@@ -49,12 +55,12 @@ def pagerduty_mcp_command() -> str:
     CACHE.mkdir(parents=True, exist_ok=True)
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     installed = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "pagerduty-mcp"],
+        [str(venv / "bin" / "pip"), "install", "-q", f"pagerduty-mcp=={PAGERDUTY_MCP_VERSION}"],
         capture_output=True,
         text=True,
     )
     if installed.returncode != 0:
-        pytest.skip(f"could not pip install pagerduty-mcp: {installed.stderr.strip()[-300:]}")
+        pytest.fail(f"could not pip install pagerduty-mcp: {installed.stderr.strip()[-300:]}")
     return str(executable)
 
 

@@ -139,6 +139,11 @@ def analyse(
     """The diagnosis of ``incident`` from ``service``'s code in ``repo`` (no PagerDuty calls)."""
     signal = incident_signal(incident)
     notes = list(signal.notes)
+    if repo.is_dirty():
+        notes.append(
+            f"{repo.root} has uncommitted changes: the files on disk were analysed, while the "
+            "fix branch and its verification start from the last commit"
+        )
     sources = read_sources(repo.root, service.sources)
     if not sources:
         raise AnalysisError(

@@ -31,6 +31,7 @@ from ..analysis.fixes import propose_fix
 from ..config import ServiceConfig
 from ..errors import AdsError, RemediationError, RepositoryError
 from ..models import Diagnosis, Finding, Remediation, VerificationOutcome, VerificationResult
+from ..sources.repository import GitRepository
 from .context import Context
 from .diagnose import diagnose
 
@@ -207,7 +208,7 @@ def _open_pull_request(
             token,
             github_repo,
             head=branch,
-            base=repo.default_branch(),
+            base=_base_branch(repo),
             title=text.title,
             body=text.body,
             reviewers=reviewers,
@@ -217,6 +218,12 @@ def _open_pull_request(
     else:
         path = write_pull_request_file(ctx.settings.state_dir, number, text)
         remediation.pr_file = str(path)
+
+
+def _base_branch(repo: GitRepository) -> str:
+    """The branch the fix was cut from (HEAD's), so the PR carries only the fix commit."""
+    current = git(repo.root, "symbolic-ref", "-q", "--short", "HEAD", check=False).stdout.strip()
+    return current or repo.default_branch()
 
 
 def _write_note(ctx: Context, diagnosis: Diagnosis, remediation: Remediation) -> None:

@@ -169,4 +169,5 @@ def serve(
         try:
             stop.wait()
         finally:
+            console.print("stopping: finishing the current job first (Ctrl-C again to abandon it)")
             service.stop_worker()

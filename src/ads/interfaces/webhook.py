@@ -182,7 +182,9 @@ class WebhookService:
         self._worker = threading.Thread(target=self._run, name="ads-worker", daemon=True)
         self._worker.start()
 
-    def stop_worker(self, timeout: float = 30.0) -> None:
+    def stop_worker(self, timeout: float | None = None) -> None:
+        """Stop taking jobs and wait for the current one to finish (its builds, runs and
+        worktrees are cleaned up by the job itself; a daemon thread cut off would leave them)."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout)

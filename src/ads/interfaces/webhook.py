@@ -12,8 +12,6 @@ claimed again when its lease expires.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -27,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import AdsError, TemporaryError
+from ..sources.pagerduty.signatures import sign, verify_signature
 from ..sources.storage import Job, Store
 
 __all__ = ["WebhookService", "sign", "verify_signature"]
@@ -44,25 +43,6 @@ KNOWN_EVENTS = {
     "incident.unacknowledged", "incident.workflow.completed", "incident.workflow.started",
     "service.created", "service.deleted", "service.updated", "pagey.ping",
 }  # fmt: skip
-
-
-def sign(body: bytes, secret: str) -> str:
-    """The ``v1=`` signature PagerDuty sends for ``body`` with ``secret``."""
-    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(body: bytes, header: str | None, secrets: Sequence[str]) -> bool:
-    """True when any ``v1=`` value in ``header`` is the HMAC of ``body`` under any secret."""
-    if not header or not secrets:
-        return False
-    offered = [p.strip() for p in header.split(",") if p.strip().startswith("v1=")]
-    expected = [sign(body, secret) for secret in secrets]
-    matched = False
-    for candidate in offered:
-        for good in expected:
-            # compare_digest is constant-time; keep looping so timing does not say which matched
-            matched |= hmac.compare_digest(candidate.encode(), good.encode())
-    return matched
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -9,8 +9,6 @@ subscription's secret; ``X-Webhook-Id`` repeats on every attempt; timeouts, conn
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import uuid
@@ -20,17 +18,13 @@ from typing import Any
 
 import httpx2 as httpx
 
+from ...sources.pagerduty.signatures import sign
 from .account import Account
 
 __all__ = ["Delivery", "WebhookSender", "sign"]
 
 Doc = dict[str, Any]
 log = logging.getLogger(__name__)
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The ``X-PagerDuty-Signature`` value for ``body``."""
-    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -86,7 +80,7 @@ class WebhookSender:
                 url=method["url"],
                 event_type=event_type,
                 body=body,
-                signature=sign(method["secret"], body),
+                signature=sign(body, method["secret"]),
             )
             self.deliveries.append(delivery)
             self._loop.call_soon_threadsafe(self._queue.put_nowait, delivery)

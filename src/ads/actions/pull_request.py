@@ -16,7 +16,7 @@ from ..errors import RemediationError
 from ..models import Diagnosis, OnCall, VerificationResult
 from ..units import format_bytes
 from .report import line_span
-from .worktrees import git, temporary_worktree
+from .worktrees import git, identity_args, temporary_worktree
 
 __all__ = [
     "PullRequestText",
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 SEVERITY_LEVELS = {"critical": "SEV-1", "error": "SEV-2", "warning": "SEV-3", "info": "SEV-4"}
-ADS_AUTHOR = ("ADS (Automated Diagnostic System)", "ads@localhost")
 
 
 @dataclass(frozen=True)
@@ -130,9 +129,8 @@ def commit_fix_branch(
     default = git(repo, "symbolic-ref", "-q", "--short", "HEAD", check=False).stdout.strip()
     if not branch.startswith("ads/") or branch in (default, "main", "master"):
         raise RemediationError(f"refusing to write to branch {branch!r}: ADS only writes ads/*")
-    identity = ("-c", f"user.name={ADS_AUTHOR[0]}", "-c", f"user.email={ADS_AUTHOR[1]}")
     with temporary_worktree(repo, base, patch=fix_diff, branch=branch) as tree:
-        git(tree, *identity, "commit", "-q", "-a", "-m", message)
+        git(tree, *identity_args(), "commit", "-q", "-a", "-m", message)
         return git(tree, "rev-parse", "HEAD").stdout.strip()
 
 

@@ -16,12 +16,11 @@ from pydantic import BaseModel
 
 from ..config import ServiceConfig
 from ..errors import RemediationError
-from .worktrees import git, temporary_worktree
+from .worktrees import git, identity_args, temporary_worktree
 
 __all__ = ["NO_ROLLBACK_TARGET", "RollbackPlan", "prepare_rollback", "rollback_branch"]
 
 NO_ROLLBACK_TARGET = "pre-existing bug: no rollback target"
-BOT_IDENTITY = ("ADS (Automated Diagnostic System)", "ads@localhost")
 
 
 class RollbackPlan(BaseModel):
@@ -111,8 +110,7 @@ def _identity(tree: Path) -> list[str]:
     """Commit as the user's configured identity, else as ADS (never fail for lack of one)."""
     if git(tree, "config", "user.email", check=False).stdout.strip():
         return []
-    name, email = BOT_IDENTITY
-    return ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+    return identity_args()
 
 
 def _revert(tree: Path, sha: str) -> str:

@@ -18,9 +18,16 @@ from pathlib import Path
 
 from ..errors import RemediationError, RepositoryError
 
-__all__ = ["apply_patch", "git", "temporary_worktree"]
+__all__ = ["ADS_IDENTITY", "apply_patch", "git", "identity_args", "temporary_worktree"]
 
 GIT_TIMEOUT = 120
+ADS_IDENTITY = ("ADS (Automated Diagnostic System)", "ads@localhost")
+
+
+def identity_args() -> list[str]:
+    """``git -c`` options that make ADS the author and committer of what it commits."""
+    name, email = ADS_IDENTITY
+    return ["-c", f"user.name={name}", "-c", f"user.email={email}"]
 
 
 def git(

@@ -42,7 +42,7 @@ from ..models import (
     VerificationResult,
 )
 from ..sources.monitors.cgroups import MemoryLimiter, detect_limiter
-from ..sources.monitors.local_runtime import LocalRuntime, RunObserver
+from ..sources.monitors.local_runtime import LocalRuntime, RunObserver, run_build
 from ..units import format_bytes, format_quantity
 from .lsan import LeakSnapshots
 from .worktrees import temporary_worktree
@@ -230,27 +230,16 @@ class _Verification:
     def _build(self, tree: Path, stage: str) -> None:
         self.stage(f"building {stage.removeprefix('build-')} ({BUILD_CFLAGS})")
         started = time.monotonic()
-        env = {**os.environ, "CFLAGS": BUILD_CFLAGS}
         try:
-            proc = subprocess.run(
+            run_build(
                 self.service.build or "",
-                shell=True,
-                cwd=tree,
-                env=env,
-                capture_output=True,
-                text=True,
-                errors="replace",
+                tree,
+                what=f"`{self.service.build}`",
+                env={"CFLAGS": BUILD_CFLAGS},
                 timeout=BUILD_TIMEOUT,
             )
-        except subprocess.TimeoutExpired:
-            raise BuildError(f"build took longer than {BUILD_TIMEOUT:.0f} s") from None
         finally:
             self.timings[stage] = round(time.monotonic() - started, 3)
-        if proc.returncode != 0:
-            lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-            errors = [ln for ln in lines if "error" in ln.lower()]
-            reason = (errors or lines or ["no output"])[0]
-            raise BuildError(f"`{self.service.build}` failed (exit {proc.returncode}): {reason}")
 
     def _command(self, inner: str) -> str:
         """``inner`` (a shell snippet) in its own shell, in a fresh network namespace if allowed."""

@@ -13,6 +13,7 @@ the detection layer sends PagerDuty events from them.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import threading
@@ -27,9 +28,38 @@ from ...models import MemorySample, OomEvent, ReproductionMode, RunResult
 from ..repository import head_sha
 from .cgroups import MemoryCgroup, MemoryLimiter, detect_limiter
 
-__all__ = ["LocalRuntime", "RunObserver"]
+__all__ = ["LocalRuntime", "RunObserver", "run_build"]
 
 SIGKILL_EXIT = 137
+
+
+def run_build(
+    command: str,
+    cwd: Path,
+    *,
+    what: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600.0,
+) -> None:
+    """Run a build command in ``cwd``; ``BuildError`` naming ``what`` and the first error line."""
+    try:
+        proc = subprocess.run(
+            command,
+            shell=True,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{what} took longer than {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "error" in ln.lower()]
+        reason = (errors or lines or ["no output"])[0]
+        raise BuildError(f"{what} failed (exit {proc.returncode}): {reason}")
 
 
 class RunObserver:
@@ -89,23 +119,7 @@ class LocalRuntime:
                 f"service {self.service.name!r} has no build command",
                 hint="set services.<name>.build in ads.yaml",
             )
-        try:
-            proc = subprocess.run(
-                self.service.build,
-                shell=True,
-                cwd=self.repo,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=600,
-            )
-        except subprocess.TimeoutExpired:
-            raise BuildError(f"build of {self.service.name!r} took longer than 600 s") from None
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise BuildError(
-                f"build of {self.service.name!r} failed (exit {proc.returncode}): {tail[0]}"
-            )
+        run_build(self.service.build, self.repo, what=f"build of {self.service.name!r}")
         sha = head_sha(self.repo)
         self._emit("built", sha)
         return sha

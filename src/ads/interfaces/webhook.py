@@ -133,29 +133,51 @@ class WebhookService:
     # -- worker -----------------------------------------------------------------------------------
 
     def work_one(self) -> bool:
-        """Claim and work one job; ``False`` when there was none."""
+        """Claim and work one job; ``False`` when there was none.
+
+        While the handler runs, its lease is renewed every third of the lease, so a long job is
+        not handed to another worker; a crashed worker stops renewing and the job is resumed.
+        """
         job = self.store.claim_job(self.lease_seconds)
         if job is None:
             return False
         log.info(json.dumps({"event": "job.started", "incident": job.incident_id,
                              "attempt": job.attempts}))  # fmt: skip
+        done = threading.Event()
+
+        def keep_lease() -> None:
+            while not done.wait(self.lease_seconds / 3):
+                if not self.store.renew_lease(job, self.lease_seconds):
+                    return
+
+        renewer = threading.Thread(target=keep_lease, name="ads-lease", daemon=True)
+        renewer.start()
+        try:
+            outcome = self._run_handler(job)
+        finally:
+            done.set()
+            renewer.join()
+        if not outcome:
+            log.warning(json.dumps({"event": "job.lost", "incident": job.incident_id}))
+        return True
+
+    def _run_handler(self, job: Job) -> bool:
+        """Run the handler and record what happened; ``False`` if the claim was lost meanwhile."""
         try:
             self.handler(job)
         except TemporaryError as exc:
-            self.store.retry_job(job.id, error=str(exc), delay=exc.delay)
             log.warning(json.dumps({"event": "job.retry", "incident": job.incident_id,
                                     "error": str(exc), "delay": exc.delay}))  # fmt: skip
+            return self.store.retry_job(job, error=str(exc), delay=exc.delay)
         except AdsError as exc:
-            self.store.finish_job(job.id, error=str(exc))
             log.error(json.dumps({"event": "job.failed", "incident": job.incident_id,
                                   "error": str(exc)}))  # fmt: skip
+            return self.store.finish_job(job, error=str(exc))
         except Exception as exc:  # a bug in ADS: record it, keep the worker alive
-            self.store.finish_job(job.id, error=f"internal error: {type(exc).__name__}: {exc}")
             log.exception("job crashed")
-        else:
-            self.store.finish_job(job.id)
-            log.info(json.dumps({"event": "job.done", "incident": job.incident_id}))
-        return True
+            return self.store.finish_job(job, error=f"internal error: {type(exc).__name__}: {exc}")
+        log.info(json.dumps({"event": "job.done", "incident": job.incident_id}))
+        return self.store.finish_job(job)
 
     def start_worker(self) -> None:
         self._stop.clear()

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from pathlib import Path
 
 from ..models import Diagnosis, Remediation
 
-__all__ = ["Job", "Store"]
+__all__ = ["MAX_ATTEMPTS", "Job", "Store"]
+
+MAX_ATTEMPTS = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS diagnoses (
@@ -36,6 +39,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_until REAL NOT NULL DEFAULT 0,
     error TEXT,
     deliveries INTEGER NOT NULL DEFAULT 1,
+    claim TEXT,
     created REAL NOT NULL,
     updated REAL NOT NULL);
 """
@@ -55,6 +59,7 @@ class Job:
     error: str | None
     created: float
     updated: float
+    claim: str | None = None
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -69,6 +74,7 @@ def _job(row: sqlite3.Row) -> Job:
         error=row["error"],
         created=row["created"],
         updated=row["updated"],
+        claim=row["claim"],
     )
 
 
@@ -82,6 +88,9 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+            if "claim" not in columns:  # a store made before claims existed
+                db.execute("ALTER TABLE jobs ADD COLUMN claim TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -159,7 +168,13 @@ class Store:
         return existing is None
 
     def claim_job(self, lease_seconds: float = 300.0) -> Job | None:
-        """Atomically take the oldest queued job, or a running one whose lease expired."""
+        """Atomically take the oldest queued job, or a running one whose lease expired.
+
+        The job gets a fresh claim token: only the holder of the current claim can renew the
+        lease or finish the job, so a worker that lost its lease (it was too slow, or another
+        took the job over) cannot overwrite the new holder's result. A job that has been
+        attempted ``MAX_ATTEMPTS`` times is marked failed instead of handed out again.
+        """
         now = time.time()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -168,33 +183,54 @@ class Store:
                 "OR (status = 'running' AND lease_until < ?) ORDER BY id LIMIT 1",
                 (now,),
             ).fetchone()
+            if row is not None and row["attempts"] >= MAX_ATTEMPTS:
+                db.execute(
+                    "UPDATE jobs SET status = 'failed', claim = NULL, updated = ?, error = ? "
+                    "WHERE id = ?",
+                    (now, f"gave up after {row['attempts']} attempts: {row['error']}", row["id"]),
+                )
+                db.execute("COMMIT")
+                return self.claim_job(lease_seconds)
             if row is None:
                 db.execute("COMMIT")
                 return None
             db.execute(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, "
-                "updated = ? WHERE id = ?",
-                (now + lease_seconds, now, row["id"]),
+                "updated = ?, claim = ? WHERE id = ?",
+                (now + lease_seconds, now, uuid.uuid4().hex, row["id"]),
             )
             db.execute("COMMIT")
             claimed = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
         return _job(claimed)
 
-    def finish_job(self, job_id: int, *, error: str | None = None) -> None:
+    def renew_lease(self, job: Job, lease_seconds: float) -> bool:
+        """Extend the lease of a job still held under ``job.claim``; ``False`` if it was lost."""
         with self._connect() as db:
-            db.execute(
-                "UPDATE jobs SET status = ?, error = ?, lease_until = 0, updated = ? WHERE id = ?",
-                ("failed" if error else "done", error, time.time(), job_id),
+            cursor = db.execute(
+                "UPDATE jobs SET lease_until = ? WHERE id = ? AND claim = ? AND status = 'running'",
+                (time.time() + lease_seconds, job.id, job.claim),
             )
+            return cursor.rowcount == 1
 
-    def retry_job(self, job_id: int, *, error: str, delay: float) -> None:
-        """Put a job back for a later attempt (a temporary failure)."""
+    def finish_job(self, job: Job, *, error: str | None = None) -> bool:
+        """Record the outcome, if ``job.claim`` still holds it; ``False`` when it was lost."""
         with self._connect() as db:
-            db.execute(
-                "UPDATE jobs SET status = 'running', error = ?, lease_until = ?, updated = ? "
-                "WHERE id = ?",
-                (error, time.time() + delay, time.time(), job_id),
+            cursor = db.execute(
+                "UPDATE jobs SET status = ?, error = ?, lease_until = 0, claim = NULL, updated = ? "
+                "WHERE id = ? AND claim IS ?",
+                ("failed" if error else "done", error, time.time(), job.id, job.claim),
             )
+            return cursor.rowcount == 1
+
+    def retry_job(self, job: Job, *, error: str, delay: float) -> bool:
+        """Put a job back for a later attempt (a temporary failure), if still held."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET status = 'running', error = ?, lease_until = ?, claim = NULL, "
+                "updated = ? WHERE id = ? AND claim IS ?",
+                (error, time.time() + delay, time.time(), job.id, job.claim),
+            )
+            return cursor.rowcount == 1
 
     def jobs(self) -> list[Job]:
         with self._connect() as db:

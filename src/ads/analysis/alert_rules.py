@@ -15,14 +15,23 @@ from ..config import AlertRules
 from ..models import OomEvent
 from ..units import format_quantity
 
-__all__ = ["AlertEvent", "build_alert_event", "dedup_key", "should_alert"]
+__all__ = [
+    "AlertEvent",
+    "build_alert_event",
+    "change_event",
+    "dedup_key",
+    "resolve_event",
+    "should_alert",
+]
 
 UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    """An Events API v2 trigger, ready for the PagerDuty facade."""
+    """An Events API v2 event, ready for the PagerDuty facade: a ``trigger`` (the default), a
+    ``resolve`` of ``dedup_key``, or a ``change`` event (a deploy); one type so that all three
+    go through the same on-disk outbox and none is lost while PagerDuty is unreachable."""
 
     summary: str
     source: str
@@ -33,6 +42,7 @@ class AlertEvent:
     class_: str
     timestamp: datetime
     custom_details: dict[str, object] = field(default_factory=dict)
+    action: str = "trigger"
 
 
 def dedup_key(namespace: str | None, workload: str | None, container: str | None) -> str:
@@ -94,3 +104,22 @@ def build_alert_event(event: OomEvent, rules: AlertRules) -> AlertEvent:
         timestamp=event.killed_at,
         custom_details=details,
     )
+
+
+def resolve_event(key: str, *, source: str, at: datetime) -> AlertEvent:
+    """Resolve the incident of ``key`` (the service has been healthy long enough)."""
+    return AlertEvent(
+        summary=f"resolve {key}", source=source, severity="info", dedup_key=key,
+        component="", group="", class_="", timestamp=at, action="resolve",
+    )  # fmt: skip
+
+
+def change_event(
+    summary: str, *, source: str, at: datetime, details: dict[str, object]
+) -> AlertEvent:
+    """A Change Event (a build or deploy), so the incident's related changes show it."""
+    key = f"change/{details.get('git_sha', summary)}"
+    return AlertEvent(
+        summary=summary, source=source, severity="info", dedup_key=key, component="",
+        group="", class_="", timestamp=at, custom_details=details, action="change",
+    )  # fmt: skip

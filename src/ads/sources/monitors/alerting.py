@@ -5,7 +5,8 @@ through the SQLite outbox so nothing is lost while PagerDuty is unreachable (the
 told once) and an invalid routing key is reported once instead of retried forever. The local
 runtime also sends a Change Event whenever it builds a git sha different from the last one it
 saw (so the incident's related changes show the deploy), and resolves the incident by dedup_key
-once the service has run healthy for ``alert_rules.resolve_after_healthy_seconds`` after a kill.
+once the service has run healthy for ``alert_rules.resolve_after_healthy_seconds`` after a kill;
+change events and resolves go through the same outbox as the triggers.
 """
 
 from __future__ import annotations
@@ -14,19 +15,23 @@ import json
 import socket
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ...analysis.alert_rules import AlertEvent, build_alert_event, should_alert
+from ...analysis.alert_rules import (
+    AlertEvent,
+    build_alert_event,
+    change_event,
+    resolve_event,
+    should_alert,
+)
 from ...config import ServiceConfig
-from ...errors import AdsError
 from ...models import MemorySample, OomEvent
 from ..outbox import Outbox
 from ..pagerduty import PagerDuty
 from .local_runtime import RunObserver
 
 __all__ = ["PagerDutySender", "RuntimeAlerter", "oom_alert_handler"]
-
-RESOLVE_RETRY_SECONDS = 30.0
 
 
 class PagerDutySender:
@@ -37,6 +42,17 @@ class PagerDutySender:
         self.routing_key = routing_key
 
     def send(self, alert: AlertEvent) -> None:
+        if alert.action == "resolve":
+            self.pagerduty.resolve_event(self.routing_key, alert.dedup_key)
+            return
+        if alert.action == "change":
+            self.pagerduty.change_event(
+                self.routing_key,
+                alert.summary,
+                source=alert.source,
+                custom_details=alert.custom_details,
+            )
+            return
         self.pagerduty.trigger(
             self.routing_key,
             alert.summary,
@@ -95,7 +111,6 @@ class RuntimeAlerter(RunObserver):
         self.state = self._load()
         self.run_started_at: float | None = None
         self.delivered: list[AlertEvent] = []
-        self._resolve_after: float = 0.0  # run time before which a failed resolve is not retried
 
     def _load(self) -> dict[str, str | None]:
         try:
@@ -112,20 +127,14 @@ class RuntimeAlerter(RunObserver):
         if not git_sha or git_sha == self.state["last_sha"]:
             return
         subject = _commit_subject(self.repo, git_sha)
-        try:
-            self.sender.pagerduty.change_event(
-                self.sender.routing_key,
-                f"Built {self.service.name} at {git_sha[:12]}: {subject}".rstrip(": "),
-                source=socket.gethostname(),
-                custom_details={
-                    "git_sha": git_sha,
-                    "subject": subject,
-                    "service": self.service.name,
-                },
-            )
-        except AdsError as exc:
-            self.notify(f"change event for {git_sha[:12]} not sent: {exc}")
-            return
+        summary = f"Built {self.service.name} at {git_sha[:12]}: {subject}".rstrip(": ")
+        details: dict[str, object] = {
+            "git_sha": git_sha, "subject": subject, "service": self.service.name,
+        }  # fmt: skip
+        event = change_event(
+            summary, source=socket.gethostname(), at=datetime.now(UTC), details=details
+        )
+        self.outbox.deliver(event, self.sender)
         self.state["last_sha"] = git_sha
         self._save()
 
@@ -148,17 +157,10 @@ class RuntimeAlerter(RunObserver):
             self.run_started_at = sample.t
         key = self.state["open_dedup_key"]
         healthy_for = sample.t - self.run_started_at
-        if not key or sample.t < self._resolve_after:
+        if not key or healthy_for < self.service.alert_rules.resolve_after_healthy_seconds:
             return
-        if healthy_for >= self.service.alert_rules.resolve_after_healthy_seconds:
-            try:
-                self.sender.pagerduty.resolve_event(self.sender.routing_key, key)
-            except AdsError as exc:
-                self._resolve_after = sample.t + RESOLVE_RETRY_SECONDS
-                self.notify(
-                    f"could not resolve {key} (next try in {RESOLVE_RETRY_SECONDS:.0f} s): {exc}"
-                )
-                return
-            self.notify(f"{self.service.name} healthy for {healthy_for:.0f} s: resolved {key}")
-            self.state["open_dedup_key"] = None
-            self._save()
+        event = resolve_event(key, source=socket.gethostname(), at=datetime.now(UTC))
+        status = self.outbox.deliver(event, self.sender)  # queued on disk if PagerDuty is down
+        self.notify(f"{self.service.name} healthy for {healthy_for:.0f} s: resolve {key} {status}")
+        self.state["open_dedup_key"] = None
+        self._save()

@@ -80,6 +80,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     # The report with its chart.
     html = (workdir / "state" / "reports" / incident.id / "report.html").read_text()
     assert "<svg" in html and 'data-series="current build"' in html
+    assert 'class="oom-kill"' in html  # the kill is marked where the current build died
 
 
 def test_demo_refuses_a_workdir_it_did_not_make(tmp_path: Path) -> None:

@@ -64,6 +64,13 @@ def memory_chart_svg(before: RunResult | None, after: RunResult | None, limit: i
             f'<text x="{PAD + 10}" y="{PAD / 2 + 16 * (index + 1)}" fill="{colour}" '
             f'font-size="12">{html.escape(name)}</text>'
         )
+    if before is not None and before.events and series and series[0][2]:
+        t, b = series[0][2][-1]
+        top = min(y(b), y(limit)) - 8
+        parts.append(
+            f'<text x="{x(t) + 6:.1f}" y="{top:.1f}" fill="#d62728" font-size="12" '
+            f'font-weight="bold" class="oom-kill">✕ OOMKilled (exit 137)</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -98,3 +98,16 @@ def test_impact_names_the_growth_and_the_prediction() -> None:
     text = impact_text(loop_leak(), incident_signal(incident()))
     assert text.startswith("continuous memory growth until OOMKilled")
     assert "8.0 MiB per iteration" in text and "observed 1.8 s" in text
+
+
+def test_parse_problems_in_another_file_do_not_lower_confidence() -> None:
+    signal = incident_signal(incident())
+    commit = Change(
+        sha="abc1234def", author="Sam", authored_at=NOW, subject="drop free",
+        before_incident_seconds=7200,
+    )  # fmt: skip
+    (elsewhere,) = rank_findings(
+        [loop_leak(introduced_by=commit)], signal, unparsed_files={"generated/other.c"}
+    )
+    (here,) = rank_findings([loop_leak(introduced_by=commit)], signal, unparsed_files={"worker.c"})
+    assert (elsewhere.confidence, here.confidence) == (Confidence.HIGH, Confidence.MEDIUM)

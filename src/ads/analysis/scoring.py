@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -173,10 +174,21 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
 
 
 def rank_findings(
-    findings: list[Finding], signal: IncidentSignal, *, parse_problems: bool = False
+    findings: list[Finding],
+    signal: IncidentSignal,
+    *,
+    parse_problems: bool = False,
+    unparsed_files: Collection[str] = (),
 ) -> list[Finding]:
-    """Findings scored and explained, best explanation of this incident first."""
-    scored = [_explain(f, signal, parse_problems=parse_problems) for f in findings]
+    """Findings scored and explained, best explanation of this incident first.
+
+    ``parse_problems`` lowers every finding's confidence; ``unparsed_files`` only those in a
+    file that did not fully parse (a broken file elsewhere says nothing about this leak).
+    """
+    scored = [
+        _explain(f, signal, parse_problems=parse_problems or f.file in unparsed_files)
+        for f in findings
+    ]
     return sorted(scored, key=lambda f: (-f.score, f.file, f.line))
 
 

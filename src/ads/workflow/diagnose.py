@@ -173,7 +173,8 @@ def analyse(
         leading = [checked.get((f.file, f.line), f) for f in leading]
         notes += corroboration.notes
     findings = leading + rest
-    ranked = rank_findings(findings, signal, parse_problems=bool(report.parse_problems))
+    unparsed = {problem.split(": ", 1)[0] for problem in report.parse_problems}
+    ranked = rank_findings(findings, signal, unparsed_files=unparsed)
     top = ranked[0] if ranked else None
     if top is not None and top.introduced_by is None:
         notes.append("the leak predates the window: a pre-existing bug, no rollback target")

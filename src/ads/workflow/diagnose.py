@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,24 +155,37 @@ def analyse(
     notes += [f"did not fully parse: {p}" for p in report.parse_problems]
     notes += [f"skipped: {s}" for s in report.skipped]
     # The analysis orders findings by how they can exhaust memory; only the leading ones are
-    # worth the costly steps (C-level history, blame, gcc), so big repositories stay fast.
+    # worth the costly steps (C-level history, blame, gcc), so big repositories stay fast. gcc
+    # runs as a subprocess in the background while the history is read and blamed.
     leading, rest = report.findings[:ATTRIBUTED], report.findings[ATTRIBUTED:]
-    described = sorted({f.file for f in leading})
-    changes, change_notes = _changes(repo, incident, service, report.allocator_wrappers, described)
-    notes += change_notes
-    leading = [_attribute(f, changes, repo) for f in leading]
     growing = [f for f in leading if f.kind in GROWS][:CORROBORATED]
-    if corroborate and growing:
-        corroboration = corroborate_with_gcc(
-            repo.root,
-            growing,
-            [path for path, _ in sources],
-            report.allocator_wrappers,
-            timeout=GCC_BUDGET_SECONDS,
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = (
+            pool.submit(
+                corroborate_with_gcc,
+                repo.root,
+                growing,
+                [path for path, _ in sources],
+                report.allocator_wrappers,
+                timeout=GCC_BUDGET_SECONDS,
+            )
+            if corroborate and growing
+            else None
         )
-        checked = {(f.file, f.line): f for f in corroboration.findings}
-        leading = [checked.get((f.file, f.line), f) for f in leading]
-        notes += corroboration.notes
+        described = sorted({f.file for f in leading})
+        changes, change_notes = _changes(
+            repo, incident, service, report.allocator_wrappers, described
+        )
+        notes += change_notes
+        leading = [_attribute(f, changes, repo) for f in leading]
+        if pending is not None:
+            corroboration = pending.result()
+            evidence = {(f.file, f.line): f.evidence for f in corroboration.findings}
+            leading = [
+                f.model_copy(update={"evidence": evidence.get((f.file, f.line), f.evidence)})
+                for f in leading
+            ]
+            notes += corroboration.notes
     findings = leading + rest
     unparsed = {problem.split(": ", 1)[0] for problem in report.parse_problems}
     ranked = rank_findings(findings, signal, unparsed_files=unparsed)

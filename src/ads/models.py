@@ -262,6 +262,7 @@ class Diagnosis(_Model):
     confidence: Confidence = Confidence.LOW
     notes: list[str] = Field(default_factory=list)
     created_at: datetime
+    revision: str | None = None  # the commit analysed; the fix and its verification start there
 
 
 class VerificationOutcome(StrEnum):

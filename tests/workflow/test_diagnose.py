@@ -141,7 +141,25 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path, leak_history_repo: LeakHist
     empty = tmp_path / "empty"
     empty.mkdir()
     subprocess.run(["git", "init", "-q", str(empty)], check=True)
+    with pytest.raises(RepositoryError, match="no commits yet"):
+        analyse(saved_incident(leak_history_repo), ServiceConfig(name="s"), GitRepository(empty))
     (empty / "notes.txt").write_text("no C here")
+    subprocess.run(["git", "-C", str(empty), "add", "-A"], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(empty),
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@x",
+            "commit",
+            "-qm",
+            "n",
+        ],
+        check=True,
+    )
     with pytest.raises(AnalysisError, match="no C sources"):
         analyse(saved_incident(leak_history_repo), ServiceConfig(name="s"), GitRepository(empty))
     demo = load_settings(Path(__file__).parents[2] / "examples/ads-demo-service/ads.yaml")
@@ -197,3 +215,24 @@ def test_offline_analyze_needs_no_config(tmp_path: Path, leak_history_repo: Leak
     missing = ads("analyze", "--incident", str(path), "--repo", str(tmp_path / "nope"))
     assert missing.returncode != 0 and "does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_the_build_named_in_the_alerts_is_analysed_not_a_later_head(
+    leak_history_repo: LeakHistory,
+) -> None:
+    repo = leak_history_repo.path
+    deployed = GitRepository(repo).head_sha()
+    worker = repo / "worker.c"  # work lands after the deploy: every line moves down by two
+    worker.write_text("/* moved */\n/* down */\n" + worker.read_text())
+    who = ["-c", "user.name=T", "-c", "user.email=t@x"]
+    subprocess.run(["git", "-C", str(repo), *who, "commit", "-qam", "later work"], check=True)
+    incident = saved_incident(leak_history_repo, git_sha=deployed)
+    service = ServiceConfig(name="ads-demo-service", sources=["worker.c"])
+
+    diagnosis = analyse(incident, service, GitRepository(repo), corroborate=False)
+
+    assert diagnosis.revision == deployed
+    assert (diagnosis.findings[0].line, diagnosis.findings[0].end_line) == (26, 27)
+    head_only = analyse(saved_incident(leak_history_repo), service, GitRepository(repo),
+                        corroborate=False)  # fmt: skip
+    assert head_only.findings[0].line == 28 and head_only.revision != deployed

@@ -250,6 +250,30 @@ class GitRepository:
         out = self._git("cat-file", "--batch", stdin="".join(f"{b}\n" for b in small).encode())
         return _parse_batch(out)
 
+    def has_commit(self, rev: str) -> bool:
+        """Whether ``rev`` names a commit in this repository."""
+        proc = _run_git(["rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], self.path)
+        return proc.returncode == 0
+
+    def files_at(
+        self, rev: str, paths: Sequence[str] = (), suffixes: tuple[str, ...] = ()
+    ) -> tuple[dict[str, bytes], list[str]]:
+        """The files under ``paths`` (all when empty) at ``rev`` whose names end in
+        ``suffixes``, by path, in three git processes; and the paths left out as too large."""
+        specs = [p for p in paths if p not in ("", ".")]
+        out = self._git("ls-tree", "-r", "-z", rev, "--", *specs)
+        wanted: dict[str, str] = {}
+        for record in out.split(b"\0"):
+            meta, _, raw_path = record.partition(b"\t")
+            parts = meta.split()
+            path = decode(raw_path)
+            if len(parts) == 3 and parts[1] == b"blob" and path.endswith(suffixes or ("",)):
+                wanted[path] = parts[2].decode("ascii")
+        blobs = self.read_blobs(wanted.values())
+        files = {path: blobs[blob] for path, blob in wanted.items() if blob in blobs}
+        too_large = sorted(path for path, blob in wanted.items() if blob not in blobs)
+        return files, too_large
+
     def show(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` (relative to ``path``) at ``rev``, or ``None`` if it is absent."""
         proc = _run_git(["cat-file", "blob", f"{rev}:./{path}"], self.path)

@@ -71,6 +71,22 @@ def read_sources(root: Path, source_paths: list[str]) -> list[tuple[str, bytes]]
     return sorted(found.items())
 
 
+def _revision(repo: GitRepository, incident: Incident) -> tuple[str, str]:
+    """The commit to analyse: the build the incident's alerts name (``git_sha``) when the
+    repository has it, else HEAD. The fix branch and its verification start from the same one."""
+    shas = [
+        str(a.custom_details["git_sha"])
+        for a in incident.alerts
+        if isinstance(a.custom_details.get("git_sha"), str)
+    ]
+    for sha in reversed(shas):
+        if sha != "unknown" and repo.has_commit(sha):
+            return sha, f"analysed {sha[:12]}, the build named in the incident's alerts"
+    head = repo.head_sha()
+    why = "no build sha in the alerts" if not shas else "the alerts' build sha is not in the repo"
+    return head, f"analysed HEAD ({head[:12]}): {why}"
+
+
 def _window(incident: Incident, service: ServiceConfig) -> tuple[datetime, datetime]:
     until = incident.created_at
     return until - timedelta(days=service.lookback_days), until
@@ -85,6 +101,7 @@ def changes_in_window(
     paths: list[str] | None = None,
     wrappers: list[str] | None = None,
     described: list[str] | None = None,
+    rev: str = "HEAD",
 ) -> list[Change]:
     """Commits in [since, until] touching ``paths`` (default: the service's sources and
     manifests; a source of ``.`` means the whole repository), each described against ``until``:
@@ -92,7 +109,7 @@ def changes_in_window(
     (costly) C-level description; every commit's files are listed either way."""
     chosen = paths if paths is not None else [*service.sources, service.manifests]
     filters = [] if "." in chosen or "" in chosen else chosen
-    commits = repo.commits(since, until, filters)
+    commits = repo.commits(since, until, filters, rev=rev)
     return [
         describe_commit(
             commit,
@@ -111,16 +128,19 @@ def _changes(
     service: ServiceConfig,
     wrappers: list[str],
     described: list[str],
+    rev: str,
 ) -> tuple[list[Change], list[str]]:
     since, until = _window(incident, service)
-    changes = changes_in_window(repo, service, since, until, wrappers=wrappers, described=described)
+    changes = changes_in_window(
+        repo, service, since, until, wrappers=wrappers, described=described, rev=rev
+    )
     notes = [] if changes else [f"no commits between {since:%Y-%m-%d %H:%M} and the incident"]
     return changes, notes
 
 
-def _attribute(finding: Finding, changes: list[Change], repo: GitRepository) -> Finding:
+def _attribute(finding: Finding, changes: list[Change], repo: GitRepository, rev: str) -> Finding:
     try:
-        blamed = repo.blame_line(finding.file, finding.line)
+        blamed = repo.blame_line(finding.file, finding.line, rev)
     except RepositoryError:
         blamed = None
     introduced = find_introducing_commit(
@@ -140,12 +160,11 @@ def analyse(
     """The diagnosis of ``incident`` from ``service``'s code in ``repo`` (no PagerDuty calls)."""
     signal = incident_signal(incident)
     notes = list(signal.notes)
-    if repo.is_dirty():
-        notes.append(
-            f"{repo.root} has uncommitted changes: the files on disk were analysed, while the "
-            "fix branch and its verification start from the last commit"
-        )
-    sources = read_sources(repo.root, service.sources)
+    revision, revision_note = _revision(repo, incident)
+    notes.append(revision_note)
+    files, too_large = repo.files_at(revision, service.sources, C_SUFFIXES)
+    notes += [f"skipped: {path} (larger than the analysis reads)" for path in too_large]
+    sources = sorted(files.items())
     if not sources:
         raise AnalysisError(
             f"no C sources under {', '.join(service.sources)} in {repo.root}",
@@ -174,10 +193,10 @@ def analyse(
         )
         described = sorted({f.file for f in leading})
         changes, change_notes = _changes(
-            repo, incident, service, report.allocator_wrappers, described
+            repo, incident, service, report.allocator_wrappers, described, revision
         )
         notes += change_notes
-        leading = [_attribute(f, changes, repo) for f in leading]
+        leading = [_attribute(f, changes, repo, revision) for f in leading]
         if pending is not None:
             corroboration = pending.result()
             evidence = {(f.file, f.line): f.evidence for f in corroboration.findings}
@@ -210,6 +229,7 @@ def analyse(
         observed_seconds_to_oom=signal.observed_seconds_to_oom,
         confidence=top.confidence if top else Confidence.LOW,
         notes=notes,
+        revision=revision,
         created_at=datetime.now(UTC),
     )
 

@@ -62,11 +62,13 @@ def suggest_remediation(ctx: Context, diagnosis: Diagnosis) -> Remediation:
     top = diagnosis.findings[0]
     service = ctx.settings.service(diagnosis.service)
     repo = ctx.repository(service)
-    source_path = repo.root / top.file
+    raw = repo.show(_revision(diagnosis), top.file)
+    if raw is None:
+        raise RemediationError(f"{top.file} is not in {_revision(diagnosis)[:12]} of {repo.root}")
     try:
-        source = source_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RemediationError(f"cannot read {top.file}: {exc}") from None
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemediationError(f"{top.file} is not UTF-8 text: no patch can be made") from None
     fix = propose_fix(top.file, source, top)
     return Remediation(
         incident_id=diagnosis.incident.id,
@@ -75,6 +77,11 @@ def suggest_remediation(ctx: Context, diagnosis: Diagnosis) -> Remediation:
         rollback=_rollback_text(diagnosis, service),
         mitigation=_mitigation_text(repo.root, service, top, None),
     )
+
+
+def _revision(diagnosis: Diagnosis) -> str:
+    """The commit the diagnosis analysed: the fix is made, verified and branched from it."""
+    return diagnosis.revision or "HEAD"
 
 
 def _rollback_text(diagnosis: Diagnosis, service: ServiceConfig) -> str:
@@ -108,7 +115,11 @@ def verify_incident(ctx: Context, diagnosis: Diagnosis) -> tuple[Remediation, Ve
     suggestion = suggest_remediation(ctx, diagnosis)
     service = ctx.settings.service(diagnosis.service)
     result = verify_fix(
-        ctx.repository(service).root, service, suggestion.fix_diff, finding=diagnosis.findings[0]
+        ctx.repository(service).root,
+        service,
+        suggestion.fix_diff,
+        finding=diagnosis.findings[0],
+        rev=_revision(diagnosis),
     )
     return suggestion, result
 
@@ -134,7 +145,7 @@ def remediate(
     if verify:
         with _timed(timings, "verify", progress):
             remediation.verification = verify_fix(
-                repo.root, service, remediation.fix_diff, finding=top
+                repo.root, service, remediation.fix_diff, finding=top, rev=_revision(diagnosis)
             )
     elif previous is not None and previous.fix_diff == remediation.fix_diff:
         remediation.verification = previous.verification  # same fix: what was seen still holds
@@ -145,7 +156,9 @@ def remediate(
     with _timed(timings, "rollback", progress):
         introduced = top.introduced_by.sha if top.introduced_by else None
         try:
-            plan = prepare_rollback(repo.root, service, number, introduced)
+            plan = prepare_rollback(
+                repo.root, service, number, introduced, base=_revision(diagnosis)
+            )
             remediation.rollback = plan.text()
         except (RemediationError, RepositoryError) as exc:
             remediation.notes.append(f"rollback branch not made: {exc}")
@@ -195,7 +208,9 @@ def _open_pull_request(
         f"{remediation.fix_summary}. Incident #{number}: {diagnosis.incident.title}.\n"
         + (f"Verification: {verification.outcome.value}.\n" if verification else "")
     )
-    commit_fix_branch(repo.root, branch, remediation.fix_diff or "", message)
+    commit_fix_branch(
+        repo.root, branch, remediation.fix_diff or "", message, base=_revision(diagnosis)
+    )
     remediation.branch = branch
     remediation.pr_title, remediation.pr_body = text.title, text.body
     remediation.pushed = push_branch(repo.root, branch)

@@ -14,6 +14,7 @@ from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import detect_limiter
 from ads.sources.pagerduty import PagerDuty
+from tests.fixtures.pagerduty import demo_kill, page_oom
 
 
 def ads(
@@ -40,15 +41,7 @@ def test_analyze_remediate_report(
     except Exception:
         pytest.skip("remediation verifies under a memory cgroup")
     repo = create_demo_workspace(tmp_path / "ads-demo-service")
-    pagerduty_client.trigger(
-        local_pagerduty.routing_key("ads-demo-service"),
-        "ads-demo-service OOMKilled (64Mi limit, 2 restarts)",
-        "vm",
-        severity="critical",
-        dedup_key="oomkilled/default/ads-demo-service/worker",
-        custom_details={"reason": "OOMKilled", "exit_code": 137, "memory_limit": "64Mi",
-                        "seconds_to_kill": 1.8},
-    )  # fmt: skip
+    page_oom(local_pagerduty, pagerduty_client, demo_kill(restart_count=2))
     (incident,) = pagerduty_client.list_incidents()
 
     analyzed = ads(repo, local_pagerduty, "analyze", incident.id, "--format", "json")

@@ -27,6 +27,7 @@ from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import detect_limiter
 from ads.sources.pagerduty import PagerDuty
 from ads.workflow import Context
+from tests.fixtures.pagerduty import demo_kill, page_oom
 
 
 def start_serve(
@@ -83,15 +84,7 @@ def test_job_interrupted_by_a_crash_is_resumed_once(
     )
     serve = start_serve(repo, local_pagerduty, port, secret)
     try:
-        pagerduty_client.trigger(
-            local_pagerduty.routing_key("ads-demo-service"),
-            "ads-demo-service OOMKilled (64Mi limit, 0 restarts)",
-            "vm",
-            severity="critical",
-            dedup_key="oomkilled/default/ads-demo-service/worker",
-            custom_details={"reason": "OOMKilled", "exit_code": 137, "memory_limit": "64Mi",
-                            "seconds_to_kill": 1.8},
-        )  # fmt: skip
+        page_oom(local_pagerduty, pagerduty_client, demo_kill())
         assert wait_for(lambda: any(j["status"] == "running" for j in jobs(port)), 20)
         serve.send_signal(signal.SIGKILL)  # mid-job: verification takes seconds
         serve.wait()

@@ -10,36 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from ads.analysis.alert_rules import build_alert_event
-from ads.config import AlertRules, ServiceConfig, load_settings
+from ads.config import ServiceConfig, load_settings
 from ads.errors import AnalysisError, RepositoryError, UnknownServiceError
 from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.pagerduty_server import LocalPagerDuty
-from ads.models import Alert, Confidence, FindingKind, Incident, OomEvent
+from ads.models import Alert, Confidence, FindingKind, Incident
 from ads.sources.monitors import LocalRuntime, detect_limiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.repository import GitRepository
 from ads.workflow import Context, analyse, diagnose
 from tests.fixtures.history import LeakHistory
+from tests.fixtures.pagerduty import page_oom
 
 MiB = 1024 * 1024
-
-
-def trigger(client: PagerDuty, server: LocalPagerDuty, event: OomEvent) -> Incident:
-    alert = build_alert_event(event, AlertRules())
-    client.trigger(
-        server.routing_key("ads-demo-service"),
-        alert.summary,
-        alert.source,
-        severity=alert.severity,
-        dedup_key=alert.dedup_key,
-        custom_details=alert.custom_details,
-        component=alert.component,
-        group=alert.group,
-        class_=alert.class_,
-    )
-    (incident,) = client.list_incidents()
-    return incident
 
 
 @pytest.mark.cgroup
@@ -55,7 +38,7 @@ def test_demo_incident_is_diagnosed_as_the_brief_expects(
     service = settings.service("ads-demo-service")
     run = LocalRuntime(service, repo, limiter=limiter).run(max_kills=1, duration=30)
     (kill,) = run.events
-    incident = trigger(pagerduty_client, local_pagerduty, kill)
+    incident = page_oom(local_pagerduty, pagerduty_client, kill)
     ctx = Context(settings=settings, pagerduty_factory=lambda: pagerduty_client)
 
     diagnosis = diagnose(ctx, incident.id)

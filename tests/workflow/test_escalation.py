@@ -11,6 +11,7 @@ from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.models import Diagnosis, Remediation
 from ads.sources.pagerduty import PagerDuty
 from ads.workflow import Context, evaluate_escalations
+from tests.fixtures.pagerduty import demo_kill, page_oom
 
 
 def setup(tmp_path: Path, server: LocalPagerDuty, client: PagerDuty) -> tuple[Context, str]:
@@ -24,14 +25,7 @@ def setup(tmp_path: Path, server: LocalPagerDuty, client: PagerDuty) -> tuple[Co
     (repo / "ads.yaml").write_text(text)
     settings = load_settings(repo / "ads.yaml")
     ctx = Context(settings=settings, pagerduty_factory=lambda: client)
-    client.trigger(
-        server.routing_key("ads-demo-service"),
-        "ads-demo-service OOMKilled (64Mi limit, 0 restarts)",
-        "vm",
-        severity="critical",
-        dedup_key="oomkilled/default/ads-demo-service/worker",
-        custom_details={"reason": "OOMKilled", "exit_code": 137},
-    )
+    page_oom(server, client, demo_kill())
     incident = client.list_incidents()[0]
     full = client.get_incident(incident.id)
     ctx.store.save_diagnosis(

@@ -12,7 +12,7 @@ import pytest
 
 from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.pagerduty_server import LocalPagerDuty
-from ads.sources.monitors import detect_limiter
+from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from tests.fixtures.pagerduty import demo_kill, page_oom
 
@@ -34,12 +34,11 @@ def ads(
 
 @pytest.mark.cgroup
 def test_analyze_remediate_report(
-    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+    tmp_path: Path,
+    local_pagerduty: LocalPagerDuty,
+    pagerduty_client: PagerDuty,
+    cgroup_limiter: MemoryLimiter,
 ) -> None:
-    try:
-        detect_limiter(allow_fallback=False)
-    except Exception:
-        pytest.skip("remediation verifies under a memory cgroup")
     repo = create_demo_workspace(tmp_path / "ads-demo-service")
     page_oom(local_pagerduty, pagerduty_client, demo_kill(restart_count=2))
     (incident,) = pagerduty_client.list_incidents()

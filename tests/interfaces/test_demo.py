@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ads.interfaces.pagerduty_server import LocalPagerDuty
-from ads.sources.monitors import detect_limiter
+from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.storage import Store
 
@@ -21,11 +21,7 @@ def git(repo: Path, *args: str) -> str:
 
 
 @pytest.mark.cgroup
-def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
-    try:
-        detect_limiter(allow_fallback=False)
-    except Exception:
-        pytest.skip("the demo needs a writable memory cgroup")
+def test_demo_runs_the_whole_loop(tmp_path: Path, cgroup_limiter: MemoryLimiter) -> None:
     workdir = tmp_path / "demo"
     proc = subprocess.run(
         [sys.executable, "-m", "ads", "demo", "--workdir", str(workdir), "--kills", "2"],

@@ -24,7 +24,7 @@ from ads.interfaces.cli_serve import build_service, mounted_app
 from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.http_server import BackgroundServer, free_port
 from ads.interfaces.pagerduty_server import LocalPagerDuty
-from ads.sources.monitors import detect_limiter
+from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.workflow import Context
 from tests.fixtures.pagerduty import demo_kill, page_oom
@@ -71,12 +71,11 @@ def wait_for(predicate: object, timeout: float) -> bool:
 
 @pytest.mark.cgroup
 def test_job_interrupted_by_a_crash_is_resumed_once(
-    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+    tmp_path: Path,
+    local_pagerduty: LocalPagerDuty,
+    pagerduty_client: PagerDuty,
+    cgroup_limiter: MemoryLimiter,
 ) -> None:
-    try:
-        detect_limiter(allow_fallback=False)
-    except Exception:
-        pytest.skip("remediation verifies under a memory cgroup")
     repo = create_demo_workspace(tmp_path / "ads-demo-service")
     port = free_port()
     _, secret = local_pagerduty.add_webhook_subscription(

@@ -12,7 +12,7 @@ import pytest
 from ads.config import load_settings
 from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.pagerduty_server import LocalPagerDuty
-from ads.sources.monitors import LocalRuntime, detect_limiter
+from ads.sources.monitors import LocalRuntime, MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.repository import GitRepository
 from ads.workflow import Context, runtime_alerter
@@ -20,12 +20,12 @@ from ads.workflow import Context, runtime_alerter
 
 @pytest.mark.cgroup
 def test_three_kills_make_one_incident_with_three_alerts(
-    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+    tmp_path: Path,
+    local_pagerduty: LocalPagerDuty,
+    pagerduty_client: PagerDuty,
+    cgroup_limiter: MemoryLimiter,
 ) -> None:
-    try:
-        limiter = detect_limiter(allow_fallback=False)
-    except Exception:
-        pytest.skip("needs a writable memory cgroup for real OOM kills")
+    limiter = cgroup_limiter
     repo = create_demo_workspace(tmp_path / "ads-demo-service")
     settings = load_settings(repo / "ads.yaml")
     service = settings.service("ads-demo-service").model_copy(
@@ -88,12 +88,12 @@ def test_ads_change_sends_the_deploy_with_its_sha(
 
 @pytest.mark.cgroup
 def test_healthy_run_after_the_fix_resolves_the_incident(
-    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+    tmp_path: Path,
+    local_pagerduty: LocalPagerDuty,
+    pagerduty_client: PagerDuty,
+    cgroup_limiter: MemoryLimiter,
 ) -> None:
-    try:
-        limiter = detect_limiter(allow_fallback=False)
-    except Exception:
-        pytest.skip("needs a writable memory cgroup for real OOM kills")
+    limiter = cgroup_limiter
     repo = create_demo_workspace(tmp_path / "ads-demo-service")
     settings = load_settings(repo / "ads.yaml")
     base = settings.service("ads-demo-service")

@@ -15,7 +15,7 @@ from ads.errors import AnalysisError, RepositoryError, UnknownServiceError
 from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.models import Alert, Confidence, FindingKind, Incident
-from ads.sources.monitors import LocalRuntime, detect_limiter
+from ads.sources.monitors import LocalRuntime, MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.repository import GitRepository
 from ads.workflow import Context, analyse, diagnose
@@ -27,12 +27,12 @@ MiB = 1024 * 1024
 
 @pytest.mark.cgroup
 def test_demo_incident_is_diagnosed_as_the_brief_expects(
-    tmp_path: Path, local_pagerduty: LocalPagerDuty, pagerduty_client: PagerDuty
+    tmp_path: Path,
+    local_pagerduty: LocalPagerDuty,
+    pagerduty_client: PagerDuty,
+    cgroup_limiter: MemoryLimiter,
 ) -> None:
-    try:
-        limiter = detect_limiter(allow_fallback=False)
-    except Exception:
-        pytest.skip("needs a writable memory cgroup for a real OOM kill")
+    limiter = cgroup_limiter
     repo = create_demo_workspace(tmp_path / "ads-demo-service")
     settings = load_settings(repo / "ads.yaml")
     service = settings.service("ads-demo-service")

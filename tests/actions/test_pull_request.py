@@ -9,27 +9,8 @@ from pathlib import Path
 import pytest
 
 from ads.actions.pull_request import branch_name, commit_fix_branch, push_branch
-from ads.analysis.fixes import propose_fix
 from ads.errors import RemediationError
-from ads.models import Finding, FindingKind
-
-
-def fix_for(repo: Path) -> str:
-    """The demo's one-line fix, as ADS proposes it for the file in this repo."""
-    finding = Finding(
-        file="worker.c", function="controller", line=26, end_line=27,
-        kind=FindingKind.LOOP_LEAK, issue="memory allocation without corresponding free",
-        allocation="malloc(PAYLOAD_MB * 1024 * 1024 * sizeof(char))", variable="buffer",
-    )  # fmt: skip
-    diff = propose_fix("worker.c", (repo / "worker.c").read_text(), finding).diff
-    assert diff is not None
-    return diff
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
+from tests.fixtures.demo import demo_fix, git
 
 
 def with_remote(demo_repo: Path, tmp_path: Path, *, refuse: bool) -> Path:
@@ -47,13 +28,13 @@ def test_fix_is_pushed_to_its_own_branch(demo_repo: Path, tmp_path: Path) -> Non
     remote = with_remote(demo_repo, tmp_path, refuse=False)
     branch = branch_name(7)
     sha = commit_fix_branch(
-        demo_repo, branch, fix_for(demo_repo), "Fix memory leak in controller()"
+        demo_repo, branch, demo_fix(demo_repo), "Fix memory leak in controller()"
     )
     assert push_branch(demo_repo, branch)
     assert git(remote, "rev-parse", f"refs/heads/{branch}") == sha
     assert git(remote, "branch", "--list", "main") == ""  # main was never pushed by ADS
     again = commit_fix_branch(
-        demo_repo, branch, fix_for(demo_repo), "Fix memory leak in controller()"
+        demo_repo, branch, demo_fix(demo_repo), "Fix memory leak in controller()"
     )
     assert push_branch(demo_repo, branch)  # a re-run updates the same branch
     assert git(remote, "rev-parse", f"refs/heads/{branch}") == again
@@ -62,7 +43,7 @@ def test_fix_is_pushed_to_its_own_branch(demo_repo: Path, tmp_path: Path) -> Non
 def test_rejected_push_is_one_clear_error(demo_repo: Path, tmp_path: Path) -> None:
     with_remote(demo_repo, tmp_path, refuse=True)
     branch = branch_name(8)
-    commit_fix_branch(demo_repo, branch, fix_for(demo_repo), "Fix memory leak in controller()")
+    commit_fix_branch(demo_repo, branch, demo_fix(demo_repo), "Fix memory leak in controller()")
     with pytest.raises(RemediationError, match="push of ads/incident-8-fix-memory-leak"):
         push_branch(demo_repo, branch)
 
@@ -70,11 +51,11 @@ def test_rejected_push_is_one_clear_error(demo_repo: Path, tmp_path: Path) -> No
 def test_never_the_default_branch(demo_repo: Path) -> None:
     for branch in ("main", "master", "release"):
         with pytest.raises(RemediationError, match="only writes ads/"):
-            commit_fix_branch(demo_repo, branch, fix_for(demo_repo), "x")
+            commit_fix_branch(demo_repo, branch, demo_fix(demo_repo), "x")
     assert git(demo_repo, "rev-list", "--count", "main") == "1"
 
 
 def test_without_a_remote_nothing_is_pushed(demo_repo: Path) -> None:
     branch = branch_name(9)
-    commit_fix_branch(demo_repo, branch, fix_for(demo_repo), "Fix")
+    commit_fix_branch(demo_repo, branch, demo_fix(demo_repo), "Fix")
     assert push_branch(demo_repo, branch) is False

@@ -19,38 +19,19 @@ from ads.actions.verification import (
     network_isolation,
     verify_fix,
 )
-from ads.analysis.fixes import propose_fix
 from ads.config import ServiceConfig
 from ads.errors import RemediationError
 from ads.models import (
-    Finding,
-    FindingKind,
     MemorySample,
     ReproductionMode,
     VerificationOutcome,
 )
 from ads.sources.monitors import MemoryLimiter, RunObserver
 
-from ..fixtures.demo import git
+from ..fixtures.demo import DEMO_FINDING, demo_fix, git
 from .conftest import leftover_cgroups, worktrees
 
 MiB = 1024 * 1024
-DEMO_FINDING = Finding(
-    file="worker.c",
-    function="controller",
-    line=26,
-    end_line=27,
-    kind=FindingKind.LOOP_LEAK,
-    variable="buffer",
-    issue="memory allocation without corresponding free",
-    allocation="malloc(PAYLOAD_MB * 1024 * 1024 * sizeof(char))",
-)
-
-
-def demo_fix(repo: Path) -> str:
-    diff = propose_fix("worker.c", (repo / "worker.c").read_text(), DEMO_FINDING).diff
-    assert diff is not None
-    return diff
 
 
 def status(repo: Path) -> str:

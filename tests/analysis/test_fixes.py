@@ -13,8 +13,7 @@ import pytest
 from ads.analysis.fixes import propose_fix
 from ads.errors import AnalysisError
 from ads.models import Finding, FindingKind
-
-DEMO_ALLOCATION = "malloc(PAYLOAD_MB * 1024 * 1024 * sizeof(char))"
+from tests.fixtures.demo import DEMO_FINDING
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 
@@ -63,17 +62,7 @@ def git_apply_check(repo: Path, diff: str) -> None:
 @needs_gcc
 def test_demo_fix_is_free_after_process_work_on_line_28(demo_repo: Path, tmp_path: Path) -> None:
     source = (demo_repo / "worker.c").read_text()
-    demo = Finding(
-        file="worker.c",
-        function="controller",
-        line=26,
-        end_line=27,
-        kind=FindingKind.LOOP_LEAK,
-        variable="buffer",
-        issue="memory allocation without corresponding free",
-        allocation=DEMO_ALLOCATION,
-    )
-    fix = propose_fix("worker.c", source, demo)
+    fix = propose_fix("worker.c", source, DEMO_FINDING)
 
     assert fix.summary == "Added free(buffer) to prevent memory leak"
     assert fix.diff is not None and fix.patched_source is not None

@@ -277,17 +277,9 @@ class Store:
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[list[Doc], int]:
-        clauses, args = [], []  # type: tuple[list[str], list[Any]]
-        if incident_id is not None:
-            clauses.append("incident_id = ?")
-            args.append(incident_id)
-        if since is not None:
-            clauses.append("created_at >= ?")
-            args.append(since)
-        if until is not None:
-            clauses.append("created_at < ?")
-            args.append(until)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = _where(
+            ("incident_id = ?", incident_id), ("created_at >= ?", since), ("created_at < ?", until)
+        )
         total = self._rows(f"SELECT COUNT(*) FROM log_entries{where}", args)[0][0]
         rows = self._rows(
             f"SELECT data FROM log_entries{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
@@ -320,17 +312,9 @@ class Store:
         since: str | None = None,
         until: str | None = None,
     ) -> list[Doc]:
-        clauses, args = [], []  # type: tuple[list[str], list[Any]]
-        if service_id is not None:
-            clauses.append("service_id = ?")
-            args.append(service_id)
-        if since is not None:
-            clauses.append("timestamp >= ?")
-            args.append(since)
-        if until is not None:
-            clauses.append("timestamp <= ?")
-            args.append(until)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = _where(
+            ("service_id = ?", service_id), ("timestamp >= ?", since), ("timestamp <= ?", until)
+        )
         rows = self._rows(f"SELECT data FROM change_events{where} ORDER BY timestamp DESC", args)
         return [json.loads(r[0]) for r in rows]
 
@@ -338,3 +322,10 @@ class Store:
 def _as_number(incident_id: str) -> int:
     """PagerDuty accepts an incident's number in place of its id."""
     return int(incident_id) if incident_id.isdigit() else -1
+
+
+def _where(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """`` WHERE a = ? AND b >= ?`` and its arguments, from the conditions whose value is set."""
+    chosen = [(clause, value) for clause, value in conditions if value is not None]
+    where = (" WHERE " + " AND ".join(c for c, _ in chosen)) if chosen else ""
+    return where, [value for _, value in chosen]

@@ -250,6 +250,11 @@ class GitRepository:
         out = self._git("cat-file", "--batch", stdin="".join(f"{b}\n" for b in small).encode())
         return _parse_batch(out)
 
+    def subject(self, rev: str) -> str:
+        """The first line of ``rev``'s commit message ("" when there is no such commit)."""
+        proc = _run_git(["log", "-1", "--format=%s", rev, "--"], self.path)
+        return decode(proc.stdout).strip() if proc.returncode == 0 else ""
+
     def has_commit(self, rev: str) -> bool:
         """Whether ``rev`` names a commit in this repository."""
         proc = _run_git(["rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], self.path)

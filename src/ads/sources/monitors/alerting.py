@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from ...config import ServiceConfig
 from ...models import MemorySample, OomEvent
 from ..outbox import Outbox
 from ..pagerduty import PagerDuty
+from ..repository import GitRepository
 from .local_runtime import RunObserver
 
 __all__ = ["PagerDutySender", "RuntimeAlerter", "oom_alert_handler"]
@@ -82,13 +82,6 @@ def oom_alert_handler(
     return handle
 
 
-def _commit_subject(repo: Path, sha: str) -> str:
-    proc = subprocess.run(
-        ["git", "log", "-1", "--format=%s", sha], cwd=repo, capture_output=True, text=True
-    )
-    return proc.stdout.strip() if proc.returncode == 0 else ""
-
-
 class RuntimeAlerter(RunObserver):
     """Pages for the local runtime: triggers, change events for new builds, resolve when healthy."""
 
@@ -126,7 +119,7 @@ class RuntimeAlerter(RunObserver):
     def built(self, git_sha: str | None) -> None:
         if not git_sha or git_sha == self.state["last_sha"]:
             return
-        subject = _commit_subject(self.repo, git_sha)
+        subject = GitRepository(self.repo).subject(git_sha)
         summary = f"Built {self.service.name} at {git_sha[:12]}: {subject}".rstrip(": ")
         details: dict[str, object] = {
             "git_sha": git_sha, "subject": subject, "service": self.service.name,

@@ -16,6 +16,7 @@ import pytest
 
 from ads.config import ServiceConfig
 from ads.errors import BuildError
+from ads.interfaces.demo_workspace import worker_with_free
 from ads.models import ReproductionMode
 from ads.sources.monitors import LocalRuntime, MemoryLimiter, detect_limiter
 
@@ -98,9 +99,7 @@ def test_demo_worker_is_oom_killed_by_the_kernel(
 @pytest.mark.cgroup
 def test_worker_that_frees_is_not_killed(demo_repo: Path, own_parent: MemoryLimiter) -> None:
     worker = demo_repo / "worker.c"
-    lines = worker.read_text().splitlines(keepends=True)
-    lines.insert(27, "        free(buffer);\n")
-    worker.write_text("".join(lines))
+    worker.write_text(worker_with_free(worker.read_text()))
     limiter = own_parent
     result = LocalRuntime(demo_service(), demo_repo, limiter=limiter).run(duration=3)
 

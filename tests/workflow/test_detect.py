@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ads.config import load_settings
-from ads.interfaces.demo_workspace import create_demo_workspace
+from ads.interfaces.demo_workspace import create_demo_workspace, worker_with_free
 from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import LocalRuntime, MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
@@ -113,9 +113,7 @@ def test_healthy_run_after_the_fix_resolves_the_incident(
     assert incident.status == "triggered"
 
     worker = repo / "worker.c"  # the fix lands (as the PR would), and the service is redeployed
-    lines = worker.read_text().splitlines(keepends=True)
-    lines.insert(27, "        free(buffer);\n")
-    worker.write_text("".join(lines))
+    worker.write_text(worker_with_free(worker.read_text()))
     who = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
            "GIT_COMMITTER_EMAIL": "a@x"}  # fmt: skip
     git = ["git", "-C", str(repo), "commit", "-qam", "Free the payload buffer"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["DEMO_SOURCE", "create_demo_workspace"]
+__all__ = ["DEMO_SOURCE", "create_demo_workspace", "worker_with_free"]
 
 DEMO_SOURCE = Path(__file__).resolve().parents[3] / "examples" / "ads-demo-service"
 LEAK_LINE = 27  # process_work(buffer); the fixed file has free(buffer); after it
@@ -41,7 +41,9 @@ def _commit(repo: Path, message: str, author: tuple[str, str], when: datetime) -
     _git(repo, "commit", "-q", "-m", message, author=author, when=when)
 
 
-def _with_free(worker: str) -> str:
+def worker_with_free(worker: str) -> str:
+    """The demo's worker.c with ``free(buffer);`` after line 27, indented like line 27: the
+    fixed worker (the history's first commit, and what the fix looks like)."""
     lines = worker.splitlines(keepends=True)
     indent = lines[LEAK_LINE - 1][: len(lines[LEAK_LINE - 1]) - len(lines[LEAK_LINE - 1].lstrip())]
     return "".join([*lines[:LEAK_LINE], f"{indent}free(buffer);\n", *lines[LEAK_LINE:]])
@@ -65,7 +67,7 @@ def create_demo_workspace(
 
     priya = ("Priya Patel", "priya@example.com")
     sam = ("Sam Rivera", "sam@example.com")
-    (target / "worker.c").write_text(_with_free(worker))
+    (target / "worker.c").write_text(worker_with_free(worker))
     deployment_path.write_text(deployment.replace("memory: 64Mi", "memory: 128Mi"))
     readme.write_text("# ads-demo-service\n")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=target, check=True)

@@ -30,7 +30,11 @@ def test_deployment_validates_offline_and_limits_memory_to_64mi() -> None:
 
 
 def test_every_core_manifest_validates() -> None:
-    for path in sorted((DEMO_DIR / "infra/kubernetes").glob("*.yaml")):
+    paths = sorted((DEMO_DIR / "infra/kubernetes").glob("*.yaml"))
+    validated = 0
+    for path in paths:
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc.get("apiVersion", "").startswith(("v1", "apps/", "rbac.")):
                 validate(doc, K8S_VERSION, strict=True)
+                validated += 1
+    assert paths and validated >= 1, f"no core manifests found under {DEMO_DIR}"

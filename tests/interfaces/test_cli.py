@@ -13,24 +13,45 @@ from click.testing import CliRunner
 from ads.interfaces.cli import main
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path, loading lazy commands the way ``ads`` does when one is asked for."""
     found: list[tuple[str, ...]] = []
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         found.append((*prefix, name))
         if isinstance(command, click.Group):
             found.extend(all_commands(command, (*prefix, name)))
     return found
 
 
-@pytest.mark.parametrize("path", all_commands(main), ids=" ".join)
-def test_every_command_has_help_text(path: tuple[str, ...]) -> None:
+def command_at(path: tuple[str, ...]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, f"ads {' '.join(path)} is not a command"
+        command = found
+    return command
+
+
+@pytest.mark.parametrize("path", all_commands(main), ids=" ".join)
+def test_every_command_has_help_text(path: tuple[str, ...]) -> None:
+    command = command_at(path)
     assert command.help and len(command.help.strip()) > 20, f"ads {' '.join(path)} has no help"
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    top_level = {path[0] for path in all_commands(main)}
+    assert len(top_level) >= 10
+    missing = [name for name in sorted(top_level) if f"`ads {name}" not in readme]
+    assert missing == [], f"commands missing from README.md's table: {missing}"
 
 
 def ads(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,17 +1,29 @@
-"""`make demo`'s flow, hands-free: each step leaves its artefact, checked after the fact."""
+"""`make demo`'s flow, hands-free: each step leaves its artefact, checked after the fact.
+
+The demo runs in process with the local PagerDuty's clock pinned to a Monday in each of two
+consecutive weeks: the seed's weekly rotation puts a different person on call in each, and the
+PR must tag whoever the local PagerDuty says is on call then — in any week the suite runs.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from ads.interfaces.demo import run_demo
 from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.storage import Store
+
+WEEK_ONE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+WEEK_TWO = WEEK_ONE + timedelta(days=7)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -20,17 +32,37 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+def pinned(start: datetime) -> Callable[[], datetime]:
+    """A clock that starts at ``start`` and runs at real speed."""
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+
+def level_one_handle(workdir: Path, start: datetime) -> tuple[str, str]:
+    """Who the local PagerDuty says is on call at level 1 of the demo service at ``start``."""
+    with LocalPagerDuty(workdir / "pagerduty", clock=pinned(start)) as server:
+        client = PagerDuty(
+            server.token, api_url=server.api_url, events_url=server.events_url,
+            verify=server.ssl_context(),
+        )  # fmt: skip
+        service = client.find_service("ads-demo-service")
+        (first,) = [o for o in client.oncalls_for_service(service["id"]) if o.level == 1]
+    assert first.github, first
+    return first.name, first.github
+
+
 @pytest.mark.cgroup
-def test_demo_runs_the_whole_loop(tmp_path: Path, cgroup_limiter: MemoryLimiter) -> None:
+@pytest.mark.parametrize("start", [WEEK_ONE, WEEK_TWO], ids=["week-one", "week-two"])
+def test_demo_runs_the_whole_loop(
+    tmp_path: Path,
+    cgroup_limiter: MemoryLimiter,
+    capsys: pytest.CaptureFixture[str],
+    start: datetime,
+) -> None:
     workdir = tmp_path / "demo"
-    proc = subprocess.run(
-        [sys.executable, "-m", "ads", "demo", "--workdir", str(workdir), "--kills", "2"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "webhook incident.triggered received" in proc.stdout
+    run_demo(workdir, kills=2, timeout=120, clock=pinned(start))
+    out = capsys.readouterr().out
+    assert "webhook incident.triggered received" in out
 
     # The job: exactly one, done.
     (job,) = Store(workdir / "state" / "ads.db").jobs()
@@ -56,11 +88,12 @@ def test_demo_runs_the_whole_loop(tmp_path: Path, cgroup_limiter: MemoryLimiter)
     assert pr[4] == "- Root Cause: Memory leak in controller() function"
     assert pr[5] == "- Fix: Added free(buffer) to prevent memory leak"
     assert pr[6] == "- Affected Service: ads-demo-service"
-    assert pr[7] == "- On-Call: @alice-sre"
+    _, handle = level_one_handle(workdir, start)
+    assert pr[7] == f"- On-Call: @{handle}"
     assert any("**verified**" in line for line in pr)
 
     # The incident and its note, read back from the local PagerDuty's saved state.
-    with LocalPagerDuty(workdir / "pagerduty") as server:
+    with LocalPagerDuty(workdir / "pagerduty", clock=pinned(start)) as server:
         client = PagerDuty(
             server.token,
             api_url=server.api_url,
@@ -72,6 +105,8 @@ def test_demo_runs_the_whole_loop(tmp_path: Path, cgroup_limiter: MemoryLimiter)
     assert len(notes) == 1
     assert "worker.c:26-27 in controller()" in notes[0].content
     assert branch in notes[0].content and "verified" in notes[0].content
+
+    assert incident.created_at.date() == start.date()
 
     # The report with its chart.
     html = (workdir / "state" / "reports" / incident.id / "report.html").read_text()
@@ -89,3 +124,10 @@ def test_demo_refuses_a_workdir_it_did_not_make(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2 and "refusing to overwrite" in proc.stderr
     assert (precious / "main.c").is_file()
+
+
+def test_the_two_pinned_weeks_have_different_people_on_call(tmp_path: Path) -> None:
+    """What makes the demo test above meaningful in every week: the rotation does turn."""
+    one = level_one_handle(tmp_path / "one", WEEK_ONE)
+    two = level_one_handle(tmp_path / "two", WEEK_TWO)
+    assert one != two

@@ -20,10 +20,10 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from ads.config import load_settings
-from ads.interfaces.cli_serve import build_service, mounted_app
 from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.interfaces.http_server import BackgroundServer, free_port
 from ads.interfaces.pagerduty_server import LocalPagerDuty
+from ads.interfaces.serve_app import build_service, mounted_app
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.workflow import Context

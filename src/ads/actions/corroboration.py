@@ -127,14 +127,13 @@ def wrapper_header(repo_dir: Path, files: list[str], wrappers: list[str]) -> Wra
     return WrapperHeader("".join(lines), defined_in, notes)
 
 
-def _keep_compilable(gcc: str, header: Path, started: float, timeout: float) -> list[str]:
+def _keep_compilable(gcc: str, header: Path, budget: _Budget) -> list[str]:
     """Drop declarations gcc cannot compile on their own (their types live in the repo's
     headers, e.g. ``robj *createObject(...)``): one bad line would fail every compilation."""
     notes: list[str] = []
     for _ in range(4):
-        remaining = timeout - (time.monotonic() - started)
         command = [gcc, "-fsyntax-only", "-fdiagnostics-format=json", "-x", "c", str(header)]
-        stderr, code, failure = _run(command, header.parent, remaining)
+        stderr, code, failure = _run(command, header.parent, budget)
         if failure or code == 0:
             return notes + ([failure] if failure else [])
         bad = set()
@@ -202,14 +201,32 @@ def _parse(raw: dict[str, object], repo_dir: Path) -> GccDiagnostic | None:
     )
 
 
-def _run(command: list[str], cwd: Path, timeout: float) -> tuple[str, int, str | None]:
-    """(stderr, return code, failure note) of one gcc run."""
+@dataclass
+class _Budget:
+    """The configured time for all of gcc's runs; notes state this bound, never a remainder
+    (which reads "-0 s" on a loaded machine)."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def spent_note(self) -> str:
+        return f"gcc -fanalyzer stopped at the {self.seconds:g} s budget"
+
+
+def _run(command: list[str], cwd: Path, budget: _Budget) -> tuple[str, int, str | None]:
+    """(stderr, return code, failure note) of one gcc run within what is left of ``budget``."""
+    remaining = budget.remaining()
+    if remaining <= 0:
+        return "", -1, budget.spent_note()
     try:
         done = subprocess.run(
-            command, cwd=cwd, capture_output=True, text=True, timeout=max(timeout, 0.1), check=False
+            command, cwd=cwd, capture_output=True, text=True, timeout=remaining, check=False
         )
     except subprocess.TimeoutExpired:
-        return "", -1, f"gcc -fanalyzer timed out after {timeout:.0f} s: {' '.join(command[-3:])}"
+        return "", -1, f"{budget.spent_note()} (running {' '.join(command[-3:])})"
     except OSError as error:
         return "", -1, f"gcc could not be started: {error}"
     return done.stderr, done.returncode, None
@@ -230,7 +247,7 @@ def corroborate_with_gcc(
 ) -> CorroborationResult:
     """Run ``gcc -fanalyzer`` on ``files`` (paths relative to ``repo_dir``) and attach matching
     memory diagnostics to copies of ``findings`` as evidence."""
-    started = time.monotonic()
+    budget = _Budget(timeout)
     result = CorroborationResult([f.model_copy(deep=True) for f in findings])
     gcc = shutil.which("gcc")
     if gcc is None:
@@ -250,7 +267,7 @@ def corroborate_with_gcc(
         result.notes.extend(declared.notes)
         header = Path(scratch) / "ads_allocators.h"
         header.write_text(declared.text)
-        result.notes.extend(_keep_compilable(gcc, header, started, timeout))
+        result.notes.extend(_keep_compilable(gcc, header, budget))
         linked = list(dict.fromkeys([*sources, *declared.defined_in.values()]))
         # The repo's header directories stand in for its build system's -I flags.
         # -idirafter: searched last, so they fill in missing headers without shadowing others.
@@ -267,13 +284,12 @@ def corroborate_with_gcc(
             runs.append([*base, "-flto", "-shared", "-fPIC", *linked, "-o", f"{scratch}/a.so"])
         raw: list[dict[str, object]] = []
         for command in runs:
-            remaining = timeout - (time.monotonic() - started)
-            if remaining <= 0:
-                result.notes.append(f"gcc -fanalyzer stopped at the {timeout:.0f} s budget")
-                break
-            stderr, code, failure = _run(command, repo_dir, remaining)
+            stderr, code, failure = _run(command, repo_dir, budget)
             if failure:
-                result.notes.append(failure)
+                if failure not in result.notes:
+                    result.notes.append(failure)
+                if budget.remaining() <= 0:
+                    break
                 continue
             found = _json_arrays(stderr)
             errors = [d for d in found if d.get("kind") in ("error", "fatal error")]
@@ -296,5 +312,5 @@ def corroborate_with_gcc(
             line = f"corroborated by gcc -fanalyzer: {diagnostic.option} at {where}"
             if line not in finding.evidence:
                 finding.evidence.append(line)
-    result.seconds = round(time.monotonic() - started, 3)
+    result.seconds = round(time.monotonic() - budget.started, 3)
     return result

@@ -375,8 +375,8 @@ class _Verification:
     ) -> VerificationResult:
         peak = max((s.bytes for s in before.samples), default=0)
         text = (
-            f"The current build was not OOM-killed in {before.duration:.1f} s under "
-            f"{format_quantity(self.limit)} (peak {format_bytes(peak)}"
+            f"The current build was not OOM-killed in {self.reproduce_timeout:g} s under "
+            f"{format_quantity(self.limit)} (ran {before.duration:.1f} s, peak {format_bytes(peak)}"
             + (f", last exit code {before.last_exit_code}" if before.last_exit_code else "")
             + "), so the fix could not be verified."
         )

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import AdsError, ConfigError
-from .console import err_console
 
 __all__ = ["config_option", "reports_errors"]
 
@@ -45,6 +44,8 @@ def reports_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .console import err_console  # rich: loaded when a command runs, not for --help
+
         _terminate_on_sigterm()
         try:
             return func(*args, **kwargs)

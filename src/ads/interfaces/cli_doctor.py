@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.text import Text
 
-from ..config import load_settings
-from ..workflow.context import Context
-from ..workflow.doctor import Check, run_checks
 from .cli_common import config_option, reports_errors
-from .console import console
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from ..workflow.doctor import Check
 
 __all__ = ["doctor", "render_check"]
 
@@ -25,6 +26,8 @@ _MARKS = {True: ("✓", "green"), False: ("✗", "bold red"), None: ("–", "dim
 
 def render_check(check: Check, *, with_service: bool = False) -> Text:
     """The lines for one item: mark, name, what was found; the fix under a failed item."""
+    from rich.text import Text
+
     mark, style = _MARKS[check.ok]
     line = Text()
     line.append(f"{mark} ", style=style)
@@ -59,6 +62,13 @@ def doctor(config_path: Path | None, kubeconfig: Path | None, service_name: str 
     SSL_CERT_FILE for a server with its own CA); PAGERDUTY_ROUTING_KEY, when set, must be the
     key of the service's Events API v2 integration. Exits 1 if any item fails.
     """
+    from rich.text import Text
+
+    from ..config import load_settings
+    from ..workflow.context import Context
+    from ..workflow.doctor import run_checks
+    from .console import console
+
     ctx = Context.from_settings(load_settings(config_path))
     with console.status("checking…"):
         checks = run_checks(ctx, kubeconfig=kubeconfig, service=service_name)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.markdown import Markdown
 
-from ..actions.report import diagnosis_json, diagnosis_markdown
-from ..config import ServiceConfig, load_settings
 from ..errors import ConfigError
-from ..models import Diagnosis
-from ..workflow import Context, diagnose, diagnose_offline, remediate, write_report
 from .cli_common import config_option, reports_errors
-from .console import console, stage_progress
+
+if TYPE_CHECKING:
+    from ..models import Diagnosis
 
 __all__ = ["analyze", "remediate_command", "report"]
 
@@ -21,6 +19,11 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 
 
 def _print(diagnosis: Diagnosis, fmt: str) -> None:
+    from rich.markdown import Markdown
+
+    from ..actions.report import diagnosis_json, diagnosis_markdown
+    from .console import console
+
     if fmt == "json":
         click.echo(diagnosis_json(diagnosis))
     elif fmt == "markdown":
@@ -59,6 +62,10 @@ def analyze(
     With --incident FILE.json --repo DIR it works offline on a saved incident, with no
     ads.yaml and no PagerDuty.
     """
+    from ..config import ServiceConfig, load_settings
+    from ..workflow import Context, diagnose, diagnose_offline
+    from .console import console
+
     if incident_file is not None or repo is not None:
         if incident_file is None or repo is None:
             raise ConfigError("offline analysis needs both --incident FILE.json and --repo DIR")
@@ -85,6 +92,10 @@ def remediate_command(
     incident_id: str, config_path: Path | None, no_verify: bool, no_pr: bool, no_note: bool
 ) -> None:
     """Diagnose INCIDENT_ID, verify the fix under the same memory limit, open the PR, add a note."""
+    from ..config import load_settings
+    from ..workflow import Context, remediate
+    from .console import console, stage_progress
+
     ctx = Context.from_settings(load_settings(config_path))
     with stage_progress() as progress:
         result = remediate(
@@ -119,6 +130,10 @@ def remediate_command(
 @reports_errors
 def report(incident_id: str, config_path: Path | None, output: Path | None) -> None:
     """Write the stored diagnosis of INCIDENT_ID as a self-contained HTML page and Markdown."""
+    from ..config import load_settings
+    from ..workflow import Context, write_report
+    from .console import console
+
     ctx = Context.from_settings(load_settings(config_path))
     diagnosis = ctx.store.diagnosis(incident_id)
     if diagnosis is None:

@@ -12,13 +12,9 @@ import os
 from pathlib import Path
 
 import click
-import uvicorn
 
-from ..config import load_settings
 from ..errors import ConfigError
 from .cli_common import config_option, reports_errors
-from .mcp_server import build_server
-from .mcp_server.http import LOOPBACK_HOSTS, TOKEN_ENV, streamable_http_app
 
 __all__ = ["mcp"]
 
@@ -56,6 +52,12 @@ def mcp(
     escalate_incident, resolve_incident. Prompt: investigate_incident. Resources:
     ads://services, ads://services/{name}/runbook, ads://diagnoses/latest.
     """
+    import uvicorn
+
+    from ..config import load_settings
+    from .mcp_server import build_server
+    from .mcp_server.http import LOOPBACK_HOSTS, TOKEN_ENV, streamable_http_app
+
     settings = load_settings(config_path)
     server = build_server(settings, enable_write_tools=enable_write_tools)
     for noisy in QUIET_LOGGERS:  # one INFO line per HTTP request would bury the tool failures

@@ -15,8 +15,6 @@ from pathlib import Path
 import click
 
 from .cli_common import reports_errors
-from .console import console
-from .pagerduty_server import DEMO_SEED, LocalPagerDuty
 
 __all__ = ["pagerduty"]
 
@@ -40,7 +38,7 @@ def pagerduty() -> None:
     "--seed",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help=f"Account seed file (default: the demo account, {DEMO_SEED.name}).",
+    help="Account seed file (default: the demo account, demo_seed.yaml).",
 )
 @click.option(
     "--time-scale",
@@ -64,6 +62,9 @@ def serve(
     insecure_http: bool,
 ) -> None:
     """Serve the local PagerDuty API until Ctrl-C."""
+    from .console import console
+    from .pagerduty_server import DEMO_SEED, LocalPagerDuty
+
     server = LocalPagerDuty(
         state_dir,
         seed=seed,

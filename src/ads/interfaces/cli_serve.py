@@ -7,117 +7,14 @@ applies the escalation rules. Logs are one JSON object per line on stderr.
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import threading
-import time
 from pathlib import Path
 
 import click
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..config import load_settings
 from ..errors import ConfigError
-from ..sources.storage import Job
-from ..workflow import Context, evaluate_escalations, respond
 from .cli_common import config_option, reports_errors
-from .console import console
-from .http_server import BackgroundServer
-from .mcp_server.http import TOKEN_ENV, streamable_http_app
-from .mcp_server.server import build_server
-from .webhook import WebhookService
 
-__all__ = ["build_service", "serve"]
-
-ESCALATION_CHECK_SECONDS = 30.0
-
-
-class _JsonLines(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        try:
-            body = json.loads(message)
-        except ValueError:
-            body = {"message": message}
-        if not isinstance(body, dict):
-            body = {"message": message}
-        return json.dumps({"time": self.formatTime(record), "level": record.levelname, **body})
-
-
-def build_service(
-    ctx: Context, secrets: list[str], *, lease_seconds: float = 120.0
-) -> WebhookService:
-    """The receiver + worker wired to the workflow: respond to jobs, escalate when idle."""
-    names = {s.pagerduty_name for s in ctx.settings.services.values()}
-
-    def handle(job: Job) -> None:
-        respond(ctx, job)
-
-    return WebhookService(
-        store=ctx.store,
-        secrets=secrets,
-        handler=handle,
-        services=lambda name: name in names,
-        on_idle=_EscalationTimer(ctx) if _has_rules(ctx) else None,
-        lease_seconds=lease_seconds,
-    )
-
-
-class WithMcp:
-    """One ASGI app: ``/mcp`` goes to the MCP server (whose lifespan runs its session manager),
-    everything else to the webhook service."""
-
-    def __init__(self, webhooks: ASGIApp, mcp_app: ASGIApp, path: str = "/mcp") -> None:
-        self.webhooks = webhooks
-        self.mcp_app = mcp_app
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or scope.get("path", "").startswith(self.path):
-            await self.mcp_app(scope, receive, send)
-        else:
-            await self.webhooks(scope, receive, send)
-
-
-def mounted_app(
-    ctx: Context,
-    service: WebhookService,
-    *,
-    mcp_token: str | None,
-    write_tools: bool = False,
-    host: str = "127.0.0.1",
-) -> ASGIApp:
-    """The webhook app, plus the MCP server at ``/mcp`` behind ``mcp_token`` when one is set."""
-    if not mcp_token:
-        return service.app()
-    server = build_server(
-        ctx.settings, enable_write_tools=write_tools, context_factory=lambda settings: ctx
-    )
-    return WithMcp(service.app(), streamable_http_app(server, token=mcp_token, host=host))
-
-
-def _has_rules(ctx: Context) -> bool:
-    return any(s.escalation for s in ctx.settings.services.values())
-
-
-class _EscalationTimer:
-    """Runs the escalation rules at most every ``ESCALATION_CHECK_SECONDS`` (scaled by
-    ``time_scale``), not on every idle poll of the worker: each check reads PagerDuty."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.every = ESCALATION_CHECK_SECONDS / ctx.settings.time_scale
-        self.next_at = 0.0
-
-    def __call__(self) -> None:
-        if time.monotonic() < self.next_at:
-            return
-        self.next_at = time.monotonic() + self.every
-        for line in evaluate_escalations(self.ctx):
-            logging.getLogger("ads.escalation").info(
-                json.dumps({"event": "escalated", "why": line})
-            )
+__all__ = ["serve"]
 
 
 @click.command()
@@ -146,6 +43,17 @@ def serve(
     several during a rotation) and the PagerDuty settings of ``ads analyze``. With ADS_MCP_TOKEN
     set, the MCP server is served at /mcp too, for clients sending that bearer token.
     """
+    import logging
+    import os
+    import threading
+
+    from ..config import load_settings
+    from ..workflow import Context
+    from .console import console
+    from .http_server import BackgroundServer
+    from .mcp_server.http import TOKEN_ENV
+    from .serve_app import JsonLines, build_service, mounted_app
+
     settings = load_settings(config_path)
     secrets = list(settings.secrets.webhook_secrets)
     if not secrets:
@@ -154,7 +62,7 @@ def serve(
             hint="the signing secret PagerDuty showed when the webhook subscription was made",
         )
     handler = logging.StreamHandler()
-    handler.setFormatter(_JsonLines())
+    handler.setFormatter(JsonLines())
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     ctx = Context.from_settings(settings)
     service = build_service(ctx, secrets, lease_seconds=lease_seconds)

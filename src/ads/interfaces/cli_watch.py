@@ -13,16 +13,16 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..config import Settings, load_settings
-from ..models import OomEvent
-from ..sources.monitors.kubernetes import open_watch
 from ..units import format_quantity
-from ..workflow import make_alert_handler
 from .cli_common import config_option, reports_errors
-from .console import console, err_console
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..models import OomEvent
 
 __all__ = ["alert_handler", "describe_kill", "watch"]
 
@@ -39,11 +39,15 @@ def describe_kill(event: OomEvent) -> str:
 
 
 def _print_kill(event: OomEvent) -> None:
+    from .console import console
+
     console.print(describe_kill(event), highlight=False)
 
 
 def alert_handler(settings: Settings) -> Callable[[OomEvent], None]:
     """Print each kill and page PagerDuty for it (``ads.workflow.make_alert_handler``)."""
+    from ..workflow import make_alert_handler
+
     handler = make_alert_handler(settings)
 
     def print_and_alert(event: OomEvent) -> None:
@@ -85,6 +89,10 @@ def watch(
     max_kill_age: float,
 ) -> None:
     """Watch Kubernetes for OOMKilled containers and alert once per kill."""
+    from ..config import load_settings
+    from ..sources.monitors.kubernetes import open_watch
+    from .console import console, err_console
+
     settings = load_settings(config_path)
     watcher = open_watch(
         settings,

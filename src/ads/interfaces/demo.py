@@ -14,7 +14,9 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from rich.markdown import Markdown
@@ -72,17 +74,27 @@ class Outcome:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def run_demo(workdir: Path, *, kills: int = 2, timeout: float = 60.0) -> None:
-    """The demo, end to end; ``AdsError`` if any step does not happen within ``timeout``."""
+def run_demo(
+    workdir: Path,
+    *,
+    kills: int = 2,
+    timeout: float = 60.0,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    """The demo, end to end; ``AdsError`` if any step does not happen within ``timeout``.
+
+    ``clock`` is the local PagerDuty's time (so its weekly on-call rotation) and dates the
+    demo repository's history; the real time if None.
+    """
     console.rule("[bold]ADS demo: ads-demo-service under a 64Mi memory limit")
     timeline = Timeline()
     workdir = _fresh_workdir(workdir.resolve())
-    repo = create_demo_workspace(workdir / SERVICE)
+    repo = create_demo_workspace(workdir / SERVICE, now=clock() if clock else None)
     settings = load_settings(repo / "ads.yaml")
     settings.state_dir = workdir / "state"
     timeline.mark(f"workspace ready: {repo} (a private git copy with history)")
 
-    with LocalPagerDuty(workdir / "pagerduty") as pagerduty:
+    with LocalPagerDuty(workdir / "pagerduty", clock=clock) as pagerduty:
         client = PagerDuty(
             pagerduty.token,
             api_url=pagerduty.api_url,

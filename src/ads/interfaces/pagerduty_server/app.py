@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -35,14 +36,17 @@ def create_app(
     time_scale: float = 1.0,
     escalation_tick_seconds: float = 0.2,
     webhook_retry_seconds: float = 1.0,
+    clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """An app serving the account in ``store_path`` (seeded from ``seed``, the demo if None).
 
-    The seed is validated before the store is opened, so a bad seed changes nothing.
+    The seed is validated before the store is opened, so a bad seed changes nothing. ``clock``
+    is the account's time (on-call rotations, incident times, escalation); the real UTC time if
+    None — tests pin it to a date so who is on call does not depend on the week they run in.
     """
     loaded = seed if isinstance(seed, Seed) else load_seed(seed)
     store = Store(store_path)
-    account = Account(store, base_url=base_url, time_scale=time_scale)
+    account = Account(store, base_url=base_url, time_scale=time_scale, clock=clock)
     account.load_seed(loaded)
     sender = WebhookSender(account, first_retry_seconds=webhook_retry_seconds)
     book = IncidentBook(account, on_change=sender.incident_changed)

@@ -12,6 +12,8 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,6 +42,7 @@ class LocalPagerDuty:
         port: int = 0,
         insecure_http: bool = False,
         webhook_retry_seconds: float = 1.0,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.seed: Seed = load_seed(seed)
@@ -48,6 +51,7 @@ class LocalPagerDuty:
         self.port = port
         self.insecure_http = insecure_http
         self.webhook_retry_seconds = webhook_retry_seconds
+        self.clock = clock
         self.ca_file: Path | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -159,6 +163,7 @@ class LocalPagerDuty:
             base_url=self.api_url,
             time_scale=self.time_scale,
             webhook_retry_seconds=self.webhook_retry_seconds,
+            clock=self.clock,
         )
         config = uvicorn.Config(
             self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1, **tls

@@ -13,7 +13,6 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx2 as httpx
@@ -118,7 +117,7 @@ class WebhookSender:
                 "conference_bridge": None,
                 "resolve_reason": None,
             }
-        occurred = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        occurred = account.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return account.render(
             {
                 "event": {

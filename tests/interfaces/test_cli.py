@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from ads.interfaces.cli import main
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

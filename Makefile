@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-random lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,22 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The suite spread over every core (pytest-xdist); its wall time is printed at the end.
 test: lint
-	$(BIN)/pytest -q
+	@start=$$(date +%s); $(BIN)/pytest -q -n auto; rc=$$?; \
+	echo "test suite wall time: $$(( $$(date +%s) - start )) s"; exit $$rc
 
+# The same suite in a shuffled order (pytest-randomly; SEED=n replays one order).
+test-random: $(STAMP)
+	$(BIN)/pytest -q -n auto -o addopts="-ra" $(if $(SEED),--randomly-seed=$(SEED))
+
+# Benches that need real code bases as inputs (juliet, real_code) say how to run them instead.
+NEEDS_INPUTS := bench/juliet.py bench/real_code.py
 bench: $(STAMP)
-	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do \
+	  case " $(NEEDS_INPUTS) " in *" $$b "*) echo "== $$b needs inputs:"; \
+	    $(BIN)/python $$b --help | head -3; continue;; esac; \
+	  echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

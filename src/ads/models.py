@@ -183,6 +183,8 @@ class CodeEdit(_Model):
     call: str
     variable: str | None = None
     line: int
+    in_loop: bool = False  # the call sat in a loop body of its function
+    new_line: int | None = None  # for a removed call: where it was, in the new file's lines
 
 
 class ChangeRole(StrEnum):
@@ -219,6 +221,21 @@ class FindingKind(StrEnum):
     UNCERTAIN = "uncertain"
 
 
+class Support(StrEnum):
+    """The independent kinds of evidence a finding can have; confidence counts kinds, not lines.
+
+    ``ANALYSER`` (gcc/clang agreeing) is listed but never counts towards High on its own: the
+    analysers share this analysis's false-positive families (tagged pointers, members escaping
+    in returned structs), so their agreement is not independent there.
+    """
+
+    PATH = "path analysis of the current code"
+    CHANGE = "a recent change removed the release or added the allocation"
+    PREDICTION = "predicted time to OOM matches the observed one"
+    RUNTIME = "growth site seen at run time"
+    ANALYSER = "an established analyser agrees"
+
+
 class Confidence(StrEnum):
     HIGH = "High"
     MEDIUM = "Medium"
@@ -245,6 +262,8 @@ class Finding(_Model):
     reasons: list[str] = Field(default_factory=list)
     introduced_by: Change | None = None
     score: float = 0.0
+    support: list[Support] = Field(default_factory=list)
+    in_scope: bool = True  # part of what the service builds (not tests, examples, vendored)
 
 
 class Diagnosis(_Model):

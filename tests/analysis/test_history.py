@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ads.analysis.c_vocabulary import NamedVocabulary
 from ads.analysis.history import (
     describe_commit,
     find_introducing_commit,
@@ -203,7 +204,8 @@ def test_changed_allocation_size_and_custom_allocator_wrappers(tmp_path: Path) -
     commit = two_versions(tmp_path, "a.c", old, new)
     plain = describe_commit(commit, INCIDENT)
     assert plain.notes == []  # without knowing the wrappers nothing here is an allocation
-    wrapped = describe_commit(commit, INCIDENT, allocators={"xmalloc"}, deallocators={"xfree"})
+    known = NamedVocabulary(frozenset({"xmalloc"}), frozenset({"xfree"}))
+    wrapped = describe_commit(commit, INCIDENT, vocabulary=known)
     assert wrapped.notes == [
         "removed xfree(p) in serve() (a.c)",
         "changed allocation xmalloc(4096) in serve() (a.c)",

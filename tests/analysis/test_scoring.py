@@ -10,7 +10,7 @@ from ads.analysis.scoring import (
     predict_seconds_to_oom,
     rank_findings,
 )
-from ads.models import Alert, Change, Confidence, Finding, FindingKind, Incident
+from ads.models import Alert, Change, Confidence, Finding, FindingKind, Incident, Support
 
 MiB = 1024 * 1024
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
@@ -48,6 +48,7 @@ def loop_leak(**fields: object) -> Finding:
         "allocation": "malloc(...)",
         "bytes_per_iteration": 8 * MiB,
         "iterations_per_second": 4.0,
+        "support": [Support.PATH],  # as the path analysis reports it
     }
     body.update(fields)
     return Finding.model_validate(body)

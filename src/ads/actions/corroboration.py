@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ads.analysis.c_syntax import function_name, parse_c, text_of, walk
-from ads.models import Finding
+from ads.models import Finding, Support
 
 __all__ = [
     "CorroborationResult",
@@ -312,5 +312,7 @@ def corroborate_with_gcc(
             line = f"corroborated by gcc -fanalyzer: {diagnostic.option} at {where}"
             if line not in finding.evidence:
                 finding.evidence.append(line)
+            if Support.ANALYSER not in finding.support:
+                finding.support.append(Support.ANALYSER)
     result.seconds = round(time.monotonic() - budget.started, 3)
     return result

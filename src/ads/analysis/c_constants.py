@@ -68,6 +68,12 @@ class ConstantTable:
         self._structs: dict[str, Node] = {}
         self._typedefs: dict[str, Node] = {}
         self._struct_sizes: dict[str, int | None] = {}
+        #: typedef names that are pointers (``typedef char *sds;``): functions returning one
+        #: return a pointer, even though their declarator does not show a ``*``.
+        self.pointer_types: set[str] = set()
+        #: macros that only rename a function (``#define s_free zfree``, ``#define xfree(p)
+        #: my_free(p)``): a call through the macro is a call of the function.
+        self.aliases: dict[str, str] = {}
 
     def add_file(self, root: Node) -> None:
         """Record the ``#define NAME value`` lines, struct bodies and typedefs of one file."""
@@ -77,6 +83,11 @@ class ConstantTable:
                 value = node.child_by_field_name("value")
                 if name and value is not None:
                     self._defines.setdefault(name, text_of(value).strip())
+                    target = text_of(value).strip()
+                    if target.isidentifier() and target != name:
+                        self.aliases.setdefault(name, target)
+            elif node.type == "preproc_function_def":
+                self._function_alias(node)
             elif node.type == "struct_specifier" and node.child_by_field_name("body"):
                 name = text_of(node.child_by_field_name("name"))
                 if name:
@@ -86,6 +97,39 @@ class ConstantTable:
                 kind = node.child_by_field_name("type")
                 if declarator is not None and declarator.type == "type_identifier" and kind:
                     self._typedefs.setdefault(text_of(declarator), kind)
+                elif declarator is not None and declarator.type == "pointer_declarator":
+                    inner = declarator.child_by_field_name("declarator")
+                    if inner is not None and inner.type == "type_identifier":
+                        self.pointer_types.add(text_of(inner))
+
+    def _function_alias(self, node: Node) -> None:
+        """``#define NAME(a, b) target(a, b)``: NAME is another name of ``target``."""
+        name = text_of(node.child_by_field_name("name"))
+        parameters = node.child_by_field_name("parameters")
+        value = node.child_by_field_name("value")
+        if not name or parameters is None or value is None:
+            return
+        params = [text_of(p) for p in parameters.named_children]
+        tree = parse_c(b"void __ads_alias(void) { " + text_of(value).encode() + b"; }\n")
+        calls = [n for n in walk(tree.root_node) if n.type == "call_expression"]
+        if tree.root_node.has_error or len(calls) != 1:
+            return
+        function = calls[0].child_by_field_name("function")
+        arguments = calls[0].child_by_field_name("arguments")
+        passed = [text_of(a).strip("() ") for a in arguments.named_children] if arguments else []
+        if function is not None and function.type == "identifier" and passed == params:
+            target = text_of(function)
+            if target != name:
+                self.aliases.setdefault(name, target)
+
+    def resolve(self, name: str) -> str:
+        """The function a name finally calls, through renaming macros (at most a few deep)."""
+        for _ in range(4):
+            target = self.aliases.get(name)
+            if target is None:
+                break
+            name = target
+        return name
 
     def define_names(self) -> Iterable[str]:
         return self._defines.keys()

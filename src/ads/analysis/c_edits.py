@@ -20,24 +20,10 @@ import tree_sitter_c
 from tree_sitter import Language, Node, Parser
 
 from ..models import CodeEdit, CodeEditKind, FileChange
+from .c_vocabulary import Vocabulary
 
-__all__ = ["DEFAULT_ALLOCATORS", "DEFAULT_DEALLOCATORS", "FileEdits", "c_file_edits"]
+__all__ = ["FileEdits", "c_file_edits"]
 
-DEFAULT_ALLOCATORS = frozenset(
-    {
-        "malloc",
-        "calloc",
-        "realloc",
-        "reallocarray",
-        "strdup",
-        "strndup",
-        "asprintf",
-        "vasprintf",
-        "aligned_alloc",
-        "posix_memalign",
-    }
-)
-DEFAULT_DEALLOCATORS = frozenset({"free"})
 _LOOPS = {"for_statement", "while_statement", "do_statement"}
 _LOOP_HEADER_FIELDS = ("initializer", "condition", "update")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -66,6 +52,8 @@ class _Call:
     function: str | None
     argument: str | None
     assigned_to: str | None
+    arguments: tuple[str, ...] = ()
+    in_loop: bool = False
 
 
 @dataclass
@@ -125,19 +113,21 @@ def _assigned_to(call: Node) -> str | None:
     return None
 
 
-def _call(node: Node, function: str | None) -> _Call | None:
+def _call(node: Node, function: str | None, in_loop: bool) -> _Call | None:
     callee = node.child_by_field_name("function")
     if callee is None or callee.type != "identifier":
         return None
     arguments = node.child_by_field_name("arguments")
-    first = arguments.named_children[0] if arguments and arguments.named_children else None
+    passed = tuple(_text(a) for a in (arguments.named_children if arguments else []))
     return _Call(
         name=_text(callee),
         text=_text(node),
         line=node.start_point[0] + 1,
         function=function,
-        argument=_text(first) or None,
+        argument=passed[0] if passed and passed[0] else None,
         assigned_to=_assigned_to(node),
+        arguments=passed,
+        in_loop=in_loop,
     )
 
 
@@ -174,16 +164,19 @@ def _outline(parsed: _Parsed, names: set[str]) -> _Outline:
     walking whole files in Python would dominate the time for a long window.
     """
     outline = _Outline()
-    stack = [(node, name) for name, _, _, node in parsed.functions if name in names]
+    stack = [(node, name, False) for name, _, _, node in parsed.functions if name in names]
     while stack:
-        node, function = stack.pop()
+        node, function, in_loop = stack.pop()
         if node.type == "call_expression":
-            call = _call(node, function)
+            call = _call(node, function, in_loop)
             if call is not None:
                 outline.calls.append(call)
         elif node.type in _LOOPS:
             outline.loop_lines.update(dict.fromkeys(_loop_header_lines(node), function))
-        stack.extend((child, function) for child in node.children)
+            body = node.child_by_field_name("body")
+            stack.extend((c, function, in_loop or c == body) for c in node.children)
+            continue
+        stack.extend((child, function, in_loop) for child in node.children)
     return outline
 
 
@@ -215,6 +208,23 @@ def _changed_lines(diff: str) -> tuple[set[int], set[int]]:
     return removed, added
 
 
+def _new_line_of(diff: str, old_line: int) -> int:
+    """Where old line ``old_line`` is (or was, if removed) in the new file's numbering."""
+    shift = 0
+    for line in diff.split("\n"):
+        match = _HUNK.match(line)
+        if not match:
+            continue
+        old_start, old_count = int(match.group(1)), int(match.group(2) or 1)
+        new_count = int(match.group(4) or 1)
+        if old_start > old_line:
+            break
+        if old_line < old_start + old_count:  # inside this hunk: its first new line
+            return max(1, int(match.group(3)) + (old_line - old_start if new_count else 0))
+        shift += new_count - old_count
+    return max(1, old_line + shift)
+
+
 def _all_lines(text: str | None) -> set[int]:
     return set(range(1, text.count("\n") + 2)) if text else set()
 
@@ -244,15 +254,18 @@ class FileEdits:
             call=call.text,
             variable=variable,
             line=call.line,
+            in_loop=call.in_loop,
         )
         self.edits.append(edit)
         self.notes.append(note)
 
 
-def c_file_edits(
-    change: FileChange, allocators: frozenset[str], deallocators: frozenset[str]
-) -> FileEdits:
-    """The leak-relevant edits one commit made to one C file."""
+def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
+    """The leak-relevant edits one commit made to one C file.
+
+    What allocates and what releases comes from ``vocabulary``: the known library calls plus
+    what the code base itself defines (wrappers, releasers at an offset, reference drops).
+    """
     result = FileEdits(change.path)
     removed, added = _changed_lines(change.diff)
     if not change.diff and change.status in ("A", "D"):
@@ -265,32 +278,40 @@ def c_file_edits(
     result.functions = [f"{change.path}:{name}" for name in touched]
     old, new = _outline(old_parsed, set(touched)), _outline(new_parsed, set(touched))
 
-    def frees(outline: _Outline) -> Counter[tuple[str | None, str | None]]:
-        return Counter((c.function, c.argument) for c in outline.calls if c.name in deallocators)
+    def released(call: _Call) -> list[str]:
+        """The arguments ``call`` releases (usually one)."""
+        return [
+            argument
+            for index, argument in enumerate(call.arguments)
+            if argument and vocabulary.releases(call.name, index, change.path)
+        ]
+
+    def frees(outline: _Outline) -> Counter[tuple[str | None, str]]:
+        return Counter((c.function, v) for c in outline.calls for v in released(c))
 
     def allocs(outline: _Outline) -> Counter[tuple[str | None, str]]:
-        return Counter((c.function, c.name) for c in outline.calls if c.name in allocators)
+        return Counter((c.function, c.name) for c in outline.calls if vocabulary.allocates(c.name))
 
     old_frees, new_frees = frees(old), frees(new)
-    for call in (c for c in old.calls if c.line in removed and c.name in deallocators):
-        key = (call.function, call.argument)
-        if new_frees[key] < old_frees[key]:
-            new_frees[key] += 1  # one note per free actually lost
-            note = f"removed {_short_call(call)} {_where(call.function, change.path)}"
-            result.add(CodeEditKind.REMOVED_FREE, call, call.argument, note)
+    for call in (c for c in old.calls if c.line in removed):
+        for variable in released(call):
+            key = (call.function, variable)
+            if new_frees[key] < old_frees[key]:
+                new_frees[key] += 1  # one note per free actually lost
+                note = f"removed {_short_call(call)} {_where(call.function, change.path)}"
+                result.add(CodeEditKind.REMOVED_FREE, call, variable, note)
+                result.edits[-1].new_line = _new_line_of(change.diff, call.line)
     old_frees, new_frees = frees(old), frees(new)
     old_allocs, new_allocs = allocs(old), allocs(new)
     for call in (c for c in new.calls if c.line in added):
         where = _where(call.function, change.path)
-        if (
-            call.name in deallocators
-            and new_frees[(call.function, call.argument)]
-            > old_frees[(call.function, call.argument)]
-        ):
-            old_frees[(call.function, call.argument)] += 1
+        key_of = call.function
+        freed = [v for v in released(call) if new_frees[(key_of, v)] > old_frees[(key_of, v)]]
+        if freed:
+            old_frees[(call.function, freed[0])] += 1
             note = f"added {_short_call(call)} {where}"
-            result.add(CodeEditKind.ADDED_FREE, call, call.argument, note)
-        elif call.name in allocators:
+            result.add(CodeEditKind.ADDED_FREE, call, freed[0], note)
+        elif vocabulary.allocates(call.name):
             key = (call.function, call.name)
             grew = new_allocs[key] > old_allocs[key]
             old_allocs[key] += grew

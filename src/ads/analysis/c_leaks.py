@@ -20,9 +20,9 @@ from ads.analysis.c_flow import PathState, Region, Status, follow, initial_state
 from ads.analysis.c_program import Function, LoopInfo, Program, out_param_of
 from ads.analysis.c_sites import allocation_bytes, call_text, find_growth, variable_of
 from ads.analysis.c_syntax import Node, error_lines, line_of, parse_c, walk
-from ads.models import Confidence, Finding, FindingKind
+from ads.models import Confidence, Finding, FindingKind, Support
 
-__all__ = ["LEAK_ISSUE", "LeakReport", "analyze_c_sources"]
+__all__ = ["LEAK_ISSUE", "LeakReport", "analyze_c_sources", "classify_site"]
 
 LEAK_ISSUE = "memory allocation without corresponding free"
 GROWTH_ISSUE = "allocation grown on every iteration and never shrunk"
@@ -48,6 +48,10 @@ class LeakReport:
     allocator_wrappers: list[str] = field(default_factory=list)
     files_analyzed: int = 0
     lines_analyzed: int = 0
+    #: the analysed code as one program: the vocabulary (what allocates, what releases) that
+    #: the commit reader and the change-first suspects ask, and the loops that drive functions.
+    program: Program = field(default_factory=lambda: Program(ConstantTable()))
+    driven: dict[str, LoopInfo] = field(default_factory=dict)
 
 
 def _admit(path: str, data: bytes, max_file_bytes: int) -> str | None:
@@ -74,7 +78,7 @@ def analyze_c_sources(
 ) -> LeakReport:
     """Leak findings for the given C files (paths as they should appear in findings)."""
     report = LeakReport()
-    program = Program(ConstantTable())
+    program = report.program
     trees = []
     for path, data in files:
         reason = _admit(path, data, max_file_bytes)
@@ -94,7 +98,7 @@ def analyze_c_sources(
         program.add_file(path, tree.root_node)
     program.discover_wrappers()
     report.allocator_wrappers = sorted(program.wrappers)
-    driven = program.driving_loops()
+    driven = report.driven = program.driving_loops()
     for fn in program.all_functions():
         for call in program.allocation_calls(fn):
             finding = _classify(program, fn, call, driven.get(fn.name))
@@ -104,6 +108,12 @@ def analyze_c_sources(
         key=lambda f: (-f.score, -_rate(f), f.file, f.line),
     )
     return report
+
+
+def classify_site(report: LeakReport, fn: Function, call: Node) -> Finding | None:
+    """The path analysis of one call site as an allocation, whatever the callee is called:
+    how the change-first suspects confirm (a finding) or refute (None) a removed release."""
+    return _classify(report.program, fn, call, report.driven.get(fn.name))
 
 
 def _rate(finding: Finding) -> float:
@@ -276,4 +286,5 @@ def _finding(
         confidence=confidence,
         reasons=reasons,
         score=round(score, 3),
+        support=[] if kind is FindingKind.UNCERTAIN else [Support.PATH],
     )

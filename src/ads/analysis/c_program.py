@@ -33,14 +33,11 @@ from ads.analysis.c_syntax import (
     text_of,
     walk,
 )
+from ads.analysis.c_vocabulary import BASE_ALLOCATORS, BASE_RELEASERS, OUT_PARAM_ALLOCATORS
 
 __all__ = ["BASE_ALLOCATORS", "Function", "LoopInfo", "Program"]
 
-BASE_ALLOCATORS = frozenset(
-    {"malloc", "calloc", "realloc", "reallocarray", "strdup", "strndup", "asprintf",
-     "vasprintf", "aligned_alloc"}
-)  # fmt: skip
-FREES = frozenset({"free", "cfree"})
+FREES = BASE_RELEASERS
 # Library functions that read or write through a pointer but neither free nor keep it.
 _USES_ONLY_NAMES = """memset memcpy memmove memcmp memchr strlen strnlen strcpy strncpy
     strcat strncat strcmp
@@ -64,6 +61,7 @@ class Function:
     locals: frozenset[str]
     returns_pointer: bool
     is_static: bool = False
+    return_type: str = ""  # the type's name, so typedef'd pointers (``sds``) can be told apart
 
     _calls: list[Node] | None = None
 
@@ -140,6 +138,7 @@ class Program:
     _summaries: dict[tuple[str, str, int], CalleeEffect] = field(default_factory=dict)
     _depth: int = 0
     _loops: dict[int, LoopInfo] = field(default_factory=dict)
+    _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
@@ -155,11 +154,12 @@ class Program:
                 c.type == "storage_class_specifier" and text_of(c) == "static"
                 for c in node.children
             )
+            fn.return_type = text_of(node.child_by_field_name("type"))
             self.functions.setdefault(name, []).append(fn)
 
     def lookup(self, name: str, file: str) -> Function | None:
         """The definition a call in ``file`` reaches: the same file's first, else any."""
-        found = self.functions.get(name)
+        found = self.functions.get(name) or self.functions.get(self.constants.resolve(name))
         if not found:
             return None
         same_file = next((f for f in found if f.file == file), None)
@@ -178,6 +178,8 @@ class Program:
     def effect(self, name: str | None, index: int, file: str) -> CalleeEffect:
         if name is None:
             return CalleeEffect.UNCERTAIN
+        if name not in self.functions:
+            name = self.constants.resolve(name)
         if name in FREES or (name in ("realloc", "reallocarray") and index == 0):
             return CalleeEffect.FREES
         fn = self.lookup(name, file)
@@ -215,7 +217,56 @@ class Program:
 
     # ----------------------------------------------------------------- wrappers
     def allocation_calls(self, fn: Function) -> list[Node]:
-        return [n for n in fn.calls if callee_name(n) in self.allocators]
+        return [n for n in fn.calls if self.allocates(callee_name(n))]
+
+    # ----------------------------------------------------------------- the vocabulary
+    def allocates(self, name: str | None) -> bool:
+        """Whether calling ``name`` returns fresh heap memory (known, wrapper, or via macro)."""
+        if name is None:
+            return False
+        return name in self.allocators or self.constants.resolve(name) in self.allocators
+
+    def releases(self, name: str | None, index: int, file: str) -> bool:
+        """Whether calling ``name`` releases its argument ``index`` — directly, through the
+        repo's wrappers, at an offset (``free(p - HDR)``), on some paths (a reference count
+        dropped to zero), or by releasing what the argument holds (``jv_free(j)`` frees
+        ``j.u.ptr``)."""
+        if name is None:
+            return False
+        if self.effect(name, index, file) in (CalleeEffect.FREES, CalleeEffect.MAY_FREE):
+            return True
+        return self._releases_held(self.constants.resolve(name), index, file, 0)
+
+    def _releases_held(self, name: str, index: int, file: str, depth: int) -> bool:
+        """A release of something derived from parameter ``index`` (a member, a cast, the
+        value a helper extracts), found through the call graph to a bounded depth."""
+        key = ("held", name, index)
+        cached = self._held.get(key)
+        if cached is not None:
+            return cached
+        fn = self.lookup(name, file)
+        if fn is None or index >= len(fn.params) or not fn.params[index] or depth > 4:
+            return False
+        self._held[key] = False  # recursion guard
+        param = fn.params[index]
+        found = any(self._passes_to_release(call, param, fn, depth) for call in fn.calls)
+        self._held[key] = found
+        return found
+
+    def _passes_to_release(self, call: Node, param: str, fn: Function, depth: int) -> bool:
+        callee = callee_name(call)
+        arguments = call.child_by_field_name("arguments")
+        if callee is None or arguments is None:
+            return False
+        resolved = self.constants.resolve(callee)
+        for i, argument in enumerate(arguments.named_children):
+            if not any(n.type == "identifier" and text_of(n) == param for n in walk(argument)):
+                continue
+            if resolved in FREES or self.effect(callee, i, fn.file) is CalleeEffect.FREES:
+                return True
+            if resolved != fn.name and self._releases_held(resolved, i, fn.file, depth + 1):
+                return True
+        return False
 
     def is_growth_site(self, call: Node) -> bool:
         """``x = realloc(x, n)``: the same storage grown in place, not a fresh allocation."""
@@ -243,7 +294,8 @@ class Program:
         for _ in range(max_rounds):
             found = False
             for fn in self.all_functions():
-                if fn.name in self.allocators or not fn.returns_pointer:
+                pointer = fn.returns_pointer or fn.return_type in self.constants.pointer_types
+                if fn.name in self.allocators or not pointer:
                     continue
                 if any(self._returned_fresh(fn, call) for call in self.allocation_calls(fn)):
                     self.allocators.add(fn.name)
@@ -374,12 +426,13 @@ def _in_condition(loop: Node, node: Node) -> bool:
 
 def out_param_of(call: Node) -> str | None:
     """For ``asprintf(&p, ...)``: ``p``, where the allocation lands."""
-    if callee_name(call) not in ("asprintf", "vasprintf"):
+    index = OUT_PARAM_ALLOCATORS.get(callee_name(call) or "")
+    if index is None:
         return None
     arguments = call.child_by_field_name("arguments")
     first = (
-        strip_expression(arguments.named_children[0])
-        if arguments and arguments.named_children
+        strip_expression(arguments.named_children[index])
+        if arguments and len(arguments.named_children) > index
         else None
     )
     if first is not None and first.type == "pointer_expression":

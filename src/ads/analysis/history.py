@@ -20,13 +20,12 @@ from datetime import datetime
 from ..errors import ConfigError
 from ..models import Change, ChangeKind, ChangeRole, CodeEdit, CodeEditKind, Commit, FileChange
 from ..units import parse_quantity
-from .c_edits import DEFAULT_ALLOCATORS, DEFAULT_DEALLOCATORS, FileEdits, c_file_edits
+from .c_edits import FileEdits, c_file_edits
+from .c_vocabulary import KNOWN, Vocabulary
 from .manifests import LimitChange, diff_manifests
 
 __all__ = [
     "C_SUFFIXES",
-    "DEFAULT_ALLOCATORS",
-    "DEFAULT_DEALLOCATORS",
     "MANIFEST_SUFFIXES",
     "describe_commit",
     "find_introducing_commit",
@@ -75,15 +74,14 @@ def describe_commit(
     *,
     source_paths: Sequence[str] = (".",),
     manifest_dir: str = "infra/kubernetes",
-    allocators: Iterable[str] = DEFAULT_ALLOCATORS,
-    deallocators: Iterable[str] = DEFAULT_DEALLOCATORS,
+    vocabulary: Vocabulary = KNOWN,
 ) -> Change:
     """``commit`` as a ``Change``: what it did to the service's C code and memory limits.
 
-    ``allocators``/``deallocators`` may add the repository's own wrappers (``zmalloc``/``zfree``).
-    Files outside ``source_paths`` and ``manifest_dir`` are listed but not described.
+    ``vocabulary`` says which calls allocate and release: pass the analysed program so the
+    repository's own (``zmalloc``/``zfree``, ``sdsnew``/``sdsfree``) count as well as the C
+    library's. Files outside ``source_paths`` and ``manifest_dir`` are listed but not described.
     """
-    allocs, frees = frozenset(allocators), frozenset(deallocators)
     notes: list[str] = []
     edits: list[CodeEdit] = []
     functions: list[str] = []
@@ -97,9 +95,7 @@ def describe_commit(
             touched_code = True
             if not change.path.endswith(C_SUFFIXES):
                 continue
-            found = (
-                FileEdits(change.path) if change.skipped else c_file_edits(change, allocs, frees)
-            )
+            found = FileEdits(change.path) if change.skipped else c_file_edits(change, vocabulary)
             file_notes, file_limits = found.notes, []
             edits += found.edits
             functions += found.functions

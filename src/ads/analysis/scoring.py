@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..models import Confidence, Finding, FindingKind, Incident
+from ..models import Confidence, Finding, FindingKind, Incident, Support
 from ..units import format_bytes, format_quantity, parse_quantity
 
 __all__ = [
@@ -116,10 +116,6 @@ def predict_seconds_to_oom(finding: Finding, limit: int | None) -> float | None:
     return max(0.0, (iterations - 1) / finding.iterations_per_second)
 
 
-def _corroborated(finding: Finding) -> bool:
-    return any(item.startswith("corroborated") for item in finding.evidence)
-
-
 def _agree(predicted: float | None, observed: float | None) -> bool:
     if predicted is None or observed is None or predicted <= 0 or observed <= 0:
         return False
@@ -127,12 +123,23 @@ def _agree(predicted: float | None, observed: float | None) -> bool:
     return 1 / PREDICTION_FACTOR <= ratio <= PREDICTION_FACTOR
 
 
+#: Kinds of support that count towards High: independent of each other. ANALYSER does not (see
+#: ``models.Support``); it still raises the score.
+INDEPENDENT = frozenset({Support.PATH, Support.CHANGE, Support.PREDICTION, Support.RUNTIME})
+SUPPORT_WEIGHT = {
+    Support.CHANGE: 1.0,
+    Support.PREDICTION: 0.3,
+    Support.RUNTIME: 0.3,
+    Support.ANALYSER: 0.2,
+}
+OUT_OF_SCOPE_PENALTY = 0.5
+
+
 def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) -> Finding:
     reasons = list(finding.reasons)
-    score = KIND_WEIGHT.get(finding.kind, 0.0)
-    strong = 0
-    if finding.kind in GROWS:
-        strong += 1
+    support = list(finding.support)
+    if finding.introduced_by is not None and Support.CHANGE not in support:
+        support.append(Support.CHANGE)
     predicted = predict_seconds_to_oom(finding, signal.memory_limit)
     if _agree(predicted, signal.observed_seconds_to_oom):
         assert predicted is not None and signal.observed_seconds_to_oom is not None
@@ -140,8 +147,7 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
             f"predicted time to OOM {predicted:.1f} s matches the observed "
             f"{signal.observed_seconds_to_oom:.1f} s"
         )
-        score += 0.3
-        strong += 1
+        support.append(Support.PREDICTION)
     if finding.introduced_by is not None:
         change = finding.introduced_by
         hours = (change.before_incident_seconds or 0) / 3600
@@ -149,28 +155,48 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
             f"introduced {hours:.1f} h before the incident by {change.sha[:7]} "
             f"({change.author}: {change.subject})"
         )
-        score += 0.4
-        strong += 1
-    if _corroborated(finding):
-        reasons.append("; ".join(e for e in finding.evidence if e.startswith("corroborated")))
-        score += 0.2
-        strong += 1
+    if Support.ANALYSER in support:
+        agreeing = [e for e in finding.evidence if e.startswith("corroborated")]
+        reasons.append("; ".join(agreeing) or Support.ANALYSER.value)
+    support = list(dict.fromkeys(support))
+    score = KIND_WEIGHT.get(finding.kind, 0.0) * (1.0 if Support.PATH in support else 0.5)
+    score += sum(SUPPORT_WEIGHT.get(kind, 0.0) for kind in support)
+    if not finding.in_scope:
+        score -= OUT_OF_SCOPE_PENALTY
+        reasons.append("outside what the service builds (tests, examples or vendored code)")
+    independent = INDEPENDENT.intersection(support)
+    proved_growth = finding.kind in GROWS and Support.PATH in support
     if not signal.oom:
         confidence = Confidence.LOW
         reasons.append("no OOM signal on the incident")
-    elif finding.kind in GROWS and strong >= 2 and not parse_problems:
+    elif proved_growth and len(independent) >= 2 and not parse_problems and finding.in_scope:
         confidence = Confidence.HIGH
-    elif finding.kind in GROWS:
+    elif proved_growth or (Support.CHANGE in support and Support.PATH in support):
         confidence = Confidence.MEDIUM
         if parse_problems:
             reasons.append("some source did not parse: confidence lowered")
     else:
         confidence = Confidence.LOW
-        if finding.kind is FindingKind.ONE_OFF_LEAK:
+        if finding.kind is FindingKind.ONE_OFF_LEAK and Support.CHANGE not in support:
             reasons.append("a one-off leak cannot exhaust memory by itself: not the OOM cause")
+        elif Support.PATH not in support:
+            reasons.append("only the change points here; the path analysis did not confirm it")
     return finding.model_copy(
-        update={"reasons": reasons, "confidence": confidence, "score": round(score, 3)}
+        update={
+            "reasons": reasons,
+            "confidence": confidence,
+            "score": round(score, 3),
+            "support": support,
+        }
     )
+
+
+def _order(finding: Finding) -> tuple[float, ...]:
+    """Best explanation first: score, then how many independent kinds agree, then the rate of
+    growth, then how early in the file (a deterministic last resort that is not a name)."""
+    rate = float(finding.bytes_per_iteration or 0) * (finding.iterations_per_second or 1.0)
+    independent = len(INDEPENDENT.intersection(finding.support))
+    return (-finding.score, -independent, -rate, finding.line)
 
 
 def rank_findings(
@@ -189,7 +215,7 @@ def rank_findings(
         _explain(f, signal, parse_problems=parse_problems or f.file in unparsed_files)
         for f in findings
     ]
-    return sorted(scored, key=lambda f: (-f.score, f.file, f.line))
+    return sorted(scored, key=_order)
 
 
 def impact_text(finding: Finding, signal: IncidentSignal) -> str:

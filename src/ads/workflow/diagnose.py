@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..actions.corroboration import corroborate_with_gcc
 from ..analysis.c_leaks import analyze_c_sources
-from ..analysis.history import (
-    DEFAULT_ALLOCATORS,
-    describe_commit,
-    find_introducing_commit,
-    rank_changes,
-)
+from ..analysis.c_vocabulary import KNOWN, Vocabulary
+from ..analysis.history import describe_commit, find_introducing_commit, rank_changes
 from ..analysis.scoring import (
     GROWS,
     impact_text,
@@ -32,6 +27,7 @@ from ..analysis.scoring import (
     predict_seconds_to_oom,
     rank_findings,
 )
+from ..analysis.suspects import change_suspects, merge_suspects
 from ..config import ServiceConfig
 from ..errors import AnalysisError, ConfigError, RepositoryError
 from ..models import Change, Confidence, Diagnosis, Finding, Incident, OnCall
@@ -42,7 +38,6 @@ from .context import Context
 __all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read_sources"]
 
 C_SUFFIXES = (".c", ".h")
-ATTRIBUTED = 5  # findings that get history attribution (blame, removed frees)
 CORROBORATED = 2  # growth findings checked with gcc -fanalyzer, best first
 GCC_BUDGET_SECONDS = 20.0
 SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
@@ -99,14 +94,15 @@ def changes_in_window(
     until: datetime,
     *,
     paths: list[str] | None = None,
-    wrappers: list[str] | None = None,
+    vocabulary: Vocabulary = KNOWN,
     described: list[str] | None = None,
     rev: str = "HEAD",
 ) -> list[Change]:
     """Commits in [since, until] touching ``paths`` (default: the service's sources and
     manifests; a source of ``.`` means the whole repository), each described against ``until``:
-    removed frees, allocations, limit changes. ``described`` narrows which source files get the
-    (costly) C-level description; every commit's files are listed either way."""
+    removed releases, allocations, limit changes, in the terms of ``vocabulary`` (the analysed
+    program's, so the repository's own allocators and releasers count). ``described`` narrows
+    which source files get the C-level description; every commit's files are listed either way."""
     chosen = paths if paths is not None else [*service.sources, service.manifests]
     filters = [] if "." in chosen or "" in chosen else chosen
     commits = repo.commits(since, until, filters, rev=rev)
@@ -116,7 +112,7 @@ def changes_in_window(
             until,
             source_paths=described if described is not None else service.sources,
             manifest_dir=service.manifests,
-            allocators=[*DEFAULT_ALLOCATORS, *(wrappers or [])],
+            vocabulary=vocabulary,
         )
         for commit in commits
     ]
@@ -126,14 +122,11 @@ def _changes(
     repo: GitRepository,
     incident: Incident,
     service: ServiceConfig,
-    wrappers: list[str],
-    described: list[str],
+    vocabulary: Vocabulary,
     rev: str,
 ) -> tuple[list[Change], list[str]]:
     since, until = _window(incident, service)
-    changes = changes_in_window(
-        repo, service, since, until, wrappers=wrappers, described=described, rev=rev
-    )
+    changes = changes_in_window(repo, service, since, until, vocabulary=vocabulary, rev=rev)
     notes = [] if changes else [f"no commits between {since:%Y-%m-%d %H:%M} and the incident"]
     return changes, notes
 
@@ -173,39 +166,39 @@ def analyse(
     report = analyze_c_sources(sources)
     notes += [f"did not fully parse: {p}" for p in report.parse_problems]
     notes += [f"skipped: {s}" for s in report.skipped]
-    # The analysis orders findings by how they can exhaust memory; only the leading ones are
-    # worth the costly steps (C-level history, blame, gcc), so big repositories stay fast. gcc
-    # runs as a subprocess in the background while the history is read and blamed.
-    leading, rest = report.findings[:ATTRIBUTED], report.findings[ATTRIBUTED:]
-    growing = [f for f in leading if f.kind in GROWS][:CORROBORATED]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = (
-            pool.submit(
-                corroborate_with_gcc,
-                repo.root,
-                growing,
-                [path for path, _ in sources],
-                report.allocator_wrappers,
-                timeout=GCC_BUDGET_SECONDS,
-            )
-            if corroborate and growing
-            else None
+    # Change-first: every commit in the window is read in the program's own vocabulary; the
+    # releases they removed are the prime suspects, judged by the path analysis of this code.
+    changes, change_notes = _changes(repo, incident, service, report.program, revision)
+    notes += change_notes
+    suspects = change_suspects(changes, report)
+    findings = merge_suspects(report.findings, suspects)
+    # History for every finding the window's changes could explain: blame only where a change
+    # touched the finding's file (elsewhere no commit in the window can have introduced it).
+    touched = {path for change in changes for path in change.files}
+    findings = [
+        _attribute(f, changes, repo, revision)
+        if f.introduced_by is None and f.kind in GROWS and f.file in touched
+        else f
+        for f in findings
+    ]
+    # gcc -fanalyzer runs on the leading growth findings only (each run costs seconds).
+    growing = [f for f in findings if f.kind in GROWS][:CORROBORATED]
+    if corroborate and growing:
+        corroboration = corroborate_with_gcc(
+            repo.root,
+            growing,
+            [path for path, _ in sources],
+            report.allocator_wrappers,
+            timeout=GCC_BUDGET_SECONDS,
         )
-        described = sorted({f.file for f in leading})
-        changes, change_notes = _changes(
-            repo, incident, service, report.allocator_wrappers, described, revision
-        )
-        notes += change_notes
-        leading = [_attribute(f, changes, repo, revision) for f in leading]
-        if pending is not None:
-            corroboration = pending.result()
-            evidence = {(f.file, f.line): f.evidence for f in corroboration.findings}
-            leading = [
-                f.model_copy(update={"evidence": evidence.get((f.file, f.line), f.evidence)})
-                for f in leading
-            ]
-            notes += corroboration.notes
-    findings = leading + rest
+        agreed = {(f.file, f.line): f for f in corroboration.findings}
+        findings = [
+            f.model_copy(update={"evidence": g.evidence, "support": g.support})
+            if (g := agreed.get((f.file, f.line))) is not None
+            else f
+            for f in findings
+        ]
+        notes += corroboration.notes
     unparsed = {problem.split(": ", 1)[0] for problem in report.parse_problems}
     ranked = rank_findings(findings, signal, unparsed_files=unparsed)
     top = ranked[0] if ranked else None

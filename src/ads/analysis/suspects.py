@@ -1,0 +1,182 @@
+"""Change-first suspects: the releases that commits before the incident took away.
+
+An OOM kill usually follows a change. Every commit in the window is read at the syntax level
+(``c_edits``, with the program's vocabulary, so ``zfree``/``sdsfree``/``jv_free`` count as
+releases like ``free``); each release it removed — and that no later commit put back — is a
+suspect with its commit. The suspect is then judged by the path analysis of the *current* code:
+the allocation that fills the released variable in that function is followed along every path
+(``c_leaks.classify_site``, whatever the allocator is called). Confirmed, it carries two
+independent kinds of support (the change and the path); refuted (the memory is still released or
+kept on every path), it stays listed as a refuted suspect and never outranks the evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ads.analysis.c_leaks import LEAK_ISSUE, LeakReport, classify_site
+from ads.analysis.c_program import Function, out_param_of
+from ads.analysis.c_sites import call_text, variable_of
+from ads.analysis.c_syntax import Node, line_of, strip_expression, text_of
+from ads.models import (
+    Change,
+    CodeEdit,
+    CodeEditKind,
+    Confidence,
+    Finding,
+    FindingKind,
+    Support,
+)
+
+__all__ = ["Suspect", "change_suspects", "merge_suspects"]
+
+_LEAKS = (FindingKind.LOOP_LEAK, FindingKind.UNBOUNDED_GROWTH, FindingKind.ONE_OFF_LEAK)
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A release that ``change`` removed from ``edit.function`` and nothing put back."""
+
+    change: Change
+    edit: CodeEdit
+
+
+def _key(edit: CodeEdit) -> tuple[str, str | None, str | None]:
+    return edit.file, edit.function, edit.variable
+
+
+def removed_releases(changes: Sequence[Change]) -> list[Suspect]:
+    """Releases removed in the window and still missing at its end (oldest change first)."""
+    open_: dict[tuple[str, str | None, str | None], Suspect] = {}
+    for change in sorted(changes, key=lambda c: c.authored_at):
+        for edit in change.edits:
+            if edit.kind is CodeEditKind.REMOVED_FREE:
+                open_[_key(edit)] = Suspect(change, edit)
+            elif edit.kind is CodeEditKind.ADDED_FREE:
+                open_.pop(_key(edit), None)
+    return list(open_.values())
+
+
+def _function(report: LeakReport, edit: CodeEdit) -> Function | None:
+    if edit.function is None:
+        return None
+    found = report.program.functions.get(edit.function, [])
+    return next((fn for fn in found if fn.file == edit.file), None)
+
+
+def _fills(call: Node, variable: str) -> bool:
+    """Whether ``call``'s result (or out-parameter) lands in ``variable``."""
+    target = variable_of(call) or out_param_of(call)
+    if target is None:
+        parent = call.parent
+        if parent is not None and parent.type == "init_declarator":
+            target = text_of(parent.child_by_field_name("declarator")).lstrip("* ")
+    return target is not None and " ".join(target.split()) == " ".join(variable.split())
+
+
+def _address_taken(call: Node, variable: str) -> bool:
+    """``make(&p, n)``: an out-parameter allocation the vocabulary did not know about."""
+    arguments = call.child_by_field_name("arguments")
+    for argument in arguments.named_children if arguments else []:
+        bare = strip_expression(argument)
+        if bare is None or bare.type != "pointer_expression" or bare.children[0].type != "&":
+            continue
+        if text_of(strip_expression(bare.child_by_field_name("argument"))) == variable:
+            return True
+    return False
+
+
+def _sites(fn: Function, variable: str, before_line: int | None) -> list[Node]:
+    """Calls in ``fn`` that fill ``variable``, the one nearest before the release first."""
+    sites = [c for c in fn.calls if _fills(c, variable) or _address_taken(c, variable)]
+    if before_line is not None:
+        earlier = [c for c in sites if line_of(c) <= before_line]
+        later = [c for c in sites if line_of(c) > before_line]
+        sites = sorted(earlier, key=line_of, reverse=True) + sorted(later, key=line_of)
+    return sites
+
+
+def _hours(change: Change) -> float:
+    return (change.before_incident_seconds or 0.0) / 3600
+
+
+def _change_line(suspect: Suspect) -> str:
+    change, edit = suspect.change, suspect.edit
+    return (
+        f"change: {change.sha[:7]} removed {edit.call} in {edit.function}() "
+        f"{_hours(change):.1f} h before the incident ({change.author}: {change.subject})"
+    )
+
+
+def _confirmed(suspect: Suspect, finding: Finding) -> Finding:
+    support = list(dict.fromkeys([*finding.support, Support.CHANGE]))
+    return finding.model_copy(
+        update={
+            "introduced_by": suspect.change,
+            "support": support,
+            "evidence": [*finding.evidence, _change_line(suspect)],
+        }
+    )
+
+
+def _unconfirmed(
+    suspect: Suspect, fn: Function, site: Node | None, report: LeakReport, why: str
+) -> Finding:
+    """A suspect the path analysis could not confirm: listed, but only a change's word."""
+    edit = suspect.edit
+    line = line_of(site) if site is not None else (edit.new_line or fn.line)
+    loops = report.program.enclosing_loops(site) if site is not None else []
+    in_loop = edit.in_loop or bool(loops) or fn.name in report.driven
+    return Finding(
+        file=fn.file,
+        function=fn.name,
+        line=line,
+        end_line=max(line, edit.new_line or line),
+        kind=FindingKind.LOOP_LEAK if in_loop else FindingKind.ONE_OFF_LEAK,
+        issue=LEAK_ISSUE,
+        allocation=call_text(site) if site is not None else f"{edit.variable} ({edit.call})",
+        variable=edit.variable,
+        evidence=[_change_line(suspect)],
+        confidence=Confidence.LOW,
+        reasons=[
+            f"{suspect.change.sha[:7]} removed {edit.call}"
+            + (" inside a loop" if edit.in_loop else ""),
+            why,
+        ],
+        introduced_by=suspect.change,
+        support=[Support.CHANGE],
+    )
+
+
+def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Finding]:
+    """One finding per release removed in the window, confirmed or not by the path analysis."""
+    found: list[Finding] = []
+    for suspect in removed_releases(changes):
+        edit = suspect.edit
+        fn = _function(report, edit)
+        if fn is None or edit.variable is None:
+            continue
+        sites = _sites(fn, edit.variable, edit.new_line)
+        judged: Finding | None = None
+        for site in sites:
+            verdict = classify_site(report, fn, site)
+            if verdict is not None and verdict.kind in _LEAKS:
+                judged = _confirmed(suspect, verdict)
+                break
+        if judged is None:
+            why = (
+                f"the path analysis finds {edit.variable} released or kept on every path"
+                if sites
+                else f"{edit.variable} is not allocated in {fn.name}(): it comes from elsewhere"
+            )
+            judged = _unconfirmed(suspect, fn, sites[0] if sites else None, report, why)
+        found.append(judged)
+    return found
+
+
+def merge_suspects(findings: list[Finding], suspects: list[Finding]) -> list[Finding]:
+    """``findings`` with each suspect replacing the finding at the same site (or added)."""
+    by_site = {(s.file, s.line): s for s in suspects}
+    merged = [by_site.pop((f.file, f.line), f) for f in findings]
+    return [*by_site.values(), *merged]

@@ -102,3 +102,275 @@ def test_offset_wrapper_release_deleted_by_the_latest_commit_is_top_1_with_its_c
     assert top.confidence is Confidence.HIGH
     (introducing,) = [c for c in diagnosis.changes if c.sha == shas[-1]]
     assert "removed hstr_release(request) in serve_forever() (server.c)" in introducing.notes
+
+
+def _service(tmp_path: Path, files: dict[str, str], latest: dict[str, str] | None = None) -> Path:
+    """The files imported three days before the incident, then ``latest`` 3 h before it."""
+    steps = [Step("import the service", files, hours=72)]
+    if latest:
+        steps.append(Step("latest change", latest, hours=3))
+    repo, _ = tiny_history(tmp_path / "svc", steps)
+    return repo
+
+
+OUT_PARAM = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+static int make_buffer(char **out, size_t n) {
+    *out = malloc(n);
+    return *out != NULL;
+}
+
+int consume(const char *p);
+
+int main(void) {
+    for (;;) {
+        char *chunk;
+        if (make_buffer(&chunk, 1 << 20)) {
+            consume(chunk);
+        }
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_allocation_through_an_out_parameter_is_the_loop_leak(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"main.c": OUT_PARAM, "use.c": "int consume(const char *p);\n"})
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.file, top.function, top.line) == ("main.c", "main", 14)
+    assert top.kind is FindingKind.LOOP_LEAK
+    assert top.bytes_per_iteration == 1 << 20
+
+
+REFCOUNTED = """\
+#include <stdlib.h>
+#include <string.h>
+
+struct jv_refcnt { int count; char data[]; };
+typedef struct { int kind; struct jv_refcnt *ptr; } jv;
+
+jv jv_string(const char *s) {
+    struct jv_refcnt *r = malloc(sizeof(struct jv_refcnt) + strlen(s) + 1);
+    r->count = 1;
+    strcpy(r->data, s);
+    jv j = {1, r};
+    return j;
+}
+
+jv jv_copy(jv j) {
+    if (j.ptr) j.ptr->count++;
+    return j;
+}
+
+void jv_free(jv j) {
+    if (j.ptr && --j.ptr->count == 0) free(j.ptr);
+}
+"""
+
+HANDLER = """\
+typedef struct { int kind; struct jv_refcnt *ptr; } jv;
+jv jv_string(const char *s);
+jv jv_copy(jv j);
+void jv_free(jv j);
+
+static void emit(jv v) { jv_free(v); }
+
+static volatile int running = 1;
+
+void handle_requests(void) {
+    while (running) {
+        jv msg = jv_string("hello");
+        emit(jv_copy(msg));
+        jv_free(msg);
+    }
+}
+"""
+
+
+def test_reference_counted_handle_whose_release_was_deleted(tmp_path: Path) -> None:
+    repo = _service(
+        tmp_path,
+        {"jv.c": REFCOUNTED, "handler.c": HANDLER},
+        latest={"handler.c": HANDLER.replace("        jv_free(msg);\n", "")},
+    )
+    diagnosis = diagnose_tiny(repo)
+    top = diagnosis.findings[0]
+    assert (top.file, top.function, top.line) == ("handler.c", "handle_requests", 12)
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert {Support.PATH, Support.CHANGE} <= set(top.support)
+
+
+def test_reference_counted_handle_released_every_iteration_is_no_leak(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"jv.c": REFCOUNTED, "handler.c": HANDLER})
+    findings = diagnose_tiny(repo).findings
+    assert [f for f in findings if f.function == "handle_requests"] == []
+
+
+REALLOC_GLOBAL = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *journal;
+static size_t journal_len;
+
+static void journal_append(const char *line) {
+    size_t n = strlen(line);
+    char *grown = realloc(journal, journal_len + n + 1);
+    if (grown == NULL) return;
+    journal = grown;
+    memcpy(journal + journal_len, line, n + 1);
+    journal_len += n;
+}
+
+int main(void) {
+    while (1) {
+        journal_append("request served\\n");
+        usleep(100);
+    }
+}
+"""
+
+
+def test_realloc_growth_into_a_global_through_a_temporary(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"journal.c": REALLOC_GLOBAL})
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.file, top.function, top.line) == ("journal.c", "journal_append", 10)
+    assert top.kind is FindingKind.UNBOUNDED_GROWTH
+
+
+TAGGED = """\
+#include <stdint.h>
+#include <stdlib.h>
+
+static void *tagged_new(void) {
+    char *block = malloc(64);
+    return (void *)((uintptr_t)block | 1);
+}
+
+static void tagged_free(void *t) {
+    free((void *)((uintptr_t)t & ~(uintptr_t)1));
+}
+
+int main(void) {
+    for (;;) {
+        void *t = tagged_new();
+        tagged_free(t);
+    }
+}
+"""
+
+
+def test_tagged_pointer_freed_by_the_caller_is_not_a_leak(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"tagged.c": TAGGED})
+    findings = diagnose_tiny(repo, corroborate=True).findings
+    assert all(f.confidence is Confidence.LOW for f in findings), findings
+
+
+CONTAINER = """\
+#include <stddef.h>
+#include <stdlib.h>
+
+struct link { struct link *next; };
+struct node { int value; struct link link; };
+struct pair { char *data; size_t len; };
+
+static struct link *node_new(int value) {
+    struct node *n = malloc(sizeof(struct node));
+    n->value = value;
+    return &n->link;
+}
+
+static void node_free(struct link *l) {
+    free((char *)l - offsetof(struct node, link));
+}
+
+static struct pair pair_new(size_t len) {
+    struct pair p;
+    p.data = malloc(len);
+    p.len = len;
+    return p;
+}
+
+int main(void) {
+    for (;;) {
+        struct link *l = node_new(1);
+        node_free(l);
+        struct pair p = pair_new(32);
+        free(p.data);
+    }
+}
+"""
+
+
+def test_pointers_returned_as_a_member_or_inside_a_struct_are_not_leaks(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"nodes.c": CONTAINER})
+    findings = diagnose_tiny(repo, corroborate=True).findings
+    assert all(f.confidence is Confidence.LOW for f in findings), findings
+
+
+def test_leak_reached_only_from_a_test_programs_loop_is_not_the_oom_cause(
+    tmp_path: Path,
+) -> None:
+    library = (
+        "#include <stdlib.h>\n#include <string.h>\n"
+        "char *describe(int code) {\n"
+        "    char *text = malloc(64);\n"
+        '    strcpy(text, code ? "error" : "ok");\n'
+        "    return code ? NULL : text;\n"
+        "}\n"
+    )
+    service = "char *describe(int code);\nint main(void) { describe(0); return 0; }\n"
+    bench = "char *describe(int code);\nint main(void) { for (;;) { describe(1); } }\n"
+    repo = _service(tmp_path, {"src/describe.c": library, "src/main.c": service,
+                               "tests/bench_describe.c": bench})  # fmt: skip
+    diagnosis = diagnose_tiny(repo)
+    leaks = [f for f in diagnosis.findings if f.function == "describe"]
+    assert leaks, diagnosis.findings
+    assert all(f.kind is not FindingKind.LOOP_LEAK for f in leaks), leaks
+    assert all(f.confidence is Confidence.LOW for f in leaks)
+
+
+CONSTANT_FALSE = """\
+#include <stdlib.h>
+
+static const int VERBOSE = 0;
+int record(char *p);
+
+int main(void) {
+    for (;;) {
+        char *entry = malloc(128);
+        record(entry);
+        if (VERBOSE) {
+            continue;
+        }
+        free(entry);
+    }
+}
+"""
+
+
+def test_constant_false_branch_holding_the_only_missing_free_is_no_false_alarm(
+    tmp_path: Path,
+) -> None:
+    repo = _service(tmp_path, {"main.c": CONSTANT_FALSE, "record.c": "int record(char *p);\n"})
+    findings = diagnose_tiny(repo).findings
+    assert [f for f in findings if f.function == "main"] == []
+
+
+def test_an_else_if_chain_of_600_and_450_nested_blocks_are_analysed(tmp_path: Path) -> None:
+    chain = "".join(f"    else if (x == {i}) {{ y += {i}; }}\n" for i in range(1, 600))
+    nested = "{ " * 450 + "y++; " + "} " * 450
+    source = (
+        "#include <stdlib.h>\n"
+        "int classify(int x) {\n    int y = 0;\n    if (x == 0) { y = 1; }\n"
+        f"{chain}    {nested}\n    return y;\n}}\n"
+        "int main(void) {\n    for (;;) {\n        char *p = malloc(8);\n"
+        "        classify(p[0]);\n    }\n}\n"
+    )
+    repo = _service(tmp_path, {"deep.c": source})
+    diagnosis = diagnose_tiny(repo)
+    top = diagnosis.findings[0]
+    assert (top.function, top.kind) == ("main", FindingKind.LOOP_LEAK)

@@ -9,10 +9,12 @@ Anything that cannot be folded is ``None``, never a guess.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 import tree_sitter
+import tree_sitter_c
 
-from ads.analysis.c_syntax import Node, parse_c, text_of, walk
+from ads.analysis.c_syntax import Node, declared_name, function_name, parse_c, text_of, walk
 
 __all__ = ["ConstantTable"]
 
@@ -25,6 +27,23 @@ _PRIMITIVE_SIZES = {
 }  # fmt: skip
 _POINTER_SIZE = 8
 _MAX_DEPTH = 20
+# Every place a variable can change: assigned, incremented, or its address handed out.
+_WRITES = """
+(assignment_expression left: (identifier) @name)
+(update_expression argument: (identifier) @name)
+(pointer_expression operator: "&" argument: (identifier) @name)
+"""
+
+
+@lru_cache(maxsize=1)
+def _writes_query() -> tree_sitter.Query:
+    return tree_sitter.Query(tree_sitter.Language(tree_sitter_c.language()), _WRITES)
+
+
+def _written_names(root: Node) -> set[str]:
+    """Names written anywhere in the file (run by tree-sitter's query engine, not in Python)."""
+    captures = tree_sitter.QueryCursor(_writes_query()).captures(root)
+    return {text_of(node) for node in captures.get("name", [])}
 
 
 def _parse_int(literal: str) -> int | None:
@@ -74,11 +93,30 @@ class ConstantTable:
         #: macros that only rename a function (``#define s_free zfree``, ``#define xfree(p)
         #: my_free(p)``): a call through the macro is a call of the function.
         self.aliases: dict[str, str] = {}
+        #: file-scope variables with a constant initialiser (``static const int F = 0;``,
+        #: ``int globalFive = 5;``) and functions that only ``return`` a constant; a variable
+        #: counts as a constant only if nothing in the analysed code writes it.
+        self._variables: dict[str, Node] = {}
+        self._constant_functions: dict[str, Node] = {}
+        self._written: set[str] = set()
 
     def add_file(self, root: Node) -> None:
         """Record the ``#define NAME value`` lines, struct bodies and typedefs of one file."""
+        self._written |= _written_names(root)
         for node in walk(root, skip=frozenset({"function_definition"})):
-            if node.type == "preproc_def":
+            if node.type == "function_definition":
+                self._constant_function(node)
+            elif (
+                node.type == "declaration"
+                and node.parent is not None
+                and (node.parent.type in ("translation_unit", "preproc_if", "preproc_ifdef"))
+            ):
+                for item in node.children_by_field_name("declarator"):
+                    value = item.child_by_field_name("value")
+                    name = declared_name(item.child_by_field_name("declarator"))
+                    if item.type == "init_declarator" and name and value is not None:
+                        self._variables.setdefault(name, value)
+            elif node.type == "preproc_def":
                 name = text_of(node.child_by_field_name("name"))
                 value = node.child_by_field_name("value")
                 if name and value is not None:
@@ -101,6 +139,16 @@ class ConstantTable:
                     inner = declarator.child_by_field_name("declarator")
                     if inner is not None and inner.type == "type_identifier":
                         self.pointer_types.add(text_of(inner))
+
+    def _constant_function(self, node: Node) -> None:
+        """``int staticReturnsTrue(void) { return 1; }``: a call of it is that constant."""
+        body = node.child_by_field_name("body")
+        statements = [c for c in body.named_children if c.type != "comment"] if body else []
+        name = function_name(node)
+        if name and len(statements) == 1 and statements[0].type == "return_statement":
+            returned = statements[0].named_children
+            if returned:
+                self._constant_functions.setdefault(name, returned[0])
 
     def _function_alias(self, node: Node) -> None:
         """``#define NAME(a, b) target(a, b)``: NAME is another name of ``target``."""
@@ -162,7 +210,17 @@ class ConstantTable:
             name = text_of(node)
             if bindings and name in bindings:
                 return bindings[name]
-            return self.evaluate(self._define_node(name), None, depth)
+            defined = self._define_node(name)
+            if defined is None and name not in self._written:
+                defined = self._variables.get(name)
+            return self.evaluate(defined, None, depth)
+        if kind == "call_expression":
+            function = node.child_by_field_name("function")
+            arguments = node.child_by_field_name("arguments")
+            if function is None or function.type != "identifier" or arguments is None:
+                return None
+            returned = self._constant_functions.get(text_of(function))
+            return self.evaluate(returned, None, depth) if returned is not None else None
         if kind == "parenthesized_expression" and node.named_child_count == 1:
             return self.evaluate(node.named_children[0], bindings, depth)
         if kind == "cast_expression":

@@ -48,8 +48,18 @@ class ExpressionWalker:
             st, left = self.expr(node.child_by_field_name("left"), st)
             st, right = self.expr(node.child_by_field_name("right"), st)
             operator = node.child_by_field_name("operator")
-            arithmetic = operator is not None and operator.type in ("+", "-")
+            # p + n and p - n point into the block; p | 1 and t & ~1 are tag bits on it: either
+            # way the value still owns the block (offset strings, tagged pointers).
+            arithmetic = operator is not None and operator.type in ("+", "-", "|", "&", "^")
             return st, arithmetic and (left or right)
+        if kind == "pointer_expression" and node.children and node.children[0].type == "&":
+            inner = strip_expression(node.child_by_field_name("argument"))
+            if inner is not None and inner.type in ("field_expression", "subscript_expression"):
+                # &p->member, &p[i]: an interior pointer of the block, which the holder can
+                # turn back into the block (container_of), so it carries the block.
+                base = inner.child_by_field_name("argument")
+                st, carried = self.expr(base, st)
+                return st, carried and self._followed_base(base, st)
         if kind == "comma_expression":
             st, _ = self.expr(node.child_by_field_name("left"), st)
             return self.expr(node.child_by_field_name("right"), st)
@@ -64,6 +74,15 @@ class ExpressionWalker:
         for child in node.named_children:
             st, _ = self.expr(child, st)
         return st, False
+
+    @staticmethod
+    def _followed_base(base: Node | None, st: PathState) -> bool:
+        bare = strip_expression(base)
+        return (
+            bare is not None
+            and bare.type == "identifier"
+            and (bare.text or b"").decode() in st.names
+        )
 
     def _allocate(self, node: Node, st: PathState) -> tuple[PathState, bool]:
         arguments = node.child_by_field_name("arguments")

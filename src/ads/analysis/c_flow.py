@@ -12,6 +12,7 @@ the usual allocation-failure handling is not mistaken for a leak.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 from ads.analysis.c_expressions import ExpressionWalker
@@ -212,6 +213,7 @@ class _Walker(ExpressionWalker):
     def _s_if_statement(self, node: Node, states: list[PathState]) -> Outcome:
         out = Outcome()
         condition = node.child_by_field_name("condition")
+        fixed = self.r.oracle.constant(condition)
         then_states, else_states = [], []
         for st in states:
             st, _ = self.expr(condition, st)
@@ -222,6 +224,8 @@ class _Walker(ExpressionWalker):
             nothing = st._replace(status=Status.NONE, names=frozenset())
             then_states.append(nothing if null_then and st.status is Status.OWNED else st)
             else_states.append(nothing if null_else and st.status is Status.OWNED else st)
+        if fixed is not None:  # a constant condition: the other branch is dead code
+            then_states, else_states = (then_states, []) if fixed else ([], else_states)
         then_out = self.stmt(node.child_by_field_name("consequence"), then_states)
         out.absorb(then_out)
         alternative = node.child_by_field_name("alternative")
@@ -284,11 +288,15 @@ class _Walker(ExpressionWalker):
         body = node.child_by_field_name("body")
         cases = [c for c in (body.named_children if body else []) if c.type == "case_statement"]
         has_default = any(c.children and c.children[0].type == "default" for c in cases)
+        taken = self._constant_case(node, cases)
+        if taken is not None:  # a constant switch enters one case, or skips the body
+            has_default = taken < len(cases)
         current: list[PathState] = []
-        for case in cases:
+        for index, case in enumerate(cases):
             value = case.child_by_field_name("value")
             statements = [c for c in case.named_children if value is None or c.id != value.id]
-            step = self.block(statements, [*current, *entered])
+            enters = entered if taken is None or index == taken else []
+            step = self.block(statements, [*current, *enters])
             for st in step.brk.values():
                 Outcome.add(out.fall, _left_loop(st))
             for name in ("cont", "ret"):
@@ -298,6 +306,20 @@ class _Walker(ExpressionWalker):
         for st in [*current, *([] if has_default else entered)]:
             Outcome.add(out.fall, st)
         return out
+
+    def _constant_case(self, node: Node, cases: list[Node]) -> int | None:
+        """``switch (6)``: the index of the case a constant condition enters, else None."""
+        fixed = self.r.oracle.constant(node.child_by_field_name("condition"))
+        if fixed is None:
+            return None
+        default = None
+        for index, case in enumerate(cases):
+            value = case.child_by_field_name("value")
+            if value is None:
+                default = index
+            elif self.r.oracle.constant(value) == fixed:
+                return index
+        return default if default is not None else len(cases)
 
 
 def _left_loop(state: PathState) -> PathState:
@@ -319,6 +341,26 @@ def _constant_true(condition: Node | None) -> bool:
     )
 
 
+_RECURSION_LIMIT = 20_000
+
+
 def follow(region: Region, body: Node, start: PathState) -> Outcome:
-    """Run ``body`` (a statement, usually a compound one) from ``start``; outcomes per exit."""
-    return _Walker(region).stmt(body, [start])
+    """Run ``body`` (a statement, usually a compound one) from ``start``; outcomes per exit.
+
+    The walk recurses per nested statement, so real code (else-if chains of hundreds of
+    branches) needs more than CPython's default 1000 frames; Python-to-Python calls do not use
+    the C stack, so the limit is raised for the walk. Deeper still, the pointer's fate there is
+    unknown: the path ends *uncertain*, never a crash and never a guess.
+    """
+    previous = sys.getrecursionlimit()
+    if previous < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+    try:
+        return _Walker(region).stmt(body, [start])
+    except RecursionError:
+        out = Outcome()
+        event = f"nested too deeply to follow (from line {line_of(body)})"
+        Outcome.add(out.ret, settle(start, Status.UNCERTAIN, event))
+        return out
+    finally:
+        sys.setrecursionlimit(previous)

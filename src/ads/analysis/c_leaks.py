@@ -145,7 +145,9 @@ def _classify(
             Confidence.HIGH if growth.loop.shape == "infinite" else Confidence.MEDIUM,
             bytes_per_iteration=growth.bytes_per_iteration, end_line=line_of(call),
         )  # fmt: skip
-    region = Region(fn.file, fn.locals, program, site=call, out_param=out_param_of(call))
+    region = Region(
+        fn.file, fn.locals, program, site=call, out_param=out_param_of(call, program.out_params)
+    )
     if fn.body is None:
         return None
     scope = loops[0].node.child_by_field_name("body") if loops else fn.body

@@ -69,6 +69,11 @@ class CalleeOracle(Protocol):
 
     def never_returns(self, name: str) -> bool: ...
 
+    def constant(self, node: Node | None) -> int | None:
+        """The value of a condition the program fixes (``#define``, ``static const``, a
+        function returning a constant), or None: dead branches are not paths."""
+        ...
+
 
 class PathState(NamedTuple):
     status: Status

@@ -9,12 +9,14 @@ is *uncertain*, never assumed to free.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ads.analysis.c_constants import ConstantTable
 from ads.analysis.c_flow import (
     NORETURN,
     CalleeEffect,
+    PathState,
     Region,
     Status,
     follow,
@@ -28,6 +30,7 @@ from ads.analysis.c_syntax import (
     function_name,
     function_parameters,
     line_of,
+    pointer_parameters,
     returns_pointer,
     strip_expression,
     text_of,
@@ -135,6 +138,8 @@ class Program:
     functions: dict[str, list[Function]] = field(default_factory=dict)
     allocators: set[str] = field(default_factory=lambda: set(BASE_ALLOCATORS))
     wrappers: dict[str, Function] = field(default_factory=dict)
+    #: the repo's functions that allocate into ``*param`` (name → parameter index)
+    out_params: dict[str, int] = field(default_factory=dict)
     _summaries: dict[tuple[str, str, int], CalleeEffect] = field(default_factory=dict)
     _depth: int = 0
     _loops: dict[int, LoopInfo] = field(default_factory=dict)
@@ -175,6 +180,9 @@ class Program:
     def never_returns(self, name: str) -> bool:
         return name in NORETURN
 
+    def constant(self, node: Node | None) -> int | None:
+        return self.constants.evaluate(strip_expression(node))
+
     def effect(self, name: str | None, index: int, file: str) -> CalleeEffect:
         if name is None:
             return CalleeEffect.UNCERTAIN
@@ -187,7 +195,12 @@ class Program:
             return CalleeEffect.USES if name in USES_ONLY else CalleeEffect.UNCERTAIN
         key = (fn.file, fn.name, index)
         if key not in self._summaries:
-            self._summaries[key] = self._summarise(fn, index)
+            effect = self._summarise(fn, index)
+            if effect in (CalleeEffect.USES, CalleeEffect.UNCERTAIN) and self._releases_held(
+                fn.name, index, fn.file, 0
+            ):
+                effect = CalleeEffect.FREES  # jv_free(j): releases what the handle holds
+            self._summaries[key] = effect
         return self._summaries[key]
 
     def _summarise(self, fn: Function, index: int) -> CalleeEffect:
@@ -205,6 +218,8 @@ class Program:
             self._depth -= 1
         ends = [*outcome.fall.values(), *outcome.ret.values()]
         statuses = {st.status for st in ends} - {Status.NONE}  # NONE: the NULL-check paths
+        if Status.ESCAPED in statuses and self._retains(fn, fn.params[index], ends):
+            return CalleeEffect.USES  # jv_copy(j): a new reference; the caller keeps its own
         if Status.ESCAPED in statuses:
             return CalleeEffect.KEEPS
         if statuses and statuses == {Status.FREED}:
@@ -214,6 +229,31 @@ class Program:
         if Status.UNCERTAIN in statuses:
             return CalleeEffect.UNCERTAIN
         return CalleeEffect.USES
+
+    @staticmethod
+    def _retains(fn: Function, param: str, ends: list[PathState]) -> bool:
+        """A reference-count retain: ``fn`` returns its argument after incrementing a count
+        reached through it (``j.u.ptr->count++; return j;``)."""
+        escaped = [st for st in ends if st.status is Status.ESCAPED]
+        if not escaped or not all(st.event.startswith("returned") for st in escaped):
+            return False
+        for node in walk(fn.body) if fn.body is not None else []:
+            if node.type == "update_expression" and "++" in text_of(node):
+                target = node.child_by_field_name("argument")
+            elif (
+                node.type == "assignment_expression"
+                and text_of(node.child_by_field_name("operator")) == "+="
+            ):
+                target = node.child_by_field_name("left")
+            else:
+                continue
+            if (
+                target is not None
+                and target.type == "field_expression"
+                and any(n.type == "identifier" and text_of(n) == param for n in walk(target))
+            ):
+                return True
+        return False
 
     # ----------------------------------------------------------------- wrappers
     def allocation_calls(self, fn: Function) -> list[Node]:
@@ -247,6 +287,13 @@ class Program:
         fn = self.lookup(name, file)
         if fn is None or index >= len(fn.params) or not fn.params[index] or depth > 4:
             return False
+        pointers = pointer_parameters(fn.node)
+        by_value = index < len(pointers) and not pointers[index]
+        declared = _parameter_type(fn.node, index)
+        if not by_value or declared in self.constants.pointer_types:
+            # a pointer argument whose members are freed (reset(b) frees b->data) is still
+            # the caller's block: only a handle passed by value is released this way.
+            return False
         self._held[key] = False  # recursion guard
         param = fn.params[index]
         found = any(self._passes_to_release(call, param, fn, depth) for call in fn.calls)
@@ -269,45 +316,78 @@ class Program:
         return False
 
     def is_growth_site(self, call: Node) -> bool:
-        """``x = realloc(x, n)``: the same storage grown in place, not a fresh allocation."""
-        name = callee_name(call)
-        fn_name = name or ""
+        """``x = realloc(x, n)`` (or through a temporary): the same storage grown in place,
+        not a fresh allocation."""
+        from ads.analysis.c_sites import growth_target  # c_sites builds on this module
+
+        fn_name = self.constants.resolve(callee_name(call) or "")
         realloc_like = fn_name in ("realloc", "reallocarray") or (
             fn_name in self.wrappers and "realloc" in fn_name
         )
-        parent = call.parent
-        while parent is not None and parent.type in ("parenthesized_expression", "cast_expression"):
-            parent = parent.parent
-        if not realloc_like or parent is None or parent.type != "assignment_expression":
+        if not realloc_like:
             return False
-        arguments = call.child_by_field_name("arguments")
-        first = (
-            strip_expression(arguments.named_children[0])
-            if arguments and arguments.named_children
-            else None
-        )
-        left = strip_expression(parent.child_by_field_name("left"))
-        return first is not None and left is not None and text_of(first) == text_of(left)
+        body = call.parent
+        while body is not None and body.type != "function_definition":
+            body = body.parent
+        return growth_target(call, body) is not None
 
     def discover_wrappers(self, max_rounds: int = 6) -> None:
         """Functions that return a fresh allocation (``xmalloc``, ``createObject``...)."""
         for _ in range(max_rounds):
             found = False
             for fn in self.all_functions():
-                pointer = fn.returns_pointer or fn.return_type in self.constants.pointer_types
-                if fn.name in self.allocators or not pointer:
+                if fn.name in self.allocators:
                     continue
-                if any(self._returned_fresh(fn, call) for call in self.allocation_calls(fn)):
+                pointer = fn.returns_pointer or fn.return_type in self.constants.pointer_types
+                calls = self.allocation_calls(fn)
+                if pointer and any(self._returned_fresh(fn, call) for call in calls):
                     self.allocators.add(fn.name)
                     self.wrappers[fn.name] = fn
+                    found = True
+                    continue
+                index = next(
+                    (i for call in calls if (i := self._stored_through(fn, call)) is not None),
+                    None,
+                )
+                if index is not None:
+                    self.allocators.add(fn.name)
+                    self.wrappers[fn.name] = fn
+                    self.out_params[fn.name] = index
                     found = True
             if not found:
                 return
 
+    def _stored_through(self, fn: Function, call: Node) -> int | None:
+        """The parameter ``i`` when ``fn`` stores the fresh allocation only into ``*param_i``
+        (``int make(char **out, size_t n) { *out = malloc(n); ... }``)."""
+        if fn.body is None or not fn.params:
+            return None
+        region = Region(
+            fn.file, fn.locals, self, site=call, out_param=out_param_of(call, self.out_params)
+        )
+        outcome = follow(region, fn.body, initial_state())
+        ends = [*outcome.ret.values(), *outcome.fall.values()]
+        targets = {st.event for st in ends if st.status is Status.ESCAPED}
+        if not targets:
+            return None
+        stored = {
+            index
+            for target in targets
+            for index, param in enumerate(fn.params)
+            if param and target.startswith(f"stored into *{param} ")
+        }
+        only_there = all(
+            any(param and t.startswith(f"stored into *{param} ") for param in fn.params)
+            for t in targets
+        )
+        return stored.pop() if len(stored) == 1 and only_there else None
+
     def _returned_fresh(self, fn: Function, call: Node) -> bool:
         if fn.body is None:
             return False
-        region = Region(fn.file, fn.locals, self, site=call, out_param=out_param_of(call))
+        region = Region(
+            fn.file, fn.locals, self, site=call, out_param=out_param_of(call, self.out_params)
+        )
         outcome = follow(region, fn.body, initial_state())
         ends = [*outcome.ret.values(), *outcome.fall.values()]
         returned = [st.status is Status.ESCAPED and st.event.startswith("returned") for st in ends]
@@ -419,14 +499,30 @@ class Program:
         return driven
 
 
+def _parameter_type(fn: Node, index: int) -> str:
+    """The type name of parameter ``index`` (``jv`` in ``void jv_free(jv j)``)."""
+    declarator = fn.child_by_field_name("declarator")
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    params = declarator.child_by_field_name("parameters") if declarator else None
+    found = [
+        p for p in (params.named_children if params else []) if p.type == "parameter_declaration"
+    ]
+    return text_of(found[index].child_by_field_name("type")) if index < len(found) else ""
+
+
 def _in_condition(loop: Node, node: Node) -> bool:
     body = loop.child_by_field_name("body")
     return body is None or not (body.start_byte <= node.start_byte < body.end_byte)
 
 
-def out_param_of(call: Node) -> str | None:
-    """For ``asprintf(&p, ...)``: ``p``, where the allocation lands."""
-    index = OUT_PARAM_ALLOCATORS.get(callee_name(call) or "")
+def out_param_of(call: Node, discovered: Mapping[str, int] | None = None) -> str | None:
+    """For ``asprintf(&p, ...)`` or the repo's ``make_buf(&p, n)``: ``p``, where the
+    allocation lands (``discovered``: the program's own out-parameter allocators)."""
+    name = callee_name(call) or ""
+    index = OUT_PARAM_ALLOCATORS.get(name)
+    if index is None and discovered:
+        index = discovered.get(name)
     if index is None:
         return None
     arguments = call.child_by_field_name("arguments")

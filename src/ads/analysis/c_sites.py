@@ -124,15 +124,38 @@ def _frees(program: Program, call: Node, target: str, file: str) -> bool:
     return False
 
 
+def growth_target(call: Node, body: Node | None) -> tuple[str, str | None] | None:
+    """For ``x = realloc(x, n)``: ``("x", None)``; for ``t = realloc(x, n); … x = t;`` (the
+    usual failure-safe form): ``("x", "t")``. None when the call does not grow ``x`` in place."""
+    arguments = _arguments(call)
+    first = strip_expression(arguments[0]) if arguments else None
+    grown = text_of(first)
+    if first is None or first.type not in ("identifier", "field_expression"):
+        return None
+    holder = variable_of(call)
+    if holder is None:
+        return None
+    if " ".join(holder.split()) == " ".join(grown.split()):
+        return grown, None
+    for node in walk(body) if body is not None else []:
+        if node.type != "assignment_expression":
+            continue
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if text_of(left) == grown and text_of(strip_expression(right)) == holder:
+            return grown, holder
+    return None
+
+
 def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | None) -> Growth | None:
     """``x = realloc(x, size)`` with ``size`` rising every iteration of an unbounded loop and
     ``x`` never freed or reset in it: memory that only grows."""
     if loop is None:
         return None
+    grows = growth_target(call, fn.body)
+    target, temporary = grows if grows is not None else ("", None)
     assignment = call.parent
     while assignment is not None and assignment.type != "assignment_expression":
         assignment = assignment.parent
-    target = text_of(assignment.child_by_field_name("left")) if assignment else ""
     scope = loop.node if loop.function is fn else fn.body
     if not target or scope is None:
         return None
@@ -145,7 +168,9 @@ def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | Non
             return None
         reset = node.type == "assignment_expression" and node.id != getattr(assignment, "id", None)
         if reset and text_of(node.child_by_field_name("left")) == target:
-            return None
+            moved = text_of(strip_expression(node.child_by_field_name("right")))
+            if temporary is None or moved != temporary:
+                return None
     args = _arguments(call)
     size_arg = args[1] if len(args) > 1 else None
     counters = [n for n in walk(size_arg) if n.type == "identifier"] if size_arg else []

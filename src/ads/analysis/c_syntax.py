@@ -23,6 +23,7 @@ __all__ = [
     "function_parameters",
     "line_of",
     "parse_c",
+    "pointer_parameters",
     "returns_pointer",
     "strip_expression",
     "text_of",
@@ -115,6 +116,20 @@ def function_parameters(fn: Node) -> list[str]:
             continue
         names.append(text_of(_innermost_declarator(param.child_by_field_name("declarator"))))
     return names
+
+
+def pointer_parameters(fn: Node) -> list[bool]:
+    """For each parameter of a ``function_definition``: whether it is declared as a pointer
+    (``T *p``, ``T p[]``); typedef'd pointers are the caller's to check."""
+    declarator = _function_declarator(fn)
+    params = declarator.child_by_field_name("parameters") if declarator else None
+    found: list[bool] = []
+    for param in params.named_children if params is not None else []:
+        if param.type != "parameter_declaration":
+            continue
+        inner = param.child_by_field_name("declarator")
+        found.append(inner is not None and inner.type in ("pointer_declarator", "array_declarator"))
+    return found
 
 
 def returns_pointer(fn: Node) -> bool:

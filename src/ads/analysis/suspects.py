@@ -65,9 +65,9 @@ def _function(report: LeakReport, edit: CodeEdit) -> Function | None:
     return next((fn for fn in found if fn.file == edit.file), None)
 
 
-def _fills(call: Node, variable: str) -> bool:
+def _fills(call: Node, variable: str, out_params: dict[str, int]) -> bool:
     """Whether ``call``'s result (or out-parameter) lands in ``variable``."""
-    target = variable_of(call) or out_param_of(call)
+    target = variable_of(call) or out_param_of(call, out_params)
     if target is None:
         parent = call.parent
         if parent is not None and parent.type == "init_declarator":
@@ -87,9 +87,11 @@ def _address_taken(call: Node, variable: str) -> bool:
     return False
 
 
-def _sites(fn: Function, variable: str, before_line: int | None) -> list[Node]:
+def _sites(
+    fn: Function, variable: str, before_line: int | None, out_params: dict[str, int]
+) -> list[Node]:
     """Calls in ``fn`` that fill ``variable``, the one nearest before the release first."""
-    sites = [c for c in fn.calls if _fills(c, variable) or _address_taken(c, variable)]
+    sites = [c for c in fn.calls if _fills(c, variable, out_params) or _address_taken(c, variable)]
     if before_line is not None:
         earlier = [c for c in sites if line_of(c) <= before_line]
         later = [c for c in sites if line_of(c) > before_line]
@@ -157,7 +159,7 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
         fn = _function(report, edit)
         if fn is None or edit.variable is None:
             continue
-        sites = _sites(fn, edit.variable, edit.new_line)
+        sites = _sites(fn, edit.variable, edit.new_line, report.program.out_params)
         judged: Finding | None = None
         for site in sites:
             verdict = classify_site(report, fn, site)

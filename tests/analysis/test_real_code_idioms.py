@@ -316,18 +316,17 @@ def test_leak_reached_only_from_a_test_programs_loop_is_not_the_oom_cause(
 ) -> None:
     library = (
         "#include <stdlib.h>\n#include <string.h>\n"
-        "char *describe(int code) {\n"
-        "    char *text = malloc(64);\n"
-        '    strcpy(text, code ? "error" : "ok");\n'
-        "    return code ? NULL : text;\n"
+        "void remember(const char *what) {\n"
+        "    char *copy = malloc(strlen(what) + 1);\n"
+        "    strcpy(copy, what);\n"
         "}\n"
     )
-    service = "char *describe(int code);\nint main(void) { describe(0); return 0; }\n"
-    bench = "char *describe(int code);\nint main(void) { for (;;) { describe(1); } }\n"
-    repo = _service(tmp_path, {"src/describe.c": library, "src/main.c": service,
-                               "tests/bench_describe.c": bench})  # fmt: skip
+    service = 'void remember(const char *what);\nint main(void) { remember("up"); return 0; }\n'
+    bench = 'void remember(const char *what);\nint main(void) { for (;;) { remember("x"); } }\n'
+    repo = _service(tmp_path, {"src/remember.c": library, "src/main.c": service,
+                               "tests/bench_remember.c": bench})  # fmt: skip
     diagnosis = diagnose_tiny(repo)
-    leaks = [f for f in diagnosis.findings if f.function == "describe"]
+    leaks = [f for f in diagnosis.findings if f.function == "remember"]
     assert leaks, diagnosis.findings
     assert all(f.kind is not FindingKind.LOOP_LEAK for f in leaks), leaks
     assert all(f.confidence is Confidence.LOW for f in leaks)

@@ -20,6 +20,7 @@ from ads.analysis.c_flow import PathState, Region, Status, follow, initial_state
 from ads.analysis.c_program import Function, LoopInfo, Program, out_param_of
 from ads.analysis.c_sites import allocation_bytes, call_text, find_growth, variable_of
 from ads.analysis.c_syntax import Node, error_lines, line_of, parse_c, walk
+from ads.analysis.scope import BuildScope
 from ads.models import Confidence, Finding, FindingKind, Support
 
 __all__ = ["LEAK_ISSUE", "LeakReport", "analyze_c_sources", "classify_site"]
@@ -74,11 +75,19 @@ def _admit(path: str, data: bytes, max_file_bytes: int) -> str | None:
 
 
 def analyze_c_sources(
-    files: Iterable[tuple[str, bytes]], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    files: Iterable[tuple[str, bytes]],
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    scope: BuildScope | None = None,
 ) -> LeakReport:
-    """Leak findings for the given C files (paths as they should appear in findings)."""
+    """Leak findings for the given C files (paths as they should appear in findings).
+
+    ``scope`` says which files are the service's own code; the default leaves out tests,
+    examples and vendored code by their directories.
+    """
     report = LeakReport()
     program = report.program
+    program.scope = scope or BuildScope()
     trees = []
     for path, data in files:
         reason = _admit(path, data, max_file_bytes)
@@ -289,4 +298,5 @@ def _finding(
         reasons=reasons,
         score=round(score, 3),
         support=[] if kind is FindingKind.UNCERTAIN else [Support.PATH],
+        in_scope=program.scope.contains(fn.file),
     )

@@ -37,6 +37,7 @@ from ads.analysis.c_syntax import (
     walk,
 )
 from ads.analysis.c_vocabulary import BASE_ALLOCATORS, BASE_RELEASERS, OUT_PARAM_ALLOCATORS
+from ads.analysis.scope import BuildScope
 
 __all__ = ["BASE_ALLOCATORS", "Function", "LoopInfo", "Program"]
 
@@ -140,6 +141,8 @@ class Program:
     wrappers: dict[str, Function] = field(default_factory=dict)
     #: the repo's functions that allocate into ``*param`` (name → parameter index)
     out_params: dict[str, int] = field(default_factory=dict)
+    #: which files are the service's own code (other programs' loops drive nothing)
+    scope: BuildScope = field(default_factory=BuildScope)
     _summaries: dict[tuple[str, str, int], CalleeEffect] = field(default_factory=dict)
     _depth: int = 0
     _loops: dict[int, LoopInfo] = field(default_factory=dict)
@@ -471,9 +474,14 @@ class Program:
         return loops
 
     def driving_loops(self) -> dict[str, LoopInfo]:
-        """For each function run (transitively) from an unbounded loop: the loop that drives it."""
+        """For each function run (transitively) from an unbounded loop: the loop that drives it.
+
+        Only the service's own code drives: a test program's or benchmark's ``for (;;)`` around
+        a call says nothing about how often the service makes that call."""
         calls: dict[str, list[tuple[Function, Node]]] = {}
         for fn in self.all_functions():
+            if not self.scope.contains(fn.file):
+                continue
             for node in fn.calls:
                 name = callee_name(node)
                 if name and name in self.functions and name != fn.name:

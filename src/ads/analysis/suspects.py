@@ -148,6 +148,7 @@ def _unconfirmed(
         ],
         introduced_by=suspect.change,
         support=[Support.CHANGE],
+        in_scope=report.program.scope.contains(fn.file),
     )
 
 

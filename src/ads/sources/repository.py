@@ -18,6 +18,7 @@ and fetched on later calls. Credentials in a URL are never written to messages.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -283,6 +284,33 @@ class GitRepository:
         """The bytes of ``path`` (relative to ``path``) at ``rev``, or ``None`` if it is absent."""
         proc = _run_git(["cat-file", "blob", f"{rev}:./{path}"], self.path)
         return proc.stdout if proc.returncode == 0 else None
+
+    def built_files(self) -> tuple[list[str] | None, str]:
+        """The C files the service's build compiles, from a ``compile_commands.json`` at the
+        top of the work tree or in ``build/`` (CMake, Bear, meson write one), as paths relative
+        to the repository; ``(None, why)`` when there is none or it cannot be read."""
+        for candidate in (self.root / "compile_commands.json",
+                          self.root / "build" / "compile_commands.json"):  # fmt: skip
+            if not candidate.is_file():
+                continue
+            try:
+                entries = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                return None, f"{candidate.name} could not be read ({exc}); scope by directories"
+            files: list[str] = []
+            for entry in entries if isinstance(entries, list) else []:
+                if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+                    continue
+                directory = Path(str(entry.get("directory") or self.root))
+                path = (directory / entry["file"]).resolve()
+                if path.is_relative_to(self.root.resolve()):
+                    files.append(path.relative_to(self.root.resolve()).as_posix())
+            where = candidate.relative_to(self.root).as_posix()
+            return sorted(set(files)) or None, f"scope: the {len(files)} files in {where}"
+        return (
+            None,
+            "no compile_commands.json: tests, examples and vendored code left out by directory",
+        )
 
     def blame_line(self, path: str, line: int, rev: str = "HEAD") -> str:
         """The sha of the commit that last changed ``line`` of ``path`` at ``rev``."""

@@ -20,6 +20,7 @@ from ..actions.corroboration import corroborate_with_gcc
 from ..analysis.c_leaks import analyze_c_sources
 from ..analysis.c_vocabulary import KNOWN, Vocabulary
 from ..analysis.history import describe_commit, find_introducing_commit, rank_changes
+from ..analysis.scope import BuildScope
 from ..analysis.scoring import (
     GROWS,
     impact_text,
@@ -163,7 +164,9 @@ def analyse(
             f"no C sources under {', '.join(service.sources)} in {repo.root}",
             hint="set services.<name>.sources in ads.yaml",
         )
-    report = analyze_c_sources(sources)
+    built, scope_note = repo.built_files()
+    notes.append(scope_note)
+    report = analyze_c_sources(sources, scope=BuildScope.from_build(built, service.sources))
     notes += [f"did not fully parse: {p}" for p in report.parse_problems]
     notes += [f"skipped: {s}" for s in report.skipped]
     # Change-first: every commit in the window is read in the program's own vocabulary; the

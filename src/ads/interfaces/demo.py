@@ -22,7 +22,6 @@ from pathlib import Path
 from rich.markdown import Markdown
 from rich.table import Table
 
-from ..actions.report import analysis_block
 from ..config import load_settings
 from ..errors import AdsError, ConfigError, RuntimeUnavailableError
 from ..models import OomEvent, Remediation
@@ -30,6 +29,7 @@ from ..sources.monitors import LocalRuntime, RunObserver
 from ..sources.pagerduty import PagerDuty
 from ..sources.storage import Job
 from ..workflow import Context, respond, runtime_alerter, write_report
+from ..workflow.report import analysis_block
 from .console import LiveRunStatus, console, oom_table
 from .demo_workspace import create_demo_workspace
 from .http_server import BackgroundServer

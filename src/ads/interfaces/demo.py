@@ -27,9 +27,9 @@ from ..errors import AdsError, ConfigError, RuntimeUnavailableError
 from ..models import OomEvent, Remediation
 from ..sources.monitors import LocalRuntime, RunObserver
 from ..sources.pagerduty import PagerDuty
-from ..sources.storage import Job
 from ..workflow import Context, respond, runtime_alerter, write_report
 from ..workflow.report import analysis_block
+from ..workflow.webhooks import Job
 from .console import LiveRunStatus, console, oom_table
 from .demo_workspace import create_demo_workspace
 from .http_server import BackgroundServer

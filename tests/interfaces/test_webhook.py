@@ -17,6 +17,7 @@ import pytest
 
 from ads.errors import TemporaryError
 from ads.interfaces.http_server import BackgroundServer
+from ads.interfaces.pagerduty_server import sign as local_pagerduty_sign
 from ads.interfaces.webhook import WebhookService, sign, verify_signature
 from ads.sources.storage import Job, Store
 
@@ -90,6 +91,13 @@ def test_signature_rules() -> None:
     assert not verify_signature(body, sign(body, SECRET).replace("v1=", "v0="), [SECRET])
     assert not verify_signature(body, None, [SECRET])
     assert not verify_signature(body, sign(body, SECRET), [])
+
+
+def test_the_local_pagerduty_signs_as_ads_verifies() -> None:
+    body = envelope()
+    header = local_pagerduty_sign(body, SECRET)
+    assert header == sign(body, SECRET)
+    assert verify_signature(body, f"{local_pagerduty_sign(body, 'old')},{header}", [SECRET])
 
 
 @pytest.mark.parametrize(

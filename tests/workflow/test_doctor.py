@@ -249,6 +249,22 @@ def test_refused_kubeconfig_and_missing_repo_and_disabled_rule_fail(
     assert "no kubeconfig at" in _by_name(missing)[MONITORING].detail
 
 
+def test_unreachable_kubernetes_api_fails_the_monitoring_item_with_one_line(
+    tmp_path: Path, demo_workspace: Path, local_pagerduty: LocalPagerDuty, kube: RecordedKubeApi
+) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        kube.url = url
+        kubeconfig = kube.write_kubeconfig(tmp_path / "unreachable.yaml")
+        ctx = _context(demo_workspace, local_pagerduty)
+        checks = _by_name(run_checks(ctx, kubeconfig=kubeconfig))
+    monitoring = checks[MONITORING]
+    assert monitoring.ok is False
+    assert monitoring.detail.startswith(f"Kubernetes API at {url} not reachable: ")
+    assert "\n" not in monitoring.detail and "get/list/watch on pods" in monitoring.fix
+
+
 # the command ------------------------------------------------------------------------------
 def _invoke(
     monkeypatch: pytest.MonkeyPatch, server: LocalPagerDuty, repo: Path, *args: str

@@ -21,7 +21,7 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 def _print(diagnosis: Diagnosis, fmt: str) -> None:
     from rich.markdown import Markdown
 
-    from ..actions.report import diagnosis_json, diagnosis_markdown
+    from ..workflow.report import diagnosis_json, diagnosis_markdown
     from .console import console
 
     if fmt == "json":

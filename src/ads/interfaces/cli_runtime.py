@@ -40,8 +40,7 @@ def run(
     """
     from ..config import load_settings
     from ..errors import ConfigError
-    from ..sources.monitors import LocalRuntime, RunObserver
-    from ..workflow import Context, runtime_alerter
+    from ..workflow import Context, RunObserver, run_locally, runtime_alerter
     from .console import LiveRunStatus, console, oom_table
 
     settings = load_settings(config_path)
@@ -56,8 +55,9 @@ def run(
         if page:
             ctx = Context.from_settings(settings)
             observers.append(runtime_alerter(ctx, service_config, repo, notify=status.notice))
-        runtime = LocalRuntime(service_config, repo, observers=observers)
-        result = runtime.run(max_kills=kills, duration=duration, build=not no_build)
+        result = run_locally(
+            service_config, repo, observers, max_kills=kills, duration=duration, build=not no_build
+        )
     console.print(oom_table(result.events))
 
 

@@ -90,7 +90,7 @@ def watch(
 ) -> None:
     """Watch Kubernetes for OOMKilled containers and alert once per kill."""
     from ..config import load_settings
-    from ..sources.monitors.kubernetes import open_watch
+    from ..workflow import open_watch
     from .console import console, err_console
 
     settings = load_settings(config_path)

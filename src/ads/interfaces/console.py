@@ -16,7 +16,6 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import MemorySample, OomEvent
-from ..sources.monitors import RunObserver
 from ..units import format_bytes, format_quantity
 
 __all__ = ["LiveRunStatus", "console", "err_console", "oom_table", "stage_progress"]
@@ -32,8 +31,11 @@ def _bar(fraction: float) -> str:
     return "█" * filled + "░" * (BAR_WIDTH - filled)
 
 
-class LiveRunStatus(RunObserver):
-    """A one-line live status of a local run: restart, memory against the limit, last output."""
+class LiveRunStatus:
+    """A one-line live status of a local run: restart, memory against the limit, last output.
+
+    It has every hook of the local runtime's ``RunObserver`` (a protocol), so it is one.
+    """
 
     def __init__(self, service: str, *, target: Console | None = None) -> None:
         self.service = service

@@ -22,14 +22,12 @@ from pathlib import Path
 from rich.markdown import Markdown
 from rich.table import Table
 
-from ..actions.report import analysis_block
 from ..config import load_settings
 from ..errors import AdsError, ConfigError, RuntimeUnavailableError
 from ..models import OomEvent, Remediation
-from ..sources.monitors import LocalRuntime, RunObserver
-from ..sources.pagerduty import PagerDuty
-from ..sources.storage import Job
-from ..workflow import Context, respond, runtime_alerter, write_report
+from ..workflow import Context, RunObserver, respond, run_locally, runtime_alerter, write_report
+from ..workflow.report import analysis_block
+from ..workflow.webhooks import Job
 from .console import LiveRunStatus, console, oom_table
 from .demo_workspace import create_demo_workspace
 from .http_server import BackgroundServer
@@ -95,13 +93,13 @@ def run_demo(
     timeline.mark(f"workspace ready: {repo} (a private git copy with history)")
 
     with LocalPagerDuty(workdir / "pagerduty", clock=clock) as pagerduty:
-        client = PagerDuty(
-            pagerduty.token,
+        ctx = Context.with_pagerduty(
+            settings,
+            token=pagerduty.token,
             api_url=pagerduty.api_url,
             events_url=pagerduty.events_url,
             verify=pagerduty.ssl_context(),
         )
-        ctx = Context(settings=settings, pagerduty_factory=lambda: client)
         timeline.mark(f"local PagerDuty at {pagerduty.api_url} (CA {pagerduty.ca_file})")
         outcome = Outcome()
 
@@ -144,7 +142,7 @@ def run_demo(
             raise RuntimeUnavailableError(f"no remediation within {timeout:.0f} s of the kills")
         if outcome.error or outcome.remediation is None:
             raise RuntimeUnavailableError(f"remediation failed: {outcome.error}")
-        _summarise(ctx, client, outcome.remediation, timeline)
+        _summarise(ctx, outcome.remediation, timeline)
 
 
 MARKER = ".ads-demo"
@@ -181,8 +179,8 @@ def _reproduce(
             ctx, service, repo, routing_key=pagerduty.routing_key(SERVICE), notify=status.notice
         )
 
-        runtime = LocalRuntime(service, repo, observers=[status, alerter, _Marker(timeline)])
-        result = runtime.run(max_kills=kills, duration=timeout)
+        observers = [status, alerter, _Marker(timeline)]
+        result = run_locally(service, repo, observers, max_kills=kills, duration=timeout)
     console.print(oom_table(result.events))
     if len(result.events) < kills:
         raise RuntimeUnavailableError(
@@ -203,9 +201,8 @@ class _Marker(RunObserver):
         self.timeline.mark("kernel OOM-killed the worker (exit 137) → Events API v2 trigger")
 
 
-def _summarise(
-    ctx: Context, client: PagerDuty, remediation: Remediation, timeline: Timeline
-) -> None:
+def _summarise(ctx: Context, remediation: Remediation, timeline: Timeline) -> None:
+    client = ctx.pagerduty
     incident = client.get_incident(remediation.incident_id)
     diagnosis = ctx.store.diagnosis(incident.id)
     assert diagnosis is not None

@@ -1,20 +1,19 @@
-"""Serve an ASGI app with uvicorn in a background thread, on loopback, with a free port.
+"""The HTTP server of ``ads serve`` and ``ads demo``: the one background runner, which the local
+PagerDuty server uses too (``pagerduty_server.background``), raising ADS's errors.
 
-Used by ``ads demo`` (the local PagerDuty server and ``ads serve`` side by side in one process)
-and by the tests, which always talk to real servers rather than in-process fakes.
+It serves an ASGI app with uvicorn in a background thread, on loopback and a free port unless
+told otherwise; the tests use it to talk to real servers rather than in-process fakes. An
+address in use, or a server that does not come up, is a ``ConfigError`` that names the address.
 """
 
 from __future__ import annotations
 
 import socket
-import threading
-import time
-from types import TracebackType
 from typing import Any
 
-import uvicorn
-
-from ..errors import ConfigError, TemporaryError
+from ..errors import ConfigError
+from .pagerduty_server import background
+from .pagerduty_server.background import DEFAULT_SHUTDOWN_TIMEOUT, ServerStartError
 
 __all__ = ["BackgroundServer", "free_port"]
 
@@ -25,7 +24,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-class BackgroundServer:
+class BackgroundServer(background.BackgroundServer):
     """``with BackgroundServer(app) as server: server.url``: started, then stopped cleanly."""
 
     def __init__(
@@ -37,59 +36,25 @@ class BackgroundServer:
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         log_level: str = "warning",
+        shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT,
     ) -> None:
-        self.host = host
-        # Bind here, not in uvicorn: port 0 then gets a free port with no race between
-        # choosing it and listening on it.
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            self.socket.bind((host, port))
-        except OSError as exc:
-            self.socket.close()
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-        self.port = int(self.socket.getsockname()[1])
-        self.scheme = "https" if ssl_certfile else "http"
-        config = uvicorn.Config(
-            app,
-            log_level=log_level,
-            ssl_certfile=ssl_certfile,
-            ssl_keyfile=ssl_keyfile,
-            lifespan="auto",
-            access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self._serve, daemon=True, name="ads-http")
-
-    def _serve(self) -> None:
-        self.server.run(sockets=[self.socket])
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
+            super().__init__(
+                app,
+                host=host,
+                port=port,
+                ssl_certfile=ssl_certfile,
+                ssl_keyfile=ssl_keyfile,
+                log_level=log_level,
+                shutdown_timeout=shutdown_timeout,
+                name="ads-http",
+            )
+        except ServerStartError as exc:
+            raise ConfigError(str(exc)) from None
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise TemporaryError(f"server on {self.url} did not start", delay=1.0)
-            time.sleep(0.01)
+        try:
+            super().start(timeout)
+        except ServerStartError as exc:
+            raise ConfigError(str(exc)) from exc.__cause__
         return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout)
-        self.socket.close()
-
-    def __enter__(self) -> BackgroundServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

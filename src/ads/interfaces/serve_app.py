@@ -12,8 +12,8 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..sources.storage import Job
 from ..workflow import Context, evaluate_escalations, respond
+from ..workflow.webhooks import Job
 from .mcp_server.http import streamable_http_app
 from .mcp_server.server import build_server
 from .webhook import WebhookService

@@ -25,8 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import AdsError, TemporaryError
-from ..sources.pagerduty.signatures import sign, verify_signature
-from ..sources.storage import Job, Store
+from ..workflow.webhooks import Job, Store, sign, verify_signature
 
 __all__ = ["WebhookService", "sign", "verify_signature"]
 

@@ -5,7 +5,14 @@ so an incident is handled the same way whoever asked.
 """
 
 from .context import Context
-from .detect import make_alert_handler, runtime_alerter, send_change_event
+from .detect import (
+    RunObserver,
+    make_alert_handler,
+    open_watch,
+    run_locally,
+    runtime_alerter,
+    send_change_event,
+)
 from .diagnose import analyse, changes_in_window, diagnose, diagnose_offline
 from .remediate import remediate, suggest_remediation, verify_incident
 from .report import write_report
@@ -13,14 +20,17 @@ from .respond import evaluate_escalations, respond
 
 __all__ = [
     "Context",
+    "RunObserver",
     "analyse",
     "changes_in_window",
     "diagnose",
     "diagnose_offline",
     "evaluate_escalations",
     "make_alert_handler",
+    "open_watch",
     "remediate",
     "respond",
+    "run_locally",
     "runtime_alerter",
     "send_change_event",
     "suggest_remediation",

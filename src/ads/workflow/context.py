@@ -7,6 +7,7 @@ down, so clients and connections are reused and tests can hand in ones pointed a
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,21 @@ class Context:
             return PagerDuty.from_secrets(secrets, ca_file=ca_file, from_email=from_email)
 
         return cls(settings=settings, pagerduty_factory=factory)
+
+    @classmethod
+    def with_pagerduty(
+        cls,
+        settings: Settings,
+        *,
+        token: str,
+        api_url: str,
+        events_url: str,
+        verify: ssl.SSLContext | bool | str = True,
+    ) -> Context:
+        """The context on one given PagerDuty account instead of the environment's: ``ads demo``
+        on the local PagerDuty server it starts (``verify`` trusts that server's CA)."""
+        client = PagerDuty(token, api_url=api_url, events_url=events_url, verify=verify)
+        return cls(settings=settings, pagerduty_factory=lambda: client)
 
     def repository(self, service: ServiceConfig) -> GitRepository:
         """The service's repository: a local path, or a git URL cloned into the cache."""

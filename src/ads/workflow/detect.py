@@ -1,23 +1,40 @@
-"""Detection wiring: which monitors page, through which PagerDuty, with which routing key.
+"""Detection wiring: the monitors, and which of them page, through which PagerDuty, with
+which routing key.
 
-``ads run`` and ``ads demo`` attach a ``RuntimeAlerter`` to the local runtime; ``ads watch``
-gets an ``on_oom`` handler (with a ``tick`` that flushes the outbox) for the Kubernetes watcher.
-Both deliver through the same SQLite outbox in the state directory.
+``ads run`` and ``ads demo`` run the service with ``run_locally`` and attach a
+``RuntimeAlerter`` to the local runtime; ``ads watch`` opens the Kubernetes watcher with
+``open_watch`` and gives it an ``on_oom`` handler (with a ``tick`` that flushes the outbox).
+Both deliver through the same SQLite outbox in the state directory. The interfaces start the
+monitors only through here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import ServiceConfig, Settings
 from ..errors import ConfigError
-from ..models import OomEvent
+from ..models import OomEvent, RunResult
 from ..sources.monitors.alerting import PagerDutySender, RuntimeAlerter, oom_alert_handler
+from ..sources.monitors.local_runtime import LocalRuntime, RunObserver
 from ..sources.outbox import Outbox
 from .context import Context
 
-__all__ = ["AlertHandler", "make_alert_handler", "runtime_alerter", "send_change_event"]
+if TYPE_CHECKING:
+    from ..sources.monitors.kubernetes import KubernetesWatcher
+
+__all__ = [
+    "AlertHandler",
+    "RunObserver",
+    "make_alert_handler",
+    "open_watch",
+    "run_locally",
+    "runtime_alerter",
+    "send_change_event",
+]
 
 
 def _routing_key(settings: Settings) -> str:
@@ -28,6 +45,45 @@ def _routing_key(settings: Settings) -> str:
             hint="the Events API v2 integration key of the service in PagerDuty",
         )
     return key
+
+
+def run_locally(
+    service: ServiceConfig,
+    repo: Path,
+    observers: Sequence[RunObserver] = (),
+    *,
+    max_kills: int | None = None,
+    duration: float | None = None,
+    build: bool = True,
+) -> RunResult:
+    """Run ``service`` from ``repo`` on this machine under its memory limit (a memory cgroup),
+    restarted like a kubelet, until ``max_kills`` OOM kills or ``duration`` seconds.
+
+    ``observers`` see every step: the terminal's live status, ``runtime_alerter``'s pager.
+    """
+    runtime = LocalRuntime(service, repo, observers=observers)
+    return runtime.run(max_kills=max_kills, duration=duration, build=build)
+
+
+def open_watch(
+    settings: Settings,
+    kubeconfig: str | Path | None,
+    state_path: Path | None,
+    on_oom: Callable[[OomEvent], None],
+    *,
+    notice: Callable[[str], None] | None = None,
+    max_kill_age: timedelta | None = timedelta(hours=1),
+) -> KubernetesWatcher:
+    """The Kubernetes watcher of ``ads watch``, for every service in ``settings`` that says
+    where it runs; kubeconfig, state file and targets are checked before anything is watched.
+
+    The ``kubernetes`` client is imported here, when a watch is opened, not with the workflow.
+    """
+    from ..sources.monitors import kubernetes
+
+    return kubernetes.open_watch(
+        settings, kubeconfig, state_path, on_oom, notice=notice, max_kill_age=max_kill_age
+    )
 
 
 def runtime_alerter(

@@ -129,11 +129,7 @@ def _integration_keys(client: PagerDuty, service_id: str, integrations: list[Doc
     """The Events v2 integration keys of the service, where the API shows them (may be empty)."""
     keys: set[str] = set()
     try:
-        full = client._get(  # the facade has no include[] variant of get_service
-            f"get service {service_id} with its integrations",
-            f"/services/{service_id}",
-            **{"include[]": ["integrations"]},
-        )
+        full = client.get_service(service_id, include=["integrations"])
         integrations = list(full.get("integrations") or integrations)
     except PagerDutyError:
         pass
@@ -213,10 +209,7 @@ def _check_integration(view: _PagerDutyView, routing_key: str | None, service: s
 
 # 2. monitoring ----------------------------------------------------------------------------
 def _check_kubernetes(ctx: Context, service: ServiceConfig, kubeconfig: Path | None) -> Check:
-    from kubernetes import client as k8s
-
-    from ..sources.monitors.kubernetes import make_api_client, watch_targets
-    from ..sources.monitors.kubernetes_feed import refusal
+    from ..sources.monitors.kubernetes import list_service_pods  # the client only when asked
 
     name = service.name
     fix = (
@@ -224,44 +217,23 @@ def _check_kubernetes(ctx: Context, service: ServiceConfig, kubeconfig: Path | N
         "pods, events, replicasets and deployments in the service's namespace"
     )
     try:
-        api = make_api_client(kubeconfig)
+        listing = list_service_pods(ctx.settings, kubeconfig, name)
     except AdsError as exc:
         return Check(MONITORING, False, exc.message, exc.hint or fix, name)
-    try:
-        targets = [t for t in watch_targets(ctx.settings, api) if t.service == name]
-        if not targets:
-            return Check(
-                MONITORING,
-                False,
-                f"ads.yaml does not say where {name} runs in Kubernetes",
-                f"set services.{name}.kubernetes.label_selector or .deployment in ads.yaml",
-                name,
-            )
-        target = targets[0]
-        pods = k8s.CoreV1Api(api).list_namespaced_pod(
-            target.namespace,
-            label_selector=target.label_selector,
-            limit=50,
-            _request_timeout=15,
-        )
-        count = len(pods.items or [])
-    except k8s.ApiException as exc:
-        error = refusal(exc, f"listing pods of {name}")
-        return Check(MONITORING, False, error.message, error.hint or fix, name)
-    except AdsError as exc:
-        return Check(MONITORING, False, exc.message, exc.hint or fix, name)
-    except Exception as exc:  # urllib3/SSL/socket errors: the API server is not reachable
-        host = getattr(api.configuration, "host", "the API server")
+    if listing is None:
         return Check(
-            MONITORING, False, f"Kubernetes API at {host} not reachable: {_message(exc)}", fix, name
+            MONITORING,
+            False,
+            f"ads.yaml does not say where {name} runs in Kubernetes",
+            f"set services.{name}.kubernetes.label_selector or .deployment in ads.yaml",
+            name,
         )
-    finally:
-        api.close()
+    target = listing.target
     return Check(
         MONITORING,
         True,
         f"the watcher can list pods in namespace {target.namespace!r} "
-        f"({target.label_selector}): {count} pod(s)",
+        f"({target.label_selector}): {listing.pods} pod(s)",
         "",
         name,
     )

@@ -1,15 +1,22 @@
-"""The report files of a diagnosis: a self-contained HTML page (memory chart, diff) and Markdown."""
+"""The report of a diagnosis: its text wherever it is shown, and its files.
+
+``write_report`` writes the files: a self-contained HTML page (memory chart, diff) and Markdown.
+The text renderings of ``actions.report`` (``diagnosis_markdown``, ``diagnosis_json``,
+``analysis_block``, ``line_span``) are re-exported here, so the CLI, the MCP server and the demo
+show a diagnosis exactly as the report and the incident note do, without reaching below the
+workflow.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..actions.report import diagnosis_markdown
+from ..actions.report import analysis_block, diagnosis_json, diagnosis_markdown, line_span
 from ..actions.report_html import diagnosis_html
 from ..models import Diagnosis
 from .context import Context
 
-__all__ = ["write_report"]
+__all__ = ["analysis_block", "diagnosis_json", "diagnosis_markdown", "line_span", "write_report"]
 
 
 def write_report(ctx: Context, diagnosis: Diagnosis, output: Path | None = None) -> list[Path]:

@@ -11,9 +11,9 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from ...actions.report import diagnosis_markdown, line_span
 from ...models import Diagnosis
 from ...workflow import diagnose, write_report
+from ...workflow.report import diagnosis_markdown, line_span
 from .guards import add_tool, check_incident_id
 from .results import Report, RootCause
 from .state import ServerState

@@ -14,9 +14,9 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from ...actions.report import diagnosis_markdown
 from ...config import ServiceConfig
 from ...errors import AdsError
+from ...workflow.report import diagnosis_markdown
 from .guards import redact
 from .state import ServerState
 

@@ -2,16 +2,13 @@
 
 It binds 127.0.0.1 on a free port (or the one given) before uvicorn starts, so its URLs are known
 at once; serves HTTPS with the CA from ``tls.ensure_tls`` unless ``insecure_http`` is set; keeps
-its state in ``state_dir/pagerduty.sqlite3`` so it survives a restart.
+its state in ``state_dir/pagerduty.sqlite3`` so it survives a restart. It runs on the one
+background runner (``background``) that ``ads serve`` and ``ads demo`` use too.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,10 +16,10 @@ from types import TracebackType
 from typing import Any
 
 import httpx2
-import uvicorn
 
 from ...errors import ConfigError
 from .app import create_app
+from .background import DEFAULT_SHUTDOWN_TIMEOUT, BackgroundServer, ServerStartError, listen
 from .seed import Seed, load_seed
 from .tls import ensure_tls
 
@@ -43,6 +40,7 @@ class LocalPagerDuty:
         insecure_http: bool = False,
         webhook_retry_seconds: float = 1.0,
         clock: Callable[[], datetime] | None = None,
+        shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.seed: Seed = load_seed(seed)
@@ -52,10 +50,9 @@ class LocalPagerDuty:
         self.insecure_http = insecure_http
         self.webhook_retry_seconds = webhook_retry_seconds
         self.clock = clock
+        self.shutdown_timeout = shutdown_timeout
         self.ca_file: Path | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.runner: BackgroundServer | None = None
         self.app: Any = None
 
     # URLs and credentials -----------------------------------------------------------------
@@ -142,16 +139,13 @@ class LocalPagerDuty:
 
     # lifecycle ----------------------------------------------------------------------------
     def start(self) -> LocalPagerDuty:
+        """Serve; an address in use, or a server that does not come up, is a ``ConfigError``."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by connections
         try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
-        self.port = sock.getsockname()[1]
+            sock = listen(self.host, self.port)  # first: the app needs its own URL
+        except ServerStartError as exc:
+            raise ConfigError(str(exc)) from None
+        self.port = int(sock.getsockname()[1])
         tls: dict[str, Any] = {}
         if not self.insecure_http:
             files = ensure_tls(self.state_dir)
@@ -165,41 +159,27 @@ class LocalPagerDuty:
             webhook_retry_seconds=self.webhook_retry_seconds,
             clock=self.clock,
         )
-        config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1, **tls
+        server = BackgroundServer(
+            self.app,
+            sock=sock,
+            lifespan="on",
+            shutdown_timeout=self.shutdown_timeout,
+            name="local-pagerduty",
+            **tls,
         )
-        self._server = uvicorn.Server(config)
-        server = self._server
-
-        def serve() -> None:
-            async def main() -> None:
-                self._loop = asyncio.get_running_loop()
-                await server.serve(sockets=[sock])
-
-            asyncio.run(main())
-
-        self._thread = threading.Thread(target=serve, name="local-pagerduty", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise ConfigError(f"the local PagerDuty server did not start on {self.api_url}")
-            time.sleep(0.005)
+        try:
+            self.runner = server.start()
+        except ServerStartError as exc:
+            self.app.state.pd.account.store.close()
+            raise ConfigError(str(exc)) from exc.__cause__
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            # Idle TLS keep-alive connections of clients would hold a graceful shutdown for
-            # seconds; every request is already committed, so cut them after a short grace.
-            self._server.should_exit = True
-            self._thread.join(timeout=0.2)
-            if self._thread.is_alive() and self._loop is not None:
-                server = self._server
-                self._loop.call_soon_threadsafe(_abort_connections, server)
-                self._thread.join(timeout=10)
+        """Stop serving (idle keep-alive connections of clients are cut); the state is kept."""
+        if self.runner is not None:
+            self.runner.stop()
             self.app.state.pd.account.store.close()
-        self._server = None
-        self._thread = None
+        self.runner = None
 
     def __enter__(self) -> LocalPagerDuty:
         return self.start()
@@ -211,10 +191,3 @@ class LocalPagerDuty:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _abort_connections(server: uvicorn.Server) -> None:
-    for connection in list(server.server_state.connections):
-        transport = getattr(connection, "transport", None)
-        if transport is not None:
-            transport.abort()

@@ -32,7 +32,7 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from ...config import ServiceConfig, Settings
-from ...errors import ConfigError, KubernetesError
+from ...errors import AdsError, ConfigError, KubernetesError
 from ...models import OomEvent
 from .kubernetes_events import OOM_KILLING, NodeOom, matching_container, node_oom
 from .kubernetes_feed import ListWatch, WatchOutcome, read_json, refusal
@@ -41,8 +41,10 @@ from .kubernetes_state import AlertedKills
 
 __all__ = [
     "KubernetesWatcher",
+    "PodListing",
     "WatchOutcome",
     "WatchTarget",
+    "list_service_pods",
     "make_api_client",
     "open_watch",
     "run_watch",
@@ -413,6 +415,52 @@ def _target_for(service: ServiceConfig, apps: k8s.AppsV1Api) -> WatchTarget | No
     if selector is None:
         return None
     return WatchTarget(service.name, kube.namespace, selector, kube.container)
+
+
+@dataclass(frozen=True)
+class PodListing:
+    """What listing one service's pods found: where the watcher looks, and how many pods."""
+
+    target: WatchTarget
+    pods: int
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def list_service_pods(
+    settings: Settings, kubeconfig: str | Path | None, service: str, *, limit: int = 50
+) -> PodListing | None:
+    """List ``service``'s pods the way the watcher starts (``ads doctor``'s monitoring check);
+    None when ads.yaml does not say where ``service`` runs in Kubernetes.
+
+    Raises ``ConfigError`` for an unusable kubeconfig, or when no service in ads.yaml has a
+    Kubernetes target; ``KubernetesError`` when the API server refuses or cannot be reached.
+    """
+    api = make_api_client(kubeconfig)
+    try:
+        targets = [t for t in watch_targets(settings, api) if t.service == service]
+        if not targets:
+            return None
+        target = targets[0]
+        pods = k8s.CoreV1Api(api).list_namespaced_pod(
+            target.namespace,
+            label_selector=target.label_selector,
+            limit=limit,
+            _request_timeout=15,
+        )
+        return PodListing(target, len(pods.items or []))
+    except k8s.ApiException as exc:
+        raise refusal(exc, f"listing pods of {service}") from None
+    except AdsError:
+        raise
+    except Exception as exc:  # urllib3/SSL/socket errors: the API server is not reachable
+        host = getattr(api.configuration, "host", "the API server")
+        raise KubernetesError(f"Kubernetes API at {host} not reachable: {_one_line(exc)}") from exc
+    finally:
+        api.close()
 
 
 def open_watch(

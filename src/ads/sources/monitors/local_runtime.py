@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from ...config import ServiceConfig
 from ...errors import BuildError
@@ -62,25 +63,37 @@ def run_build(
         raise BuildError(f"{what} failed (exit {proc.returncode}): {reason}")
 
 
-class RunObserver:
-    """Hooks called by ``LocalRuntime.run``; override the ones you need."""
+class RunObserver(Protocol):
+    """Hooks called by ``LocalRuntime.run``.
+
+    Subclass it and override the hooks you need (the others do nothing), or write any class
+    with all eight: the terminal's live status does, so the interfaces need not import this.
+    """
 
     def notice(self, message: str) -> None:
         """Something the operator must know once (e.g. the weaker RLIMIT_AS fallback)."""
+        return None
 
-    def built(self, git_sha: str | None) -> None: ...
+    def built(self, git_sha: str | None) -> None:
+        return None
 
-    def started(self, restart: int, pid: int) -> None: ...
+    def started(self, restart: int, pid: int) -> None:
+        return None
 
-    def sample(self, sample: MemorySample, limit: int) -> None: ...
+    def sample(self, sample: MemorySample, limit: int) -> None:
+        return None
 
-    def output(self, line: str) -> None: ...
+    def output(self, line: str) -> None:
+        return None
 
-    def oom_killed(self, event: OomEvent) -> None: ...
+    def oom_killed(self, event: OomEvent) -> None:
+        return None
 
-    def exited(self, restart: int, exit_code: int) -> None: ...
+    def exited(self, restart: int, exit_code: int) -> None:
+        return None
 
-    def backing_off(self, restart: int, delay: float) -> None: ...
+    def backing_off(self, restart: int, delay: float) -> None:
+        return None
 
 
 def _now() -> datetime:

@@ -11,7 +11,7 @@ never logged or put in a message.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -232,8 +232,12 @@ class PagerDuty:
     def list_services(self) -> list[Doc]:
         return self._all("list services", "/services")
 
-    def get_service(self, service_id: str) -> Doc:
-        return dict(self._get(f"get service {service_id}", f"/services/{_q(service_id)}"))
+    def get_service(self, service_id: str, *, include: Sequence[str] = ()) -> Doc:
+        """The service; ``include`` asks for related objects in full (``include[]``), e.g.
+        ``["integrations"]``, whose Events API v2 integrations then carry their keys."""
+        what = f"get service {service_id}" + (f" with its {', '.join(include)}" if include else "")
+        params = {"include[]": list(include)} if include else {}
+        return dict(self._get(what, f"/services/{_q(service_id)}", **params))
 
     def find_service(self, name: str) -> Doc:
         """The service called exactly ``name``; ``PagerDutyNotFoundError`` lists the others."""

@@ -1,8 +1,10 @@
-"""PagerDuty's webhook v3 signatures: one implementation for the sender and the receiver.
+"""PagerDuty's webhook v3 signatures, ADS's side: ``verify_signature`` for the receiver, and
+``sign`` to play PagerDuty in tests and benches.
 
 ``X-PagerDuty-Signature`` holds one or more comma-separated ``v1=<hex HMAC-SHA256 of the raw
 body>`` values, one per signing secret, so a secret can be rotated without downtime. Comparisons
-are constant-time.
+are constant-time. The local PagerDuty server signs with its own copy of ``sign`` (it shares no
+code with ADS); a test checks that the two agree.
 """
 
 from __future__ import annotations

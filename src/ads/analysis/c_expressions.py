@@ -9,7 +9,9 @@ from __future__ import annotations
 from ads.analysis.c_paths import CalleeEffect, PathState, Region, Status, settle, use
 from ads.analysis.c_syntax import Node, callee_name, line_of, strip_expression
 
-__all__ = ["ExpressionWalker"]
+__all__ = ["REALLOC_FAILURE", "ExpressionWalker"]
+
+REALLOC_FAILURE = "lost when realloc() fails (the old block is overwritten with NULL)"
 
 
 class ExpressionWalker:
@@ -94,6 +96,9 @@ class ExpressionWalker:
         return PathState(Status.OWNED, frozenset(), line, 0, ""), True
 
     def _assign(self, node: Node, st: PathState) -> tuple[PathState, bool]:
+        if self._realloc_over_itself(node, st):
+            event = f"{REALLOC_FAILURE} at line {line_of(node)}"
+            return settle(st, Status.LOST, event), False
         st, carried = self.expr(node.child_by_field_name("right"), st)
         operator = node.child_by_field_name("operator")
         left = strip_expression(node.child_by_field_name("left"))
@@ -117,6 +122,31 @@ class ExpressionWalker:
         return st, carried
 
     @staticmethod
+    def _realloc_over_itself(node: Node, st: PathState) -> bool:
+        """``p = realloc(p, n)``: when realloc fails it returns NULL into ``p`` and the block
+        that ``p`` held is lost (CWE-401's classic). Only on failure, so never an OOM cause."""
+        right = strip_expression(node.child_by_field_name("right"))
+        left = strip_expression(node.child_by_field_name("left"))
+        operator = node.child_by_field_name("operator")
+        if right is None or left is None or right.type != "call_expression":
+            return False
+        if operator is None or operator.type != "=" or st.status is not Status.OWNED:
+            return False
+        if callee_name(right) not in ("realloc", "reallocarray"):
+            return False
+        arguments = right.child_by_field_name("arguments")
+        first = (
+            strip_expression(arguments.named_children[0])
+            if arguments and arguments.named_children
+            else None
+        )
+        name = (left.text or b"").decode()
+        return (
+            first is not None and left.type == "identifier" and first.text == left.text
+            and name in st.names
+        )  # fmt: skip
+
+    @staticmethod
     def _bind(st: PathState, name: str, carried: bool, line: int) -> PathState:
         if carried:
             return st._replace(names=st.names | {name})
@@ -129,6 +159,7 @@ class ExpressionWalker:
 
     def _call(self, node: Node, st: PathState) -> tuple[PathState, bool]:
         name = callee_name(node)
+        name = self.r.calls.get(name, name) if name is not None else None
         if name is None:
             st, _ = self.expr(node.child_by_field_name("function"), st)
         arguments = node.child_by_field_name("arguments")

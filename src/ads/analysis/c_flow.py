@@ -55,8 +55,13 @@ class _Walker(ExpressionWalker):
         out = Outcome()
         current = list(states)
         for node in nodes:
+            if node.type == "labeled_statement":  # paths that jumped here join the others
+                label = text_of(node.child_by_field_name("label"))
+                current += list(out.jumps.pop(label, {}).values())
             if not current:
-                break
+                if not out.jumps:
+                    break
+                continue  # a later statement may be the label a goto went to
             if node.type == "comment":
                 continue
             step = self.stmt(node, current)
@@ -157,10 +162,11 @@ class _Walker(ExpressionWalker):
         return out
 
     def _s_goto_statement(self, node: Node, states: list[PathState]) -> Outcome:
+        """Forward gotos are followed to their label in an enclosing block (``block``)."""
         out = Outcome()
+        bucket = out.jumps.setdefault(text_of(node.child_by_field_name("label")), {})
         for st in states:
-            event = f"goto at line {line_of(node)} (not followed)"
-            Outcome.add(out.ret, settle(st, Status.ESCAPED, event))
+            Outcome.add(bucket, st)
         return out
 
     @staticmethod
@@ -255,6 +261,7 @@ class _Walker(ExpressionWalker):
                 st, _ = self.expr(node.child_by_field_name(part), st)
             entered.append(st)
         body = self.stmt(node.child_by_field_name("body"), entered)
+        out.take_jumps(body)
         for st in body.ret.values():
             Outcome.add(out.ret, st)
         leaving = list(body.brk.values())
@@ -297,6 +304,7 @@ class _Walker(ExpressionWalker):
             statements = [c for c in case.named_children if value is None or c.id != value.id]
             enters = entered if taken is None or index == taken else []
             step = self.block(statements, [*current, *enters])
+            out.take_jumps(step)
             for st in step.brk.values():
                 Outcome.add(out.fall, _left_loop(st))
             for name in ("cont", "ret"):
@@ -356,7 +364,13 @@ def follow(region: Region, body: Node, start: PathState) -> Outcome:
     if previous < _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
     try:
-        return _Walker(region).stmt(body, [start])
+        out = _Walker(region).stmt(body, [start])
+        for label, bucket in out.jumps.items():  # a goto backwards or out of the region
+            for st in bucket.values():
+                event = f"goto {label} (not followed)"
+                Outcome.add(out.ret, settle(st, Status.ESCAPED, event))
+        out.jumps.clear()
+        return out
     except RecursionError:
         out = Outcome()
         event = f"nested too deeply to follow (from line {line_of(body)})"

@@ -16,10 +16,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ads.analysis.c_constants import ConstantTable
+from ads.analysis.c_expressions import REALLOC_FAILURE
 from ads.analysis.c_flow import PathState, Region, Status, follow, initial_state
+from ads.analysis.c_paths import Outcome
 from ads.analysis.c_program import Function, LoopInfo, Program, out_param_of
 from ads.analysis.c_sites import allocation_bytes, call_text, find_growth, variable_of
-from ads.analysis.c_syntax import Node, error_lines, line_of, parse_c, walk
+from ads.analysis.c_syntax import (
+    Node,
+    error_lines,
+    line_of,
+    parse_c,
+    strip_expression,
+    text_of,
+    walk,
+)
 from ads.analysis.scope import BuildScope
 from ads.models import Confidence, Finding, FindingKind, Support
 
@@ -145,17 +155,22 @@ def _classify(
 ) -> Finding | None:
     loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
     unbounded = next((loop for loop in loops if loop.unbounded), None) or driver
-    if program.is_growth_site(call):
-        growth = find_growth(program, fn, call, unbounded)
-        if growth is None:
-            return None
+    growth = find_growth(program, fn, call, unbounded) if program.is_growth_site(call) else None
+    if growth is not None:
         return _finding(
             program, fn, call, FindingKind.UNBOUNDED_GROWTH, growth.loop, growth.reasons,
             Confidence.HIGH if growth.loop.shape == "infinite" else Confidence.MEDIUM,
             bytes_per_iteration=growth.bytes_per_iteration, end_line=line_of(call),
         )  # fmt: skip
+    # Not growth (or realloc from NULL, which is a plain allocation): the new block is
+    # followed like any other; realloc's own release of the old one is its argument's business.
     region = Region(
-        fn.file, fn.locals, program, site=call, out_param=out_param_of(call, program.out_params)
+        fn.file,
+        fn.locals,
+        program,
+        site=call,
+        out_param=out_param_of(call, program.out_params),
+        calls=fn.pointer_targets,
     )
     if fn.body is None:
         return None
@@ -163,6 +178,11 @@ def _classify(
     if scope is None:
         return None
     outcome = follow(region, scope, initial_state())
+    if loops and _not_really_a_loop(program, loops[0], outcome):
+        # for (i = 0; i < 1; i++) or while (1) { ...; break; }: the body runs once, so the
+        # pointer's fate is decided after the loop, in the rest of the function.
+        loops, scope = [], fn.body
+        outcome = follow(region, scope, initial_state())
     iteration_ends = [*outcome.fall.values(), *outcome.cont.values()] if loops else []
     exit_ends = list(outcome.ret.values()) + ([] if loops else list(outcome.fall.values()))
     if loops:
@@ -184,6 +204,11 @@ def _classify(
             reasons.append(f"this happens on every iteration of {unbounded.describe()}")
         return _finding(program, fn, call, kind, loop, reasons, confidence, end_line=end_line,
                         states=uncertain)  # fmt: skip
+    if all(st.event.startswith(REALLOC_FAILURE) for st in leaks):
+        reasons.append(f"the block is {leaks[0].event}: a leak on allocation failure only, "
+                       "not an OOM cause")  # fmt: skip
+        return _finding(program, fn, call, FindingKind.ONE_OFF_LEAK, None, reasons,
+                        Confidence.LOW, end_line=end_line, states=leaks)  # fmt: skip
     loop = None
     if iter_leaks and loops and loops[0].unbounded:
         loop = loops[0]
@@ -213,6 +238,44 @@ def _classify(
                     states=leaks)  # fmt: skip
 
 
+def _not_really_a_loop(program: Program, loop: LoopInfo, outcome: Outcome) -> bool:
+    """A loop whose body runs once: a constant trip count of one, or every path that holds the
+    pointer leaves by ``break``."""
+    if loop.node.type == "for_statement":
+        trips = _constant_trips(program, loop.node)
+        if trips == 1:
+            return True
+    held = [*outcome.fall.values(), *outcome.cont.values()]
+    leaving = [st for st in outcome.brk.values() if st.status is not Status.NONE]
+    return bool(leaving) and all(st.status is Status.NONE for st in held)
+
+
+def _constant_trips(program: Program, loop: Node) -> int | None:
+    """``for (i = 0; i < 1; i++)``: 1. None unless start, bound and step are constants."""
+    init = loop.child_by_field_name("initializer")
+    condition = strip_expression(loop.child_by_field_name("condition"))
+    update = loop.child_by_field_name("update")
+    if init is None or condition is None or update is None:
+        return None
+    if condition.type != "binary_expression" or "++" not in text_of(update):
+        return None
+    operator = condition.child_by_field_name("operator")
+    counter = text_of(condition.child_by_field_name("left"))
+    bound = program.constants.evaluate(condition.child_by_field_name("right"))
+    start_node = init.child_by_field_name("right") or init.child_by_field_name("value")
+    if init.type == "declaration":
+        declarators = init.children_by_field_name("declarator")
+        start_node = declarators[0].child_by_field_name("value") if declarators else None
+    start = program.constants.evaluate(start_node)
+    if not counter or bound is None or start is None or operator is None:
+        return None
+    if operator.type == "<":
+        return max(0, bound - start)
+    if operator.type == "<=":
+        return max(0, bound - start + 1)
+    return None
+
+
 def _where(unconditional: bool, leaks: list[PathState]) -> str:
     if unconditional:
         return "unconditional allocation"
@@ -233,7 +296,7 @@ def _second_iteration(
         if not keep:
             result.append(st)
             continue
-        region = Region(fn.file, fn.locals, program)
+        region = Region(fn.file, fn.locals, program, calls=fn.pointer_targets)
         outcome = follow(region, body, st._replace(names=keep, event=""))
         again = [*outcome.fall.values(), *outcome.cont.values(), *outcome.brk.values()]
         for nxt in again:

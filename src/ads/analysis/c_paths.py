@@ -95,6 +95,8 @@ class Outcome:
     cont: dict[tuple[object, ...], PathState] = field(default_factory=dict)
     brk: dict[tuple[object, ...], PathState] = field(default_factory=dict)
     ret: dict[tuple[object, ...], PathState] = field(default_factory=dict)
+    #: paths that left by ``goto LABEL``, waiting for the statement labelled LABEL
+    jumps: dict[str, dict[tuple[object, ...], PathState]] = field(default_factory=dict)
 
     @staticmethod
     def add(bucket: dict[tuple[object, ...], PathState], state: PathState) -> None:
@@ -113,6 +115,13 @@ class Outcome:
             target = getattr(self, name)
             for state in getattr(other, name).values():
                 self.add(target, state)
+        self.take_jumps(other)
+
+    def take_jumps(self, other: Outcome) -> None:
+        for label, bucket in other.jumps.items():
+            mine = self.jumps.setdefault(label, {})
+            for state in bucket.values():
+                self.add(mine, state)
 
 
 @dataclass
@@ -125,6 +134,8 @@ class Region:
     site: Node | None = None
     out_param: str | None = None  # asprintf(&p, ...): the allocation lands in p
     notes: list[str] = field(default_factory=list)
+    #: local function pointers bound to one function (``void (*sink)(char *) = badSink;``)
+    calls: dict[str, str] = field(default_factory=dict)
 
 
 def use(state: PathState, line: int) -> PathState:

@@ -50,7 +50,10 @@ _USES_ONLY_NAMES = """memset memcpy memmove memcmp memchr strlen strnlen strcpy 
     read write pread pwrite send recv sendto recvfrom sscanf fscanf atoi atol atoll strtol
     strtoul strtoll strtoull strtod strtof qsort bsearch perror fflush bzero explicit_bzero
     inet_ntop inet_pton getcwd gethostname stat fstat lstat fopen open access unlink mkdir
-    rename memrchr toupper tolower isalpha isdigit isspace assert syslog strdup strndup"""
+    rename memrchr toupper tolower isalpha isdigit isspace assert syslog strdup strndup
+    wcslen wcsnlen wcscpy wcsncpy wcscat wcsncat wcscmp wcsncmp wcschr wcsrchr wcsstr wcstol
+    wcstoul wcstod wmemset wmemcpy wmemmove wmemcmp wprintf fwprintf swprintf vswprintf
+    fputws fgetws wcsftime mbstowcs wcstombs puts fputs strerror_r"""
 USES_ONLY = frozenset(_USES_ONLY_NAMES.split())
 SLEEPS = {"usleep": 1e-6, "sleep": 1.0}
 _MAX_SUMMARY_DEPTH = 12
@@ -81,6 +84,33 @@ class Function:
     @property
     def body(self) -> Node | None:
         return self.node.child_by_field_name("body")
+
+    _targets: dict[str, str] | None = None
+
+    @property
+    def pointer_targets(self) -> dict[str, str]:
+        """Local function pointers initialised with a function's name and never assigned
+        again: a call through one is a call of that function."""
+        if self._targets is None:
+            found: dict[str, str] = {}
+            assigned: set[str] = set()
+            for node in walk(self.body) if self.body is not None else []:
+                if node.type == "init_declarator":
+                    value = strip_expression(node.child_by_field_name("value"))
+                    name = declared_name(node.child_by_field_name("declarator"))
+                    inner = node.child_by_field_name("declarator")
+                    pointer_to_function = inner is not None and "(*" in text_of(inner)
+                    if (
+                        name
+                        and value is not None
+                        and value.type == "identifier"
+                        and (pointer_to_function)
+                    ):
+                        found[name] = text_of(value)
+                elif node.type == "assignment_expression":
+                    assigned.add(text_of(node.child_by_field_name("left")))
+            self._targets = {k: v for k, v in found.items() if k not in assigned}
+        return self._targets
 
     @property
     def line(self) -> int:
@@ -141,6 +171,8 @@ class Program:
     wrappers: dict[str, Function] = field(default_factory=dict)
     #: the repo's functions that allocate into ``*param`` (name → parameter index)
     out_params: dict[str, int] = field(default_factory=dict)
+    #: prototypes of functions: which parameters are ``const T *`` (read, never released)
+    read_only: dict[str, list[bool]] = field(default_factory=dict)
     #: which files are the service's own code (other programs' loops drive nothing)
     scope: BuildScope = field(default_factory=BuildScope)
     _summaries: dict[tuple[str, str, int], CalleeEffect] = field(default_factory=dict)
@@ -151,6 +183,9 @@ class Program:
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
         for node in walk(root, skip=frozenset({"function_definition"})):
+            if node.type == "declaration":
+                self._add_prototype(node)
+                continue
             if node.type != "function_definition":
                 continue
             name = function_name(node)
@@ -164,6 +199,30 @@ class Program:
             )
             fn.return_type = text_of(node.child_by_field_name("type"))
             self.functions.setdefault(name, []).append(fn)
+
+    def _add_prototype(self, node: Node) -> None:
+        """``void printLine(const char *line);``: which parameters the declared function only
+        reads (``const T *``), for when its code is not in the repository."""
+        declarator = node.child_by_field_name("declarator")
+        while declarator is not None and declarator.type == "pointer_declarator":
+            declarator = declarator.child_by_field_name("declarator")
+        if declarator is None or declarator.type != "function_declarator":
+            return
+        name = text_of(declarator.child_by_field_name("declarator"))
+        params = declarator.child_by_field_name("parameters")
+        if not name or params is None:
+            return
+        flags = []
+        for param in params.named_children:
+            if param.type != "parameter_declaration":
+                continue
+            inner = param.child_by_field_name("declarator")
+            const = any(
+                c.type == "type_qualifier" and text_of(c) == "const" for c in param.children
+            )
+            flags.append(const and inner is not None and inner.type == "pointer_declarator"
+                         and text_of(inner).count("*") == 1)  # fmt: skip
+        self.read_only.setdefault(name, flags)
 
     def lookup(self, name: str, file: str) -> Function | None:
         """The definition a call in ``file`` reaches: the same file's first, else any."""
@@ -195,7 +254,13 @@ class Program:
             return CalleeEffect.FREES
         fn = self.lookup(name, file)
         if fn is None:
-            return CalleeEffect.USES if name in USES_ONLY else CalleeEffect.UNCERTAIN
+            if name in USES_ONLY:
+                return CalleeEffect.USES
+            flags = self.read_only.get(name, [])
+            # declared ``const T *``: code outside the repo that only reads through it
+            return (
+                CalleeEffect.USES if index < len(flags) and flags[index] else CalleeEffect.UNCERTAIN
+            )
         key = (fn.file, fn.name, index)
         if key not in self._summaries:
             effect = self._summarise(fn, index)
@@ -215,7 +280,7 @@ class Program:
         self._summaries[(fn.file, fn.name, index)] = CalleeEffect.USES  # recursion guard
         self._depth += 1
         try:
-            region = Region(fn.file, fn.locals, self)
+            region = Region(fn.file, fn.locals, self, calls=fn.pointer_targets)
             outcome = follow(region, fn.body, initial_state([fn.params[index]], fn.line))
         finally:
             self._depth -= 1

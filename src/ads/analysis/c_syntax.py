@@ -83,7 +83,9 @@ def error_lines(root: Node) -> list[int]:
 
 def _innermost_declarator(node: Node | None) -> Node | None:
     while node is not None and node.type not in ("identifier", "field_identifier"):
-        if node.type == "function_declarator" or "declarator" in node.type:
+        if node.type == "parenthesized_declarator":  # (*fp): no field name on the inside
+            node = node.named_children[0] if node.named_children else None
+        elif node.type == "function_declarator" or "declarator" in node.type:
             node = node.child_by_field_name("declarator")
         else:
             return None

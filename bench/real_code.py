@@ -46,6 +46,9 @@ Usage: .venv/bin/python bench/real_code.py --repo redis=PATH --repo jq=PATH --re
        --repo git=PATH [--codebases redis,jq,curl,git] [--scenarios a,b1,b2] [--limit 12]
        [--jobs 1] [--timeout 600] [--seed 11] [--json OUT] [--keep DIR] [--ads COMMAND]
 
+To measure a fixed copy of ADS while src/ is being edited, run it with PYTHONPATH set to that
+copy's src (e.g. a git worktree); the ADS analysed is printed first.
+
 ``--limit`` is per code base: (a) cases, and (b) fixes (each analysed as b1 and b2). Times are
 per case with --jobs cases at once; on 2 cores, --jobs 2 roughly halves the run but inflates each
 case's time.
@@ -376,6 +379,39 @@ def build_case(case: Case, target: Path, incident_at: datetime, seed: int, trees
     return repo.shas.get("case", "")
 
 
+def ads_source(ads: list[str]) -> str:
+    """Where the ``ads`` package that ``ads`` runs comes from: path, commit, and whether its
+    checkout has uncommitted changes (the engine changes under a checkout)."""
+    interpreter = ads[0]
+    if ads[1:2] != ["-m"]:
+        script = shutil.which(ads[0])
+        first = Path(script).read_bytes()[:200].split(b"\n")[0] if script else b""
+        if not first.startswith(b"#!"):
+            return shlex.join(ads)
+        interpreter = first[2:].decode(errors="replace").strip()
+    probe = subprocess.run(
+        [*shlex.split(interpreter), "-c", "import ads; print(ads.__file__)"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        return shlex.join(ads)
+    package = Path(probe.stdout.strip()).resolve().parent
+    head = subprocess.run(
+        ["git", "-C", str(package), "rev-parse", "--short=12", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    if head.returncode != 0:
+        return str(package)
+    dirty = subprocess.run(
+        ["git", "-C", str(package), "status", "--porcelain", "--", "."],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{package} at {head.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+
+
 def run_ads(command: list[str], cwd: Path, timeout: float) -> tuple[float, int | None, str, str]:
     """(seconds, return code or None on timeout, stdout, stderr); a timed-out analysis is
     killed with its process group (gcc included)."""
@@ -595,6 +631,8 @@ def main() -> int:
     if probe.returncode != 0 or "--incident" not in probe.stdout:
         print(f"real_code.py: {args.ads!r} is not an ads with `analyze --incident` (--ads CMD)")
         return 2
+    analysed_by = ads_source(ads)
+    print(f"ADS analysed: {analysed_by}")
     incident_at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
     trees = Trees()
     cases = make_cases(source_list, scenarios, args.limit, args.seed, trees)
@@ -643,6 +681,7 @@ def main() -> int:
         document = {
             "generated": datetime.now(UTC).isoformat(),
             "incident_at": incident_at.isoformat(),
+            "ads": analysed_by,
             "seed": args.seed,
             "limit": args.limit,
             "jobs": args.jobs,

@@ -151,6 +151,19 @@ class Result:
         return next((i + 1 for i, f in enumerate(self.findings) if self.hits(f)), None)
 
     @property
+    def function_rank(self) -> int | None:
+        """Rank of the first finding in the expected file and function, wherever its line."""
+        expected = (self.case.file, self.case.function)
+        return next(
+            (
+                i + 1
+                for i, f in enumerate(self.findings)
+                if (f.get("file"), str(f.get("function") or "").removesuffix("()")) == expected
+            ),
+            None,
+        )
+
+    @property
     def top1(self) -> bool:
         return self.rank == 1
 
@@ -203,6 +216,7 @@ class Result:
             "seconds": round(self.seconds, 2),
             "error": self.error,
             "rank": self.rank,
+            "function_rank": self.function_rank,
             "top1": self.top1,
             "top3": self.top3,
             "attributed": self.attributed if case.scenario != "b1" else None,

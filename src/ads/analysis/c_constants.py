@@ -99,6 +99,8 @@ class ConstantTable:
         self._variables: dict[str, Node] = {}
         self._constant_functions: dict[str, Node] = {}
         self._written: set[str] = set()
+        #: function-like macros that are not renamings: name → the identifiers their body uses
+        self.macro_names: dict[str, frozenset[str]] = {}
 
     def add_file(self, root: Node) -> None:
         """Record the ``#define NAME value`` lines, struct bodies and typedefs of one file."""
@@ -160,6 +162,8 @@ class ConstantTable:
         params = [text_of(p) for p in parameters.named_children]
         tree = parse_c(b"void __ads_alias(void) { " + text_of(value).encode() + b"; }\n")
         calls = [n for n in walk(tree.root_node) if n.type == "call_expression"]
+        used = frozenset(text_of(n) for n in walk(tree.root_node) if n.type == "identifier")
+        self.macro_names.setdefault(name, used - {"__ads_alias"})
         if tree.root_node.has_error or len(calls) != 1:
             return
         function = calls[0].child_by_field_name("function")

@@ -62,6 +62,9 @@ class LeakReport:
     #: the analysed code as one program: the vocabulary (what allocates, what releases) that
     #: the commit reader and the change-first suspects ask, and the loops that drive functions.
     program: Program = field(default_factory=lambda: Program(ConstantTable()))
+    #: (file, function) pairs where the parser failed inside the function: only findings in
+    #: those are weakened by a parse problem (real code's macros break lines everywhere)
+    damaged: set[tuple[str, str]] = field(default_factory=set)
     driven: dict[str, LoopInfo] = field(default_factory=dict)
 
 
@@ -115,6 +118,14 @@ def analyze_c_sources(
                 f"{path}: the C parser could not read line(s) {shown}; results for it are partial"
             )
         program.add_file(path, tree.root_node)
+        if lines:
+            report.damaged |= {
+                (fn.file, fn.name)
+                for group in program.functions.values()
+                for fn in group
+                if fn.file == path
+                and any(fn.line <= n <= fn.node.end_point[0] + 1 for n in lines)
+            }
     program.discover_wrappers()
     report.allocator_wrappers = sorted(program.wrappers)
     driven = report.driven = program.driving_loops()
@@ -185,6 +196,11 @@ def _classify(
         outcome = follow(region, scope, initial_state())
     iteration_ends = [*outcome.fall.values(), *outcome.cont.values()] if loops else []
     exit_ends = list(outcome.ret.values()) + ([] if loops else list(outcome.fall.values()))
+    if loops and any(st.status is Status.OWNED for st in outcome.brk.values()):
+        # A path leaves the loop by ``break`` still holding the block: its fate is decided in
+        # the rest of the function (freed after the loop, or lost when the function returns).
+        whole = follow(region, fn.body, initial_state())
+        exit_ends += [*whole.ret.values(), *whole.fall.values()]
     if loops:
         iteration_ends = _second_iteration(program, fn, scope, iteration_ends)
     ends = [st for st in iteration_ends + exit_ends if st.status is not Status.NONE]

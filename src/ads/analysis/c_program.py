@@ -200,6 +200,23 @@ class Program:
             fn.return_type = text_of(node.child_by_field_name("type"))
             self.functions.setdefault(name, []).append(fn)
 
+    def _macro_effect(self, name: str, file: str) -> CalleeEffect:
+        """A function-like macro (``JVP_IS_ALLOCATED(j)``, ``FREE_AND_NULL(p)``): it frees
+        when its body calls something that frees, else it only uses its arguments."""
+        for used in self.constants.macro_names.get(name, frozenset()):
+            if used == name:
+                continue
+            target = self.constants.resolve(used)
+            if target in FREES:
+                return CalleeEffect.FREES
+            callee = self.lookup(target, file)
+            if callee is not None and any(
+                self.effect(target, i, file) is CalleeEffect.FREES
+                for i in range(len(callee.params))
+            ):
+                return CalleeEffect.FREES
+        return CalleeEffect.USES
+
     def _add_prototype(self, node: Node) -> None:
         """``void printLine(const char *line);``: which parameters the declared function only
         reads (``const T *``), for when its code is not in the repository."""
@@ -256,6 +273,8 @@ class Program:
         if fn is None:
             if name in USES_ONLY:
                 return CalleeEffect.USES
+            if name in self.constants.macro_names:
+                return self._macro_effect(name, file)
             flags = self.read_only.get(name, [])
             # declared ``const T *``: code outside the repo that only reads through it
             return (
@@ -298,28 +317,41 @@ class Program:
             return CalleeEffect.UNCERTAIN
         return CalleeEffect.USES
 
-    @staticmethod
-    def _retains(fn: Function, param: str, ends: list[PathState]) -> bool:
+    def _retains(self, fn: Function, param: str, ends: list[PathState]) -> bool:
         """A reference-count retain: ``fn`` returns its argument after incrementing a count
-        reached through it (``j.u.ptr->count++; return j;``)."""
+        reached through it (``j.u.ptr->count++; return j;``, or through a helper such as
+        ``jvp_refcnt_inc(j.u.ptr)``)."""
         escaped = [st for st in ends if st.status is Status.ESCAPED]
         if not escaped or not all(st.event.startswith("returned") for st in escaped):
             return False
+        return self._increments_through(fn, param, 0)
+
+    def _increments_through(self, fn: Function, param: str, depth: int) -> bool:
+        """Whether ``fn`` increments a counter reached through ``param`` (maybe in a callee)."""
+
+        def mentions(node: Node | None) -> bool:
+            return node is not None and any(
+                n.type == "identifier" and text_of(n) == param for n in walk(node)
+            )
+
         for node in walk(fn.body) if fn.body is not None else []:
+            target = None
             if node.type == "update_expression" and "++" in text_of(node):
                 target = node.child_by_field_name("argument")
-            elif (
-                node.type == "assignment_expression"
-                and text_of(node.child_by_field_name("operator")) == "+="
+            elif node.type == "assignment_expression" and (
+                text_of(node.child_by_field_name("operator")) == "+="
             ):
                 target = node.child_by_field_name("left")
-            else:
+            elif node.type == "call_expression" and depth < 2:
+                callee = self.lookup(callee_name(node) or "", fn.file)
+                arguments = node.child_by_field_name("arguments")
+                for index, argument in enumerate(arguments.named_children if arguments else []):
+                    if callee is None or index >= len(callee.params) or not mentions(argument):
+                        continue
+                    if self._increments_through(callee, callee.params[index], depth + 1):
+                        return True
                 continue
-            if (
-                target is not None
-                and target.type == "field_expression"
-                and any(n.type == "identifier" and text_of(n) == param for n in walk(target))
-            ):
+            if target is not None and target.type == "field_expression" and mentions(target):
                 return True
         return False
 

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..models import Confidence, Finding, FindingKind, Incident, Support
+from ..models import CodeEditKind, Confidence, Finding, FindingKind, Incident, Support
 from ..units import format_bytes, format_quantity, parse_quantity
 
 __all__ = [
@@ -161,6 +161,14 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
     support = list(dict.fromkeys(support))
     score = KIND_WEIGHT.get(finding.kind, 0.0) * (1.0 if Support.PATH in support else 0.5)
     score += sum(SUPPORT_WEIGHT.get(kind, 0.0) for kind in support)
+    if Support.CHANGE in support and not _removed_the_release(finding):
+        # blame says the allocation came with a commit in the window (which added no free):
+        # evidence, but weaker than a commit that took the release away, and none at all
+        # from a bulk import that added the whole file
+        score -= SUPPORT_WEIGHT[Support.CHANGE] * 0.6
+        if _bulk(finding):
+            support.remove(Support.CHANGE)
+            reasons.append("the introducing commit added the whole file: not a change of it")
     if not finding.in_scope:
         score -= OUT_OF_SCOPE_PENALTY
         reasons.append("outside what the service builds (tests, examples or vendored code)")
@@ -191,6 +199,24 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
     )
 
 
+BULK_FILES = 20  # a commit adding this many files at once is an import, not a change
+
+
+def _removed_the_release(finding: Finding) -> bool:
+    change = finding.introduced_by
+    return change is not None and any(
+        edit.kind is CodeEditKind.REMOVED_FREE
+        and edit.function == finding.function
+        and (edit.file == finding.file or finding.file.endswith("/" + edit.file))
+        for edit in change.edits
+    )
+
+
+def _bulk(finding: Finding) -> bool:
+    change = finding.introduced_by
+    return change is not None and len(change.files) >= BULK_FILES
+
+
 def _order(finding: Finding) -> tuple[float, ...]:
     """Best explanation first: score, then how many independent kinds agree, then the rate of
     growth, then how early in the file (a deterministic last resort that is not a name)."""
@@ -205,16 +231,22 @@ def rank_findings(
     *,
     parse_problems: bool = False,
     unparsed_files: Collection[str] = (),
+    damaged: Collection[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """Findings scored and explained, best explanation of this incident first.
 
     ``parse_problems`` lowers every finding's confidence; ``unparsed_files`` only those in a
-    file that did not fully parse (a broken file elsewhere says nothing about this leak).
+    file that did not fully parse (a broken file elsewhere says nothing about this leak), and
+    ``damaged`` (when given) only those in a function the parser failed inside.
     """
-    scored = [
-        _explain(f, signal, parse_problems=parse_problems or f.file in unparsed_files)
-        for f in findings
-    ]
+    def weakened(finding: Finding) -> bool:
+        if parse_problems:
+            return True
+        if damaged is not None:
+            return (finding.file, finding.function) in damaged
+        return finding.file in unparsed_files
+
+    scored = [_explain(f, signal, parse_problems=weakened(f)) for f in findings]
     return sorted(scored, key=_order)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,7 +41,7 @@ __all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read
 
 C_SUFFIXES = (".c", ".h")
 CORROBORATED = 2  # growth findings checked with gcc -fanalyzer, best first
-GCC_BUDGET_SECONDS = 20.0
+GCC_BUDGET_SECONDS = 8.0
 SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
 
 
@@ -175,35 +176,44 @@ def analyse(
     notes += change_notes
     suspects = change_suspects(changes, report)
     findings = merge_suspects(report.findings, suspects)
-    # History for every finding the window's changes could explain: blame only where a change
-    # touched the finding's file (elsewhere no commit in the window can have introduced it).
-    touched = {path for change in changes for path in change.files}
-    findings = [
-        _attribute(f, changes, repo, revision)
-        if f.introduced_by is None and f.kind in GROWS and f.file in touched
-        else f
-        for f in findings
-    ]
-    # gcc -fanalyzer runs on the leading growth findings only (each run costs seconds).
-    growing = [f for f in findings if f.kind in GROWS][:CORROBORATED]
-    if corroborate and growing:
-        corroboration = corroborate_with_gcc(
-            repo.root,
-            growing,
-            [path for path, _ in sources],
-            report.allocator_wrappers,
-            timeout=GCC_BUDGET_SECONDS,
+    # gcc -fanalyzer checks the leading growth findings (each run costs seconds), in the
+    # background while the history is blamed; its agreement raises the score, not the
+    # confidence, so a budget running out only leaves a note.
+    leading = rank_findings(findings, signal, damaged=report.damaged)
+    growing = [f for f in leading if f.kind in GROWS][:CORROBORATED]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = (
+            pool.submit(
+                corroborate_with_gcc,
+                repo.root,
+                growing,
+                [path for path, _ in sources],
+                report.allocator_wrappers,
+                timeout=GCC_BUDGET_SECONDS,
+            )
+            if corroborate and growing
+            else None
         )
-        agreed = {(f.file, f.line): f for f in corroboration.findings}
+        # History for every finding the window's changes could explain: blame only where a
+        # change touched the finding's file (no commit in the window introduced it elsewhere).
+        touched = {path for change in changes for path in change.files}
         findings = [
-            f.model_copy(update={"evidence": g.evidence, "support": g.support})
-            if (g := agreed.get((f.file, f.line))) is not None
+            _attribute(f, changes, repo, revision)
+            if f.introduced_by is None and f.kind in GROWS and f.file in touched
             else f
             for f in findings
         ]
-        notes += corroboration.notes
-    unparsed = {problem.split(": ", 1)[0] for problem in report.parse_problems}
-    ranked = rank_findings(findings, signal, unparsed_files=unparsed)
+        if pending is not None:
+            corroboration = pending.result()
+            agreed = {(f.file, f.line): f for f in corroboration.findings}
+            findings = [
+                f.model_copy(update={"evidence": g.evidence, "support": g.support})
+                if (g := agreed.get((f.file, f.line))) is not None
+                else f
+                for f in findings
+            ]
+            notes += corroboration.notes
+    ranked = rank_findings(findings, signal, damaged=report.damaged)
     top = ranked[0] if ranked else None
     if top is not None and top.introduced_by is None:
         notes.append("the leak predates the window: a pre-existing bug, no rollback target")

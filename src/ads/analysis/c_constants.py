@@ -8,13 +8,21 @@ Anything that cannot be folded is ``None``, never a guess.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 import tree_sitter
 import tree_sitter_c
 
-from ads.analysis.c_syntax import Node, declared_name, function_name, parse_c, text_of, walk
+from ads.analysis.c_syntax import (
+    Node,
+    declared_name,
+    function_name,
+    parse_c,
+    strip_expression,
+    text_of,
+    walk,
+)
 
 __all__ = ["ConstantTable"]
 
@@ -92,7 +100,8 @@ class ConstantTable:
         self.pointer_types: set[str] = set()
         #: macros that only rename a function (``#define s_free zfree``, ``#define xfree(p)
         #: my_free(p)``): a call through the macro is a call of the function.
-        self.aliases: dict[str, str] = {}
+        #: (one per ``#if`` branch: ``curlx_malloc`` is malloc, Curl_cmalloc or curl_dbg_malloc)
+        self.aliases: dict[str, list[str]] = {}
         #: file-scope variables with a constant initialiser (``static const int F = 0;``,
         #: ``int globalFive = 5;``) and functions that only ``return`` a constant; a variable
         #: counts as a constant only if nothing in the analysed code writes it.
@@ -118,6 +127,10 @@ class ConstantTable:
                     name = declared_name(item.child_by_field_name("declarator"))
                     if item.type == "init_declarator" and name and value is not None:
                         self._variables.setdefault(name, value)
+                        # a function pointer set to a function: Curl_cmalloc = malloc
+                        bare = strip_expression(value)
+                        if bare is not None and bare.type == "identifier" and text_of(bare) != name:
+                            self._alias(name, text_of(bare))
             elif node.type == "preproc_def":
                 name = text_of(node.child_by_field_name("name"))
                 value = node.child_by_field_name("value")
@@ -125,7 +138,7 @@ class ConstantTable:
                     self._defines.setdefault(name, text_of(value).strip())
                     target = text_of(value).strip()
                     if target.isidentifier() and target != name:
-                        self.aliases.setdefault(name, target)
+                        self._alias(name, target)
             elif node.type == "preproc_function_def":
                 self._function_alias(node)
             elif node.type == "struct_specifier" and node.child_by_field_name("body"):
@@ -169,19 +182,42 @@ class ConstantTable:
         function = calls[0].child_by_field_name("function")
         arguments = calls[0].child_by_field_name("arguments")
         passed = [text_of(a).strip("() ") for a in arguments.named_children] if arguments else []
-        if function is not None and function.type == "identifier" and passed == params:
+        # the macro's parameters go first and in order (extra ones: __LINE__, __FILE__ ...)
+        if (
+            function is not None
+            and function.type == "identifier"
+            and passed[: len(params)] == params
+        ):
             target = text_of(function)
             if target != name:
-                self.aliases.setdefault(name, target)
+                self._alias(name, target)
 
-    def resolve(self, name: str) -> str:
-        """The function a name finally calls, through renaming macros (at most a few deep)."""
+    def _alias(self, name: str, target: str) -> None:
+        targets = self.aliases.setdefault(name, [])
+        if target not in targets:
+            targets.append(target)
+
+    def targets(self, name: str) -> list[str]:
+        """Every function ``name`` may call through renaming macros (and function pointers
+        initialised with a function), nearest first, a few levels deep."""
+        found: list[str] = []
+        frontier = [name]
         for _ in range(4):
-            target = self.aliases.get(name)
-            if target is None:
+            frontier = [t for n in frontier for t in self.aliases.get(n, []) if t not in found]
+            if not frontier:
                 break
-            name = target
-        return name
+            found += frontier
+        return found
+
+    def resolve(self, name: str, known: Callable[[str], bool] | None = None) -> str:
+        """The function a name calls: the first target ``known`` accepts (the first target
+        when none does, or when ``known`` is not given), else the name itself."""
+        if known is not None and known(name):
+            return name  # free stays free even where a build may map it to je_free
+        targets = self.targets(name)
+        if known is not None:
+            return next((t for t in targets if known(t)), targets[0] if targets else name)
+        return targets[-1] if targets else name
 
     def define_names(self) -> Iterable[str]:
         return self._defines.keys()

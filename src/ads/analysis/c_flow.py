@@ -48,6 +48,12 @@ __all__ = [
 ]
 
 
+# Statements never skipped: jump targets, and preprocessor branches (they split paths).
+_NEVER_INERT = frozenset({"labeled_statement", "case_statement"})
+_PATH_ENDERS = (b"return", b"break", b"continue", b"goto", b"exit", b"abort", b"err",
+                b"longjmp", b"unreachable", b"panic", b"Panic", b"assert")  # fmt: skip
+
+
 class _Walker(ExpressionWalker):
     """The statement half of the path walk: sequences, branches, loops and jumps."""
 
@@ -64,12 +70,35 @@ class _Walker(ExpressionWalker):
                 continue  # a later statement may be the label a goto went to
             if node.type == "comment":
                 continue
+            if self._inert(node, current):
+                continue  # cannot touch the followed pointer nor end a path: skip the walk
             step = self.stmt(node, current)
             out.absorb(step)
             current = list(step.fall.values())
         for state in current:
             Outcome.add(out.fall, state)
         return out
+
+    def _inert(self, node: Node, states: list[PathState]) -> bool:
+        """Whether ``node`` leaves every state as it is: it holds neither the allocation site
+        nor a name the paths follow, nor anything that can end a path. Checked on the source
+        bytes (a C-speed substring test); a false "maybe" only costs the full walk."""
+        if node.type in _NEVER_INERT:
+            return False
+        text = node.text or b""
+        site = self.r.site
+        if site is not None and node.start_byte <= site.start_byte < node.end_byte:
+            return False
+        if any(word in text for word in _PATH_ENDERS):
+            return False
+        for st in states:
+            if st.status is Status.DEAD:
+                continue
+            if any(name.encode() in text for name in st.names):
+                return False
+            if self.r.out_param and self.r.out_param.encode() in text:
+                return False
+        return True
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
         if node is None:

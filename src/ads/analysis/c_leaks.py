@@ -123,8 +123,7 @@ def analyze_c_sources(
                 (fn.file, fn.name)
                 for group in program.functions.values()
                 for fn in group
-                if fn.file == path
-                and any(fn.line <= n <= fn.node.end_point[0] + 1 for n in lines)
+                if fn.file == path and any(fn.line <= n <= fn.node.end_point[0] + 1 for n in lines)
             }
     program.discover_wrappers()
     report.allocator_wrappers = sorted(program.wrappers)

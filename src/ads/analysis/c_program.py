@@ -27,6 +27,7 @@ from ads.analysis.c_syntax import (
     Node,
     callee_name,
     declared_name,
+    find_all,
     function_name,
     function_parameters,
     line_of,
@@ -76,9 +77,7 @@ class Function:
     def calls(self) -> list[Node]:
         """Every call expression in the body, computed once."""
         if self._calls is None:
-            body = self.body
-            found = walk(body) if body is not None else iter(())
-            self._calls = [n for n in found if n.type == "call_expression"]
+            self._calls = find_all(self.body, "call_expression")
         return self._calls
 
     @property
@@ -94,7 +93,9 @@ class Function:
         if self._targets is None:
             found: dict[str, str] = {}
             assigned: set[str] = set()
-            for node in walk(self.body) if self.body is not None else []:
+            nodes = [*find_all(self.body, "init_declarator"),
+                     *find_all(self.body, "assignment_expression")]  # fmt: skip
+            for node in nodes:
                 if node.type == "init_declarator":
                     value = strip_expression(node.child_by_field_name("value"))
                     name = declared_name(node.child_by_field_name("declarator"))
@@ -143,9 +144,7 @@ class LoopInfo:
 def _locals_of(fn: Node, params: list[str]) -> frozenset[str]:
     names = {p for p in params if p}
     body = fn.child_by_field_name("body")
-    for node in walk(body) if body is not None else []:
-        if node.type != "declaration":
-            continue
+    for node in find_all(body, "declaration"):
         if any(
             c.type == "storage_class_specifier" and text_of(c) == "static" for c in node.children
         ):
@@ -200,13 +199,19 @@ class Program:
             fn.return_type = text_of(node.child_by_field_name("type"))
             self.functions.setdefault(name, []).append(fn)
 
+    def _knows(self, name: str) -> bool:
+        """A name the analysis can say something about: the C library's or the repo's own."""
+        return (
+            name in self.functions or name in FREES or name in BASE_ALLOCATORS or name in USES_ONLY
+        )
+
     def _macro_effect(self, name: str, file: str) -> CalleeEffect:
         """A function-like macro (``JVP_IS_ALLOCATED(j)``, ``FREE_AND_NULL(p)``): it frees
         when its body calls something that frees, else it only uses its arguments."""
         for used in self.constants.macro_names.get(name, frozenset()):
             if used == name:
                 continue
-            target = self.constants.resolve(used)
+            target = self.constants.resolve(used, self._knows)
             if target in FREES:
                 return CalleeEffect.FREES
             callee = self.lookup(target, file)
@@ -243,7 +248,9 @@ class Program:
 
     def lookup(self, name: str, file: str) -> Function | None:
         """The definition a call in ``file`` reaches: the same file's first, else any."""
-        found = self.functions.get(name) or self.functions.get(self.constants.resolve(name))
+        found = self.functions.get(name) or self.functions.get(
+            self.constants.resolve(name, self.functions.__contains__)
+        )
         if not found:
             return None
         same_file = next((f for f in found if f.file == file), None)
@@ -265,8 +272,7 @@ class Program:
     def effect(self, name: str | None, index: int, file: str) -> CalleeEffect:
         if name is None:
             return CalleeEffect.UNCERTAIN
-        if name not in self.functions:
-            name = self.constants.resolve(name)
+        name = self.constants.resolve(name, self._knows)
         if name in FREES or (name in ("realloc", "reallocarray") and index == 0):
             return CalleeEffect.FREES
         fn = self.lookup(name, file)
@@ -364,7 +370,9 @@ class Program:
         """Whether calling ``name`` returns fresh heap memory (known, wrapper, or via macro)."""
         if name is None:
             return False
-        return name in self.allocators or self.constants.resolve(name) in self.allocators
+        return name in self.allocators or any(
+            t in self.allocators for t in self.constants.targets(name)
+        )
 
     def releases(self, name: str | None, index: int, file: str) -> bool:
         """Whether calling ``name`` releases its argument ``index`` — directly, through the
@@ -375,7 +383,7 @@ class Program:
             return False
         if self.effect(name, index, file) in (CalleeEffect.FREES, CalleeEffect.MAY_FREE):
             return True
-        return self._releases_held(self.constants.resolve(name), index, file, 0)
+        return self._releases_held(self.constants.resolve(name, self._knows), index, file, 0)
 
     def _releases_held(self, name: str, index: int, file: str, depth: int) -> bool:
         """A release of something derived from parameter ``index`` (a member, a cast, the
@@ -405,7 +413,7 @@ class Program:
         arguments = call.child_by_field_name("arguments")
         if callee is None or arguments is None:
             return False
-        resolved = self.constants.resolve(callee)
+        resolved = self.constants.resolve(callee, self._knows)
         for i, argument in enumerate(arguments.named_children):
             if not any(n.type == "identifier" and text_of(n) == param for n in walk(argument)):
                 continue
@@ -420,7 +428,7 @@ class Program:
         not a fresh allocation."""
         from ads.analysis.c_sites import growth_target  # c_sites builds on this module
 
-        fn_name = self.constants.resolve(callee_name(call) or "")
+        fn_name = self.constants.resolve(callee_name(call) or "", self._knows)
         realloc_like = fn_name in ("realloc", "reallocarray") or (
             fn_name in self.wrappers and "realloc" in fn_name
         )
@@ -432,18 +440,29 @@ class Program:
         return growth_target(call, body) is not None
 
     def discover_wrappers(self, max_rounds: int = 6) -> None:
-        """Functions that return a fresh allocation (``xmalloc``, ``createObject``...)."""
+        """Functions that return a fresh allocation (``xmalloc``, ``createObject``...) or store
+        one through an out-parameter (``make(&p, n)``), to a fixpoint over the call graph.
+
+        Each round only looks again at functions with new allocation calls since the last: on
+        redis-sized code a round over everything costs seconds."""
+        examined: dict[tuple[str, str, int], int] = {}
         for _ in range(max_rounds):
             found = False
             for fn in self.all_functions():
                 if fn.name in self.allocators:
                     continue
-                pointer = fn.returns_pointer or fn.return_type in self.constants.pointer_types
                 calls = self.allocation_calls(fn)
+                key = (fn.file, fn.name, fn.line)
+                if not calls or examined.get(key) == len(calls):
+                    continue
+                examined[key] = len(calls)
+                pointer = fn.returns_pointer or fn.return_type in self.constants.pointer_types
                 if pointer and any(self._returned_fresh(fn, call) for call in calls):
                     self.allocators.add(fn.name)
                     self.wrappers[fn.name] = fn
                     found = True
+                    continue
+                if not self._may_store_through(fn):
                     continue
                 index = next(
                     (i for call in calls if (i := self._stored_through(fn, call)) is not None),
@@ -456,6 +475,14 @@ class Program:
                     found = True
             if not found:
                 return
+
+    @staticmethod
+    def _may_store_through(fn: Function) -> bool:
+        """A cheap look before the path walk: does the body assign ``*param`` at all?"""
+        if fn.body is None:
+            return False
+        body = text_of(fn.body).replace(" ", "")
+        return any(param and f"*{param}=" in body for param in fn.params)
 
     def _stored_through(self, fn: Function, call: Node) -> int | None:
         """The parameter ``i`` when ``fn`` stores the fresh allocation only into ``*param_i``

@@ -19,6 +19,7 @@ __all__ = [
     "callee_name",
     "declared_name",
     "error_lines",
+    "find_all",
     "function_name",
     "function_parameters",
     "line_of",
@@ -38,6 +39,21 @@ LOOP_TYPES = frozenset({"while_statement", "for_statement", "do_statement"})
 @lru_cache(maxsize=1)
 def _parser() -> tree_sitter.Parser:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
+
+
+@lru_cache(maxsize=16)
+def _query(source: str) -> tree_sitter.Query:
+    return tree_sitter.Query(tree_sitter.Language(tree_sitter_c.language()), source)
+
+
+def find_all(node: Node | None, kind: str) -> list[Node]:
+    """Every node of type ``kind`` under ``node`` (itself included), in source order, found
+    by tree-sitter's query engine: on real code bases this is the difference between
+    milliseconds and seconds compared with a walk in Python."""
+    if node is None:
+        return []
+    captures = tree_sitter.QueryCursor(_query(f"({kind}) @found")).captures(node)
+    return sorted(captures.get("found", []), key=lambda n: n.start_byte)
 
 
 def parse_c(source: bytes) -> tree_sitter.Tree:

@@ -239,6 +239,7 @@ def rank_findings(
     file that did not fully parse (a broken file elsewhere says nothing about this leak), and
     ``damaged`` (when given) only those in a function the parser failed inside.
     """
+
     def weakened(finding: Finding) -> bool:
         if parse_problems:
             return True

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from ads.actions.corroboration import corroborate_with_gcc
-from ads.analysis.c_leaks import LeakReport, analyze_c_sources
+from ads.analysis.c.leaks import LeakReport, analyze_c_sources
 from ads.models import FindingKind
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "ads-demo-service"

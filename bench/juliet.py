@@ -69,7 +69,7 @@ import tree_sitter
 import tree_sitter_c
 
 import ads
-from ads.analysis.c_leaks import analyze_c_sources
+from ads.analysis.c.leaks import analyze_c_sources
 
 CASE_DIR = "testcases/CWE401_Memory_Leak"
 SUPPORT_DIR = "testcasesupport"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ads.analysis.c_leaks import LEAK_ISSUE, analyze_c_sources
+from ads.analysis.c.leaks import LEAK_ISSUE, analyze_c_sources
 from ads.models import Confidence, FindingKind
 
 CORPUS = Path(__file__).parent / "c_corpus"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ads.actions.corroboration import corroborate_with_gcc, wrapper_header
-from ads.analysis.c_leaks import LeakReport, analyze_c_sources
+from ads.analysis.c.leaks import LeakReport, analyze_c_sources
 
 CORPUS = Path(__file__).parent / "c_corpus"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ads.analysis.fixes import propose_fix
+from ads.analysis.c.fixes import propose_fix
 from ads.errors import AnalysisError
 from ads.models import Finding, FindingKind
 from tests.fixtures.demo import DEMO_FINDING

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from ads.analysis.c_vocabulary import NamedVocabulary
+from ads.analysis.c.edits import c_file_edits
+from ads.analysis.c.vocabulary import NamedVocabulary
 from ads.analysis.history import (
     describe_commit,
     find_introducing_commit,
@@ -205,7 +207,8 @@ def test_changed_allocation_size_and_custom_allocator_wrappers(tmp_path: Path) -
     plain = describe_commit(commit, INCIDENT)
     assert plain.notes == []  # without knowing the wrappers nothing here is an allocation
     known = NamedVocabulary(frozenset({"xmalloc"}), frozenset({"xfree"}))
-    wrapped = describe_commit(commit, INCIDENT, vocabulary=known)
+    read = partial(c_file_edits, vocabulary=known)
+    wrapped = describe_commit(commit, INCIDENT, readers={"C": read})
     assert wrapped.notes == [
         "removed xfree(p) in serve() (a.c)",
         "changed allocation xmalloc(4096) in serve() (a.c)",

@@ -3,7 +3,7 @@
 ADS's own analysis decides what is *in a loop* and ranks; a second, independent opinion makes a
 finding more credible. gcc's analyzer works on the code as written (``while (1)`` included), but
 on real code that wraps its allocator it finds nothing unless told which functions allocate, so
-the repo's wrappers (found by ``ads.analysis.c_leaks``) are declared in a header passed with
+the repo's wrappers (found by ``ads.analysis.c.leaks``) are declared in a header passed with
 ``-include``, with ``__attribute__((malloc, malloc(free, 1)))``. Each candidate file is analysed
 on its own with that header, then all of them together with ``-flto`` so that leaks through a
 wrapper defined in another file are followed across files (gcc 12 does not report a per-iteration
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ads.analysis.c_syntax import function_name, parse_c, text_of, walk
+from ads.analysis.c.syntax import function_name, parse_c, text_of, walk
 from ads.models import Finding, Support
 
 __all__ = [

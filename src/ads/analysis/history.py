@@ -20,12 +20,10 @@ from datetime import datetime
 from ..errors import ConfigError
 from ..models import Change, ChangeKind, ChangeRole, CodeEdit, CodeEditKind, Commit, FileChange
 from ..units import parse_quantity
-from .c_edits import FileEdits, c_file_edits
-from .c_vocabulary import KNOWN, Vocabulary
+from .languages import EditReader, FileEdits, front_end_for
 from .manifests import LimitChange, diff_manifests
 
 __all__ = [
-    "C_SUFFIXES",
     "MANIFEST_SUFFIXES",
     "describe_commit",
     "find_introducing_commit",
@@ -33,7 +31,6 @@ __all__ = [
     "rank_changes",
 ]
 
-C_SUFFIXES = (".c", ".h")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -74,13 +71,14 @@ def describe_commit(
     *,
     source_paths: Sequence[str] = (".",),
     manifest_dir: str = "infra/kubernetes",
-    vocabulary: Vocabulary = KNOWN,
+    readers: dict[str, EditReader] | None = None,
 ) -> Change:
-    """``commit`` as a ``Change``: what it did to the service's C code and memory limits.
+    """``commit`` as a ``Change``: what it did to the service's code and memory limits.
 
-    ``vocabulary`` says which calls allocate and release: pass the analysed program so the
-    repository's own (``zmalloc``/``zfree``, ``sdsnew``/``sdsfree``) count as well as the C
-    library's. Files outside ``source_paths`` and ``manifest_dir`` are listed but not described.
+    Each source file is read by its language's front end; ``readers`` (front end name →
+    reader) binds them to the analysed program, so the repository's own allocators and
+    releasers (``zmalloc``/``zfree``, ``sdsnew``/``sdsfree``) count as well as the library's.
+    Files outside ``source_paths`` and ``manifest_dir`` are listed but not described.
     """
     notes: list[str] = []
     edits: list[CodeEdit] = []
@@ -93,9 +91,11 @@ def describe_commit(
             file_notes, file_limits = _manifest_notes(change)
         elif _under(change.path, source_paths):
             touched_code = True
-            if not change.path.endswith(C_SUFFIXES):
+            front_end = front_end_for(change.path)
+            if front_end is None:
                 continue
-            found = FileEdits(change.path) if change.skipped else c_file_edits(change, vocabulary)
+            read = (readers or {}).get(front_end.name) or front_end.edit_reader(None)
+            found = FileEdits(change.path) if change.skipped else read(change)
             file_notes, file_limits = found.notes, []
             edits += found.edits
             functions += found.functions

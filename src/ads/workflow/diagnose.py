@@ -18,9 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..actions.corroboration import corroborate_with_gcc
-from ..analysis.c_leaks import analyze_c_sources
-from ..analysis.c_vocabulary import KNOWN, Vocabulary
 from ..analysis.history import describe_commit, find_introducing_commit, rank_changes
+from ..analysis.languages import (
+    Analysis,
+    EditReader,
+    FrontEnd,
+    front_ends,
+    merge_suspects,
+    suffixes,
+)
 from ..analysis.scope import BuildScope
 from ..analysis.scoring import (
     GROWS,
@@ -29,7 +35,6 @@ from ..analysis.scoring import (
     predict_seconds_to_oom,
     rank_findings,
 )
-from ..analysis.suspects import change_suspects, merge_suspects
 from ..config import ServiceConfig
 from ..errors import AnalysisError, ConfigError, RepositoryError
 from ..models import Change, Confidence, Diagnosis, Finding, Incident, OnCall
@@ -39,14 +44,14 @@ from .context import Context
 
 __all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read_sources"]
 
-C_SUFFIXES = (".c", ".h")
 CORROBORATED = 2  # growth findings checked with gcc -fanalyzer, best first
 GCC_BUDGET_SECONDS = 8.0
 SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
 
 
 def read_sources(root: Path, source_paths: list[str]) -> list[tuple[str, bytes]]:
-    """The C files under ``source_paths`` (relative to ``root``), as (posix path, bytes)."""
+    """The source files (of every language ADS reads) under ``source_paths`` (relative to
+    ``root``), as (posix path, bytes)."""
     found: dict[str, bytes] = {}
     root = root.resolve()
     for spec in source_paths or ["."]:
@@ -63,7 +68,7 @@ def read_sources(root: Path, source_paths: list[str]) -> list[tuple[str, bytes]]
         else:
             raise ConfigError(f"source path {spec!r} does not exist in {root}")
         for path in candidates:
-            if path.suffix in C_SUFFIXES and path.is_file() and not path.is_symlink():
+            if path.name.endswith(suffixes()) and path.is_file() and not path.is_symlink():
                 found[path.relative_to(root).as_posix()] = path.read_bytes()
     return sorted(found.items())
 
@@ -96,14 +101,15 @@ def changes_in_window(
     until: datetime,
     *,
     paths: list[str] | None = None,
-    vocabulary: Vocabulary = KNOWN,
+    readers: dict[str, EditReader] | None = None,
     described: list[str] | None = None,
     rev: str = "HEAD",
 ) -> list[Change]:
     """Commits in [since, until] touching ``paths`` (default: the service's sources and
     manifests; a source of ``.`` means the whole repository), each described against ``until``:
-    removed releases, allocations, limit changes, in the terms of ``vocabulary`` (the analysed
-    program's, so the repository's own allocators and releasers count). ``described`` narrows
+    removed releases, allocations, limit changes, read by each language's front end bound to
+    the analysed program (``readers``), so the repository's own allocators and releasers
+    count. ``described`` narrows
     which source files get the C-level description; every commit's files are listed either way."""
     chosen = paths if paths is not None else [*service.sources, service.manifests]
     filters = [] if "." in chosen or "" in chosen else chosen
@@ -114,7 +120,7 @@ def changes_in_window(
             until,
             source_paths=described if described is not None else service.sources,
             manifest_dir=service.manifests,
-            vocabulary=vocabulary,
+            readers=readers,
         )
         for commit in commits
     ]
@@ -124,11 +130,11 @@ def _changes(
     repo: GitRepository,
     incident: Incident,
     service: ServiceConfig,
-    vocabulary: Vocabulary,
+    readers: dict[str, EditReader],
     rev: str,
 ) -> tuple[list[Change], list[str]]:
     since, until = _window(incident, service)
-    changes = changes_in_window(repo, service, since, until, vocabulary=vocabulary, rev=rev)
+    changes = changes_in_window(repo, service, since, until, readers=readers, rev=rev)
     notes = [] if changes else [f"no commits between {since:%Y-%m-%d %H:%M} and the incident"]
     return changes, notes
 
@@ -157,29 +163,36 @@ def analyse(
     notes = list(signal.notes)
     revision, revision_note = _revision(repo, incident)
     notes.append(revision_note)
-    files, too_large = repo.files_at(revision, service.sources, C_SUFFIXES)
+    files, too_large = repo.files_at(revision, service.sources, suffixes())
     notes += [f"skipped: {path} (larger than the analysis reads)" for path in too_large]
     sources = sorted(files.items())
     if not sources:
         raise AnalysisError(
-            f"no C sources under {', '.join(service.sources)} in {repo.root}",
+            f"no C sources under {', '.join(service.sources)} in {repo.root}"
+            f" (ADS reads {', '.join(suffixes())} files)",
             hint="set services.<name>.sources in ads.yaml",
         )
     built, scope_note = repo.built_files()
     notes.append(scope_note)
-    report = analyze_c_sources(sources, scope=BuildScope.from_build(built, service.sources))
-    notes += [f"did not fully parse: {p}" for p in report.parse_problems]
-    notes += [f"skipped: {s}" for s in report.skipped]
+    scope = BuildScope.from_build(built, service.sources)
+    analyses: dict[str, tuple[FrontEnd, Analysis]] = {}
+    for front_end in front_ends():  # each language analyses its own files
+        mine = [(path, data) for path, data in sources if path.endswith(front_end.suffixes)]
+        if mine:
+            analyses[front_end.name] = (front_end, front_end.analyse(mine, scope))
+    analysed = [analysis for _, analysis in analyses.values()]
+    damaged = {pair for analysis in analysed for pair in analysis.damaged}
+    wrappers = sorted({w for analysis in analysed for w in analysis.allocator_wrappers})
+    notes += [f"did not fully parse: {p}" for a in analysed for p in a.parse_problems]
+    notes += [f"skipped: {s}" for a in analysed for s in a.skipped]
     # Change-first: every commit in the window is read in the program's own vocabulary; the
     # releases they removed are the prime suspects, judged by the path analysis of this code.
-    changes, change_notes = _changes(repo, incident, service, report.program, revision)
+    readers = {name: fe.edit_reader(analysis) for name, (fe, analysis) in analyses.items()}
+    changes, change_notes = _changes(repo, incident, service, readers, revision)
     notes += change_notes
-    suspects = change_suspects(changes, report)
-    findings = merge_suspects(report.findings, suspects)
-    # gcc -fanalyzer checks the leading growth findings (each run costs seconds), in the
-    # background while the history is blamed; its agreement raises the score, not the
-    # confidence, so a budget running out only leaves a note.
-    leading = rank_findings(findings, signal, damaged=report.damaged)
+    suspects = [s for fe, analysis in analyses.values() for s in fe.suspects(changes, analysis)]
+    findings = merge_suspects([f for a in analysed for f in a.findings], suspects)
+    leading = rank_findings(findings, signal, damaged=damaged)
     growing = [f for f in leading if f.kind in GROWS][:CORROBORATED]
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = (
@@ -188,7 +201,7 @@ def analyse(
                 repo.root,
                 growing,
                 [path for path, _ in sources],
-                report.allocator_wrappers,
+                wrappers,
                 timeout=GCC_BUDGET_SECONDS,
             )
             if corroborate and growing
@@ -213,7 +226,7 @@ def analyse(
                 for f in findings
             ]
             notes += corroboration.notes
-    ranked = rank_findings(findings, signal, damaged=report.damaged)
+    ranked = rank_findings(findings, signal, damaged=damaged)
     top = ranked[0] if ranked else None
     if top is not None and top.introduced_by is None:
         notes.append("the leak predates the window: a pre-existing bug, no rollback target")

@@ -27,7 +27,7 @@ from ..actions.pull_request import (
 from ..actions.rollback import kubectl_undo, prepare_rollback
 from ..actions.verification import verify_fix
 from ..actions.worktrees import git
-from ..analysis.fixes import propose_fix
+from ..analysis.languages import front_end_for
 from ..config import ServiceConfig
 from ..errors import AdsError, RemediationError, RepositoryError
 from ..models import Diagnosis, Finding, Remediation, VerificationOutcome, VerificationResult
@@ -69,7 +69,10 @@ def suggest_remediation(ctx: Context, diagnosis: Diagnosis) -> Remediation:
         source = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RemediationError(f"{top.file} is not UTF-8 text: no patch can be made") from None
-    fix = propose_fix(top.file, source, top)
+    front_end = front_end_for(top.file)
+    if front_end is None:
+        raise RemediationError(f"no front end reads {top.file}: no patch can be made")
+    fix = front_end.propose_fix(top.file, source, top)
     return Remediation(
         incident_id=diagnosis.incident.id,
         fix_diff=fix.diff,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ads.analysis.c_constants import ConstantTable
-from ads.analysis.c_flow import (
+from ads.analysis.c.constants import ConstantTable
+from ads.analysis.c.flow import (
     NORETURN,
     CalleeEffect,
     PathState,
@@ -22,7 +22,7 @@ from ads.analysis.c_flow import (
     follow,
     initial_state,
 )
-from ads.analysis.c_syntax import (
+from ads.analysis.c.syntax import (
     LOOP_TYPES,
     Node,
     callee_name,
@@ -37,7 +37,7 @@ from ads.analysis.c_syntax import (
     text_of,
     walk,
 )
-from ads.analysis.c_vocabulary import BASE_ALLOCATORS, BASE_RELEASERS, OUT_PARAM_ALLOCATORS
+from ads.analysis.c.vocabulary import BASE_ALLOCATORS, BASE_RELEASERS, OUT_PARAM_ALLOCATORS
 from ads.analysis.scope import BuildScope
 
 __all__ = ["BASE_ALLOCATORS", "Function", "LoopInfo", "Program"]
@@ -426,7 +426,7 @@ class Program:
     def is_growth_site(self, call: Node) -> bool:
         """``x = realloc(x, n)`` (or through a temporary): the same storage grown in place,
         not a fresh allocation."""
-        from ads.analysis.c_sites import growth_target  # c_sites builds on this module
+        from ads.analysis.c.sites import growth_target  # c_sites builds on this module
 
         fn_name = self.constants.resolve(callee_name(call) or "", self._knows)
         realloc_like = fn_name in ("realloc", "reallocarray") or (

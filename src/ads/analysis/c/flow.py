@@ -15,8 +15,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from ads.analysis.c_expressions import ExpressionWalker
-from ads.analysis.c_paths import (
+from ads.analysis.c.expressions import ExpressionWalker
+from ads.analysis.c.paths import (
     NORETURN,
     CalleeEffect,
     CalleeOracle,
@@ -27,7 +27,7 @@ from ads.analysis.c_paths import (
     initial_state,
     settle,
 )
-from ads.analysis.c_syntax import (
+from ads.analysis.c.syntax import (
     Node,
     declared_name,
     line_of,

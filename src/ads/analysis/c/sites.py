@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ads.analysis.c_flow import CalleeEffect
-from ads.analysis.c_program import Function, LoopInfo, Program
-from ads.analysis.c_syntax import (
+from ads.analysis.c.flow import CalleeEffect
+from ads.analysis.c.program import Function, LoopInfo, Program
+from ads.analysis.c.syntax import (
     Node,
     callee_name,
     declared_name,

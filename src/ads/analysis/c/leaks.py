@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ads.analysis.c_constants import ConstantTable
-from ads.analysis.c_expressions import REALLOC_FAILURE
-from ads.analysis.c_flow import PathState, Region, Status, follow, initial_state
-from ads.analysis.c_paths import Outcome
-from ads.analysis.c_program import Function, LoopInfo, Program, out_param_of
-from ads.analysis.c_sites import allocation_bytes, call_text, find_growth, variable_of
-from ads.analysis.c_syntax import (
+from ads.analysis.c.constants import ConstantTable
+from ads.analysis.c.expressions import REALLOC_FAILURE
+from ads.analysis.c.flow import PathState, Region, Status, follow, initial_state
+from ads.analysis.c.paths import Outcome
+from ads.analysis.c.program import Function, LoopInfo, Program, out_param_of
+from ads.analysis.c.sites import allocation_bytes, call_text, find_growth, variable_of
+from ads.analysis.c.syntax import (
     Node,
     error_lines,
     line_of,

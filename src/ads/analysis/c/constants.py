@@ -14,7 +14,7 @@ from functools import lru_cache
 import tree_sitter
 import tree_sitter_c
 
-from ads.analysis.c_syntax import (
+from ads.analysis.c.syntax import (
     Node,
     declared_name,
     function_name,

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser
 
-from ..errors import AnalysisError
-from ..models import Finding, FindingKind
+from ...errors import AnalysisError
+from ...models import Finding, FindingKind
 
 __all__ = ["FixProposal", "propose_fix"]
 

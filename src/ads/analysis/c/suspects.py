@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ads.analysis.c_leaks import LEAK_ISSUE, LeakReport, classify_site
-from ads.analysis.c_program import Function, out_param_of
-from ads.analysis.c_sites import call_text, variable_of
-from ads.analysis.c_syntax import Node, line_of, strip_expression, text_of
+from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
+from ads.analysis.c.program import Function, out_param_of
+from ads.analysis.c.sites import call_text, variable_of
+from ads.analysis.c.syntax import Node, line_of, strip_expression, text_of
 from ads.models import (
     Change,
     CodeEdit,
@@ -29,7 +29,7 @@ from ads.models import (
     Support,
 )
 
-__all__ = ["Suspect", "change_suspects", "merge_suspects"]
+__all__ = ["Suspect", "change_suspects", "removed_releases"]
 
 _LEAKS = (FindingKind.LOOP_LEAK, FindingKind.UNBOUNDED_GROWTH, FindingKind.ONE_OFF_LEAK)
 
@@ -176,10 +176,3 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
             judged = _unconfirmed(suspect, fn, sites[0] if sites else None, report, why)
         found.append(judged)
     return found
-
-
-def merge_suspects(findings: list[Finding], suspects: list[Finding]) -> list[Finding]:
-    """``findings`` with each suspect replacing the finding at the same site (or added)."""
-    by_site = {(s.file, s.line): s for s in suspects}
-    merged = [by_site.pop((f.file, f.line), f) for f in findings]
-    return [*by_site.values(), *merged]

@@ -6,8 +6,8 @@ followed pointer, so that assignments, returns and call arguments can say where 
 
 from __future__ import annotations
 
-from ads.analysis.c_paths import CalleeEffect, PathState, Region, Status, settle, use
-from ads.analysis.c_syntax import Node, callee_name, line_of, strip_expression
+from ads.analysis.c.paths import CalleeEffect, PathState, Region, Status, settle, use
+from ads.analysis.c.syntax import Node, callee_name, line_of, strip_expression
 
 __all__ = ["REALLOC_FAILURE", "ExpressionWalker"]
 

@@ -19,10 +19,11 @@ from functools import lru_cache
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser
 
-from ..models import CodeEdit, CodeEditKind, FileChange
-from .c_vocabulary import Vocabulary
+from ...models import CodeEdit, CodeEditKind, FileChange
+from ..languages import FileEdits
+from .vocabulary import Vocabulary
 
-__all__ = ["FileEdits", "c_file_edits"]
+__all__ = ["c_file_edits"]
 
 _LOOPS = {"for_statement", "while_statement", "do_statement"}
 _LOOP_HEADER_FIELDS = ("initializer", "condition", "update")
@@ -237,27 +238,16 @@ def _short_call(call: _Call) -> str:
     return call.text if len(call.text) <= _MAX_CALL_TEXT else f"{call.name}(...)"
 
 
-@dataclass
-class FileEdits:
-    """What one file's change did: notes for people, edits for attribution, functions touched."""
-
-    path: str
-    notes: list[str] = field(default_factory=list)
-    edits: list[CodeEdit] = field(default_factory=list)
-    functions: list[str] = field(default_factory=list)
-
-    def add(self, kind: CodeEditKind, call: _Call, variable: str | None, note: str) -> None:
-        edit = CodeEdit(
-            kind=kind,
-            file=self.path,
-            function=call.function,
-            call=call.text,
-            variable=variable,
-            line=call.line,
-            in_loop=call.in_loop,
-        )
-        self.edits.append(edit)
-        self.notes.append(note)
+def _edit(result: FileEdits, kind: CodeEditKind, call: _Call, variable: str | None) -> CodeEdit:
+    return CodeEdit(
+        kind=kind,
+        file=result.path,
+        function=call.function,
+        call=call.text,
+        variable=variable,
+        line=call.line,
+        in_loop=call.in_loop,
+    )
 
 
 def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
@@ -299,7 +289,7 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
             if new_frees[key] < old_frees[key]:
                 new_frees[key] += 1  # one note per free actually lost
                 note = f"removed {_short_call(call)} {_where(call.function, change.path)}"
-                result.add(CodeEditKind.REMOVED_FREE, call, variable, note)
+                result.add(_edit(result, CodeEditKind.REMOVED_FREE, call, variable), note)
                 result.edits[-1].new_line = _new_line_of(change.diff, call.line)
     old_frees, new_frees = frees(old), frees(new)
     old_allocs, new_allocs = allocs(old), allocs(new)
@@ -310,7 +300,7 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
         if freed:
             old_frees[(call.function, freed[0])] += 1
             note = f"added {_short_call(call)} {where}"
-            result.add(CodeEditKind.ADDED_FREE, call, freed[0], note)
+            result.add(_edit(result, CodeEditKind.ADDED_FREE, call, freed[0]), note)
         elif vocabulary.allocates(call.name):
             key = (call.function, call.name)
             grew = new_allocs[key] > old_allocs[key]
@@ -318,7 +308,7 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
             kind = CodeEditKind.ADDED_ALLOCATION if grew else CodeEditKind.CHANGED_ALLOCATION
             verb = "added" if grew else "changed"
             note = f"{verb} allocation {_short_call(call)} {where}"
-            result.add(kind, call, call.assigned_to, note)
+            result.add(_edit(result, kind, call, call.assigned_to), note)
     _loop_edits(result, old, removed, new, added)
     return result
 
@@ -335,4 +325,4 @@ def _loop_edits(
     for function, line in touched.items():
         loop = _Call("loop", "loop header", line, function, None, None)
         note = f"changed a loop {_where(function, result.path)}"
-        result.add(CodeEditKind.CHANGED_LOOP, loop, None, note)
+        result.add(_edit(result, CodeEditKind.CHANGED_LOOP, loop, None), note)

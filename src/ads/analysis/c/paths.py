@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-from ads.analysis.c_syntax import Node
+from ads.analysis.c.syntax import Node
 
 __all__ = [
     "NORETURN",

@@ -8,7 +8,7 @@ Anything that cannot be folded is ``None``, never a guess.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
 import tree_sitter
@@ -46,6 +46,31 @@ _WRITES = """
 @lru_cache(maxsize=1)
 def _writes_query() -> tree_sitter.Query:
     return tree_sitter.Query(tree_sitter.Language(tree_sitter_c.language()), _WRITES)
+
+
+def _define_directives(source: bytes) -> Iterator[Node]:
+    """Every ``#define`` of a file, each parsed on its own.
+
+    A file's tree puts a ``#define`` inside an ERROR node when something near it does not parse
+    (in curl's curl_setup.h, the whole allocator block); one directive alone always parses.
+    The directive's lines (with their ``\\`` continuations) are found line by line, then
+    tree-sitter reads each one."""
+    lines = source.split(b"\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.lstrip()
+        index += 1
+        if not stripped.startswith(b"#") or not stripped[1:].lstrip().startswith(b"define"):
+            continue
+        directive = [line]
+        while directive[-1].rstrip().endswith(b"\\") and index < len(lines):
+            directive.append(lines[index])
+            index += 1
+        tree = parse_c(b"\n".join(directive) + b"\n")  # alive while its nodes are read
+        for node in tree.root_node.named_children:
+            if node.type in ("preproc_def", "preproc_function_def"):
+                yield node
 
 
 def _written_names(root: Node) -> set[str]:
@@ -114,6 +139,8 @@ class ConstantTable:
     def add_file(self, root: Node) -> None:
         """Record the ``#define NAME value`` lines, struct bodies and typedefs of one file."""
         self._written |= _written_names(root)
+        for directive in _define_directives(root.text or b""):
+            self._add_define(directive)
         for node in walk(root, skip=frozenset({"function_definition"})):
             if node.type == "function_definition":
                 self._constant_function(node)
@@ -131,16 +158,6 @@ class ConstantTable:
                         bare = strip_expression(value)
                         if bare is not None and bare.type == "identifier" and text_of(bare) != name:
                             self._alias(name, text_of(bare))
-            elif node.type == "preproc_def":
-                name = text_of(node.child_by_field_name("name"))
-                value = node.child_by_field_name("value")
-                if name and value is not None:
-                    self._defines.setdefault(name, text_of(value).strip())
-                    target = text_of(value).strip()
-                    if target.isidentifier() and target != name:
-                        self._alias(name, target)
-            elif node.type == "preproc_function_def":
-                self._function_alias(node)
             elif node.type == "struct_specifier" and node.child_by_field_name("body"):
                 name = text_of(node.child_by_field_name("name"))
                 if name:
@@ -154,6 +171,18 @@ class ConstantTable:
                     inner = declarator.child_by_field_name("declarator")
                     if inner is not None and inner.type == "type_identifier":
                         self.pointer_types.add(text_of(inner))
+
+    def _add_define(self, node: Node) -> None:
+        if node.type == "preproc_def":
+            name = text_of(node.child_by_field_name("name"))
+            value = node.child_by_field_name("value")
+            if name and value is not None:
+                self._defines.setdefault(name, text_of(value).strip())
+                target = text_of(value).strip()
+                if target.isidentifier() and target != name:
+                    self._alias(name, target)
+        elif node.type == "preproc_function_def":
+            self._function_alias(node)
 
     def _constant_function(self, node: Node) -> None:
         """``int staticReturnsTrue(void) { return 1; }``: a call of it is that constant."""

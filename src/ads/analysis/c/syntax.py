@@ -165,6 +165,12 @@ def declared_name(declarator: Node | None) -> str | None:
 def callee_name(call: Node) -> str | None:
     """Name of the function a ``call_expression`` calls directly, None for calls via pointers."""
     function = call.child_by_field_name("function")
+    while (  # (Curl_cfree)(mem): the parentheses keep a macro from expanding; same callee
+        function is not None
+        and function.type == "parenthesized_expression"
+        and function.named_child_count == 1
+    ):
+        function = function.named_children[0]
     return text_of(function) if function is not None and function.type == "identifier" else None
 
 

@@ -127,4 +127,6 @@ def test_budget_is_respected(demo_repo: Path) -> None:
     report = _analyse(demo_repo, ["worker.c"])
     result = corroborate_with_gcc(demo_repo, report.findings, ["worker.c"], [], timeout=0.0)
     assert result.notes and "budget" in result.notes[0]
+    assert "the 0 s budget" in result.notes[0]  # the configured bound, never a remainder
+    assert "not checked by gcc -fanalyzer (budget spent): worker.c:26" in result.notes
     assert all("gcc" not in e for f in result.findings for e in f.evidence)

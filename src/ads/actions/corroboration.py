@@ -283,14 +283,21 @@ def corroborate_with_gcc(
         if 1 < len(linked) <= _MAX_LTO_FILES and linked_bytes <= _MAX_LTO_BYTES:
             runs.append([*base, "-flto", "-shared", "-fPIC", *linked, "-o", f"{scratch}/a.so"])
         raw: list[dict[str, object]] = []
+        checked: set[str] = set()
         for command in runs:
             stderr, code, failure = _run(command, repo_dir, budget)
             if failure:
                 if failure not in result.notes:
                     result.notes.append(failure)
                 if budget.remaining() <= 0:
+                    unchecked = [f"{f.file}:{f.line}" for f in findings if f.file not in checked]
+                    if unchecked:  # say what the budget left out; it lowers no confidence
+                        result.notes.append(
+                            "not checked by gcc -fanalyzer (budget spent): " + ", ".join(unchecked)
+                        )
                     break
                 continue
+            checked.update(part for part in command if part in sources)
             found = _json_arrays(stderr)
             errors = [d for d in found if d.get("kind") in ("error", "fatal error")]
             if code != 0 and errors:

@@ -264,6 +264,7 @@ class Finding(_Model):
     score: float = 0.0
     support: list[Support] = Field(default_factory=list)
     in_scope: bool = True  # part of what the service builds (not tests, examples, vendored)
+    refuted: bool = False  # a change's suspect that the path analysis finds released or kept
 
 
 class Diagnosis(_Model):

@@ -218,11 +218,15 @@ def _bulk(finding: Finding) -> bool:
 
 
 def _order(finding: Finding) -> tuple[float, ...]:
-    """Best explanation first: score, then how many independent kinds agree, then the rate of
-    growth, then how early in the file (a deterministic last resort that is not a name)."""
+    """Best explanation first. Change-first: a release that a commit in the window removed,
+    and that the path analysis does not refute, comes before anything the code alone
+    suggests; then score, how many independent kinds agree, the rate of growth, and how early
+    in the file (a deterministic last resort that is not a name)."""
     rate = float(finding.bytes_per_iteration or 0) * (finding.iterations_per_second or 1.0)
     independent = len(INDEPENDENT.intersection(finding.support))
-    return (-finding.score, -independent, -rate, finding.line)
+    changed = Support.CHANGE in finding.support and _removed_the_release(finding)
+    first = changed and not finding.refuted and finding.in_scope
+    return (0 if first else 1, -finding.score, -independent, -rate, finding.line)
 
 
 def rank_findings(

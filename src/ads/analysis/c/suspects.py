@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ads.analysis.c.flow import Region, Status, follow, initial_state
 from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
 from ads.analysis.c.program import Function, out_param_of
 from ads.analysis.c.sites import call_text, variable_of
@@ -167,6 +168,8 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
             if verdict is not None and verdict.kind in _LEAKS:
                 judged = _confirmed(suspect, verdict)
                 break
+        if judged is None and not sites and edit.variable in fn.params:
+            judged = _parameter_dropped(suspect, fn, report)
         if judged is None:
             why = (
                 f"the path analysis finds {edit.variable} released or kept on every path"
@@ -174,5 +177,49 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
                 else f"{edit.variable} is not allocated in {fn.name}(): it comes from elsewhere"
             )
             judged = _unconfirmed(suspect, fn, sites[0] if sites else None, report, why)
+            if sites:  # the path analysis says the block is still released or kept
+                judged.refuted = True
         found.append(judged)
     return found
+
+
+def _parameter_dropped(suspect: Suspect, fn: Function, report: LeakReport) -> Finding | None:
+    """A release of a parameter was removed (``f(jv a) { …; jv_free(a); return …; }``): the
+    function takes ownership of it, and the path analysis of the current code says on which
+    paths it now returns still holding it."""
+    edit = suspect.edit
+    region = Region(fn.file, fn.locals, report.program, calls=fn.pointer_targets)
+    outcome = (
+        follow(region, fn.body, initial_state([edit.variable or ""], fn.line)) if fn.body else None
+    )
+    if outcome is None:
+        return None
+    held = [
+        st for st in [*outcome.ret.values(), *outcome.fall.values()] if st.status is Status.OWNED
+    ]
+    if not held:
+        return None
+    where = sorted({st.event for st in held if st.event}) or ["the end of the function"]
+    line = edit.new_line or fn.line
+    driver = report.driven.get(fn.name)
+    finding = Finding(
+        file=fn.file,
+        function=fn.name,
+        line=line,
+        end_line=line,
+        kind=FindingKind.LOOP_LEAK if driver is not None else FindingKind.ONE_OFF_LEAK,
+        issue=LEAK_ISSUE,
+        allocation=f"{edit.variable} (argument of {fn.name}(), released by {edit.call})",
+        variable=edit.variable,
+        evidence=[_change_line(suspect)],
+        confidence=Confidence.LOW,
+        reasons=[
+            f"{fn.name}() owns its argument {edit.variable} and no longer releases it on the "
+            f"path ending at {', '.join(where)}",
+            *([f"called on every iteration of {driver.describe()}"] if driver else []),
+        ],
+        introduced_by=suspect.change,
+        support=[Support.PATH, Support.CHANGE],
+        in_scope=report.program.scope.contains(fn.file),
+    )
+    return finding

@@ -168,6 +168,7 @@ class CodeEditKind(StrEnum):
     """What a commit did to C code that matters for a memory leak."""
 
     REMOVED_FREE = "removed free"
+    MOVED_FREE = "moved free"  # the same release elsewhere in the function: paths changed
     ADDED_FREE = "added free"
     ADDED_ALLOCATION = "added allocation"
     CHANGED_ALLOCATION = "changed allocation"

@@ -179,16 +179,27 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
         reasons.append("no OOM signal on the incident")
     elif proved_growth and len(independent) >= 2 and not parse_problems and finding.in_scope:
         confidence = Confidence.HIGH
-    elif proved_growth or (Support.CHANGE in support and Support.PATH in support):
+    elif len(independent) >= 2 or (
+        _removed_the_release(finding) and not finding.refuted and finding.in_scope
+    ):
+        # Calibrated on bench/real_code.py: a release a recent commit removed, and that the
+        # path analysis does not refute, is right far more often than the code alone.
         confidence = Confidence.MEDIUM
         if parse_problems:
-            reasons.append("some source did not parse: confidence lowered")
+            reasons.append("the parser failed inside this function: confidence lowered")
+        if Support.PATH not in support:
+            reasons.append("the change points here; the path analysis could not follow it")
     else:
         confidence = Confidence.LOW
         if finding.kind is FindingKind.ONE_OFF_LEAK and Support.CHANGE not in support:
             reasons.append("a one-off leak cannot exhaust memory by itself: not the OOM cause")
-        elif Support.PATH not in support:
-            reasons.append("only the change points here; the path analysis did not confirm it")
+        elif finding.refuted:
+            reasons.append("the path analysis finds the memory still released or kept")
+        elif independent == {Support.PATH}:
+            reasons.append(
+                "only the path analysis points here: no recent change, predicted time to OOM "
+                "or run-time growth site agrees"
+            )
     return finding.model_copy(
         update={
             "reasons": reasons,
@@ -205,7 +216,7 @@ BULK_FILES = 20  # a commit adding this many files at once is an import, not a c
 def _removed_the_release(finding: Finding) -> bool:
     change = finding.introduced_by
     return change is not None and any(
-        edit.kind is CodeEditKind.REMOVED_FREE
+        edit.kind in (CodeEditKind.REMOVED_FREE, CodeEditKind.MOVED_FREE)
         and edit.function == finding.function
         and (edit.file == finding.file or finding.file.endswith("/" + edit.file))
         for edit in change.edits

@@ -283,6 +283,10 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
         return Counter((c.function, c.name) for c in outline.calls if vocabulary.allocates(c.name))
 
     old_frees, new_frees = frees(old), frees(new)
+    moved_to = {  # releases on added lines: where a removed one may have moved
+        (c.function, v): c for c in new.calls if c.line in added for v in released(c)
+    }
+    moved: set[tuple[str | None, str]] = set()
     for call in (c for c in old.calls if c.line in removed):
         for variable in released(call):
             key = (call.function, variable)
@@ -290,6 +294,15 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
                 new_frees[key] += 1  # one note per free actually lost
                 note = f"removed {_short_call(call)} {_where(call.function, change.path)}"
                 result.add(_edit(result, CodeEditKind.REMOVED_FREE, call, variable), note)
+                result.edits[-1].new_line = _new_line_of(change.diff, call.line)
+            elif key in moved_to and key not in moved:
+                # the same release, elsewhere in the function: which paths it covers changed
+                moved.add(key)
+                to = moved_to[key].line
+                note = (
+                    f"moved {_short_call(call)} {_where(call.function, change.path)} to line {to}"
+                )
+                result.add(_edit(result, CodeEditKind.MOVED_FREE, call, variable), note)
                 result.edits[-1].new_line = _new_line_of(change.diff, call.line)
     old_frees, new_frees = frees(old), frees(new)
     old_allocs, new_allocs = allocs(old), allocs(new)

@@ -52,7 +52,7 @@ def removed_releases(changes: Sequence[Change]) -> list[Suspect]:
     open_: dict[tuple[str, str | None, str | None], Suspect] = {}
     for change in sorted(changes, key=lambda c: c.authored_at):
         for edit in change.edits:
-            if edit.kind is CodeEditKind.REMOVED_FREE:
+            if edit.kind in (CodeEditKind.REMOVED_FREE, CodeEditKind.MOVED_FREE):
                 open_[_key(edit)] = Suspect(change, edit)
             elif edit.kind is CodeEditKind.ADDED_FREE:
                 open_.pop(_key(edit), None)
@@ -107,7 +107,8 @@ def _hours(change: Change) -> float:
 def _change_line(suspect: Suspect) -> str:
     change, edit = suspect.change, suspect.edit
     return (
-        f"change: {change.sha[:7]} removed {edit.call} in {edit.function}() "
+        f"change: {change.sha[:7]} {'moved' if edit.kind is CodeEditKind.MOVED_FREE else 'removed'}"
+        f" {edit.call} in {edit.function}() "
         f"{_hours(change):.1f} h before the incident ({change.author}: {change.subject})"
     )
 
@@ -170,6 +171,8 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
                 break
         if judged is None and not sites and edit.variable in fn.params:
             judged = _parameter_dropped(suspect, fn, report)
+        if judged is None and edit.kind is CodeEditKind.MOVED_FREE:
+            continue  # a moved release is a suspect only when the path analysis confirms it
         if judged is None:
             why = (
                 f"the path analysis finds {edit.variable} released or kept on every path"

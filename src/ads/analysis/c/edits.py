@@ -16,11 +16,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import tree_sitter_c
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node
 
 from ...models import CodeEdit, CodeEditKind, FileChange
 from ..languages import FileEdits
+from .syntax import find_all, parse_c
 from .vocabulary import Vocabulary
 
 __all__ = ["c_file_edits"]
@@ -29,17 +29,6 @@ _LOOPS = {"for_statement", "while_statement", "do_statement"}
 _LOOP_HEADER_FIELDS = ("initializer", "condition", "update")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _MAX_CALL_TEXT = 60
-# Nodes that hold function definitions at file level (C has no nested functions).
-_TOP_LEVEL_CONTAINERS = {
-    "translation_unit",
-    "preproc_if",
-    "preproc_ifdef",
-    "preproc_else",
-    "preproc_elif",
-    "preproc_elifdef",
-    "linkage_specification",
-    "declaration_list",
-}
 
 
 # --- C syntax: which calls and loops start on which line, in which function -----------------
@@ -81,11 +70,6 @@ class _Parsed:
             if i < len(ordered) and ordered[i] <= last:
                 names.append(name)
         return names
-
-
-@lru_cache(maxsize=1)
-def _parser() -> Parser:
-    return Parser(Language(tree_sitter_c.language()))
 
 
 def _text(node: Node | None) -> str:
@@ -144,17 +128,18 @@ def _loop_header_lines(loop: Node) -> set[int]:
 @lru_cache(maxsize=32)
 def _parse(text: str) -> _Parsed:
     """Parse once per file version: consecutive commits share the text between them."""
-    tree = _parser().parse(text.encode("utf-8", "replace"))
+    tree = parse_c(text.encode("utf-8", "replace"))
     functions = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.type == "function_definition":
-            name = _function_name(node)
-            if name:
-                functions.append((name, node.start_point[0] + 1, node.end_point[0] + 1, node))
-        elif node.type in _TOP_LEVEL_CONTAINERS:
-            stack.extend(reversed(node.children))
+    # every definition, also those a parse error earlier in the file wrapped in an ERROR node
+    # (as the program reader finds them), outermost only
+    last_end = -1
+    for node in find_all(tree.root_node, "function_definition"):
+        if node.start_byte < last_end:
+            continue
+        last_end = node.end_byte
+        name = _function_name(node)
+        if name:
+            functions.append((name, node.start_point[0] + 1, node.end_point[0] + 1, node))
     return _Parsed(tree.root_node.has_error, tuple(functions))
 
 

@@ -139,10 +139,13 @@ def analyze_c_sources(
     return report
 
 
-def classify_site(report: LeakReport, fn: Function, call: Node) -> Finding | None:
+def classify_site(
+    report: LeakReport, fn: Function, call: Node, out_param: str | None = None
+) -> Finding | None:
     """The path analysis of one call site as an allocation, whatever the callee is called:
-    how the change-first suspects confirm (a finding) or refute (None) a removed release."""
-    return _classify(report.program, fn, call, report.driven.get(fn.name))
+    how the change-first suspects confirm (a finding) or refute (None) a removed release.
+    ``out_param``: the allocation lands in that variable (``file2string(&buf, f)``)."""
+    return _classify(report.program, fn, call, report.driven.get(fn.name), out_param)
 
 
 def _rate(finding: Finding) -> float:
@@ -161,7 +164,11 @@ def _outliving(loop_body: Node, names: frozenset[str]) -> frozenset[str]:
 
 
 def _classify(
-    program: Program, fn: Function, call: Node, driver: LoopInfo | None
+    program: Program,
+    fn: Function,
+    call: Node,
+    driver: LoopInfo | None,
+    out_param: str | None = None,
 ) -> Finding | None:
     loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
     unbounded = next((loop for loop in loops if loop.unbounded), None) or driver
@@ -179,7 +186,7 @@ def _classify(
         fn.locals,
         program,
         site=call,
-        out_param=out_param_of(call, program.out_params),
+        out_param=out_param or out_param_of(call, program.out_params),
         calls=fn.pointer_targets,
     )
     if fn.body is None:

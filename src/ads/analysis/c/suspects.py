@@ -165,7 +165,8 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
         sites = _sites(fn, edit.variable, edit.new_line, report.program.out_params)
         judged: Finding | None = None
         for site in sites:
-            verdict = classify_site(report, fn, site)
+            through = edit.variable if _address_taken(site, edit.variable) else None
+            verdict = classify_site(report, fn, site, out_param=through)
             if verdict is not None and verdict.kind in _LEAKS:
                 judged = _confirmed(suspect, verdict)
                 break

@@ -75,7 +75,8 @@ def test_describe_commit_says_what_mattered_in_each_commit(leak_history_repo: Le
     )
 
     typo = by_sha(changes, shas["typo_fix"])
-    assert typo.notes == [] and typo.edits == [] and typo.functions == ["worker.c:controller"]
+    # a comment-only edit is not read at the C level at all (a long history of them is free)
+    assert typo.notes == [] and typo.edits == [] and typo.functions == []
 
     limit = by_sha(changes, shas["lowers_limit"])
     assert limit.kind is ChangeKind.MANIFEST

@@ -20,7 +20,7 @@ from datetime import datetime
 from ..errors import ConfigError
 from ..models import Change, ChangeKind, ChangeRole, CodeEdit, CodeEditKind, Commit, FileChange
 from ..units import parse_quantity
-from .languages import EditReader, FileEdits, front_end_for
+from .languages import BULK_FILES, EditReader, FileEdits, front_end_for
 from .manifests import LimitChange, diff_manifests
 
 __all__ = [
@@ -85,6 +85,9 @@ def describe_commit(
     functions: list[str] = []
     limits: list[LimitChange] = []
     touched_code = touched_manifest = False
+    bulk = len(commit.files) >= BULK_FILES
+    if bulk:
+        notes.append(f"{len(commit.files)} files at once: an import, not read at the C level")
     for change in commit.files:
         if _under(change.path, [manifest_dir]) and change.path.endswith(MANIFEST_SUFFIXES):
             touched_manifest = True
@@ -92,7 +95,7 @@ def describe_commit(
         elif _under(change.path, source_paths):
             touched_code = True
             front_end = front_end_for(change.path)
-            if front_end is None:
+            if front_end is None or bulk:
                 continue
             read = (readers or {}).get(front_end.name) or front_end.edit_reader(None)
             found = FileEdits(change.path) if change.skipped else read(change)

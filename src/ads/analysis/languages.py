@@ -20,6 +20,7 @@ from ..models import Change, CodeEdit, CodeEditKind, FileChange, Finding
 from .scope import BuildScope
 
 __all__ = [
+    "BULK_FILES",
     "FRONT_END_MODULES",
     "Analysis",
     "EditReader",
@@ -34,6 +35,9 @@ __all__ = [
 
 #: Modules that each define ``FRONT_END``, one per language.
 FRONT_END_MODULES = ("ads.analysis.c",)
+#: A commit touching this many files at once is an import (or a mass reformat), not a change
+#: of the code: its edits are not read at the syntax level and it introduces no suspect.
+BULK_FILES = 20
 
 
 @dataclass

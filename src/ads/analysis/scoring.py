@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 from ..models import CodeEditKind, Confidence, Finding, FindingKind, Incident, Support
 from ..units import format_bytes, format_quantity, parse_quantity
+from .languages import BULK_FILES
 
 __all__ = [
     "IncidentSignal",
@@ -179,7 +180,7 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
         reasons.append("no OOM signal on the incident")
     elif proved_growth and len(independent) >= 2 and not parse_problems and finding.in_scope:
         confidence = Confidence.HIGH
-    elif len(independent) >= 2 or (
+    elif (len(independent) >= 2 and (proved_growth or _removed_the_release(finding))) or (
         _removed_the_release(finding) and not finding.refuted and finding.in_scope
     ):
         # Calibrated on bench/real_code.py: a release a recent commit removed, and that the
@@ -210,16 +211,25 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
     )
 
 
-BULK_FILES = 20  # a commit adding this many files at once is an import, not a change
+# Edits of a commit that explain a leak in the function they touch (the change-first suspects).
+_EXPLAINING = (CodeEditKind.REMOVED_FREE, CodeEditKind.MOVED_FREE, CodeEditKind.ADDED_ALLOCATION)
 
 
 def _removed_the_release(finding: Finding) -> bool:
+    """Whether the finding's commit took the release away (or moved it, or added the leaking
+    allocation) in the finding's own function — not just touched the file."""
     change = finding.introduced_by
-    return change is not None and any(
-        edit.kind in (CodeEditKind.REMOVED_FREE, CodeEditKind.MOVED_FREE)
-        and edit.function == finding.function
-        and (edit.file == finding.file or finding.file.endswith("/" + edit.file))
-        for edit in change.edits
+    grows = finding.kind in GROWS
+    return (
+        change is not None
+        and not _bulk(finding)
+        and any(
+            edit.kind in _EXPLAINING
+            and (grows or edit.kind is not CodeEditKind.ADDED_ALLOCATION)  # added ≠ leak alone
+            and edit.function == finding.function
+            and (edit.file == finding.file or finding.file.endswith("/" + edit.file))
+            for edit in change.edits
+        )
     )
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..actions.corroboration import corroborate_with_gcc
-from ..analysis.history import describe_commit, find_introducing_commit, rank_changes
+from ..analysis.history import describe_commit, rank_changes
 from ..analysis.languages import (
     Analysis,
     EditReader,
@@ -36,8 +36,8 @@ from ..analysis.scoring import (
     rank_findings,
 )
 from ..config import ServiceConfig
-from ..errors import AnalysisError, ConfigError, RepositoryError
-from ..models import Change, Confidence, Diagnosis, Finding, Incident, OnCall
+from ..errors import AnalysisError, ConfigError
+from ..models import Change, Confidence, Diagnosis, Incident, OnCall
 from ..sources.pagerduty import incident_from_api
 from ..sources.repository import GitRepository
 from .context import Context
@@ -139,17 +139,6 @@ def _changes(
     return changes, notes
 
 
-def _attribute(finding: Finding, changes: list[Change], repo: GitRepository, rev: str) -> Finding:
-    try:
-        blamed = repo.blame_line(finding.file, finding.line, rev)
-    except RepositoryError:
-        blamed = None
-    introduced = find_introducing_commit(
-        changes, finding.file, finding.function, finding.variable, blamed
-    )
-    return finding.model_copy(update={"introduced_by": introduced})
-
-
 def analyse(
     incident: Incident,
     service: ServiceConfig,
@@ -207,15 +196,9 @@ def analyse(
             if corroborate and growing
             else None
         )
-        # History for every finding the window's changes could explain: blame only where a
-        # change touched the finding's file (no commit in the window introduced it elsewhere).
-        touched = {path for change in changes for path in change.files}
-        findings = [
-            _attribute(f, changes, repo, revision)
-            if f.introduced_by is None and f.kind in GROWS and f.file in touched
-            else f
-            for f in findings
-        ]
+        # History for every finding: the change-first suspects already carry the commit that
+        # removed (or moved) a release or added a leaking allocation, for every finding the
+        # window's commits explain; no per-finding blame is needed.
         if pending is not None:
             corroboration = pending.result()
             agreed = {(f.file, f.line): f for f in corroboration.findings}

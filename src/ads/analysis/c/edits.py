@@ -211,6 +211,21 @@ def _new_line_of(diff: str, old_line: int) -> int:
     return max(1, old_line + shift)
 
 
+def _may_change_calls(diff: str) -> bool:
+    """Whether a diff's changed lines could add or remove a call or a loop: some changed line
+    that is not only a comment holds a parenthesis. A cheap look before parsing both versions
+    of the file; a long history of comment and doc edits costs nothing then."""
+    for line in diff.split("\n"):
+        if not line.startswith(("+", "-")) or line.startswith(("+++", "---")):
+            continue
+        code = line[1:].split("//")[0].split("/*")[0].strip()  # what precedes a comment
+        if code.startswith("*"):  # the middle of a block comment
+            continue
+        if "(" in code:
+            return True
+    return False
+
+
 def _all_lines(text: str | None) -> set[int]:
     return set(range(1, text.count("\n") + 2)) if text else set()
 
@@ -242,6 +257,8 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
     what the code base itself defines (wrappers, releasers at an offset, reference drops).
     """
     result = FileEdits(change.path)
+    if change.diff and not _may_change_calls(change.diff):
+        return result  # comments and whitespace only: no call, loop or release changed
     removed, added = _changed_lines(change.diff)
     if not change.diff and change.status in ("A", "D"):
         removed, added = _all_lines(change.old_text), _all_lines(change.new_text)

@@ -248,9 +248,10 @@ class Program:
 
     def lookup(self, name: str, file: str) -> Function | None:
         """The definition a call in ``file`` reaches: the same file's first, else any."""
-        found = self.functions.get(name) or self.functions.get(
-            self.constants.resolve(name, self.functions.__contains__)
-        )
+        found = self.functions.get(name)
+        if not found and not self._knows(name):  # snprintf stays the C library's, whatever
+            # a platform shim renames it to (#define snprintf c99_snprintf, Windows only)
+            found = self.functions.get(self.constants.resolve(name, self.functions.__contains__))
         if not found:
             return None
         same_file = next((f for f in found if f.file == file), None)

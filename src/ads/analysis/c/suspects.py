@@ -20,6 +20,7 @@ from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
 from ads.analysis.c.program import Function, out_param_of
 from ads.analysis.c.sites import call_text, variable_of
 from ads.analysis.c.syntax import Node, line_of, strip_expression, text_of
+from ads.analysis.languages import BULK_FILES
 from ads.models import (
     Change,
     CodeEdit,
@@ -106,9 +107,11 @@ def _hours(change: Change) -> float:
 
 def _change_line(suspect: Suspect) -> str:
     change, edit = suspect.change, suspect.edit
+    verb = {CodeEditKind.MOVED_FREE: "moved", CodeEditKind.ADDED_ALLOCATION: "added"}.get(
+        edit.kind, "removed"
+    )
     return (
-        f"change: {change.sha[:7]} {'moved' if edit.kind is CodeEditKind.MOVED_FREE else 'removed'}"
-        f" {edit.call} in {edit.function}() "
+        f"change: {change.sha[:7]} {verb} {edit.call} in {edit.function}() "
         f"{_hours(change):.1f} h before the incident ({change.author}: {change.subject})"
     )
 
@@ -154,9 +157,38 @@ def _unconfirmed(
     )
 
 
+def added_allocations(changes: Sequence[Change]) -> list[Suspect]:
+    """Allocations added in the window by a commit that added no release of them (an import
+    of the code base is not a change of it)."""
+    found = []
+    for change in sorted(changes, key=lambda c: c.authored_at):
+        if len(change.files) >= BULK_FILES:
+            continue
+        freed = {_key(e) for e in change.edits if e.kind is CodeEditKind.ADDED_FREE}
+        for edit in change.edits:
+            if edit.kind is CodeEditKind.ADDED_ALLOCATION and _key(edit) not in freed:
+                found.append(Suspect(change, edit))
+    return found
+
+
+def _added_site(fn: Function, edit: CodeEdit) -> Node | None:
+    """The call the commit added, in the current code: same text, nearest its line then."""
+    same = [c for c in fn.calls if " ".join(text_of(c).split()) == edit.call]
+    return min(same, key=lambda c: abs(line_of(c) - edit.line)) if same else None
+
+
 def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Finding]:
-    """One finding per release removed in the window, confirmed or not by the path analysis."""
+    """One finding per release removed in the window, confirmed or not by the path analysis,
+    and one per allocation added in the window that the path analysis finds leaking."""
     found: list[Finding] = []
+    for suspect in added_allocations(changes):
+        fn = _function(report, suspect.edit)
+        site = _added_site(fn, suspect.edit) if fn is not None else None
+        if fn is None or site is None:
+            continue
+        verdict = classify_site(report, fn, site)
+        if verdict is not None and verdict.kind in _LEAKS:  # an added allocation that is fine
+            found.append(_confirmed(suspect, verdict))  # is no suspect: most of them are
     for suspect in removed_releases(changes):
         edit = suspect.edit
         fn = _function(report, edit)

@@ -373,3 +373,89 @@ def test_an_else_if_chain_of_600_and_450_nested_blocks_are_analysed(tmp_path: Pa
     diagnosis = diagnose_tiny(repo)
     top = diagnosis.findings[0]
     assert (top.function, top.kind) == ("main", FindingKind.LOOP_LEAK)
+
+
+WORKER = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int handle(const char *label, int job);
+
+void work_forever(void) {
+    for (int job = 0;; job++) {
+        handle("job", job);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_an_allocation_the_latest_commit_added_in_the_loop_is_top_1_with_its_commit(
+    tmp_path: Path,
+) -> None:
+    labelled = WORKER.replace(
+        '        handle("job", job);\n',
+        "        char *label = malloc(256);\n"
+        '        strcpy(label, "job");\n'
+        "        handle(label, job);\n",
+    )
+    repo, shas = tiny_history(
+        tmp_path / "svc",
+        [
+            Step("import", {"worker.c": WORKER, "handle.c": "int handle(const char *l, int j);\n"},
+                 hours=72),
+            Step("worker: label each job", {"worker.c": labelled}, hours=3),
+        ],
+    )  # fmt: skip
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.file, top.function, top.line) == ("worker.c", "work_forever", 9)
+    assert top.introduced_by is not None and top.introduced_by.sha == shas[-1]
+    assert top.confidence is Confidence.HIGH
+
+
+FORMAT = """\
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *describe(const char *name);
+
+char *label_for(const char *name) {
+    char *described = describe(name);
+    if (described == NULL) return NULL;
+    char *label = malloc(strlen(described) + 8);
+    free(described);
+    if (label == NULL)
+        return NULL;
+    sprintf(label, "<%s>", name);
+    return label;
+}
+"""
+
+
+def test_a_release_moved_below_an_early_return_is_the_suspect(tmp_path: Path) -> None:
+    # the latest commit moves free(described) below the early return: that path now leaks
+    moved = FORMAT.replace(
+        "    free(described);\n    if (label == NULL)\n        return NULL;\n",
+        "    if (label == NULL)\n        return NULL;\n    free(described);\n",
+    )
+    describe = "#include <string.h>\nchar *describe(const char *n) { return strdup(n); }\n"
+    repo = _service(tmp_path, {"label.c": FORMAT, "describe.c": describe},
+                    latest={"label.c": moved})  # fmt: skip
+    diagnosis = diagnose_tiny(repo)
+    (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert any(note.startswith("moved free(described) in label_for()") for note in change.notes)
+    top = diagnosis.findings[0]
+    assert (top.file, top.function, top.line) == ("label.c", "label_for", 8)
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+
+
+def test_an_import_of_the_code_base_introduces_nothing(tmp_path: Path) -> None:
+    files = {f"lib/part{i}.c": f"int part{i}(void) {{ return {i}; }}\n" for i in range(24)}
+    files["main.c"] = OUT_PARAM
+    repo = _service(tmp_path, {"use.c": "int consume(const char *p);\n"}, latest=files)
+    diagnosis = diagnose_tiny(repo)
+    (imported,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert imported.notes == ["25 files at once: an import, not read at the C level"]
+    assert all(f.introduced_by is None for f in diagnosis.findings)

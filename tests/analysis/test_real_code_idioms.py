@@ -459,3 +459,57 @@ def test_an_import_of_the_code_base_introduces_nothing(tmp_path: Path) -> None:
     (imported,) = [c for c in diagnosis.changes if c.subject == "latest change"]
     assert imported.notes == ["25 files at once: an import, not read at the C level"]
     assert all(f.introduced_by is None for f in diagnosis.findings)
+
+
+STRBUF = """\
+#include <stdlib.h>
+#include <string.h>
+
+struct strbuf { char *buf; size_t len; };
+
+void strbuf_add(struct strbuf *sb, const char *text) {
+    size_t n = strlen(text);
+    char *grown = realloc(sb->buf, sb->len + n + 1);
+    if (grown == NULL) return;
+    sb->buf = grown;
+    memcpy(sb->buf + sb->len, text, n + 1);
+    sb->len += n;
+}
+
+void strbuf_release(struct strbuf *sb) {
+    free(sb->buf);
+    sb->buf = NULL;
+    sb->len = 0;
+}
+
+int emit(const char *line);
+
+void log_forever(void) {
+    for (;;) {
+        struct strbuf line = {NULL, 0};
+        strbuf_add(&line, "tick");
+        emit(line.buf);
+        strbuf_release(&line);
+    }
+}
+"""
+
+
+def test_a_deleted_release_of_what_a_local_struct_holds_is_top_1(tmp_path: Path) -> None:
+    repo = _service(
+        tmp_path,
+        {"log.c": STRBUF, "emit.c": "int emit(const char *line);\n"},
+        latest={"log.c": STRBUF.replace("        strbuf_release(&line);\n", "")},
+    )
+    diagnosis = diagnose_tiny(repo)
+    (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert "removed strbuf_release(&line) in log_forever() (log.c)" in change.notes
+    top = diagnosis.findings[0]
+    assert (top.file, top.function) == ("log.c", "log_forever")
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+
+
+def test_a_local_struct_released_every_iteration_is_no_leak(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"log.c": STRBUF, "emit.c": "int emit(const char *line);\n"})
+    findings = diagnose_tiny(repo).findings
+    assert [f for f in findings if f.function == "log_forever"] == []

@@ -271,12 +271,21 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
     old, new = _outline(old_parsed, set(touched)), _outline(new_parsed, set(touched))
 
     def released(call: _Call) -> list[str]:
-        """The arguments ``call`` releases (usually one)."""
-        return [
-            argument
-            for index, argument in enumerate(call.arguments)
-            if argument and vocabulary.releases(call.name, index, change.path)
-        ]
+        """The arguments ``call`` releases (usually one); for ``release(&local)`` of what a
+        local struct holds (``strbuf_release(&sb)``), the local."""
+        found = []
+        for index, argument in enumerate(call.arguments):
+            if not argument:
+                continue
+            if vocabulary.releases(call.name, index, change.path):
+                found.append(argument)
+            elif (
+                argument.startswith("&")
+                and argument[1:].strip().isidentifier()
+                and (vocabulary.releases_members(call.name, index, change.path))
+            ):
+                found.append(argument[1:].strip())
+        return found
 
     def frees(outline: _Outline) -> Counter[tuple[str | None, str]]:
         return Counter((c.function, v) for c in outline.calls for v in released(c))

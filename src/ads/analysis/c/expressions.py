@@ -178,6 +178,9 @@ class ExpressionWalker:
                 continue
             effect = self.r.oracle.effect(name, index, self.r.file)
             label = f"{name}()" if name else "a function pointer"
+            if address_of and self.r.oracle.releases_members(name, index, self.r.file):
+                st = settle(st, Status.FREED, f"released by {label} at line {line}")
+                continue  # strbuf_release(&sb): what the local holds is given back
             if address_of and effect is CalleeEffect.USES:
                 continue
             if address_of and effect is not CalleeEffect.UNCERTAIN:

@@ -69,6 +69,10 @@ class CalleeOracle(Protocol):
 
     def never_returns(self, name: str) -> bool: ...
 
+    def releases_members(self, name: str | None, index: int, file: str) -> bool:
+        """Whether the callee releases what its pointer argument points to holds."""
+        ...
+
     def constant(self, node: Node | None) -> int | None:
         """The value of a condition the program fixes (``#define``, ``static const``, a
         function returning a constant), or None: dead branches are not paths."""

@@ -177,7 +177,7 @@ class Program:
     _summaries: dict[tuple[str, str, int], CalleeEffect] = field(default_factory=dict)
     _depth: int = 0
     _loops: dict[int, LoopInfo] = field(default_factory=dict)
-    _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)
+    _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
@@ -386,10 +386,22 @@ class Program:
             return True
         return self._releases_held(self.constants.resolve(name, self._knows), index, file, 0)
 
-    def _releases_held(self, name: str, index: int, file: str, depth: int) -> bool:
+    def releases_members(self, name: str | None, index: int, file: str) -> bool:
+        """Whether ``name`` releases what the object its pointer argument ``index`` points to
+        holds (``strbuf_release(&sb)``, ``repo_clear(&r)``): for a caller passing ``&local``,
+        that is the release of the local's resources."""
+        if name is None:
+            return False
+        return self._releases_held(
+            self.constants.resolve(name, self._knows), index, file, 0, through_pointer=True
+        )
+
+    def _releases_held(
+        self, name: str, index: int, file: str, depth: int, *, through_pointer: bool = False
+    ) -> bool:
         """A release of something derived from parameter ``index`` (a member, a cast, the
         value a helper extracts), found through the call graph to a bounded depth."""
-        key = ("held", name, index)
+        key = ("members" if through_pointer else "held", name, index)
         cached = self._held.get(key)
         if cached is not None:
             return cached
@@ -399,7 +411,7 @@ class Program:
         pointers = pointer_parameters(fn.node)
         by_value = index < len(pointers) and not pointers[index]
         declared = _parameter_type(fn.node, index)
-        if not by_value or declared in self.constants.pointer_types:
+        if not through_pointer and (not by_value or declared in self.constants.pointer_types):
             # a pointer argument whose members are freed (reset(b) frees b->data) is still
             # the caller's block: only a handle passed by value is released this way.
             return False

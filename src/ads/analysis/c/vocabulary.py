@@ -44,6 +44,8 @@ class Vocabulary(Protocol):
 
     def releases(self, name: str | None, index: int, file: str) -> bool: ...
 
+    def releases_members(self, name: str | None, index: int, file: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class NamedVocabulary:
@@ -57,6 +59,9 @@ class NamedVocabulary:
 
     def releases(self, name: str | None, index: int, file: str) -> bool:
         return name is not None and name in self.releasers and index == 0
+
+    def releases_members(self, name: str | None, index: int, file: str) -> bool:
+        return False  # only the program's own code says what a struct's release frees
 
 
 KNOWN = NamedVocabulary()

@@ -178,6 +178,7 @@ class Program:
     _depth: int = 0
     _loops: dict[int, LoopInfo] = field(default_factory=dict)
     _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
+    _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
@@ -364,7 +365,15 @@ class Program:
 
     # ----------------------------------------------------------------- wrappers
     def allocation_calls(self, fn: Function) -> list[Node]:
-        return [n for n in fn.calls if self.allocates(callee_name(n))]
+        """The calls in ``fn`` that allocate, recomputed only when the allocators grew (the
+        wrapper discovery asks for every function in every round)."""
+        known = len(self.allocators)
+        cached = self._allocation_calls.get(id(fn))
+        if cached is not None and cached[0] == known:
+            return cached[1]
+        found = [n for n in fn.calls if self.allocates(callee_name(n))]
+        self._allocation_calls[id(fn)] = (known, found)
+        return found
 
     # ----------------------------------------------------------------- the vocabulary
     def allocates(self, name: str | None) -> bool:

@@ -53,6 +53,24 @@ def verdict(value: float, goal: float) -> str:
     return "meets" if value <= goal else "MISSES"
 
 
+def describe_checkout(package: Path) -> str:
+    """``<package> at <commit>`` (+ "uncommitted changes" when dirty): which ADS a bench
+    measured, since the engine changes under a checkout."""
+    head = subprocess.run(
+        ["git", "-C", str(package), "rev-parse", "--short=12", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    if head.returncode != 0:
+        return str(package)
+    dirty = subprocess.run(
+        ["git", "-C", str(package), "status", "--porcelain", "--", "."],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{package} at {head.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+
+
 # -- the demo ---------------------------------------------------------------------------------
 
 

@@ -67,6 +67,7 @@ from typing import Any
 
 import tree_sitter
 import tree_sitter_c
+from _common import describe_checkout
 
 import ads
 from ads.analysis.c.leaks import analyze_c_sources
@@ -503,20 +504,7 @@ def print_good_functions(results: list[dict]) -> None:
 
 def ads_source() -> str:
     """Where the ``ads`` package analysed comes from, with its commit and whether it is dirty."""
-    package = Path(ads.__file__).resolve().parent
-    top = subprocess.run(
-        ["git", "-C", str(package), "rev-parse", "--short=12", "HEAD"],
-        capture_output=True,
-        text=True,
-    )
-    if top.returncode != 0:
-        return str(package)
-    dirty = subprocess.run(
-        ["git", "-C", str(package), "status", "--porcelain", "--", "."],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return f"{package} at {top.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+    return describe_checkout(Path(ads.__file__).resolve().parent)
 
 
 def main() -> int:

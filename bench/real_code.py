@@ -77,6 +77,7 @@ from typing import Any
 
 try:
     import _real_code_cases as rc
+    from _common import describe_checkout
 except ImportError as exc:  # tree-sitter-c comes with the project's venv
     print(
         f"real_code.py: needs tree-sitter and tree-sitter-c ({exc}); run it with .venv/bin/python"
@@ -410,20 +411,7 @@ def ads_source(ads: list[str]) -> str:
     )
     if probe.returncode != 0:
         return shlex.join(ads)
-    package = Path(probe.stdout.strip()).resolve().parent
-    head = subprocess.run(
-        ["git", "-C", str(package), "rev-parse", "--short=12", "HEAD"],
-        capture_output=True,
-        text=True,
-    )
-    if head.returncode != 0:
-        return str(package)
-    dirty = subprocess.run(
-        ["git", "-C", str(package), "status", "--porcelain", "--", "."],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return f"{package} at {head.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+    return describe_checkout(Path(probe.stdout.strip()).resolve().parent)
 
 
 def run_ads(command: list[str], cwd: Path, timeout: float) -> tuple[float, int | None, str, str]:

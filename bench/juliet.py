@@ -314,15 +314,25 @@ def run_ads(cases: list[Case], support: dict[str, bytes], jobs: int, timeout: fl
 # -- the anchors: gcc -fanalyzer and clang --analyze ----------------------------------------------
 
 
-def gcc_case(tree: Path, case: Case, timeout: float) -> dict[str, Any]:
-    command = ["gcc", "-fanalyzer", "-O0", "-DINCLUDEMAIN", f"-I{SUPPORT_DIR}", "-c", case.path]
-    command += ["-o", os.devnull, "-fdiagnostics-format=json"]
+def run_timed(
+    command: list[str], tree: Path, timeout: float
+) -> tuple[subprocess.CompletedProcess[str], float] | dict[str, Any]:
+    """An anchor's run and its seconds, or the error result when it ran over ``timeout``."""
     started = time.perf_counter()
     try:
         proc = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"over the {timeout:g} s timeout", "seconds": timeout, "findings": []}
-    seconds = time.perf_counter() - started
+    return proc, time.perf_counter() - started
+
+
+def gcc_case(tree: Path, case: Case, timeout: float) -> dict[str, Any]:
+    command = ["gcc", "-fanalyzer", "-O0", "-DINCLUDEMAIN", f"-I{SUPPORT_DIR}", "-c", case.path]
+    command += ["-o", os.devnull, "-fdiagnostics-format=json"]
+    ran = run_timed(command, tree, timeout)
+    if isinstance(ran, dict):
+        return ran
+    proc, seconds = ran
     diagnostics = []
     for line in proc.stderr.splitlines():  # gcc 12 writes one JSON array, on one line
         if line.startswith("["):
@@ -356,12 +366,10 @@ def clang_case(tree: Path, case: Case, timeout: float) -> dict[str, Any]:
     """clang's leak warnings (text output). Written without clang at hand: never run yet."""
     command = ["clang", "--analyze", "-DINCLUDEMAIN", f"-I{SUPPORT_DIR}", case.path]
     command += ["-o", os.devnull]
-    started = time.perf_counter()
-    try:
-        proc = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"over the {timeout:g} s timeout", "seconds": timeout, "findings": []}
-    seconds = time.perf_counter() - started
+    ran = run_timed(command, tree, timeout)
+    if isinstance(ran, dict):
+        return ran
+    proc, seconds = ran
     ranges = function_ranges(case.source)
     findings = []
     for line in proc.stderr.splitlines():

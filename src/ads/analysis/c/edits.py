@@ -20,6 +20,7 @@ from tree_sitter import Node
 
 from ...models import CodeEdit, CodeEditKind, FileChange
 from ..languages import FileEdits
+from .sites import variable_of
 from .syntax import find_all, parse_c
 from .vocabulary import Vocabulary
 
@@ -76,26 +77,16 @@ def _text(node: Node | None) -> str:
     return " ".join((node.text or b"").decode("utf-8", "replace").split()) if node else ""
 
 
+def _normalised(text: str | None) -> str | None:
+    return " ".join(text.split()) or None if text else None
+
+
 def _function_name(definition: Node) -> str | None:
     """The identifier inside a function definition's declarator (through ``*`` and parens)."""
     node = definition.child_by_field_name("declarator")
     while node is not None and node.type != "identifier":
         node = node.child_by_field_name("declarator")
     return _text(node) or None
-
-
-def _assigned_to(call: Node) -> str | None:
-    """``buffer`` in ``char *buffer = malloc(...)`` or ``buffer = malloc(...)``."""
-    parent = call.parent
-    while parent is not None and parent.type in ("cast_expression", "parenthesized_expression"):
-        parent = parent.parent
-    if parent is None:
-        return None
-    if parent.type == "init_declarator":
-        return _function_name(parent)
-    if parent.type == "assignment_expression":
-        return _text(parent.child_by_field_name("left")) or None
-    return None
 
 
 def _call(node: Node, function: str | None, in_loop: bool) -> _Call | None:
@@ -110,7 +101,7 @@ def _call(node: Node, function: str | None, in_loop: bool) -> _Call | None:
         line=node.start_point[0] + 1,
         function=function,
         argument=passed[0] if passed and passed[0] else None,
-        assigned_to=_assigned_to(node),
+        assigned_to=_normalised(variable_of(node)),
         arguments=passed,
         in_loop=in_loop,
     )

@@ -26,7 +26,10 @@ def pagerduty() -> None:
 
 @pagerduty.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8443, show_default=True, type=int, help="Port (0: any free).")
+@click.option(
+    "--port", default=8443, show_default=True, type=click.IntRange(0, 65535),
+    help="Port (0: any free).",
+)  # fmt: skip
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),

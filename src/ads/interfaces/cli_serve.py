@@ -20,7 +20,10 @@ __all__ = ["serve"]
 @click.command()
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port; the URL is printed).",
+)  # fmt: skip
 @click.option(
     "--lease-seconds",
     default=120.0,
@@ -41,7 +44,8 @@ def serve(
 
     Needs ADS_WEBHOOK_SECRETS (comma-separated signing secrets of the webhook subscription,
     several during a rotation) and the PagerDuty settings of ``ads analyze``. With ADS_MCP_TOKEN
-    set, the MCP server is served at /mcp too, for clients sending that bearer token.
+    set, the MCP server is served at /mcp too, for clients sending that bearer token; bound
+    beyond loopback, /jobs answers only requests bearing that token.
     """
     import logging
     import os
@@ -65,9 +69,11 @@ def serve(
     handler.setFormatter(JsonLines())
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     ctx = Context.from_settings(settings)
-    service = build_service(ctx, secrets, lease_seconds=lease_seconds)
-    stop = threading.Event()
     mcp_token = os.environ.get(TOKEN_ENV) or None
+    service = build_service(
+        ctx, secrets, lease_seconds=lease_seconds, host=host, admin_token=mcp_token
+    )
+    stop = threading.Event()
     app = mounted_app(ctx, service, mcp_token=mcp_token, write_tools=enable_write_tools, host=host)
     with BackgroundServer(app, host=host, port=port) as server:
         service.start_worker()

@@ -1,5 +1,7 @@
 """The HTTP server of ``ads serve`` and ``ads demo``: the one background runner, which the local
-PagerDuty server uses too (``pagerduty_server.background``), raising ADS's errors.
+PagerDuty server uses too (``pagerduty_server.background``), raising ADS's errors, with the
+request limits both share (``pagerduty_server.limits``: body size, header and body deadlines, one
+log line for a client that went away).
 
 It serves an ASGI app with uvicorn in a background thread, on loopback and a free port unless
 told otherwise; the tests use it to talk to real servers rather than in-process fakes. An
@@ -8,14 +10,39 @@ address in use, or a server that does not come up, is a ``ConfigError`` that nam
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from typing import Any
 
 from ..errors import ConfigError
 from .pagerduty_server import background
 from .pagerduty_server.background import DEFAULT_SHUTDOWN_TIMEOUT, ServerStartError
+from .pagerduty_server.limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    BodyTooLarge,
+    RequestLimits,
+    read_body,
+)
 
-__all__ = ["BackgroundServer", "free_port"]
+__all__ = [
+    "BackgroundServer",
+    "BodyTooLarge",
+    "RequestLimits",
+    "free_port",
+    "is_loopback",
+    "read_body",
+]
+
+
+def is_loopback(host: str) -> bool:
+    """True if only this machine can reach ``host`` (localhost, 127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,6 +64,8 @@ class BackgroundServer(background.BackgroundServer):
         ssl_keyfile: str | None = None,
         log_level: str = "warning",
         shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         try:
             super().__init__(
@@ -47,6 +76,8 @@ class BackgroundServer(background.BackgroundServer):
                 ssl_keyfile=ssl_keyfile,
                 log_level=log_level,
                 shutdown_timeout=shutdown_timeout,
+                header_timeout=header_timeout,
+                body_timeout=body_timeout,
                 name="ads-http",
             )
         except ServerStartError as exc:

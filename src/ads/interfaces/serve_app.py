@@ -16,7 +16,8 @@ from ..workflow import Context, evaluate_escalations, respond
 from ..workflow.webhooks import Job
 from .mcp_server.http import streamable_http_app
 from .mcp_server.server import build_server
-from .webhook import WebhookService
+from .http_server import RequestLimits
+from .webhook import MAX_REQUEST_BYTES, WebhookService
 
 __all__ = ["JsonLines", "WithMcp", "build_service", "mounted_app"]
 
@@ -38,9 +39,15 @@ class JsonLines(logging.Formatter):
 
 
 def build_service(
-    ctx: Context, secrets: list[str], *, lease_seconds: float = 120.0
+    ctx: Context,
+    secrets: list[str],
+    *,
+    lease_seconds: float = 120.0,
+    host: str = "127.0.0.1",
+    admin_token: str | None = None,
 ) -> WebhookService:
-    """The receiver + worker wired to the workflow: respond to jobs, escalate when idle."""
+    """The receiver + worker wired to the workflow: respond to jobs, escalate when idle.
+    Bound to ``host`` beyond loopback, ``/jobs`` needs ``admin_token`` (ADS_MCP_TOKEN)."""
     names = {s.pagerduty_name for s in ctx.settings.services.values()}
 
     def handle(job: Job) -> None:
@@ -53,6 +60,8 @@ def build_service(
         services=lambda name: name in names,
         on_idle=_EscalationTimer(ctx) if _has_rules(ctx) else None,
         lease_seconds=lease_seconds,
+        host=host,
+        admin_token=admin_token,
     )
 
 
@@ -86,7 +95,8 @@ def mounted_app(
     server = build_server(
         ctx.settings, enable_write_tools=write_tools, context_factory=lambda settings: ctx
     )
-    return WithMcp(service.app(), streamable_http_app(server, token=mcp_token, host=host))
+    mcp_app = streamable_http_app(server, token=mcp_token, host=host)
+    return RequestLimits(WithMcp(service.app(), mcp_app), max_body_bytes=MAX_REQUEST_BYTES)
 
 
 def _has_rules(ctx: Context) -> bool:

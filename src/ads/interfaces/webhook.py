@@ -1,10 +1,18 @@
 """``ads serve``: PagerDuty v3 webhooks in, one job per incident, worked hands-free.
 
-The receiver checks ``X-PagerDuty-Signature`` (HMAC-SHA256 of the raw body; any of the
-comma-separated ``v1=`` values may match any configured secret, compared in constant time, so
-secrets can be rotated without downtime), rejects anything unsigned or forged with 401 before
-reading it as JSON, limits the body size, stores an ``incident.triggered`` for a configured
-service as a job in SQLite and answers 202 at once — well inside PagerDuty's 5 s. A worker
+The receiver reads the body with its size limit (413 past it), checks ``X-PagerDuty-Signature``
+(HMAC-SHA256 of the raw body; any of the comma-separated ``v1=`` values may match any configured
+secret, compared in constant time, so secrets can be rotated without downtime) and rejects
+anything unsigned or forged with 401 before reading it as JSON. A signed body is parsed with the
+nesting bound of ``ads.json_input`` and validated against the accepted shape
+(``webhook_events``) before any field is used: a body that is not a well-formed event is a 400
+with the reason; an event type ADS does not act on is a 202, ignored. An ``incident.triggered``
+for a configured service is stored as a job in SQLite and answered 202 at once — well inside
+PagerDuty's 5 s.
+
+``/jobs`` lists incident ids and error text: bound beyond loopback, it answers only requests
+with ``Authorization: Bearer <ADS_MCP_TOKEN>`` (``admin_token``), and none without a token
+configured. ``/healthz`` (worker alive or not) stays open for probes. A worker
 thread claims jobs one at a time and calls the handler (``workflow.respond``). A job is unique per
 incident, so twenty deliveries make one job; a job interrupted by a crash keeps its row and is
 claimed again when its lease expires.
@@ -12,6 +20,7 @@ claimed again when its lease expires.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
@@ -20,32 +29,34 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import AdsError, TemporaryError
+from ..json_input import JsonInputError, parse_json
 from ..workflow.webhooks import Job, Store, sign, verify_signature
+from .http_server import BodyTooLarge, RequestLimits, is_loopback, read_body
+from .webhook_events import ShapeError, parse_envelope, parse_triggered
 
-__all__ = ["WebhookService", "sign", "verify_signature"]
+__all__ = ["MAX_REQUEST_BYTES", "WebhookService", "sign", "verify_signature"]
 
 log = logging.getLogger("ads.webhook")
 
-MAX_BODY_BYTES = 512 * 1024
-HANDLED_EVENTS = {"incident.triggered"}
-KNOWN_EVENTS = {
-    "incident.acknowledged", "incident.annotated", "incident.conference_bridge.updated",
-    "incident.custom_field_values.updated", "incident.delegated", "incident.escalated",
-    "incident.incident_type.changed", "incident.priority_updated", "incident.reassigned",
-    "incident.reopened", "incident.resolved", "incident.responder.added",
-    "incident.responder.replied", "incident.status_update_published", "incident.triggered",
-    "incident.unacknowledged", "incident.workflow.completed", "incident.workflow.started",
-    "service.created", "service.deleted", "service.updated", "pagey.ping",
-}  # fmt: skip
+MAX_BODY_BYTES = 512 * 1024  # a webhook body; PagerDuty's own events are a few KB
+MAX_REQUEST_BYTES = 1024 * 1024  # any request to ``ads serve`` (the MCP server's included)
+HANDLED_EVENTS = {"incident.triggered"}  # every other well-formed event: 202, ignored
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def limits_middleware() -> Middleware:
+    """Every request to ``ads serve`` at most ``MAX_REQUEST_BYTES``; clients that go away are
+    one log line."""
+    return Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES)
 
 
 @dataclass
@@ -60,6 +71,8 @@ class WebhookService:
     poll_interval: float = 0.2
     lease_seconds: float = 300.0
     on_idle: Callable[[], None] | None = None  # e.g. evaluate escalation rules between jobs
+    host: str = "127.0.0.1"  # where it is bound: beyond loopback, /jobs needs admin_token
+    admin_token: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
 
@@ -70,50 +83,48 @@ class WebhookService:
             Route("/jobs", self.list_jobs, methods=["GET"]),
             *extra_routes,
         ]
-        return Starlette(routes=routes)
+        return Starlette(routes=routes, middleware=[limits_middleware()])
 
     # -- HTTP -------------------------------------------------------------------------------------
 
     async def receive(self, request: Request) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return _error(413, f"body larger than {self.max_body} bytes")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body:
-                return _error(413, f"body larger than {self.max_body} bytes")
+        """Size, signature, JSON (nesting bounded), shape — each a 4xx with its reason — then
+        one job per ``incident.triggered`` of a service in ads.yaml."""
+        try:
+            body = await read_body(request, self.max_body)
+        except BodyTooLarge as exc:
+            return _error(413, str(exc))
         if not verify_signature(body, request.headers.get("x-pagerduty-signature"), self.secrets):
             log.warning(json.dumps({"event": "webhook.rejected", "reason": "bad signature"}))
             return _error(401, "missing or invalid X-PagerDuty-Signature")
         try:
-            envelope = json.loads(body)
-            event = envelope["event"]
-            event_type = str(event["event_type"])
-            data = event.get("data") or {}
-        except (ValueError, KeyError, TypeError):
-            return _error(400, "body is not a PagerDuty v3 webhook (no event.event_type)")
-        if event_type not in KNOWN_EVENTS:
-            return _error(400, f"unknown event type {event_type!r}")
-        if event_type not in HANDLED_EVENTS:
-            return JSONResponse({"status": "ignored", "reason": f"{event_type} needs no action"},
-                                status_code=202)  # fmt: skip
-        incident_id = data.get("id") if isinstance(data, dict) else None
-        service = (data.get("service") or {}).get("summary") if isinstance(data, dict) else None
-        if not isinstance(incident_id, str) or not incident_id:
-            return _error(400, "incident.triggered without event.data.id")
-        if not isinstance(service, str) or not self.services(service):
-            log.info(json.dumps({"event": "webhook.ignored", "incident": incident_id,
+            document = parse_json(body)
+            event = parse_envelope(document).event
+            incident = parse_triggered(event.data) if event.event_type in HANDLED_EVENTS else None
+        except (JsonInputError, ShapeError) as exc:
+            reason = f"not a PagerDuty v3 webhook: {exc}"
+            log.warning(json.dumps({"event": "webhook.rejected", "reason": reason}))
+            return _error(400, reason)
+        if incident is None:
+            return JSONResponse(
+                {"status": "ignored", "reason": f"{event.event_type} needs no action"},
+                status_code=202,
+            )
+        service = incident.service.summary
+        if not self.services(service):
+            log.info(json.dumps({"event": "webhook.ignored", "incident": incident.id,
                                  "reason": f"service {service!r} is not in ads.yaml"}))  # fmt: skip
             return JSONResponse(
                 {"status": "ignored", "reason": f"service {service!r} is not in ads.yaml"},
                 status_code=202,
             )
-        created = await run_in_threadpool(self.store.enqueue_job, incident_id, event_type, envelope)
-        log.info(json.dumps({"event": "webhook.accepted", "incident": incident_id,
+        created = await run_in_threadpool(
+            self.store.enqueue_job, incident.id, event.event_type, document
+        )
+        log.info(json.dumps({"event": "webhook.accepted", "incident": incident.id,
                              "new_job": created}))  # fmt: skip
         return JSONResponse(
-            {"status": "queued" if created else "duplicate", "incident": incident_id},
+            {"status": "queued" if created else "duplicate", "incident": incident.id},
             status_code=202,
         )
 
@@ -121,7 +132,26 @@ class WebhookService:
         alive = self._worker is not None and self._worker.is_alive()
         return JSONResponse({"status": "ok", "worker": "running" if alive else "stopped"})
 
+    def admin_refusal(self, request: Request) -> Response | None:
+        """None if ``request`` may read admin pages; else the 401/403 that says what is needed."""
+        if is_loopback(self.host):
+            return None
+        if not self.admin_token:
+            return _error(403, f"{request.url.path} is served beyond loopback only with "
+                               "ADS_MCP_TOKEN set, to requests bearing it")  # fmt: skip
+        offered = request.headers.get("authorization", "").encode()
+        if hmac.compare_digest(offered, f"Bearer {self.admin_token}".encode()):
+            return None
+        return JSONResponse(
+            {"error": "missing or wrong bearer token (Authorization: Bearer $ADS_MCP_TOKEN)"},
+            status_code=401,
+            headers={"www-authenticate": 'Bearer realm="ads"'},
+        )
+
     async def list_jobs(self, request: Request) -> Response:
+        refused = self.admin_refusal(request)
+        if refused is not None:
+            return refused
         jobs = [
             {"incident": j.incident_id, "status": j.status, "attempts": j.attempts,
              "deliveries": j.deliveries, "error": j.error}

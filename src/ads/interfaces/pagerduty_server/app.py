@@ -2,7 +2,8 @@
 
 The app owns two background tasks for its lifetime: the webhook sender and the escalation clock
 (every tick, triggered incidents whose level timed out move to the next level; ``time_scale``
-makes the policy's minutes pass faster).
+makes the policy's minutes pass faster). No request body over ``MAX_REQUEST_BYTES`` reaches a
+route (``limits.RequestLimits``); each route reads with its own, lower limit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -21,11 +23,14 @@ from . import routes_directory, routes_events, routes_incidents, routes_web, rou
 from .account import Account
 from .http import ApiError, Server, error_response
 from .incidents import IncidentBook
+from .limits import RequestLimits
 from .seed import Seed, load_seed
 from .store import Store
 from .webhooks import WebhookSender
 
-__all__ = ["create_app"]
+__all__ = ["MAX_REQUEST_BYTES", "create_app"]
+
+MAX_REQUEST_BYTES = 1024 * 1024  # every endpoint; REST and Events bodies have lower limits
 
 
 def create_app(
@@ -91,6 +96,13 @@ def create_app(
             *routes_web.routes,
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                RequestLimits,
+                max_body_bytes=MAX_REQUEST_BYTES,
+                error_body=lambda message: {"error": {"message": message, "code": 2001}},
+            )
+        ],
         exception_handlers={404: not_found, 405: not_allowed, 500: crashed},
     )
     app.state.pd = server

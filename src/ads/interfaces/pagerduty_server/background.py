@@ -6,6 +6,8 @@
   as ``ServerStartError`` naming ``host:port``.
 - ``start`` returns once uvicorn serves (the app's lifespan startup done); a server that dies
   on the way or does not come up in time is a ``ServerStartError`` too, with the reason.
+- Every connection has deadlines (``limits.timed_protocol``): ``header_timeout`` seconds for a
+  request's headers, ``body_timeout`` for its body; uvicorn itself has neither.
 - ``stop`` stops accepting, gives requests in flight up to ``shutdown_timeout`` to finish, cuts
   idle keep-alive connections at once, and returns when the thread has ended.
 
@@ -24,6 +26,8 @@ from types import TracebackType
 from typing import Any, Literal
 
 import uvicorn
+
+from .limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, timed_protocol
 
 __all__ = ["DEFAULT_SHUTDOWN_TIMEOUT", "BackgroundServer", "ServerStartError", "listen"]
 
@@ -102,6 +106,8 @@ class BackgroundServer:
         log_level: str = "warning",
         lifespan: Literal["auto", "on", "off"] = "auto",
         shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         name: str = "http-server",
     ) -> None:
         if sock is None:
@@ -121,6 +127,7 @@ class BackgroundServer:
             lifespan=lifespan,
             access_log=False,
             timeout_graceful_shutdown=shutdown_timeout,
+            http=timed_protocol(header_timeout, body_timeout),
         )
         self.server = _Server(config)
         self.thread = threading.Thread(target=self._serve, daemon=True, name=name)

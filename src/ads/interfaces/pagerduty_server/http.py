@@ -4,12 +4,15 @@ Errors are ``{"error": {"message", "code", "errors"}}`` with PagerDuty's codes (
 input, 2006 authentication failed, 2100 not found). Pagination is PagerDuty's classic
 offset/limit: ``limit`` defaults to 25 and is capped at 100, ``offset + limit`` may not pass
 10000, and the page says whether there is ``more``.
+
+A REST body is read with ``read_json``: at most ``MAX_REST_BODY_BYTES`` (refused before reading
+when the declared length is larger) and nested at most ``MAX_JSON_DEPTH`` deep, or it is a 400
+(413 for the size) in PagerDuty's shape, before any route looks at it.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -17,11 +20,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ...json_input import JsonInputError, parse_json
 from .account import Account
 from .incidents import IncidentBook
+from .limits import BodyTooLarge, read_body
 from .oncall import parse_time
 
 __all__ = [
+    "MAX_REST_BODY_BYTES",
     "ApiError",
     "Page",
     "Server",
@@ -35,6 +41,7 @@ __all__ = [
 
 Doc = dict[str, Any]
 ITERATION_LIMIT = 10000
+MAX_REST_BODY_BYTES = 256 * 1024  # a note is at most 25,000 characters; nothing else is larger
 
 
 class ApiError(Exception):
@@ -192,11 +199,14 @@ def time_param(request: Request, name: str) -> datetime | None:
 
 
 async def read_json(request: Request) -> Doc:
-    raw = await request.body()
     try:
-        body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError.invalid("The request body is not valid JSON") from None
+        raw = await read_body(request, MAX_REST_BODY_BYTES)
+    except BodyTooLarge as exc:
+        raise ApiError(413, "Request Entity Too Large", 2001, [str(exc)]) from None
+    try:
+        body = parse_json(raw or b"null")
+    except JsonInputError as exc:
+        raise ApiError.invalid(f"The request body is not valid JSON ({exc})") from None
     if not isinstance(body, dict):
         raise ApiError.invalid("The request body must be a JSON object")
     return body

@@ -3,6 +3,10 @@
 A schedule layer starts at ``rotation_virtual_start`` and hands over every
 ``rotation_turn_length_seconds`` to the next user in its list, round and round. That is all the
 demo account needs (no restrictions, no overrides), and it is the rule PagerDuty applies.
+
+Rendering is bounded: a window longer than ``MAX_WINDOW`` is refused by the routes, and one
+that would still produce more than ``MAX_TURNS`` turns (a one-second rotation) raises
+``TooManyTurns`` before building them, so no request can keep the server busy for long.
 """
 
 from __future__ import annotations
@@ -11,7 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["Turn", "format_time", "parse_time", "turns"]
+__all__ = ["MAX_TURNS", "MAX_WINDOW", "TooManyTurns", "Turn", "format_time", "parse_time", "turns"]
+
+MAX_WINDOW = timedelta(days=90)  # PagerDuty: "on-call shifts are limited to 90 days"
+MAX_TURNS = 10_000  # per layer and window
+
+
+class TooManyTurns(ValueError):
+    """The window holds more than ``MAX_TURNS`` turns of a layer."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,11 @@ def turns(schedule: dict[str, Any], since: datetime, until: datetime) -> list[Tu
         layer_start = parse_time(layer["start"]) if layer.get("start") else None
         layer_end = parse_time(layer["end"]) if layer.get("end") else None
         length = timedelta(seconds=int(layer["rotation_turn_length_seconds"]))
+        if (until - since) // length > MAX_TURNS:
+            raise TooManyTurns(
+                f"the range holds more than {MAX_TURNS} on-call turns of schedule "
+                f"{schedule.get('id', '?')}; narrow since/until"
+            )
         index = (since - origin) // length
         while True:
             start = origin + index * length

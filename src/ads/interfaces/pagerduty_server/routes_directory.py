@@ -3,19 +3,21 @@ and change events."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from .http import ApiError, Server, api_route, list_param, ok, page_params, time_param
-from .oncall import format_time, turns
+from .oncall import MAX_WINDOW, TooManyTurns, format_time, turns
 
 __all__ = ["routes"]
 
 Doc = dict[str, Any]
+T = TypeVar("T")
 
 
 def _filter(request: Request, items: list[Doc], *, name_key: str = "name") -> list[Doc]:
@@ -32,6 +34,24 @@ def _filter(request: Request, items: list[Doc], *, name_key: str = "name") -> li
     if team_ids:
         items = [i for i in items if any(t["id"] in team_ids for t in i.get("teams", []))]
     return items
+
+
+def _check_window(since: datetime, until: datetime) -> None:
+    """400 unless ``since <= until`` and the window is at most ``MAX_WINDOW`` long."""
+    if since > until:
+        raise ApiError.invalid("since must be before until")
+    if until - since > MAX_WINDOW:
+        raise ApiError.invalid(f"The date range may not exceed {MAX_WINDOW.days} days")
+
+
+def _rendered(render: Callable[[], T]) -> T:
+    """On-call turns rendered, or a 400 when the window is too fine-grained or out of range."""
+    try:
+        return render()
+    except TooManyTurns as exc:
+        raise ApiError.invalid(str(exc)) from None
+    except OverflowError:
+        raise ApiError.invalid("since/until is too far from the schedule's start") from None
 
 
 def _get(server: Server, kind: str, object_id: str) -> Doc:
@@ -74,12 +94,16 @@ async def get_policy(request: Request, server: Server) -> Response:
 
 async def list_oncalls(request: Request, server: Server) -> Response:
     page = page_params(request)
-    since, until = time_param(request, "since"), time_param(request, "until")
-    if since and until and since > until:
-        raise ApiError.invalid("since must be before until")
-    if since and until and until - since > timedelta(days=90):
-        raise ApiError.invalid("The date range may not exceed 90 days")
-    items = server.account.oncalls(since, until)
+    now = server.account.now()
+    since = time_param(request, "since") or now
+    until = time_param(request, "until") or max(since, now)
+    _check_window(since, until)
+    if until > now + MAX_WINDOW:
+        raise ApiError.invalid(
+            f"until may be at most {MAX_WINDOW.days} days in the future (on-call shifts are "
+            f"limited to {MAX_WINDOW.days} days)"
+        )
+    items = _rendered(lambda: server.account.oncalls(since, until))
     for name, key in (
         ("escalation_policy_ids", "escalation_policy"),
         ("schedule_ids", "schedule"),
@@ -113,11 +137,10 @@ async def get_schedule(request: Request, server: Server) -> Response:
     schedule = _get(server, "schedule", request.path_params["id"])
     since = time_param(request, "since") or server.account.now()
     until = time_param(request, "until") or since + timedelta(days=7)
-    if since > until:
-        raise ApiError.invalid("since must be before until")
+    _check_window(since, until)
     entries = [
         {"start": format_time(t.start), "end": format_time(t.end), "user": t.user}
-        for t in turns(schedule, since, until)
+        for t in _rendered(lambda: turns(schedule, since, until))
     ]
     schedule["final_schedule"] = {
         "name": "Final Schedule",

@@ -1,20 +1,23 @@
 """Events API v2: ``POST /v2/enqueue`` (trigger / acknowledge / resolve) and
 ``POST /v2/change/enqueue``, with PagerDuty's 202 and ``{"status", "message", "errors"}`` 400s.
 
-Every check runs before anything is written, so a rejected event changes nothing.
+Every check runs before anything is written, so a rejected event changes nothing. A body is
+read with its limit (``MAX_EVENT_BYTES``, PagerDuty's 512 KB: a larger declared length is refused
+before reading) and parsed with the nesting bound of ``ads.json_input``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ...json_input import JsonInputError, JsonTooDeep, parse_json
 from .account import new_id, reference
 from .http import Server
+from .limits import BodyTooLarge, read_body
 from .oncall import format_time, parse_time
 
 __all__ = ["MAX_EVENT_BYTES", "routes"]
@@ -43,12 +46,17 @@ def _invalid(error: InvalidEvent) -> JSONResponse:
 
 
 async def _event(request: Request) -> Doc:
-    raw = await request.body()
-    if len(raw) > MAX_EVENT_BYTES:
-        raise InvalidEvent(f"Event payload exceeds the {MAX_EVENT_BYTES // 1024} KB limit")
     try:
-        event = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        raw = await read_body(request, MAX_EVENT_BYTES)
+    except BodyTooLarge:
+        raise InvalidEvent(
+            f"Event payload exceeds the {MAX_EVENT_BYTES // 1024} KB limit"
+        ) from None
+    try:
+        event = parse_json(raw)
+    except JsonTooDeep as exc:
+        raise InvalidEvent(str(exc)) from None
+    except JsonInputError:
         raise InvalidEvent(
             "JSON parse error",
             status="Unrecognized object",

@@ -43,6 +43,7 @@ __all__ = [
     "RuntimeUnavailableError",
     "TemporaryError",
     "UnknownServiceError",
+    "excerpt",
 ]
 
 
@@ -126,3 +127,13 @@ class NotImplementedYetError(PermanentError):
 
 class KubernetesError(PermanentError):
     """The Kubernetes API refused a request (401/403/404), or the kubeconfig cannot be used."""
+
+
+def excerpt(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, saying how long the whole was: what a
+    message echoes of user input, so a 1 MB argument does not come back whole."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str | bytes) else ""
+    return f"{text[:limit]}…{size}"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, excerpt
 from .cli_common import config_option, reports_errors
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["analyze", "remediate_command", "report"]
 
 FORMATS = click.Choice(["text", "markdown", "json"])
+MAX_INCIDENT_ID_CHARS = 128  # as the PagerDuty facade: ids are 7-14 characters
 
 
 def _print(diagnosis: Diagnosis, fmt: str) -> None:
@@ -134,6 +135,11 @@ def report(incident_id: str, config_path: Path | None, output: Path | None) -> N
     from ..workflow import Context, write_report
     from .console import console
 
+    if len(incident_id) > MAX_INCIDENT_ID_CHARS:
+        raise ConfigError(
+            f"{excerpt(incident_id, 40)} is not a PagerDuty incident id or number "
+            f"(at most {MAX_INCIDENT_ID_CHARS} characters)"
+        )
     ctx = Context.from_settings(load_settings(config_path))
     diagnosis = ctx.store.diagnosis(incident_id)
     if diagnosis is None:

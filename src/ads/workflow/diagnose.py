@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from ..analysis.scoring import (
 )
 from ..config import ServiceConfig
 from ..errors import AnalysisError, ConfigError
+from ..json_input import JsonInputError, parse_json
 from ..models import Change, Confidence, Diagnosis, Incident, OnCall
 from ..sources.pagerduty import incident_from_api
 from ..sources.repository import GitRepository
@@ -261,10 +261,10 @@ def diagnose_offline(
 ) -> Diagnosis:
     """Diagnose a saved ``GET /incidents/{id}`` body against a repository, no ads.yaml needed."""
     try:
-        document = json.loads(incident_file.read_text(encoding="utf-8"))
+        document = parse_json(incident_file.read_bytes())
     except FileNotFoundError:
         raise ConfigError(f"incident file {incident_file} does not exist") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except JsonInputError as exc:
         raise ConfigError(f"{incident_file} is not a JSON document ({exc})") from None
     incident = incident_from_api(document)
     chosen = service or ServiceConfig(name=incident.service_name or "unknown-service")

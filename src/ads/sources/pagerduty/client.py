@@ -26,6 +26,7 @@ from ...errors import (
     PagerDutyError,
     PagerDutyNotFoundError,
     PagerDutyUnavailableError,
+    excerpt,
 )
 from ...models import Alert, Incident, LogEntry, Note, OnCall
 from .convert import to_alert, to_incident, to_log_entry, to_note, to_oncall
@@ -49,8 +50,17 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
+MAX_ID_CHARS = 128  # PagerDuty's ids are 7-14 characters; a longer one is not an id
+
+
 def _q(identifier: str) -> str:
-    """An id as one URL path segment, whatever characters a user typed into it."""
+    """An id as one URL path segment, whatever characters a user typed into it; a
+    ``PagerDutyError`` for one too long to be an id (it would not fit in a URL)."""
+    if len(str(identifier)) > MAX_ID_CHARS:
+        raise PagerDutyError(
+            f"{excerpt(str(identifier), 40)} is not a PagerDuty incident id or number "
+            f"(at most {MAX_ID_CHARS} characters)"
+        )
     return quote(str(identifier), safe="")
 
 

@@ -80,7 +80,7 @@ class UnknownServiceError(ConfigError):
 
     def __init__(self, name: str, known: list[str]) -> None:
         listed = ", ".join(sorted(known)) or "none"
-        super().__init__(f"unknown service {name!r}; services in ads.yaml: {listed}")
+        super().__init__(f"unknown service {excerpt(name)}; services in ads.yaml: {listed}")
         self.name = name
         self.known = known
 

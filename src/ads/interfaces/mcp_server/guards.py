@@ -3,7 +3,8 @@
 An assistant can only act on what a failed call tells it, so an expected failure (unknown
 incident, service not in ads.yaml, a path outside the repositories) becomes a ``ToolError``
 whose one line says what to do next, and a secret configured in the environment never appears
-in it. Anything else is a bug: the SDK logs its traceback on stderr and tells the client only
+in it. What a message echoes of an argument is cut to ``ECHO_CHARS`` (``excerpt``), and a
+message as a whole to ``MAX_MESSAGE_CHARS``: a 1 MB argument never comes back whole. Anything else is a bug: the SDK logs its traceback on stderr and tells the client only
 that the tool failed.
 """
 
@@ -21,12 +22,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from ...config import ServiceConfig
-from ...errors import AdsError, PagerDutyNotFoundError
+from ...errors import AdsError, PagerDutyNotFoundError, excerpt
 from .state import ServerState
 
 __all__ = [
+    "ECHO_CHARS",
+    "MAX_MESSAGE_CHARS",
     "add_tool",
     "check_incident_id",
+    "echo",
     "confine_path",
     "parse_time",
     "redact",
@@ -37,6 +41,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # PagerDuty incident ids are upper-case alphanumerics (Q1ABCDEF...), numbers are digits.
 INCIDENT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+ECHO_CHARS = 80  # of one argument, in a message
+MAX_MESSAGE_CHARS = 600  # of a whole tool error
+
+
+def echo(value: object) -> str:
+    """An argument as a message quotes it: its repr, cut to ``ECHO_CHARS``."""
+    return excerpt(value, ECHO_CHARS)
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -63,9 +78,9 @@ def tool_errors(state: ServerState) -> Callable[[F], F]:
             try:
                 return fn(*args, **kwargs)
             except ToolError as exc:
-                raise ToolError(redact(str(exc), state.secrets())) from None
+                raise ToolError(_bounded(redact(str(exc), state.secrets()))) from None
             except AdsError as exc:
-                raise ToolError(redact(_message(exc), state.secrets())) from None
+                raise ToolError(_bounded(redact(_message(exc), state.secrets()))) from None
 
         return wrapper  # type: ignore[return-value]
 
@@ -100,7 +115,7 @@ def check_incident_id(incident_id: str) -> str:
     value = incident_id.strip()
     if not INCIDENT_ID.match(value):
         raise ToolError(
-            f"{incident_id!r} is not a PagerDuty incident id (letters and digits, e.g. Q1ABCDEF "
+            f"{echo(incident_id)} is not a PagerDuty incident id (letters and digits, e.g. Q1ABCDEF "
             "or an incident number); call list_incidents to see the ids"
         )
     return value
@@ -122,7 +137,7 @@ def parse_time(value: str | None, field: str) -> datetime | None:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ToolError(
-            f"{field}={value!r} is not an ISO 8601 time; use e.g. 2026-11-25T04:00:00Z"
+            f"{field}={echo(value)} is not an ISO 8601 time; use e.g. 2026-11-25T04:00:00Z"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -141,6 +156,6 @@ def confine_path(raw: str, roots: list[Path], *, base: Path) -> Path:
             return resolved
     listed = ", ".join(str(r) for r in roots) or "none"
     raise ToolError(
-        f"path {raw!r} is outside the configured repositories ({listed}); "
+        f"path {echo(raw)} is outside the configured repositories ({listed}); "
         "give a path inside the service's repository, e.g. worker.c"
     )

@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from ...models import Incident
-from .guards import add_tool, check_incident_id, parse_time, service_config
+from .guards import add_tool, check_incident_id, echo, parse_time, service_config
 from .results import IncidentList, IncidentStatus, IncidentSummary, NoteAdded
 from .state import ServerState
 
@@ -32,7 +32,8 @@ def _statuses(status: str | None) -> list[str] | None:
     unknown = [s for s in wanted if s not in STATUSES]
     if unknown:
         raise ToolError(
-            f"unknown status {', '.join(unknown)}; use {', '.join(STATUSES)} (comma-separated)"
+            f"unknown status {echo(', '.join(unknown))}; use {', '.join(STATUSES)} "
+            "(comma-separated)"
         )
     return wanted
 

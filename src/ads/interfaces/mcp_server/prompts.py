@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from .guards import check_incident_id
 from .state import ServerState
@@ -56,6 +59,10 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
     def investigate_incident(incident_id: str) -> str:
         """Investigate an OOMKilled incident end to end: incident, on-call, recent changes,
         root cause (file, function, line), fix, rollback and mitigation."""
-        return investigation_text(check_incident_id(incident_id), write_tools=state.write_tools)
+        try:
+            checked = check_incident_id(incident_id)
+        except ToolError as exc:  # the SDK would say only "Error rendering prompt"
+            raise MCPError(INVALID_PARAMS, str(exc)) from None
+        return investigation_text(checked, write_tools=state.write_tools)
 
     server.prompt(title="Investigate incident")(investigate_incident)

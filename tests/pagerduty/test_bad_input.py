@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+import yaml
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
+from ads.interfaces.pagerduty_server import DEMO_SEED, LocalPagerDuty
 from ads.interfaces.pagerduty_server.store import IncidentQuery
 
 
@@ -154,3 +156,44 @@ def test_bad_updates_and_notes_change_nothing(
     for note in [{"note": {"content": "  "}}, {"note": {}}, {"nothing": 1}]:
         _rest_error(http.post(f"/incidents/{incident}/notes", json=note), 400, 2001)
     assert _state(local_pagerduty) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "needle"),
+    [
+        ("/oncalls", {"until": "9999-12-31T00:00:00Z"}, "at most 90 days in the future"),
+        ("/oncalls", {"since": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z"},
+         "may not exceed 90 days"),
+        ("/oncalls", {"since": "0001-01-01T00:00:00Z"}, "may not exceed 90 days"),
+        ("/schedules/PS0PRIM", {"since": "2026-01-01T00:00:00Z", "until": "9999-12-31T00:00:00Z"},
+         "may not exceed 90 days"),
+        ("/schedules/PS0PRIM", {"since": "9999-12-25T00:00:00Z"}, "since/until"),
+        ("/schedules/PS0PRIM", {"until": "0001-01-02T00:00:00Z"}, "since must be before until"),
+    ],
+)  # fmt: skip
+def test_time_ranges_are_bounded(
+    http: httpx2.Client, path: str, params: dict[str, str], needle: str
+) -> None:
+    response = http.get(path, params=params)
+    _rest_error(response, 400, 2001)
+    assert needle in " ".join(response.json()["error"]["errors"]), response.text
+
+
+def test_a_fine_grained_schedule_is_refused_not_rendered(tmp_path: Path) -> None:
+    seed = yaml.safe_load(DEMO_SEED.read_text())
+    for schedule in seed["schedules"]:
+        schedule["rotation_turn_length_seconds"] = 1
+    path = tmp_path / "seed.yaml"
+    path.write_text(yaml.safe_dump(seed))
+    with (
+        LocalPagerDuty(tmp_path / "pd", seed=path) as server,
+        httpx2.Client(
+            base_url=server.api_url,
+            verify=server.ssl_context(),
+            headers={"Authorization": f"Token token={server.token}"},
+        ) as client,
+    ):
+        week = client.get("/schedules/PS0PRIM")  # 7 days of one-second turns
+        _rest_error(week, 400, 2001)
+        assert "more than 10000 on-call turns" in " ".join(week.json()["error"]["errors"])
+        assert client.get("/oncalls").status_code == 200  # now: one turn each

@@ -40,6 +40,8 @@ DEFAULT_HEADER_TIMEOUT = 10.0  # seconds from connection (or the previous respon
 DEFAULT_BODY_TIMEOUT = 30.0  # seconds from the headers to the body's last byte
 TIMED_OUT = "ads.timed_out"  # scope key the protocol sets when it cut a request's body
 
+CLOSE = (b"connection", b"close")
+
 log = logging.getLogger("ads.http")
 
 
@@ -58,6 +60,13 @@ def declared_length(scope: Scope) -> int | None:
             text = value.decode("latin-1").strip()
             return int(text) if text.isdigit() and len(text) < 20 else -1
     return None
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(
+        name == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in scope.get("headers") or []
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -111,9 +120,10 @@ class RequestLimits:
         received = 0
         over = False
         started = False
+        unread = bool(declared) or _chunked(scope)  # a body the app has not had in full yet
 
         async def limited_receive() -> Message:
-            nonlocal received, over
+            nonlocal received, over, unread
             if over:
                 return {"type": "http.disconnect"}
             message = await receive()
@@ -122,6 +132,7 @@ class RequestLimits:
                 if received > self.max_body_bytes:
                     over = True
                     return {"type": "http.disconnect"}
+                unread = unread and bool(message.get("more_body", False))
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -130,6 +141,8 @@ class RequestLimits:
                 return  # the app answered a body it never had in full: the 413 says why
             if message["type"] == "http.response.start":
                 started = True
+                if unread:  # answered early (e.g. refused a body): do not read the rest
+                    message = {**message, "headers": [*message.get("headers", []), CLOSE]}
             await send(message)
 
         try:

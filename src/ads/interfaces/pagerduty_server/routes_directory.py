@@ -97,12 +97,12 @@ async def list_oncalls(request: Request, server: Server) -> Response:
     now = server.account.now()
     since = time_param(request, "since") or now
     until = time_param(request, "until") or max(since, now)
-    _check_window(since, until)
     if until > now + MAX_WINDOW:
         raise ApiError.invalid(
             f"until may be at most {MAX_WINDOW.days} days in the future (on-call shifts are "
             f"limited to {MAX_WINDOW.days} days)"
         )
+    _check_window(since, until)
     items = _rendered(lambda: server.account.oncalls(since, until))
     for name, key in (
         ("escalation_policy_ids", "escalation_policy"),
@@ -136,7 +136,7 @@ async def list_schedules(request: Request, server: Server) -> Response:
 async def get_schedule(request: Request, server: Server) -> Response:
     schedule = _get(server, "schedule", request.path_params["id"])
     since = time_param(request, "since") or server.account.now()
-    until = time_param(request, "until") or since + timedelta(days=7)
+    until = time_param(request, "until") or _rendered(lambda: since + timedelta(days=7))
     _check_window(since, until)
     entries = [
         {"start": format_time(t.start), "end": format_time(t.end), "user": t.user}

@@ -154,7 +154,9 @@ def acceptable_event(document: Any, routing_key: str) -> bool:
     payload = document.get("payload")
     return (
         isinstance(payload, dict)
-        and all(isinstance(payload.get(k), str) and payload[k].strip() for k in ("summary", "source"))
+        and all(
+            isinstance(payload.get(k), str) and payload[k].strip() for k in ("summary", "source")
+        )
         and payload.get("severity") in ("critical", "error", "warning", "info")
     )
 
@@ -226,7 +228,9 @@ def run(
     elapsed = time.perf_counter() - started
     codes = ", ".join(f"{code}: {count}" for code, count in sorted(statuses.items()))
     fives = sum(count for code, count in statuses.items() if code >= 500)
-    print(f"{name}: {total} bodies (seed {seed}) in {elapsed:.1f} s, {total / elapsed:.0f} bodies/s")
+    print(
+        f"{name}: {total} bodies (seed {seed}) in {elapsed:.1f} s, {total / elapsed:.0f} bodies/s"
+    )
     print(f"  status codes: {codes}")
     print(f"  5xx: {fives}; made for invalid bodies: {invalid_made}")
     return makers
@@ -263,7 +267,9 @@ def main() -> None:
         )  # fmt: skip
         allowed = {triggered_incident(d) for d in makers}
         stray = [j.incident_id for j in store.jobs() if j.incident_id not in allowed]
-        print(f"  jobs stored: {len(store.jobs())}, of an incident no valid body named: {len(stray)}")
+        print(
+            f"  jobs stored: {len(store.jobs())}, of an incident no valid body named: {len(stray)}"
+        )
 
         pagerduty = create_app(Path(tmp) / "pd.db")
         account = pagerduty.state.pd.account

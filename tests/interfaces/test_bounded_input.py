@@ -20,7 +20,9 @@ from ads.interfaces.pagerduty_server import LocalPagerDuty
 from tests.interfaces.test_cli import assert_one_line_error
 
 
-def ads(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def ads(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ads", *args],
         cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120,
@@ -93,7 +95,11 @@ def _deep_c() -> str:
         "#include <stdlib.h>\n\n"
         "int churn(int n) {\n" + chain + "    return n;\n}\n\n"
         "void controller(void) {\n    int n = 0;\n    while (1) {\n"
-        + loops + blocks + body + "}\n" * 400 + "}\n" * 200
+        + loops
+        + blocks
+        + body
+        + "}\n" * 400
+        + "}\n" * 200
         + "        n = churn(n);\n    }\n}\n\n"
         "int main(void) { controller(); return 0; }\n"
     )

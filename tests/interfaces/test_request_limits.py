@@ -70,7 +70,7 @@ def test_a_stalled_upload_is_cut_with_one_log_line(
     caplog.set_level(logging.INFO)
     with connect(server) as sock:
         sock.sendall(
-            b"POST /webhooks/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"ev"
+            b'POST /webhooks/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"ev'
         )
         assert read_all(sock) == b""  # cut: no answer for a body that never came
     lines = [r for r in caplog.records if r.name == "ads.http"]
@@ -85,7 +85,7 @@ def test_a_dropped_upload_logs_one_line(
     caplog.set_level(logging.INFO)
     with connect(server) as sock:
         sock.sendall(
-            b"POST /webhooks/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"ev"
+            b'POST /webhooks/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"ev'
         )
     # the server notices when it reads the end of the stream; healthz answers meanwhile
     assert httpx2.get(f"{server.url}/healthz").status_code == 200
@@ -101,8 +101,7 @@ def test_a_dropped_upload_logs_one_line(
 def test_a_declared_large_body_is_refused_before_it_is_sent(server: BackgroundServer) -> None:
     with connect(server) as sock:
         sock.sendall(
-            b"POST /webhooks/pagerduty HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Length: 52428800\r\n\r\n{"
+            b"POST /webhooks/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Length: 52428800\r\n\r\n{"
         )
         answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.1 413")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -103,7 +102,6 @@ def test_signed_junk_is_never_a_5xx_nor_a_job(
         assert response.status_code == 202 and expected in after
 
 
-
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -137,10 +135,12 @@ def test_deep_nesting_is_400(
     receiver: tuple[WebhookService, str], http: httpx2.Client, depth: int
 ) -> None:
     service, url = receiver
+    before = service.store.jobs()
     body = b'{"event": ' + b"[" * depth + b"]" * depth + b"}"
     response = http.post(url, content=body, headers={"x-pagerduty-signature": sign(body, SECRET)})
     assert response.status_code == 400
     assert "nested deeper than 64 levels" in response.json()["error"]
+    assert service.store.jobs() == before
 
 
 def test_missing_data_id_and_unknown_types(
@@ -151,6 +151,7 @@ def test_missing_data_id_and_unknown_types(
         return http.post(url, content=body, headers={"x-pagerduty-signature": sign(body, SECRET)})
 
     service, url = receiver
+    before = service.store.jobs()
     missing = json.loads(json.dumps(VALID))
     del missing["event"]["data"]["id"]
     assert post(missing).status_code == 400
@@ -158,3 +159,4 @@ def test_missing_data_id_and_unknown_types(
     future["event"]["event_type"] = "incident.something_new"
     answer = post(future)
     assert answer.status_code == 202 and answer.json()["status"] == "ignored"
+    assert service.store.jobs() == before

@@ -71,7 +71,9 @@ def acceptable(event: Any, routing_key: str) -> bool:
     payload = event.get("payload")
     return (
         isinstance(payload, dict)
-        and all(isinstance(payload.get(k), str) and payload[k].strip() for k in ("summary", "source"))
+        and all(
+            isinstance(payload.get(k), str) and payload[k].strip() for k in ("summary", "source")
+        )
         and payload.get("severity") in ("critical", "error", "warning", "info")
     )
 

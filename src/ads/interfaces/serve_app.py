@@ -14,9 +14,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..workflow import Context, evaluate_escalations, respond
 from ..workflow.webhooks import Job
+from .http_server import RequestLimits
 from .mcp_server.http import streamable_http_app
 from .mcp_server.server import build_server
-from .http_server import RequestLimits
 from .webhook import MAX_REQUEST_BYTES, WebhookService
 
 __all__ = ["JsonLines", "WithMcp", "build_service", "mounted_app"]

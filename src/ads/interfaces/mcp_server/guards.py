@@ -4,8 +4,10 @@ An assistant can only act on what a failed call tells it, so an expected failure
 incident, service not in ads.yaml, a path outside the repositories) becomes a ``ToolError``
 whose one line says what to do next, and a secret configured in the environment never appears
 in it. What a message echoes of an argument is cut to ``ECHO_CHARS`` (``excerpt``), and a
-message as a whole to ``MAX_MESSAGE_CHARS``: a 1 MB argument never comes back whole. Anything else is a bug: the SDK logs its traceback on stderr and tells the client only
-that the tool failed.
+message as a whole to ``MAX_MESSAGE_CHARS``: a 1 MB argument never comes back whole.
+
+Anything else is a bug: the SDK logs its traceback on stderr and tells the client only that the
+tool failed.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "add_tool",
     "check_incident_id",
-    "echo",
     "confine_path",
+    "echo",
     "parse_time",
     "redact",
     "service_config",
@@ -115,8 +117,8 @@ def check_incident_id(incident_id: str) -> str:
     value = incident_id.strip()
     if not INCIDENT_ID.match(value):
         raise ToolError(
-            f"{echo(incident_id)} is not a PagerDuty incident id (letters and digits, e.g. Q1ABCDEF "
-            "or an incident number); call list_incidents to see the ids"
+            f"{echo(incident_id)} is not a PagerDuty incident id (letters and digits, e.g. "
+            "Q1ABCDEF or an incident number); call list_incidents to see the ids"
         )
     return value
 

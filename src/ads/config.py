@@ -10,6 +10,7 @@ names the field.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,38 @@ __all__ = [
     "ServiceConfig",
     "Settings",
     "find_config",
+    "is_ads_secret_name",
     "load_settings",
     "settings_from_dict",
 ]
 
 CONFIG_ENV = "ADS_CONFIG"
+
+# What ADS itself is trusted with, and so what the code it builds and runs must never see (the
+# sandbox's environment is an allow-list; these are refused even when ads.yaml lists them).
+ADS_SECRET_NAMES = frozenset(
+    {"PAGERDUTY_API_TOKEN", "PAGERDUTY_ROUTING_KEY", "GITHUB_TOKEN", "GH_TOKEN"}
+)
+_SANDBOX_OWNED = frozenset({"HOME", "TMPDIR"})  # the sandbox's private dirs, set by it
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def is_ads_secret_name(name: str) -> bool:
+    """Whether ``name`` is (or may be) one of ADS's own secrets: never passed to service code."""
+    upper = name.upper()
+    return upper in ADS_SECRET_NAMES or upper.startswith(("ADS_", "PAGERDUTY_"))
+
+
+def _sandbox_env_name(name: str) -> str:
+    if not _ENV_NAME.match(name):
+        raise ValueError(f"{name!r} is not an environment variable name")
+    if is_ads_secret_name(name):
+        raise ValueError(
+            f"{name} is one of ADS's own settings or secrets; the service's code never gets it"
+        )
+    if name in _SANDBOX_OWNED:
+        raise ValueError(f"{name} is set by the sandbox (its private directory)")
+    return name
 
 
 class _Section(BaseModel):
@@ -107,6 +135,24 @@ class ServiceConfig(_Section):
     github_handles: dict[str, str] = Field(default_factory=dict)
     lookback_days: float = Field(7.0, gt=0)
     escalation: list[EscalationRule] = Field(default_factory=list)
+    # The sandbox's environment is an allow-list (see ads.sources.monitors.sandbox): ``env`` sets
+    # names to fixed values, ``env_passthrough`` copies names from ADS's own environment.
+    env: dict[str, str] = Field(default_factory=dict)
+    env_passthrough: list[str] = Field(default_factory=list)
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            _sandbox_env_name(name)
+        return value
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _env_passthrough(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _sandbox_env_name(name)
+        return value
 
     @field_validator("memory_limit", mode="before")
     @classmethod

@@ -12,6 +12,10 @@ unsymbolized (``symbolize=0``): measured on the demo, LSan's in-process symboliz
 service about 15 MiB of its 64 MiB limit and brought the OOM kill forward from 1.8 s to 1.3 s;
 unsymbolized, the kill comes at 1.8 s as without LSan. Frames are resolved afterwards with
 ``addr2line`` from the ``-O0 -g`` build's debug info.
+
+The service runs in the sandbox (``ads.sources.monitors.sandbox``) as a user who cannot read
+ADS's cache, so each run gets the shim copied into its report directory, which is handed to the
+sandbox user and made writable inside it; the reports are read back from there.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from ..models import Finding, MemorySample
 from ..sources.monitors.local_runtime import RunObserver
+from ..sources.monitors.sandbox import Sandbox
 
 __all__ = ["LeakSite", "LeakSnapshots", "find_liblsan", "parse_report", "shim_library"]
 
@@ -247,12 +253,23 @@ class LeakSnapshots(RunObserver):
 
     THRESHOLDS = (0.3, 0.5, 0.7, 0.85)
 
-    def __init__(self, *, strip_prefixes: tuple[str, ...] = (), interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        strip_prefixes: tuple[str, ...] = (),
+        interval: float = 1.0,
+        sandbox: Sandbox | None = None,
+    ) -> None:
         setup = _shim_or_reason()
         self.unavailable: str | None = setup if isinstance(setup, str) else None
         self.lsan: Path | None = None if isinstance(setup, str) else setup[0]
-        self.shim: Path | None = None if isinstance(setup, str) else setup[1]
+        self.shim: Path | None = None
         self.directory = Path(tempfile.mkdtemp(prefix="ads-lsan-"))
+        if not isinstance(setup, str):
+            self.shim = self.directory / setup[1].name  # readable by the sandbox user
+            shutil.copy2(setup[1], self.shim)
+        if sandbox is not None:
+            sandbox.adopt(self.directory)
         self.strip_prefixes = strip_prefixes
         self.interval = interval
         self.signalled = 0
@@ -327,9 +344,15 @@ class LeakSnapshots(RunObserver):
         """Complete snapshot reports by process id, in the order they were taken."""
         by_pid: dict[int, list[str]] = {}
         for done in sorted(self.directory.glob("snapshot-*.done")):
-            _, pid, _ = done.stem.split("-")
+            parts = done.stem.split("-")
+            if len(parts) != 3 or not parts[1].isdigit():
+                continue
+            pid = parts[1]
+            report = done.with_suffix(".txt")
+            if report.is_symlink():  # written by the sandboxed service: read only its own files
+                continue
             with contextlib.suppress(OSError):
-                text = done.with_suffix(".txt").read_text(errors="replace")
+                text = report.read_text(errors="replace")
                 by_pid.setdefault(int(pid), []).append(text)
         return by_pid
 
@@ -365,8 +388,4 @@ class LeakSnapshots(RunObserver):
         return None
 
     def cleanup(self) -> None:
-        for path in self.directory.glob("*"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-        with contextlib.suppress(OSError):
-            self.directory.rmdir()
+        shutil.rmtree(self.directory, ignore_errors=True)

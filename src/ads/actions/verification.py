@@ -12,9 +12,12 @@ by the local runtime:
 
 Builds use ``CFLAGS=-O0 -g`` from the environment (a Makefile's ``CFLAGS ?=`` lets it win): at
 ``-O2`` gcc deletes a ``malloc`` whose buffer is never read, and the leak would vanish from the
-binary, not from the code. Where ``unshare -n`` works, the service runs in a fresh network
-namespace with no network. Runaway processes are killed at the time bound; worktrees, cgroups and
-snapshot files are removed on every path.
+binary, not from the code. Every build and run is the untrusted code of the repository, so
+each happens in one ``Sandbox`` (``ads.sources.monitors.sandbox``: scrubbed environment, no
+network, an unprivileged user, its own memory cgroup, no process left at the end of the step);
+the worktrees are handed to the sandbox user once made, and ADS runs no git in them after that.
+Runaway processes are killed at the time bound; worktrees, cgroups and snapshot files are removed
+on every path.
 
 Outcomes: VERIFIED, FIX_FAILED (the patched build was killed, exited, grew, or does not build),
 NOT_REPRODUCED (the current build was not OOM-killed in time), CANNOT_BUILD (no build or run
@@ -23,10 +26,8 @@ command, or the current code does not build — with the reason), REPRODUCED (no
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import os
-import shlex
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,14 @@ from ..models import (
     VerificationResult,
 )
 from ..sources.monitors.cgroups import MemoryLimiter, detect_limiter
-from ..sources.monitors.local_runtime import LocalRuntime, RunObserver, run_build
+from ..sources.monitors.local_runtime import (
+    LocalRuntime,
+    RunObserver,
+    build_memory_limit,
+    run_build,
+)
+from ..sources.monitors.sandbox import Sandbox
+from ..sources.repository import head_sha
 from ..units import format_bytes, format_quantity
 from .lsan import LeakSnapshots
 from .worktrees import temporary_worktree
@@ -52,7 +60,6 @@ __all__ = [
     "exec_form",
     "flat_threshold",
     "memory_slope",
-    "network_isolation",
     "verify_fix",
 ]
 
@@ -113,19 +120,6 @@ def flat_threshold(limit: int, before_slope: float | None) -> float:
     return threshold
 
 
-@functools.lru_cache(maxsize=1)
-def network_isolation() -> str | None:
-    """The command prefix that starts a process in a fresh network namespace, if one works."""
-    for prefix in ("unshare -n", "unshare -r -n"):
-        try:
-            proc = subprocess.run([*prefix.split(), "true"], capture_output=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if proc.returncode == 0:
-            return prefix
-    return None
-
-
 _SHELL_SYNTAX = set(";&|<>()`$*?[]{}!~#\n\\'\"=")
 
 
@@ -168,21 +162,36 @@ class _Verification:
     observers: Sequence[RunObserver]
     stage: Stage
     use_lsan: bool
+    sandbox: Sandbox | None = None
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    git_sha: str | None = None
 
     def run(self) -> VerificationResult:
         missing = self._missing_commands()
         if missing:
             return self._result(VerificationOutcome.CANNOT_BUILD, missing)
-        if self.fix_diff is None:
-            with temporary_worktree(self.repo, self.rev) as before_tree:
+        with contextlib.ExitStack() as stack:
+            if self.sandbox is None:
+                self.sandbox = stack.enter_context(Sandbox(self.service))
+            if self.fix_diff is None:
+                before_tree = stack.enter_context(temporary_worktree(self.repo, self.rev))
+                self._adopt(before_tree)
                 return self._reproduce_only(before_tree)
-        with (
-            temporary_worktree(self.repo, self.rev, patch=self.fix_diff) as after_tree,
-            temporary_worktree(self.repo, self.rev) as before_tree,
-        ):
+            after_tree = stack.enter_context(
+                temporary_worktree(self.repo, self.rev, patch=self.fix_diff)
+            )
+            before_tree = stack.enter_context(temporary_worktree(self.repo, self.rev))
+            self._adopt(before_tree, after_tree)
             return self._before_and_after(before_tree, after_tree)
+        raise AssertionError("unreachable")  # ExitStack swallows no exception
+
+    def _adopt(self, *trees: Path) -> None:
+        """Read the revision while git may still run in the tree, then hand it to the sandbox."""
+        assert self.sandbox is not None
+        self.git_sha = head_sha(trees[0])
+        for tree in trees:
+            self.sandbox.adopt(tree)
 
     # -- stages ---------------------------------------------------------------------------------
 
@@ -231,21 +240,20 @@ class _Verification:
         self.stage(f"building {stage.removeprefix('build-')} ({BUILD_CFLAGS})")
         started = time.monotonic()
         try:
+            assert self.sandbox is not None
             run_build(
                 self.service.build or "",
                 tree,
                 what=f"`{self.service.build}`",
+                sandbox=self.sandbox,
+                limiter=self.limiter,
+                name=self.service.name,
+                memory_limit=build_memory_limit(self.limit),
                 env={"CFLAGS": BUILD_CFLAGS},
                 timeout=BUILD_TIMEOUT,
             )
         finally:
             self.timings[stage] = round(time.monotonic() - started, 3)
-
-    def _command(self, inner: str) -> str:
-        """``inner`` (a shell snippet) in its own shell, in a fresh network namespace if allowed."""
-        prefix = network_isolation()
-        shell = f"/bin/sh -c {shlex.quote(inner)}"
-        return f"{prefix} {shell}" if prefix else shell
 
     def _run_before(self, tree: Path) -> tuple[RunResult, LeakSnapshots | None]:
         self.stage(f"running the current build under {format_quantity(self.limit)}")
@@ -256,7 +264,8 @@ class _Verification:
             if snapshots is not None and snapshots.available:
                 run_command = snapshots.wrap(run_command)
             observers = [*self.observers, *([snapshots] if snapshots else [])]
-            result = self._runtime(tree, run_command, observers).run(
+            writable = [snapshots.directory] if snapshots is not None else []
+            result = self._runtime(tree, run_command, observers, writable).run(
                 max_kills=1, duration=self.reproduce_timeout, build=False
             )
             if snapshots is not None and snapshots.available and not result.events:
@@ -288,7 +297,9 @@ class _Verification:
                 "LeakSanitizer not used: under RLIMIT_AS its address-space reservations fail."
             )
             return None
-        snapshots = LeakSnapshots(strip_prefixes=(str(tree), os.path.realpath(tree)))
+        snapshots = LeakSnapshots(
+            strip_prefixes=(str(tree), os.path.realpath(tree)), sandbox=self.sandbox
+        )
         if not snapshots.available:
             self.notes.append(f"{snapshots.unavailable}; the leak site was not named at run time.")
             snapshots.cleanup()
@@ -307,7 +318,11 @@ class _Verification:
             self.timings["verify-after"] = round(time.monotonic() - started, 3)
 
     def _runtime(
-        self, tree: Path, run_command: str, observers: Sequence[RunObserver]
+        self,
+        tree: Path,
+        run_command: str,
+        observers: Sequence[RunObserver],
+        writable: Sequence[Path] = (),
     ) -> LocalRuntime:
         return LocalRuntime(
             self.service,
@@ -315,7 +330,11 @@ class _Verification:
             limiter=self.limiter,
             observers=observers,
             memory_limit=self.limit,
-            run_command=self._command(run_command),
+            run_command=run_command,
+            sandbox=self.sandbox,
+            adopted=True,
+            git_sha=self.git_sha,
+            writable=writable,
         )
 
     # -- judgement ------------------------------------------------------------------------------
@@ -417,8 +436,9 @@ class _Verification:
                     f"{count} snapshots){verdict}."
                 )
             site.cleanup()
-        if before is not None and network_isolation() is None:
-            notes.append("Network not isolated: unshare -n is not permitted here.")
+        weaker = self.sandbox.notice() if self.sandbox is not None else None
+        if before is not None and weaker:
+            notes.append(f"{weaker[0].upper()}{weaker[1:]}.")
         if slopes is not None:
             result.growth_before, result.growth_after, result.flat_threshold = slopes
         elif before is not None:
@@ -442,6 +462,7 @@ def verify_fix(
     observers: Sequence[RunObserver] = (),
     on_stage: Stage | None = None,
     leak_sanitizer: bool = True,
+    sandbox: Sandbox | None = None,
 ) -> VerificationResult:
     """Reproduce the OOM with the code at ``rev``, then show ``fix_diff`` stops it.
 
@@ -450,6 +471,7 @@ def verify_fix(
     ``duration`` bounds the patched run and ``reproduce_timeout`` the current one. Raises
     ``RemediationError`` when ``fix_diff`` does not apply and ``RepositoryError`` when ``repo``
     is not a git repository; every other failure is an outcome with the reason in ``detail``.
+    Builds and runs happen in ``sandbox`` (a fresh one for the service unless given).
     """
     verification = _Verification(
         repo=Path(repo),
@@ -464,6 +486,7 @@ def verify_fix(
         observers=observers,
         stage=on_stage or (lambda _message: None),
         use_lsan=leak_sanitizer,
+        sandbox=sandbox,
     )
     started = time.monotonic()
     result = verification.run()

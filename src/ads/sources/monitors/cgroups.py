@@ -179,30 +179,40 @@ class _RlimitAs(MemoryCgroup):
     def wrap(self, command: str) -> list[str]:
         return ["/bin/sh", "-c", f"ulimit -v {max(1, self.limit // 1024)} && exec {command}"]
 
-    def _statm_bytes(self, field: int) -> int:
-        if self.pid is None:
-            return 0
-        try:
-            with open(f"/proc/{self.pid}/status") as status:
-                for line in status:
-                    key = ("VmRSS:", "VmHWM:")[field]
-                    if line.startswith(key):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            return 0
-        return 0
+    def _tree(self) -> list[int]:
+        """The started process and its descendants (the service runs under the sandbox's own
+        launcher processes, so the process ADS started is not the one that allocates)."""
+        found: list[int] = []
+        todo = [self.pid] if self.pid else []
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            with contextlib.suppress(OSError, ValueError):
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo.extend(int(c) for c in (task / "children").read_text().split())
+        return found
+
+    def _status_bytes(self, key: str) -> int:
+        total = 0
+        for pid in self._tree():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{pid}/status") as status:
+                    for line in status:
+                        if line.startswith(key):
+                            total += int(line.split()[1]) * 1024
+        return total
 
     def usage(self) -> int:
-        return self._statm_bytes(0)
+        return self._status_bytes("VmRSS:")
 
     def peak(self) -> int:
-        return self._statm_bytes(1)
+        return self._status_bytes("VmHWM:")
 
     def oom_kills(self) -> int:
         return 0
 
     def pids(self) -> list[int]:
-        return [self.pid] if self.pid else []
+        return self._tree()
 
 
 class MemoryLimiter:

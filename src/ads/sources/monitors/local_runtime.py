@@ -13,7 +13,6 @@ the detection layer sends PagerDuty events from them.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import threading
@@ -28,10 +27,25 @@ from ...errors import BuildError
 from ...models import MemorySample, OomEvent, ReproductionMode, RunResult
 from ..repository import head_sha
 from .cgroups import MemoryCgroup, MemoryLimiter, detect_limiter
+from .sandbox import Sandbox
 
-__all__ = ["LocalRuntime", "RunObserver", "run_build"]
+__all__ = ["LocalRuntime", "RunObserver", "build_memory_limit", "run_build"]
 
 SIGKILL_EXIT = 137
+
+
+BUILD_MEMORY_LIMIT = 2 * 1024**3
+
+
+def build_memory_limit(service_limit: int) -> int:
+    """The build's memory cgroup limit: 2 GiB, or the service's limit when that is higher.
+
+    Not the service's own limit: that is what the *running* service gets in production, and a
+    compiler is not the service (gcc alone can need hundreds of MiB for one big file, far above
+    the demo's 64Mi). But a build is still bounded: a hostile or runaway one must not take the
+    machine's memory, and 2 GiB is generous for compiling a service's C.
+    """
+    return max(BUILD_MEMORY_LIMIT, service_limit)
 
 
 def run_build(
@@ -39,25 +53,50 @@ def run_build(
     cwd: Path,
     *,
     what: str,
+    sandbox: Sandbox,
+    limiter: MemoryLimiter,
+    name: str,
+    memory_limit: int = BUILD_MEMORY_LIMIT,
     env: dict[str, str] | None = None,
     timeout: float = 600.0,
 ) -> None:
-    """Run a build command in ``cwd``; ``BuildError`` naming ``what`` and the first error line."""
+    """Run a build command in ``cwd`` in ``sandbox`` and a memory cgroup of its own.
+
+    ``BuildError`` names ``what`` and the first error line. Whatever the build leaves running
+    (a daemon, a background job) and everything still running at the timeout is killed with the
+    cgroup, whose removal proves it empty.
+    """
+    cgroup = limiter.create(f"{name}-build", memory_limit)
     try:
-        proc = subprocess.run(
-            command,
-            shell=True,
+        proc = subprocess.Popen(
+            cgroup.wrap(sandbox.command(command, cwd=cwd, env=env)),
             cwd=cwd,
-            env={**os.environ, **(env or {})},
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            timeout=timeout,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"{what} took longer than {timeout:.0f} s") from None
+        if cgroup.mode is ReproductionMode.RLIMIT_AS:
+            cgroup.pid = proc.pid  # type: ignore[attr-defined]
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            cgroup.kill_all()
+            proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.communicate(timeout=10)
+            raise BuildError(f"{what} took longer than {timeout:.0f} s") from None
+        oom_killed = cgroup.oom_kills() > 0
+    finally:
+        cgroup.remove()
     if proc.returncode != 0:
-        lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        if oom_killed:
+            raise BuildError(
+                f"{what} ran out of memory under its build limit ({memory_limit // 1024**2} MiB)"
+            )
+        lines = [ln.strip() for ln in (stderr + stdout).splitlines() if ln.strip()]
         errors = [ln for ln in lines if "error" in ln.lower()]
         reason = (errors or lines or ["no output"])[0]
         raise BuildError(f"{what} failed (exit {proc.returncode}): {reason}")
@@ -101,7 +140,13 @@ def _now() -> datetime:
 
 
 class LocalRuntime:
-    """Runs one service under its memory limit, restarting it like a kubelet."""
+    """Runs one service under its memory limit, restarting it like a kubelet.
+
+    Every build and start happens in a ``Sandbox`` (its own, unless one is given). ``repo`` is
+    the user's checkout, run from a private copy; ``adopted=True`` says it is instead a
+    throwaway tree ADS made and already gave to the sandbox (``Sandbox.adopt``), run in place.
+    ``writable`` are further paths the service may write (LeakSanitizer's report directory).
+    """
 
     def __init__(
         self,
@@ -113,6 +158,10 @@ class LocalRuntime:
         sample_interval: float = 0.05,
         memory_limit: int | None = None,
         run_command: str | None = None,
+        sandbox: Sandbox | None = None,
+        adopted: bool = False,
+        git_sha: str | None = None,
+        writable: Sequence[Path] = (),
     ) -> None:
         self.service = service
         self.repo = repo
@@ -121,21 +170,30 @@ class LocalRuntime:
         self.sample_interval = sample_interval
         self.memory_limit = memory_limit or service.memory_limit_bytes
         self.run_command = run_command or service.run
+        self.sandbox = sandbox
+        self.adopted = adopted
+        self.git_sha = git_sha
+        self.writable = list(writable)
         self._stop = threading.Event()
 
     # -- public ---------------------------------------------------------------------------------
 
-    def build(self) -> str | None:
-        """Run the service's build command in its repo; the git sha of what was built."""
+    def build(self, tree: Path, sandbox: Sandbox) -> None:
+        """Run the service's build command in ``tree``, in ``sandbox`` and a build cgroup."""
         if not self.service.build:
             raise BuildError(
                 f"service {self.service.name!r} has no build command",
                 hint="set services.<name>.build in ads.yaml",
             )
-        run_build(self.service.build, self.repo, what=f"build of {self.service.name!r}")
-        sha = head_sha(self.repo)
-        self._emit("built", sha)
-        return sha
+        run_build(
+            self.service.build,
+            tree,
+            what=f"build of {self.service.name!r}",
+            sandbox=sandbox,
+            limiter=self.limiter,
+            name=self.service.name,
+            memory_limit=build_memory_limit(self.memory_limit),
+        )
 
     def stop(self) -> None:
         """Ask a running ``run`` to stop at the next chance (thread-safe)."""
@@ -154,26 +212,52 @@ class LocalRuntime:
                 f"service {self.service.name!r} has no run command",
                 hint="set services.<name>.run in ads.yaml",
             )
+        if build and not self.service.build:
+            raise BuildError(
+                f"service {self.service.name!r} has no build command",
+                hint="set services.<name>.build in ads.yaml",
+            )
         if self.limiter.is_weaker:
             self._emit(
                 "notice",
                 "no writable memory cgroup here: falling back to RLIMIT_AS, a weaker "
                 "reproduction (allocations fail instead of the kernel OOM-killing)",
             )
-        sha = self.build() if build else head_sha(self.repo)
+        # git runs here, as ADS, only in a tree the sandbox has not written to
+        sha = self.git_sha or (None if self.adopted else head_sha(self.repo))
+        with contextlib.ExitStack() as stack:
+            sandbox = self.sandbox or stack.enter_context(Sandbox(self.service))
+            weaker = sandbox.notice()
+            if weaker and self.sandbox is None:
+                self._emit("notice", weaker)
+            tree = self.repo if self.adopted else stack.enter_context(sandbox.private_copy(self.repo))
+            if build:
+                self.build(tree, sandbox)
+                self._emit("built", sha)
+            return self._run(tree, sandbox, sha, max_kills, duration)
+
+    def _run(
+        self,
+        tree: Path,
+        sandbox: Sandbox,
+        sha: str | None,
+        max_kills: int | None,
+        duration: float | None,
+    ) -> RunResult:
         result = RunResult(
             service=self.service.name,
             mode=self.limiter.mode,
             memory_limit=self.memory_limit,
             git_sha=sha,
         )
+        command = sandbox.command(self.run_command or "", cwd=tree, writable=self.writable)
         started = time.monotonic()
         deadline = started + duration if duration is not None else None
         restart = 0
         while not self._stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            exit_code, event = self._run_once(restart, started, deadline, result)
+            exit_code, event = self._run_once(tree, command, restart, started, deadline, result)
             result.last_exit_code = exit_code
             if event is not None:
                 result.events.append(event)
@@ -198,17 +282,25 @@ class LocalRuntime:
     # -- one container start ----------------------------------------------------------------------
 
     def _run_once(
-        self, restart: int, run_started: float, deadline: float | None, result: RunResult
+        self,
+        tree: Path,
+        command: str,
+        restart: int,
+        run_started: float,
+        deadline: float | None,
+        result: RunResult,
     ) -> tuple[int | None, OomEvent | None]:
         cgroup = self.limiter.create(self.service.name, self.memory_limit)
         try:
-            return self._watch(cgroup, restart, run_started, deadline, result)
+            return self._watch(cgroup, tree, command, restart, run_started, deadline, result)
         finally:
-            cgroup.remove()
+            cgroup.remove()  # every process of this start, whatever it did, dies here
 
     def _watch(
         self,
         cgroup: MemoryCgroup,
+        tree: Path,
+        command: str,
         restart: int,
         run_started: float,
         deadline: float | None,
@@ -217,8 +309,8 @@ class LocalRuntime:
         kills_before = cgroup.oom_kills()
         started_at = _now()
         proc = subprocess.Popen(
-            cgroup.wrap(self.run_command or ""),
-            cwd=self.repo,
+            cgroup.wrap(command),
+            cwd=tree,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

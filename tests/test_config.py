@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ads.config import Secrets, load_settings
+from ads.config import Secrets, load_settings, settings_from_dict
 from ads.errors import ConfigError, UnknownServiceError
 from tests.conftest import DEMO_DIR
 
@@ -71,3 +71,28 @@ def test_secrets_never_show_in_repr() -> None:
     assert secrets.pagerduty_token == "tok-123"
     assert secrets.webhook_secrets == ("a", "b")
     assert "tok-123" not in repr(secrets) and "ghp_x" not in repr(secrets)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"env_passthrough": ["GITHUB_TOKEN"]},
+        {"env_passthrough": ["ADS_MCP_TOKEN"]},
+        {"env_passthrough": ["ADS_WEBHOOK_SECRETS"]},
+        {"env": {"PAGERDUTY_API_TOKEN": "x"}},
+        {"env": {"HOME": "/root"}},
+        {"env_passthrough": ["NOT A NAME"]},
+    ],
+)
+def test_ads_secrets_cannot_be_given_to_the_service_code(body: dict[str, object]) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict({"services": {"svc": body}})
+    assert "services.svc.env" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sandbox_env_keys_load() -> None:
+    settings = settings_from_dict(
+        {"services": {"svc": {"env": {"MODE": "test"}, "env_passthrough": ["CC"]}}}
+    )
+    assert settings.service("svc").env == {"MODE": "test"}
+    assert settings.service("svc").env_passthrough == ["CC"]

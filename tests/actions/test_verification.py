@@ -20,13 +20,13 @@ from ads.actions.verification import (
 )
 from ads.config import ServiceConfig
 from ads.errors import RemediationError
-from ads.sources.monitors.sandbox import probe_isolation
 from ads.models import (
     MemorySample,
     ReproductionMode,
     VerificationOutcome,
 )
 from ads.sources.monitors import MemoryLimiter, RunObserver
+from ads.sources.monitors.sandbox import probe_isolation
 
 from ..fixtures.demo import DEMO_FINDING, demo_fix, git
 from .conftest import leftover_cgroups, worktrees

@@ -30,13 +30,24 @@ config_option = click.option(
 )
 
 
-def _terminate_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so cgroups and worktrees are removed on the way out."""
+class _Interrupts:
+    """SIGTERM and Ctrl-C unwind like ``KeyboardInterrupt``, so cgroups and worktrees are
+    removed on the way out; a second one cuts that cleanup (or ``ads serve``'s current job)
+    short, so it is counted: only an unwinding nobody interrupted may say it cleaned up."""
 
-    def handler(signum: int, frame: object) -> None:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> None:
+        try:
+            signal.signal(signal.SIGTERM, self._handler)
+            signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread (an embedding caller): leave theirs alone
+            pass
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.count += 1
         raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def reports_errors(func: F) -> F:
@@ -46,7 +57,8 @@ def reports_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from .console import err_console  # rich: loaded when a command runs, not for --help
 
-        _terminate_on_sigterm()
+        interrupts = _Interrupts()
+        interrupts.install()
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
@@ -62,7 +74,13 @@ def reports_errors(func: F) -> F:
             )
             sys.exit(1)
         except KeyboardInterrupt:
-            err_console.print("interrupted; cleaned up")
+            if interrupts.count > 1:
+                err_console.print(
+                    "interrupted again: abandoned without finishing the cleanup (temporary "
+                    "worktrees or cgroups may be left behind)"
+                )
+            else:
+                err_console.print("interrupted; cleaned up")
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]

@@ -195,11 +195,13 @@ class _RlimitAs(MemoryCgroup):
     def _status_bytes(self, key: str) -> int:
         total = 0
         for pid in self._tree():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                with open(f"/proc/{pid}/status") as status:
-                    for line in status:
-                        if line.startswith(key):
-                            total += int(line.split()[1]) * 1024
+            with (
+                contextlib.suppress(OSError, ValueError, IndexError),
+                open(f"/proc/{pid}/status") as status,
+            ):
+                for line in status:
+                    if line.startswith(key):
+                        total += int(line.split()[1]) * 1024
         return total
 
     def usage(self) -> int:

@@ -227,10 +227,12 @@ class LocalRuntime:
         sha = self.git_sha or (None if self.adopted else head_sha(self.repo))
         with contextlib.ExitStack() as stack:
             sandbox = self.sandbox or stack.enter_context(Sandbox(self.service))
-            weaker = sandbox.notice()
-            if weaker and self.sandbox is None:
+            weaker = sandbox.announce()
+            if weaker:
                 self._emit("notice", weaker)
-            tree = self.repo if self.adopted else stack.enter_context(sandbox.private_copy(self.repo))
+            tree = (
+                self.repo if self.adopted else stack.enter_context(sandbox.private_copy(self.repo))
+            )
             if build:
                 self.build(tree, sandbox)
                 self._emit("built", sha)

@@ -109,8 +109,10 @@ def probe_isolation() -> Isolation:
             bwrap = None
     unshare: tuple[str, ...] | None = None
     if bwrap is None:
-        candidates = [("unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc")]
-        candidates.append(("unshare", "--map-root-user", "--net"))
+        candidates: list[tuple[str, ...]] = [
+            ("unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"),
+            ("unshare", "--map-root-user", "--net"),
+        ]
         for prefix in candidates if root else candidates[1:]:
             if _works([*prefix, "true"]):
                 unshare = prefix
@@ -158,6 +160,7 @@ class Sandbox:
         for private in (self.home, self.tmp):
             private.mkdir(mode=0o700)
             os.chown(private, self.uid, self.gid)
+        self._announced = False
         self.writable = [Path(p) for p in writable]
         for path in self.writable:
             self.adopt(path)
@@ -178,6 +181,13 @@ class Sandbox:
             return None
         hint = " (install bubblewrap)" if self.isolation.bwrap is None else ""
         return f"sandbox weaker here: {'; '.join(gaps)}{hint}"
+
+    def announce(self) -> str | None:
+        """``notice()`` the first time it is asked for, then ``None``: said once per sandbox."""
+        if self._announced:
+            return None
+        self._announced = True
+        return self.notice()
 
     # -- trees ------------------------------------------------------------------------------------
 
@@ -203,9 +213,7 @@ class Sandbox:
         parent.chmod(0o711)
         copy = parent / Path(checkout).resolve().name
         try:
-            shutil.copytree(
-                checkout, copy, symlinks=True, ignore=shutil.ignore_patterns(".git")
-            )
+            shutil.copytree(checkout, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
             self.adopt(copy)
             yield copy
         finally:

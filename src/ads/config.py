@@ -180,6 +180,7 @@ class Secrets:
     pagerduty_host: str | None = None
     routing_key: str | None = field(default=None, repr=False)
     github_token: str | None = field(default=None, repr=False)
+    github_api_url: str | None = None  # GitHub Enterprise's API (or a test double); not secret
     webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
@@ -191,6 +192,7 @@ class Secrets:
             pagerduty_host=env.get("PAGERDUTY_API_HOST") or None,
             routing_key=env.get("PAGERDUTY_ROUTING_KEY") or None,
             github_token=env.get("GITHUB_TOKEN") or None,
+            github_api_url=env.get("GITHUB_API_URL") or None,
             webhook_secrets=tuple(secrets),
         )
 

@@ -20,8 +20,10 @@ thing will fail the same way) or ``TemporaryError`` (try again after ``delay`` s
     │   ├── RemediationError             patch does not apply, push rejected, PR refused
     │   ├── KubernetesError              the API server refused (401/403/404) or bad kubeconfig
     │   └── NotImplementedYetError       a documented capability that is not built yet
-    └── TemporaryError(delay=)           retry later
-        └── PagerDutyUnavailableError    PagerDuty unreachable, 429 or 5xx after retries
+    └── TemporaryError(delay=)           retry later (``delay``: the least wait the far end asked)
+        ├── PagerDutyUnavailableError    PagerDuty unreachable, 429 or 5xx after retries
+        ├── GitHubUnavailableError       GitHub unreachable, rate-limited or 5xx
+        └── RemoteUnavailableError       the git remote cannot be reached (network, 5xx, timeout)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "AnalysisError",
     "BuildError",
     "ConfigError",
+    "GitHubUnavailableError",
     "KubernetesError",
     "NotImplementedYetError",
     "PagerDutyAuthError",
@@ -39,6 +42,7 @@ __all__ = [
     "PagerDutyUnavailableError",
     "PermanentError",
     "RemediationError",
+    "RemoteUnavailableError",
     "RepositoryError",
     "RuntimeUnavailableError",
     "TemporaryError",
@@ -137,3 +141,15 @@ def excerpt(value: object, limit: int = 80) -> str:
         return text
     size = f" ({len(value)} characters)" if isinstance(value, str | bytes) else ""
     return f"{text[:limit]}…{size}"
+
+
+class GitHubUnavailableError(TemporaryError):
+    """GitHub could not be reached, answered 5xx, or rate-limited the token.
+
+    ``delay`` honours what GitHub said: ``Retry-After`` (secondary limits, 5xx) or the time until
+    ``X-RateLimit-Reset`` (primary limit); 0 when it said nothing (the worker then backs off).
+    """
+
+
+class RemoteUnavailableError(TemporaryError):
+    """``git push`` could not reach the remote (DNS, refused, timed out, a 5xx from the host)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ads.analysis.c.syntax import function_name, parse_c, text_of, walk
 from ads.models import Finding, Support
+from ads.sources.owner import current_owner
 
 __all__ = [
     "CorroborationResult",
@@ -262,7 +263,7 @@ def corroborate_with_gcc(
     if not sources:
         result.notes.append("no C source files to give gcc -fanalyzer")
         return result
-    with tempfile.TemporaryDirectory(prefix="ads-gcc-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"ads-gcc-{current_owner().tag}-") as scratch:
         declared = wrapper_header(repo_dir, files, wrappers)
         result.notes.extend(declared.notes)
         header = Path(scratch) / "ads_allocators.h"

@@ -17,6 +17,7 @@ of secondary rate limits) is kept: a PR costs a few seconds, which is nothing ne
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,13 +27,14 @@ from github import Auth, Github, GithubException, GithubRetry, RateLimitExceeded
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
-from ..errors import RemediationError
+from ..errors import GitHubUnavailableError, RemediationError
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "PullRequestResult",
     "github_repo_from_remote",
     "open_or_update_pull_request",
+    "retry_delay",
 ]
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -47,10 +49,12 @@ _PATH = re.compile(rf"^/?(?P<owner>{_OWNER})/(?P<name>{_NAME}?)(?:\.git)?/?$")
 # scp-like ssh syntax that git accepts: [user@]host:owner/name(.git)
 _SCP = re.compile(rf"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?P<path>{_OWNER}/{_NAME})$")
 
-# A remediation must not sit for an hour behind a rate limit: a few quick retries of 5xx and
-# rate limits up to a minute, then a clear error the SRE can act on.
+# A remediation must not sit in one call behind a rate limit or an outage: a few quick retries
+# of 5xx (not sleeping on Retry-After; no waiting for a rate limit's reset inside the call), then
+# GitHubUnavailableError whose delay is what GitHub asked for, and the webhook worker retries the
+# job then, after the stages already done (checkpoints), doing other jobs meanwhile.
 RETRY_TOTAL = 3
-MAX_RATE_LIMIT_WAIT = 60.0
+MAX_RATE_LIMIT_WAIT = 0.0
 
 T = TypeVar("T")
 
@@ -117,7 +121,12 @@ def open_or_update_pull_request(
     head_label = head if ":" in head else f"{owner}:{head}"
     scrub = _Scrubber(token)
     retry = GithubRetry(
-        total=RETRY_TOTAL, backoff_factor=0.5, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT
+        total=RETRY_TOTAL,
+        backoff_factor=0.5,
+        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
+        secondary_rate_wait=MAX_RATE_LIMIT_WAIT,
+        respect_retry_after_header=False,
+        raise_on_status=False,  # the last answer (with its headers) reaches _github_call
     )
     client = Github(
         auth=Auth.Token(token), base_url=base_url, verify=verify, timeout=timeout, retry=retry
@@ -235,16 +244,59 @@ class _Scrubber:
 
 
 def _github_call(call: Callable[[], T], action: str, repo: str, scrub: _Scrubber) -> T:
-    """Run one PyGithub call; GitHub's refusals and network failures become RemediationError."""
+    """Run one PyGithub call. Refusals become RemediationError; an outage, a 5xx or a rate limit
+    becomes GitHubUnavailableError with the delay GitHub asked for."""
     try:
         return call()
     except GithubException as exc:
+        unavailable = _unavailable(exc, action, repo, scrub)
+        if unavailable is not None:
+            raise unavailable from None
         raise _remediation_error(exc, action, repo, scrub) from None
     except OSError as exc:  # requests' ConnectionError and Timeout are OSErrors
-        raise RemediationError(
+        raise GitHubUnavailableError(
             scrub(f"could not reach GitHub to {action}: {type(exc).__name__}"),
+            delay=0.0,
             hint="check the network and the GitHub API URL",
         ) from None
+
+
+def _unavailable(
+    exc: GithubException, action: str, repo: str, scrub: _Scrubber
+) -> GitHubUnavailableError | None:
+    """GitHubUnavailableError for a rate limit (403/429 saying so) or a 5xx; else ``None``."""
+    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+    limited = (
+        isinstance(exc, RateLimitExceededException)
+        or exc.status == 429
+        or (
+            exc.status == 403
+            and ("retry-after" in headers or headers.get("x-ratelimit-remaining") == "0")
+        )
+    )
+    if not limited and not 500 <= exc.status < 600:
+        return None
+    delay = retry_delay(headers)
+    said = _github_message(exc)
+    if limited:
+        message = f"GitHub rate limit reached trying to {action} ({said})"
+    else:
+        message = f"GitHub answered {exc.status} trying to {action} on {repo} ({said})"
+    return GitHubUnavailableError(
+        scrub(message), delay=delay, hint=f"ADS retries in {delay:.0f} s" if delay else None
+    )
+
+
+def retry_delay(headers: dict[str, str], *, now: float | None = None) -> float:
+    """Seconds GitHub asked to wait: ``Retry-After`` (seconds), else until ``X-RateLimit-Reset``
+    (epoch seconds) when the limit is spent; 0 when it said neither."""
+    after = headers.get("retry-after", "").strip()
+    if after.isdigit():
+        return float(after)
+    reset = headers.get("x-ratelimit-reset", "").strip()
+    if reset.isdigit() and headers.get("x-ratelimit-remaining", "0").strip() == "0":
+        return max(0.0, float(reset) - (time.time() if now is None else now))
+    return 0.0
 
 
 def _remediation_error(

@@ -38,6 +38,7 @@ from pathlib import Path
 from ..models import Finding, MemorySample
 from ..sources.monitors.local_runtime import RunObserver
 from ..sources.monitors.sandbox import Sandbox
+from ..sources.owner import current_owner
 
 __all__ = ["LeakSite", "LeakSnapshots", "find_liblsan", "parse_report", "shim_library"]
 
@@ -264,7 +265,7 @@ class LeakSnapshots(RunObserver):
         self.unavailable: str | None = setup if isinstance(setup, str) else None
         self.lsan: Path | None = None if isinstance(setup, str) else setup[0]
         self.shim: Path | None = None
-        self.directory = Path(tempfile.mkdtemp(prefix="ads-lsan-"))
+        self.directory = Path(tempfile.mkdtemp(prefix=f"ads-lsan-{current_owner().tag}-"))
         if not isinstance(setup, str):
             self.shim = self.directory / setup[1].name  # readable by the sandbox user
             shutil.copy2(setup[1], self.shim)

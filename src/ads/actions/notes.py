@@ -10,13 +10,43 @@ from __future__ import annotations
 from ..models import Diagnosis, Remediation
 from .report import line_span
 
-__all__ = ["NOTE_MARKER", "incident_note", "is_ads_note"]
+__all__ = [
+    "ADS_MARKERS",
+    "NOTE_MARKER",
+    "UPDATE_MARKER",
+    "incident_note",
+    "is_ads_note",
+    "note_headline",
+    "update_note",
+]
 
 NOTE_MARKER = "[ADS diagnosis]"
+UPDATE_MARKER = "[ADS update]"
+ADS_MARKERS = (NOTE_MARKER, UPDATE_MARKER)
 
 
-def incident_note(diagnosis: Diagnosis, remediation: Remediation) -> str:
-    """The note text: root cause, impact, confidence, verification and the PR or branch."""
+def note_headline(remediation: Remediation) -> str | None:
+    """The line that says where the fix is: the PR, else the branch; ``None`` before either."""
+    if remediation.pr_url:
+        return f"Pull request: {remediation.pr_url}"
+    if remediation.branch:
+        return f"Branch: {remediation.branch}"
+    return None
+
+
+def update_note(remediation: Remediation) -> str:
+    """The follow-up when the fix got further than the first note could say (e.g. pushed now)."""
+    return f"{UPDATE_MARKER} {note_headline(remediation) or 'no fix branch'}"
+
+
+def incident_note(
+    diagnosis: Diagnosis, remediation: Remediation, *, unfinished: str | None = None
+) -> str:
+    """The note text: root cause, impact, confidence, verification and the PR or branch.
+
+    ``unfinished`` (why ADS stopped short: the push failed, say) is added last, and a branch not
+    pushed is said to be local, so the note is true whenever it is written.
+    """
     lines = [NOTE_MARKER]
     if diagnosis.findings:
         top = diagnosis.findings[0]
@@ -36,12 +66,15 @@ def incident_note(diagnosis: Diagnosis, remediation: Remediation) -> str:
             + (f" — {remediation.verification.detail}" if remediation.verification.detail else "")
         )
     lines.append(f"Fix: {remediation.fix_summary}")
-    if remediation.pr_url:
-        lines.append(f"Pull request: {remediation.pr_url}")
-    elif remediation.branch:
-        lines.append(f"Branch: {remediation.branch}")
+    headline = note_headline(remediation)
+    if headline and unfinished and remediation.branch and not remediation.pushed:
+        headline += " (local: in the service's repository where ADS runs, not pushed)"
+    if headline:
+        lines.append(headline)
     if remediation.rollback:
         lines.append(f"Rollback: {remediation.rollback.splitlines()[0]}")
+    if unfinished:
+        lines.append(f"Not finished: {unfinished}")
     return "\n".join(lines)
 
 

@@ -9,10 +9,11 @@ one branch (and one PR) per incident. Without GitHub, the title and body are wri
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RemediationError
+from ..errors import RemediationError, RemoteUnavailableError, RepositoryError
 from ..models import Diagnosis, OnCall, VerificationResult
 from ..units import format_bytes
 from .report import line_span
@@ -135,15 +136,43 @@ def commit_fix_branch(
 
 
 def push_branch(repo: Path, branch: str, remote: str = "origin") -> bool:
-    """Push the branch (forced: it is ADS's own) when the remote exists; ``False`` if none."""
+    """Push the branch (forced: it is ADS's own) when the remote exists; ``False`` if none.
+
+    A remote that cannot be reached (no route, refused, DNS, timeout, a 5xx from the git host)
+    is ``RemoteUnavailableError``, worth retrying; a refusal (authentication, permissions, no
+    such repository, a hook) is ``RemediationError``: retrying would be refused the same way.
+    """
     remotes = git(repo, "remote").stdout.split()
     if remote not in remotes:
         return False
-    proc = git(repo, "push", "-q", "--force", remote, f"refs/heads/{branch}", check=False)
+    try:
+        proc = git(repo, "push", "-q", "--force", remote, f"refs/heads/{branch}", check=False)
+    except RepositoryError as exc:  # the push hung until git's time bound
+        raise RemoteUnavailableError(f"push of {branch} to {remote}: {exc.message}") from None
     if proc.returncode != 0:
-        reason = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RemediationError(f"push of {branch} to {remote} was rejected: {reason[0]}")
+        output = (proc.stderr or proc.stdout).strip()
+        lines = [line.strip() for line in output.splitlines() if line.strip()] or ["no output"]
+        if _PUSH_UNREACHABLE.search(output) and not _PUSH_REFUSED.search(output):
+            raise RemoteUnavailableError(
+                f"push of {branch} to {remote} failed: {lines[0]}", delay=0.0
+            )
+        raise RemediationError(f"push of {branch} to {remote} was rejected: {lines[-1]}")
     return True
+
+
+# What git prints when the remote is out of reach (curl's and ssh's words), and when it refused.
+_PUSH_UNREACHABLE = re.compile(
+    r"could not resolve (host|hostname)|failed to connect|connection (refused|timed out|reset)"
+    r"|operation timed out|network is unreachable|no route to host|name or service not known"
+    r"|temporary failure in name resolution|the remote end hung up unexpectedly|early eof"
+    r"|returned error: 5[0-9][0-9]|ssl_error_syscall|gnutls_handshake",
+    re.IGNORECASE,
+)
+_PUSH_REFUSED = re.compile(
+    r"permission denied|authentication failed|returned error: 40[0-9]|repository not found"
+    r"|does not appear to be a git repository|pre-receive hook declined|protected branch",
+    re.IGNORECASE,
+)
 
 
 def write_pull_request_file(state_dir: Path, number: int | str, text: PullRequestText) -> Path:

@@ -3,13 +3,18 @@
 The user's checkout may be dirty, on another branch, or mid-rebase; ADS never writes to it. Every
 build, patch and revert happens in a ``git worktree`` made in a temporary directory at an exact
 revision and removed afterwards on every exit path (errors and Ctrl-C included), so
-``git worktree list`` shows nothing left behind.
+``git worktree list`` shows nothing left behind. Only ``kill -9`` (or a power cut) skips that:
+the temporary directory is named with the owner tag of the ADS process
+(``ads-worktree-o<pid>x<start>-…``) and names its repository in a file, so the next ADS to start
+reclaims it (``ads.actions.leftovers``); a branch still checked out in such a worktree is
+reclaimed on the spot when ADS needs the branch again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,10 +22,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import RemediationError, RepositoryError
+from ..sources.owner import current_owner
 
 __all__ = ["ADS_IDENTITY", "apply_patch", "git", "identity_args", "temporary_worktree"]
 
 GIT_TIMEOUT = 120
+WORKTREE_PREFIX = "ads-worktree-"  # then the owner tag: ads-worktree-o<pid>x<start>-<random>
+OWNER_FILE = "ads-repository"  # in the temporary directory: which repository it belongs to
+_CHECKED_OUT = re.compile(r"is already (?:checked out|used by worktree) at '(?P<path>[^']+)'")
 ADS_IDENTITY = ("ADS (Automated Diagnostic System)", "ads@localhost")
 
 
@@ -58,6 +67,16 @@ def _first_line(proc: subprocess.CompletedProcess[str]) -> str:
         if line.strip():
             return line.strip()
     return f"exit {proc.returncode}"
+
+
+def _reclaim_checkout(top: Path, added: subprocess.CompletedProcess[str]) -> bool:
+    """When the branch is checked out in a worktree a crashed ADS left, reclaim it; whether so."""
+    match = _CHECKED_OUT.search(added.stderr or "")
+    if match is None:
+        return False
+    from .leftovers import reclaim_worktree  # leftovers uses git() from here
+
+    return reclaim_worktree(top, Path(match.group("path")))
 
 
 def _check_repo(repo: Path) -> Path:
@@ -104,10 +123,13 @@ def temporary_worktree(
     if resolved.returncode != 0:
         raise RepositoryError(f"no commit {rev!r} in {top}")
     sha = resolved.stdout.strip()
-    parent = Path(tempfile.mkdtemp(prefix="ads-worktree-"))
+    parent = Path(tempfile.mkdtemp(prefix=f"{WORKTREE_PREFIX}{current_owner().tag}-"))
+    (parent / OWNER_FILE).write_text(str(top.resolve()) + "\n")  # the repo, for reclaiming
     path = parent / top.name
     target = ["-B", branch, str(path), sha] if branch else ["--detach", str(path), sha]
     added = git(top, "worktree", "add", "-q", *target, check=False)
+    if added.returncode != 0 and branch and _reclaim_checkout(top, added):
+        added = git(top, "worktree", "add", "-q", *target, check=False)
     if added.returncode != 0:
         shutil.rmtree(parent, ignore_errors=True)
         git(top, "worktree", "prune", check=False)

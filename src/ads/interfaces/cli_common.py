@@ -50,6 +50,29 @@ class _Interrupts:
         raise KeyboardInterrupt
 
 
+def _interrupted(count: int) -> str:
+    """What to say on the way out after Ctrl-C/SIGTERM, and only what is true.
+
+    After one, every ``finally`` ran while unwinding: worktrees, cgroups and services are gone.
+    A second one interrupted that unwinding (or, in ``ads serve``, abandoned the job under way),
+    so this process's own leftovers are reclaimed now, with further signals ignored meanwhile,
+    and the message says what was removed — or what could not be.
+    """
+    if count <= 1:
+        return "interrupted; cleaned up"
+    from ..workflow import reclaim_own_leftovers
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    result = reclaim_own_leftovers()
+    if result.problems:
+        return (
+            "interrupted again: cleanup was cut short and is incomplete "
+            f"({'; '.join(result.problems)}); the next ads run reclaims the rest"
+        )
+    return f"interrupted again: cleanup was cut short; removed what was left ({result.summary()})"
+
+
 def reports_errors(func: F) -> F:
     """Print ``AdsError``s as one line and exit non-zero; Ctrl-C exits 130 after cleanup."""
 
@@ -74,13 +97,7 @@ def reports_errors(func: F) -> F:
             )
             sys.exit(1)
         except KeyboardInterrupt:
-            if interrupts.count > 1:
-                err_console.print(
-                    "interrupted again: abandoned without finishing the cleanup (temporary "
-                    "worktrees or cgroups may be left behind)"
-                )
-            else:
-                err_console.print("interrupted; cleaned up")
+            err_console.print(_interrupted(interrupts.count), highlight=False, soft_wrap=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]

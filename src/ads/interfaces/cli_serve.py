@@ -31,6 +31,14 @@ __all__ = ["serve"]
     type=click.FloatRange(min=0.1),
     help="A job whose worker died is taken up again after this long.",
 )
+@click.option(
+    "--retry-seconds",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="First wait before retrying a job that met a temporary error (doubled per attempt; "
+    "longer when GitHub or PagerDuty asks for longer).",
+)
 @click.option("--enable-write-tools", is_flag=True, help="Offer the MCP write tools at /mcp too.")
 @reports_errors
 def serve(
@@ -38,6 +46,7 @@ def serve(
     host: str,
     port: int,
     lease_seconds: float,
+    retry_seconds: float,
     enable_write_tools: bool,
 ) -> None:
     """Receive PagerDuty webhooks and remediate incidents hands-free (Ctrl-C stops).
@@ -71,7 +80,12 @@ def serve(
     ctx = Context.from_settings(settings)
     mcp_token = os.environ.get(TOKEN_ENV) or None
     service = build_service(
-        ctx, secrets, lease_seconds=lease_seconds, host=host, admin_token=mcp_token
+        ctx,
+        secrets,
+        lease_seconds=lease_seconds,
+        retry_seconds=retry_seconds,
+        host=host,
+        admin_token=mcp_token,
     )
     stop = threading.Event()
     app = mounted_app(ctx, service, mcp_token=mcp_token, write_tools=enable_write_tools, host=host)
@@ -84,4 +98,4 @@ def serve(
             stop.wait()
         finally:
             console.print("stopping: finishing the current job first (Ctrl-C again to abandon it)")
-            service.stop_worker()
+            service.stop_worker()  # a second Ctrl-C/SIGTERM here: see cli_common.reports_errors

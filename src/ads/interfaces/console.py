@@ -142,5 +142,7 @@ def stage_progress(target: Console | None = None) -> Iterator[Callable[[str, str
             elif state == "done":
                 took = time.perf_counter() - started.get(stage, time.perf_counter())
                 out.print(f"[green]✓[/] {stage} [dim]({took:.1f} s)[/]")
+            elif state == "skipped":
+                out.print(f"[green]✓[/] {stage} [dim](done before: resumed from its checkpoint)[/]")
 
         yield progress

@@ -25,7 +25,15 @@ from rich.table import Table
 from ..config import load_settings
 from ..errors import AdsError, ConfigError, RuntimeUnavailableError
 from ..models import OomEvent, Remediation
-from ..workflow import Context, RunObserver, respond, run_locally, runtime_alerter, write_report
+from ..workflow import (
+    Context,
+    RunObserver,
+    housekeeping,
+    respond,
+    run_locally,
+    runtime_alerter,
+    write_report,
+)
 from ..workflow.report import analysis_block
 from ..workflow.webhooks import Job
 from .console import LiveRunStatus, console, oom_table
@@ -107,7 +115,8 @@ def run_demo(
             timeline.mark(f"webhook incident.triggered received: job for {job.incident_id}")
 
             def progress(stage: str, state: str) -> None:
-                timeline.mark(f"{stage} {'started' if state == 'start' else 'done'}")
+                said = {"start": "started", "skipped": "resumed from its checkpoint"}
+                timeline.mark(f"{stage} {said.get(state, 'done')}")
 
             try:
                 outcome.remediation = respond(ctx, job, progress=progress)
@@ -124,6 +133,7 @@ def run_demo(
             handler=work,
             services=lambda name: name in {s.pagerduty_name for s in settings.services.values()},
             poll_interval=0.05,
+            housekeeping=lambda: housekeeping(ctx),
         )
         with BackgroundServer(receiver.app()) as ads_server:
             _, secret = pagerduty.add_webhook_subscription(

@@ -1,18 +1,33 @@
 """What ``ads serve`` runs: the webhook service wired to the workflow, with MCP at ``/mcp``.
 
 The receiver + worker respond to each job through ``ads.workflow.respond``; when idle the worker
-runs the escalation rules on a timer. With an MCP token, one ASGI app serves both.
+runs the escalation rules on a timer; when it starts and after every job it runs
+``ads.workflow.housekeeping`` (what crashed runs left is reclaimed). With an MCP token, one ASGI
+app serves both.
+
+Fault injection (for the crash tests only): with ``ADS_TEST_CRASH_AT=<point>`` in its
+environment, the worker SIGKILLs its own process at that point of a job: right after a stage's
+work and before its checkpoint (``diagnose``, ``verification``, ``rollback``, ``branch``,
+``push``, ``pull request``, ``note``), or while the service runs in its cgroup during
+verification (``verify-before``, ``verify-after``). Why a seam rather than a test polling the
+checkpoints and sending SIGKILL: branch, push, PR and note follow each other within
+milliseconds, so a poller cannot stop between them reliably, and the moment that matters most
+(the side effect done, the checkpoint not yet written) has no outward sign at all. The variable
+is read here, by the worker only, once at start; nothing else in ADS looks at it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..workflow import Context, evaluate_escalations, respond
+from ..workflow import Context, evaluate_escalations, housekeeping, respond
 from ..workflow.webhooks import Job
 from .http_server import RequestLimits
 from .mcp_server.http import streamable_http_app
@@ -22,6 +37,7 @@ from .webhook import MAX_REQUEST_BYTES, WebhookService
 __all__ = ["JsonLines", "WithMcp", "build_service", "mounted_app"]
 
 ESCALATION_CHECK_SECONDS = 30.0
+CRASH_ENV = "ADS_TEST_CRASH_AT"
 
 
 class JsonLines(logging.Formatter):
@@ -45,13 +61,15 @@ def build_service(
     lease_seconds: float = 120.0,
     host: str = "127.0.0.1",
     admin_token: str | None = None,
+    retry_seconds: float = 30.0,
 ) -> WebhookService:
     """The receiver + worker wired to the workflow: respond to jobs, escalate when idle.
     Bound to ``host`` beyond loopback, ``/jobs`` needs ``admin_token`` (ADS_MCP_TOKEN)."""
     names = {s.pagerduty_name for s in ctx.settings.services.values()}
+    at_point = _crash_point(os.environ.get(CRASH_ENV))
 
     def handle(job: Job) -> None:
-        respond(ctx, job)
+        respond(ctx, job, at_point=at_point)
 
     return WebhookService(
         store=ctx.store,
@@ -59,10 +77,27 @@ def build_service(
         handler=handle,
         services=lambda name: name in names,
         on_idle=_EscalationTimer(ctx) if _has_rules(ctx) else None,
+        housekeeping=lambda: housekeeping(ctx),
         lease_seconds=lease_seconds,
         host=host,
         admin_token=admin_token,
+        retry_seconds=retry_seconds,
     )
+
+
+def _crash_point(wanted: str | None) -> Callable[[str], None] | None:
+    """The fault-injection seam (module docstring): SIGKILL this process at point ``wanted``."""
+    if not wanted:
+        return None
+
+    def at_point(name: str) -> None:
+        if name == wanted:
+            logging.getLogger("ads.webhook").warning(
+                json.dumps({"event": "crash.injected", "point": name, "pid": os.getpid()})
+            )
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return at_point
 
 
 class WithMcp:

@@ -15,7 +15,14 @@ with ``Authorization: Bearer <ADS_MCP_TOKEN>`` (``admin_token``), and none witho
 configured. ``/healthz`` (worker alive or not) stays open for probes. A worker
 thread claims jobs one at a time and calls the handler (``workflow.respond``). A job is unique per
 incident, so twenty deliveries make one job; a job interrupted by a crash keeps its row and is
-claimed again when its lease expires.
+claimed again when its lease expires (at once, by ``housekeeping``, when its worker is gone).
+
+A ``TemporaryError`` (PagerDuty, GitHub or the git remote out of reach, a rate limit) puts the
+job back: it is retried after ``retry_seconds`` doubled per attempt, or after what the error
+asks (``delay``: a ``Retry-After``, a rate limit's reset) when that is longer, capped at
+``max_retry_seconds``; after ``MAX_ATTEMPTS`` attempts it fails with the last error. Any other
+``AdsError`` fails the job at once. ``housekeeping`` (reclaiming what crashed runs left) runs
+when the worker starts and after every job.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from starlette.routing import Route
 
 from ..errors import AdsError, TemporaryError
 from ..json_input import JsonInputError, parse_json
-from ..workflow.webhooks import Job, Store, sign, verify_signature
+from ..workflow.webhooks import MAX_ATTEMPTS, Job, Store, sign, verify_signature
 from .http_server import BodyTooLarge, RequestLimits, is_loopback, read_body
 from .webhook_events import ShapeError, parse_envelope, parse_triggered
 
@@ -73,6 +80,9 @@ class WebhookService:
     on_idle: Callable[[], None] | None = None  # e.g. evaluate escalation rules between jobs
     host: str = "127.0.0.1"  # where it is bound: beyond loopback, /jobs needs admin_token
     admin_token: str | None = None
+    housekeeping: Callable[[], None] | None = None  # at start and after each job: reclaim
+    retry_seconds: float = 30.0
+    max_retry_seconds: float = 3600.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
 
@@ -195,9 +205,15 @@ class WebhookService:
         try:
             self.handler(job)
         except TemporaryError as exc:
+            if job.attempts >= MAX_ATTEMPTS:
+                error = f"gave up after {job.attempts} attempts: {exc}"
+                log.error(json.dumps({"event": "job.failed", "incident": job.incident_id,
+                                      "error": error}))  # fmt: skip
+                return self.store.finish_job(job, error=error)
+            delay = self.retry_delay(job.attempts, exc.delay)
             log.warning(json.dumps({"event": "job.retry", "incident": job.incident_id,
-                                    "error": str(exc), "delay": exc.delay}))  # fmt: skip
-            return self.store.retry_job(job, error=str(exc), delay=exc.delay)
+                                    "error": str(exc), "delay": delay}))  # fmt: skip
+            return self.store.retry_job(job, error=str(exc), delay=delay)
         except AdsError as exc:
             log.error(json.dumps({"event": "job.failed", "incident": job.incident_id,
                                   "error": str(exc)}))  # fmt: skip
@@ -207,6 +223,11 @@ class WebhookService:
             return self.store.finish_job(job, error=f"internal error: {type(exc).__name__}: {exc}")
         log.info(json.dumps({"event": "job.done", "incident": job.incident_id}))
         return self.store.finish_job(job)
+
+    def retry_delay(self, attempt: int, asked: float) -> float:
+        """Seconds before attempt ``attempt + 1``: exponential backoff, or what was asked."""
+        backoff = self.retry_seconds * 2 ** max(0, attempt - 1)
+        return min(self.max_retry_seconds, max(backoff, asked))
 
     def start_worker(self) -> None:
         self._stop.clear()
@@ -220,10 +241,22 @@ class WebhookService:
         if self._worker is not None:
             self._worker.join(timeout)
 
+    def _housekeeping(self) -> None:
+        if self.housekeeping is None:
+            return
+        try:
+            self.housekeeping()
+        except Exception as exc:  # reclaiming is best effort: never stop the worker for it
+            log.error(
+                json.dumps({"event": "housekeeping.error", "error": f"{type(exc).__name__}: {exc}"})
+            )
+
     def _run(self) -> None:
+        self._housekeeping()
         while not self._stop.is_set():
             try:
                 if self.work_one():
+                    self._housekeeping()
                     continue
                 if self.on_idle is not None:
                     self.on_idle()

@@ -3,7 +3,12 @@
 One file (``<state_dir>/ads.db``), opened per operation with WAL so the webhook server, its
 worker and the CLI can share it. Jobs are unique per incident: a webhook delivered twenty times
 (or concurrently) inserts one job, and a worker claims it atomically; a job left ``running`` by a
-crash is handed out again after its lease expires, so it is resumed, not lost or duplicated.
+crash is handed out again after its lease expires (at once when the process that held it is
+gone: a claim carries its owner tag), so it is resumed, not lost or duplicated.
+
+A remediation in progress keeps a *checkpoint* per incident: the stages it has completed and the
+partial ``Remediation`` they produced, so a retry after a crash or a temporary error resumes after
+the last completed stage instead of repeating it (``ads.workflow.remediate``).
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..models import Diagnosis, Remediation
+from .owner import Owner, current_owner
 
-__all__ = ["MAX_ATTEMPTS", "Job", "Store"]
+__all__ = ["MAX_ATTEMPTS", "Checkpoint", "Job", "Store"]
 
 MAX_ATTEMPTS = 5
 
@@ -29,6 +35,8 @@ CREATE TABLE IF NOT EXISTS diagnoses (
     incident_id TEXT PRIMARY KEY, body TEXT NOT NULL, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS remediations (
     incident_id TEXT PRIMARY KEY, body TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    incident_id TEXT PRIMARY KEY, stages TEXT NOT NULL, remediation TEXT, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     incident_id TEXT NOT NULL UNIQUE,
@@ -60,6 +68,14 @@ class Job:
     created: float
     updated: float
     claim: str | None = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The stages of a remediation completed so far, and the remediation as they left it."""
+
+    stages: tuple[str, ...]
+    remediation: Remediation | None
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -144,6 +160,35 @@ class Store:
             rows = db.execute("SELECT body FROM remediations ORDER BY updated").fetchall()
         return [Remediation.model_validate_json(r["body"]) for r in rows]
 
+    # -- checkpoints of remediations in progress -------------------------------------------------
+
+    def save_checkpoint(
+        self, incident_id: str, stages: list[str], remediation: Remediation | None
+    ) -> None:
+        body = remediation.model_dump_json() if remediation is not None else None
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                (incident_id, json.dumps(stages), body, time.time()),
+            )
+
+    def checkpoint(self, incident_id: str) -> Checkpoint | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT stages, remediation FROM checkpoints WHERE incident_id = ?", (incident_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        body = row["remediation"]
+        return Checkpoint(
+            stages=tuple(json.loads(row["stages"])),
+            remediation=Remediation.model_validate_json(body) if body else None,
+        )
+
+    def clear_checkpoint(self, incident_id: str) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM checkpoints WHERE incident_id = ?", (incident_id,))
+
     # -- jobs -------------------------------------------------------------------------------------
 
     def enqueue_job(self, incident_id: str, event_type: str, payload: dict[str, object]) -> bool:
@@ -197,11 +242,33 @@ class Store:
             db.execute(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, "
                 "updated = ?, claim = ? WHERE id = ?",
-                (now + lease_seconds, now, uuid.uuid4().hex, row["id"]),
+                (now + lease_seconds, now, f"{current_owner().tag}-{uuid.uuid4().hex}", row["id"]),
             )
             db.execute("COMMIT")
             claimed = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
         return _job(claimed)
+
+    def release_abandoned_jobs(self) -> list[str]:
+        """Make running jobs whose claiming process is gone claimable now; their incidents.
+
+        Their lease would expire anyway; this just saves the wait after a crash and restart.
+        """
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute(
+                "SELECT id, incident_id, claim FROM jobs WHERE status = 'running' "
+                "AND claim IS NOT NULL AND lease_until > ?",
+                (time.time(),),
+            ).fetchall()
+            released = []
+            for row in rows:
+                owner = Owner.parse(str(row["claim"]).partition("-")[0])
+                if owner is None or owner == current_owner() or owner.alive():
+                    continue
+                db.execute("UPDATE jobs SET lease_until = 0 WHERE id = ?", (row["id"],))
+                released.append(str(row["incident_id"]))
+            db.execute("COMMIT")
+        return released
 
     def renew_lease(self, job: Job, lease_seconds: float) -> bool:
         """Extend the lease of a job still held under ``job.claim``; ``False`` if it was lost."""

@@ -14,6 +14,7 @@ from .detect import (
     send_change_event,
 )
 from .diagnose import analyse, changes_in_window, diagnose, diagnose_offline
+from .housekeeping import housekeeping, reclaim_leftovers, reclaim_own_leftovers
 from .remediate import remediate, suggest_remediation, verify_incident
 from .report import write_report
 from .respond import evaluate_escalations, respond
@@ -26,8 +27,11 @@ __all__ = [
     "diagnose",
     "diagnose_offline",
     "evaluate_escalations",
+    "housekeeping",
     "make_alert_handler",
     "open_watch",
+    "reclaim_leftovers",
+    "reclaim_own_leftovers",
     "remediate",
     "respond",
     "run_locally",

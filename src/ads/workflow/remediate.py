@@ -4,20 +4,46 @@ The fix is verified by reproduction before it is proposed: the current build mus
 OOM-killed under the service's limit and the patched build must run flat. The PR (or, without
 GitHub, the branch plus a PR file) and the note say exactly what was seen. Re-running for the
 same incident updates the same branch and PR and does not post a second note.
+
+Crash-only: every costly or outward stage — diagnose, verification, rollback, branch, push,
+pull request, note — records its result in a checkpoint in ADS's store (``STAGES``) as soon as
+it is done, and a later run for the incident (the worker's retry after a crash or a
+``TemporaryError``, or ``ads remediate``) resumes after the last completed one. A stage that
+died after its side effect but before its checkpoint is redone, and each is idempotent: the
+branch is reset to the same fix, the push is forced, the open PR for the branch is updated
+rather than a second opened, and the incident's notes are read before one is posted. So there
+is one branch, one PR and one note however often it is interrupted. When a stage fails after
+the diagnosis, the note is written anyway with what is true by then (the diagnosis, the
+verification, the local branch when the push failed) and why it stopped. Leftovers of crashed
+runs (worktrees, cgroups, their processes) are reclaimed before and after every run.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..actions.github_pr import github_repo_from_remote, open_or_update_pull_request
+from ..actions.github_pr import (
+    DEFAULT_BASE_URL,
+    github_repo_from_remote,
+    open_or_update_pull_request,
+)
 from ..actions.mitigation import propose_mitigation
-from ..actions.notes import incident_note, is_ads_note
+from ..actions.notes import (
+    ADS_MARKERS,
+    NOTE_MARKER,
+    incident_note,
+    note_headline,
+    update_note,
+)
 from ..actions.pull_request import (
+    PullRequestText,
     branch_name,
     commit_fix_branch,
     pull_request_text,
@@ -29,15 +55,21 @@ from ..actions.verification import verify_fix
 from ..actions.worktrees import git
 from ..analysis.languages import front_end_for
 from ..config import ServiceConfig
-from ..errors import AdsError, RemediationError, RepositoryError
+from ..errors import AdsError, RemediationError, RepositoryError, TemporaryError
 from ..models import Diagnosis, Finding, Remediation, VerificationOutcome, VerificationResult
+from ..sources.monitors.local_runtime import RunObserver
 from ..sources.repository import GitRepository
 from .context import Context
 from .diagnose import diagnose
+from .housekeeping import reclaim_leftovers
 
-__all__ = ["Stage", "remediate", "suggest_remediation", "verify_incident"]
+__all__ = ["STAGES", "Point", "Stage", "remediate", "suggest_remediation", "verify_incident"]
+
+log = logging.getLogger("ads.remediate")
 
 Stage = Callable[[str, str], None]  # (stage name, "start" | "done" | "skipped") for progress
+Point = Callable[[str], None]  # a named point in a remediation: the fault-injection seam
+STAGES = ("diagnose", "verification", "rollback", "branch", "push", "pull request", "note")
 
 
 @contextmanager
@@ -135,49 +167,196 @@ def remediate(
     open_pr: bool = True,
     write_note: bool = True,
     progress: Stage | None = None,
+    at_point: Point | None = None,
 ) -> Remediation:
-    """Diagnose, verify the fix by reproduction, open the PR and write the note."""
-    timings: dict[str, float] = {}
-    with _timed(timings, "diagnose", progress):
-        diagnosis = diagnose(ctx, incident_id)
-    remediation = suggest_remediation(ctx, diagnosis)
-    service = ctx.settings.service(diagnosis.service)
-    repo = ctx.repository(service)
-    top = diagnosis.findings[0]
-    previous = ctx.store.remediation(diagnosis.incident.id)
-    if verify:
-        with _timed(timings, "verify", progress):
-            remediation.verification = verify_fix(
-                repo.root, service, remediation.fix_diff, finding=top, rev=_revision(diagnosis)
-            )
-    elif previous is not None and previous.fix_diff == remediation.fix_diff:
-        remediation.verification = previous.verification  # same fix: what was seen still holds
-    if previous is not None:
-        remediation.noted_at, remediation.escalated_to = previous.noted_at, previous.escalated_to
-    incident = diagnosis.incident
-    number = incident.number or incident.id
-    with _timed(timings, "rollback", progress):
-        introduced = top.introduced_by.sha if top.introduced_by else None
+    """Diagnose, verify the fix by reproduction, open the PR and write the note.
+
+    Each stage checkpoints its result, so after a crash or a ``TemporaryError`` the next call
+    resumes after the last completed stage (see the module docstring). ``at_point`` is called
+    with a stage's name right after its work and before its checkpoint, and with
+    ``"verify-before"``/``"verify-after"`` once the service runs in its cgroup: the fault-injection
+    seam the crash tests use (``ads.interfaces.serve_app``).
+    """
+    reclaim_leftovers(ctx)
+    try:
+        run = _Run(ctx, incident_id, verify, open_pr, write_note, progress, at_point)
+        return run.run()
+    finally:
+        reclaim_leftovers(ctx)
+
+
+@dataclass
+class _Run:
+    """One remediation attempt: the stages in order, each skipped when its checkpoint says so."""
+
+    ctx: Context
+    incident_id: str
+    verify: bool
+    open_pr: bool
+    write_note: bool
+    progress: Stage | None
+    at_point: Point | None
+    done: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def run(self) -> Remediation:
+        saved = self.ctx.store.checkpoint(self.incident_id)
+        self.done = list(saved.stages) if saved else []
+        diagnosis = self._diagnosis()
+        if saved is not None and saved.remediation is not None:
+            remediation = saved.remediation
+        else:
+            remediation = suggest_remediation(self.ctx, diagnosis)
+        previous = self.ctx.store.remediation(diagnosis.incident.id)
+        if previous is not None:
+            remediation.noted_at = remediation.noted_at or previous.noted_at
+            remediation.escalated_to = previous.escalated_to
         try:
-            plan = prepare_rollback(
-                repo.root, service, number, introduced, base=_revision(diagnosis)
+            self._stages(diagnosis, remediation, previous)
+        except AdsError as exc:
+            self._failed(diagnosis, remediation, exc)
+            raise
+        remediation.timings = {**remediation.timings, **self.timings}
+        remediation.timings.update(_verification_timings(remediation))
+        self.ctx.store.save_remediation(remediation)
+        self.ctx.store.clear_checkpoint(self.incident_id)
+        return remediation
+
+    # -- stages -------------------------------------------------------------------------------
+
+    def _diagnosis(self) -> Diagnosis:
+        if "diagnose" in self.done:
+            stored = self.ctx.store.diagnosis(self.incident_id)
+            if stored is not None:
+                self._resumed("diagnose")
+                return stored
+            self.done = []  # the checkpoint outlived its diagnosis: start again
+        with _timed(self.timings, "diagnose", self.progress):
+            diagnosis = diagnose(self.ctx, self.incident_id)
+        self._completed("diagnose", None)
+        return diagnosis
+
+    def _stages(
+        self, diagnosis: Diagnosis, remediation: Remediation, previous: Remediation | None
+    ) -> None:
+        service = self.ctx.settings.service(diagnosis.service)
+        repo = self.ctx.repository(service)
+        top = diagnosis.findings[0]
+        if self.verify:
+            self._stage("verification", remediation, lambda: self._verify(diagnosis, remediation))
+        elif previous is not None and previous.fix_diff == remediation.fix_diff:
+            remediation.verification = previous.verification  # same fix: what was seen holds
+        incident = diagnosis.incident
+        number = incident.number or incident.id
+
+        def rollback() -> None:
+            introduced = top.introduced_by.sha if top.introduced_by else None
+            try:
+                plan = prepare_rollback(
+                    repo.root, service, number, introduced, base=_revision(diagnosis)
+                )
+                remediation.rollback = plan.text()
+            except (RemediationError, RepositoryError) as exc:
+                remediation.notes.append(f"rollback branch not made: {exc}")
+
+        self._stage("rollback", remediation, rollback)
+        if remediation.verification is not None and remediation.verification.growth_before:
+            remediation.mitigation = _mitigation_text(
+                repo.root, service, top, remediation.verification.growth_before
             )
-            remediation.rollback = plan.text()
-        except (RemediationError, RepositoryError) as exc:
-            remediation.notes.append(f"rollback branch not made: {exc}")
-    if remediation.verification is not None and remediation.verification.growth_before:
-        remediation.mitigation = _mitigation_text(
-            repo.root, service, top, remediation.verification.growth_before
+        if self.open_pr and remediation.fix_diff:
+            self._pull_request_stages(diagnosis, remediation, number)
+        if self.write_note:
+            self._stage("note", remediation, lambda: _write_note(self.ctx, diagnosis, remediation))
+
+    def _verify(self, diagnosis: Diagnosis, remediation: Remediation) -> None:
+        service = self.ctx.settings.service(diagnosis.service)
+        points = _RunPoints(self.at_point) if self.at_point else None
+        remediation.verification = verify_fix(
+            self.ctx.repository(service).root,
+            service,
+            remediation.fix_diff,
+            finding=diagnosis.findings[0],
+            rev=_revision(diagnosis),
+            observers=[points] if points else (),
+            on_stage=points.on_stage if points else None,
         )
-    if open_pr and remediation.fix_diff:
-        with _timed(timings, "pull request", progress):
-            _open_pull_request(ctx, diagnosis, remediation, number)
-    if write_note:
-        with _timed(timings, "note", progress):
-            _write_note(ctx, diagnosis, remediation)
-    remediation.timings = {**timings, **_verification_timings(remediation)}
-    ctx.store.save_remediation(remediation)
-    return remediation
+
+    def _pull_request_stages(
+        self, diagnosis: Diagnosis, remediation: Remediation, number: int | str
+    ) -> None:
+        verification = remediation.verification
+        if verification is not None and verification.outcome is VerificationOutcome.FIX_FAILED:
+            refused = "fix failed verification: no pull request opened"
+            if refused not in remediation.notes:
+                remediation.notes.append(refused)
+            return
+        pull = _PullRequest(self.ctx, diagnosis, remediation, number)
+        self._stage("branch", remediation, pull.branch)
+        self._stage("push", remediation, pull.push)
+        self._stage("pull request", remediation, pull.open)
+
+    def _stage(self, name: str, remediation: Remediation, work: Callable[[], None]) -> None:
+        if name in self.done:
+            self._resumed(name)
+            return
+        with _timed(self.timings, name, self.progress):
+            work()
+        self._completed(name, remediation)
+
+    def _completed(self, name: str, remediation: Remediation | None) -> None:
+        if self.at_point is not None:
+            self.at_point(name)  # after the work, before its checkpoint: the worst moment to die
+        self.done.append(name)
+        self.ctx.store.save_checkpoint(self.incident_id, self.done, remediation)
+
+    def _resumed(self, name: str) -> None:
+        log.info(json.dumps({"event": "stage.resumed", "incident": self.incident_id,
+                             "stage": name}))  # fmt: skip
+        if self.progress:
+            self.progress(name, "skipped")
+
+    # -- when a stage fails ---------------------------------------------------------------------
+
+    def _failed(self, diagnosis: Diagnosis, remediation: Remediation, exc: AdsError) -> None:
+        """Say what is true on the incident now, and keep or drop the checkpoint.
+
+        A temporary failure keeps the checkpoint (the worker retries from there); a permanent
+        one drops it, since repeating the same stages would fail the same way — the next run
+        starts afresh (and still writes no second note).
+        """
+        temporary = isinstance(exc, TemporaryError)
+        if self.write_note and "note" not in self.done:
+            why = f"{exc}." + (" ADS retries." if temporary else " ADS stopped here.")
+            try:
+                _write_note(self.ctx, diagnosis, remediation, unfinished=why)
+            except AdsError as note_error:
+                log.warning(json.dumps({"event": "note.failed", "incident": self.incident_id,
+                                        "error": str(note_error)}))  # fmt: skip
+        if temporary:
+            self.ctx.store.save_checkpoint(self.incident_id, self.done, remediation)
+            return
+        self.ctx.store.clear_checkpoint(self.incident_id)
+        if remediation.note_id is not None:
+            self.ctx.store.save_remediation(remediation)
+
+
+class _RunPoints(RunObserver):
+    """Calls the fault-injection point ``verify-before``/``verify-after`` when the service starts
+    in its cgroup, telling the two runs apart by verification's stage messages."""
+
+    def __init__(self, at_point: Point) -> None:
+        self.at_point = at_point
+        self.stage = "verify-before"
+
+    def on_stage(self, message: str) -> None:
+        if message.startswith("running the current"):
+            self.stage = "verify-before"
+        elif message.startswith("running the patched"):
+            self.stage = "verify-after"
+
+    def started(self, restart: int, pid: int) -> None:
+        self.at_point(self.stage)
 
 
 def _verification_timings(remediation: Remediation) -> dict[str, float]:
@@ -187,55 +366,74 @@ def _verification_timings(remediation: Remediation) -> dict[str, float]:
     return {f"verification {stage}": seconds for stage, seconds in result.timings.items()}
 
 
-def _open_pull_request(
-    ctx: Context, diagnosis: Diagnosis, remediation: Remediation, number: int | str
-) -> None:
-    service = ctx.settings.service(diagnosis.service)
-    repo = ctx.repository(service)
-    verification = remediation.verification
-    if verification is not None and verification.outcome is VerificationOutcome.FIX_FAILED:
-        remediation.notes.append("fix failed verification: no pull request opened")
-        return
-    top = diagnosis.findings[0]
-    branch = branch_name(number)
-    text = pull_request_text(
-        diagnosis,
-        fix_summary=remediation.fix_summary,
-        component=service.kubernetes.container or service.name,
-        verification=verification,
-        rollback=remediation.rollback,
-        mitigation=remediation.mitigation,
-    )
-    message = (
-        f"Fix memory leak in {top.function}() ({top.file}:{top.line})\n\n"
-        f"{remediation.fix_summary}. Incident #{number}: {diagnosis.incident.title}.\n"
-        + (f"Verification: {verification.outcome.value}.\n" if verification else "")
-    )
-    commit_fix_branch(
-        repo.root, branch, remediation.fix_diff or "", message, base=_revision(diagnosis)
-    )
-    remediation.branch = branch
-    remediation.pr_title, remediation.pr_body = text.title, text.body
-    remediation.pushed = push_branch(repo.root, branch)
-    remote = git(repo.root, "remote", "get-url", "origin", check=False).stdout.strip()
-    github_repo = github_repo_from_remote(remote) if remote else None
-    token = ctx.settings.secrets.github_token
-    if github_repo and token and remediation.pushed:
-        reviewers = [o.github for o in diagnosis.oncall if o.level == 1 and o.github]
-        result = open_or_update_pull_request(
-            token,
-            github_repo,
-            head=branch,
-            base=_base_branch(repo),
-            title=text.title,
-            body=text.body,
-            reviewers=reviewers,
+@dataclass
+class _PullRequest:
+    """The branch → push → pull request stages, each a side effect done once per checkpoint."""
+
+    ctx: Context
+    diagnosis: Diagnosis
+    remediation: Remediation
+    number: int | str
+
+    def branch(self) -> None:
+        service = self.ctx.settings.service(self.diagnosis.service)
+        repo = self.ctx.repository(service)
+        top = self.diagnosis.findings[0]
+        remediation, verification = self.remediation, self.remediation.verification
+        branch = branch_name(self.number)
+        text = pull_request_text(
+            self.diagnosis,
+            fix_summary=remediation.fix_summary,
+            component=service.kubernetes.container or service.name,
+            verification=verification,
+            rollback=remediation.rollback,
+            mitigation=remediation.mitigation,
         )
-        remediation.pr_url = result.url
-        remediation.notes += result.notes
-    else:
-        path = write_pull_request_file(ctx.settings.state_dir, number, text)
-        remediation.pr_file = str(path)
+        title = self.diagnosis.incident.title
+        message = (
+            f"Fix memory leak in {top.function}() ({top.file}:{top.line})\n\n"
+            f"{remediation.fix_summary}. Incident #{self.number}: {title}.\n"
+            + (f"Verification: {verification.outcome.value}.\n" if verification else "")
+        )
+        commit_fix_branch(
+            repo.root, branch, remediation.fix_diff or "", message, base=_revision(self.diagnosis)
+        )
+        remediation.branch = branch
+        remediation.pr_title, remediation.pr_body = text.title, text.body
+
+    def push(self) -> None:
+        service = self.ctx.settings.service(self.diagnosis.service)
+        assert self.remediation.branch is not None
+        self.remediation.pushed = push_branch(
+            self.ctx.repository(service).root, self.remediation.branch
+        )
+
+    def open(self) -> None:
+        service = self.ctx.settings.service(self.diagnosis.service)
+        repo = self.ctx.repository(service)
+        remediation = self.remediation
+        assert remediation.branch is not None
+        remote = git(repo.root, "remote", "get-url", "origin", check=False).stdout.strip()
+        github_repo = github_repo_from_remote(remote) if remote else None
+        secrets = self.ctx.settings.secrets
+        if github_repo and secrets.github_token and remediation.pushed:
+            reviewers = [o.github for o in self.diagnosis.oncall if o.level == 1 and o.github]
+            result = open_or_update_pull_request(
+                secrets.github_token,
+                github_repo,
+                head=remediation.branch,
+                base=_base_branch(repo),
+                title=remediation.pr_title or "",
+                body=remediation.pr_body or "",
+                reviewers=reviewers,
+                base_url=secrets.github_api_url or DEFAULT_BASE_URL,
+            )
+            remediation.pr_url = result.url
+            remediation.notes += [n for n in result.notes if n not in remediation.notes]
+        else:
+            text = PullRequestText(title=remediation.pr_title or "", body=remediation.pr_body or "")
+            path = write_pull_request_file(self.ctx.settings.state_dir, self.number, text)
+            remediation.pr_file = str(path)
 
 
 def _base_branch(repo: GitRepository) -> str:
@@ -244,14 +442,31 @@ def _base_branch(repo: GitRepository) -> str:
     return current or repo.default_branch()
 
 
-def _write_note(ctx: Context, diagnosis: Diagnosis, remediation: Remediation) -> None:
+def _write_note(
+    ctx: Context, diagnosis: Diagnosis, remediation: Remediation, *, unfinished: str | None = None
+) -> None:
+    """One ``[ADS diagnosis]`` note per incident, whatever crashed or was retried in between.
+
+    The incident's notes are read first: when ADS's note is there (a run that died after posting
+    it, or a re-run), it is not posted again. When that note was written before the pull request
+    existed (the push had failed, say) and the PR is open now, a short ``[ADS update]`` note adds
+    its link. ``unfinished`` says why this run stops short; it is only written as the first note.
+    """
     pagerduty = ctx.pagerduty
     incident_id = diagnosis.incident.id
-    for note in pagerduty.list_notes(incident_id):
-        if is_ads_note(note.content, remediation.branch):
-            remediation.note_id = note.id
-            remediation.noted_at = remediation.noted_at or note.created_at
-            return
-    note = pagerduty.add_note(incident_id, incident_note(diagnosis, remediation))
-    remediation.note_id = note.id
-    remediation.noted_at = datetime.now(UTC)
+    notes = pagerduty.list_notes(incident_id)
+    ours = [n for n in notes if n.content.startswith(NOTE_MARKER)]
+    if not ours:
+        note = pagerduty.add_note(
+            incident_id, incident_note(diagnosis, remediation, unfinished=unfinished)
+        )
+        remediation.note_id = note.id
+        remediation.noted_at = datetime.now(UTC)
+        return
+    remediation.note_id = remediation.note_id or ours[0].id
+    remediation.noted_at = remediation.noted_at or ours[0].created_at
+    headline = note_headline(remediation)
+    if unfinished is not None or headline is None:
+        return
+    if not any(headline in n.content for n in notes if n.content.startswith(ADS_MARKERS)):
+        pagerduty.add_note(incident_id, update_note(remediation))

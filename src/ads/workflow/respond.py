@@ -17,16 +17,19 @@ from ..errors import AdsError
 from ..models import Remediation
 from ..sources.storage import Job
 from .context import Context
-from .remediate import Stage, remediate
+from .remediate import Point, Stage, remediate
 
 __all__ = ["evaluate_escalations", "respond"]
 
 log = logging.getLogger("ads.escalation")
 
 
-def respond(ctx: Context, job: Job, *, progress: Stage | None = None) -> Remediation:
-    """Work one webhook job: the full remediation of its incident."""
-    return remediate(ctx, job.incident_id, progress=progress)
+def respond(
+    ctx: Context, job: Job, *, progress: Stage | None = None, at_point: Point | None = None
+) -> Remediation:
+    """Work one webhook job: the full remediation of its incident (resumed from its checkpoint
+    when an earlier attempt crashed or met a temporary error)."""
+    return remediate(ctx, job.incident_id, progress=progress, at_point=at_point)
 
 
 def evaluate_escalations(ctx: Context, *, now: datetime | None = None) -> list[str]:

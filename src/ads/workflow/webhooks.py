@@ -9,6 +9,6 @@ re-exported from ``sources`` so that the interfaces import nothing below ``ads.w
 from __future__ import annotations
 
 from ..sources.pagerduty.signatures import sign, verify_signature
-from ..sources.storage import Job, Store
+from ..sources.storage import MAX_ATTEMPTS, Job, Store
 
-__all__ = ["Job", "Store", "sign", "verify_signature"]
+__all__ = ["MAX_ATTEMPTS", "Job", "Store", "sign", "verify_signature"]

@@ -7,7 +7,9 @@ limit, exactly as it does for a container. Detection prefers cgroup v1's memory 
 is writable (not root) it falls back to ``RLIMIT_AS``, which makes ``malloc`` fail instead of the
 kernel killing — a weaker reproduction that every event is labelled with.
 
-``ADS_CGROUP_ROOT`` overrides where ADS makes its cgroups (a delegated v2 subtree, say).
+``ADS_CGROUP_ROOT`` overrides where ADS makes its cgroups (a delegated v2 subtree, say). A
+cgroup is named ``<service>-o<pid>x<start>-<random>``: the owner tag (``ads.sources.owner``) of
+the ADS process that made it, so what a crash leaves is reclaimed and nothing else is.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from ...errors import RuntimeUnavailableError
 from ...models import ReproductionMode
+from ..owner import current_owner
 
 __all__ = ["MemoryCgroup", "MemoryLimiter", "detect_limiter"]
 
@@ -228,7 +231,8 @@ class MemoryLimiter:
         if self.mode is ReproductionMode.RLIMIT_AS:
             return _RlimitAs(limit)
         assert self.parent is not None
-        path = self.parent / f"{name}-{uuid.uuid4().hex[:8]}"
+        # the owner tag lets ads.actions.leftovers tell a crashed ADS's cgroup from a live one's
+        path = self.parent / f"{name}-{current_owner().tag}-{uuid.uuid4().hex[:8]}"
         try:
             if self.mode is ReproductionMode.CGROUP_V1:
                 return _CgroupV1(path, limit)

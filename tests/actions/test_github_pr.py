@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
 import pytest
 
@@ -17,7 +18,7 @@ from ads.actions.github_pr import (
     github_repo_from_remote,
     open_or_update_pull_request,
 )
-from ads.errors import RemediationError
+from ads.errors import GitHubUnavailableError, RemediationError
 from tests.fixtures.github import GitHubDouble
 
 WRITE_TOKEN = "ghp_writeTOKENforADS0000000000000000"
@@ -166,11 +167,11 @@ def test_the_default_branch_is_refused_as_head_before_asking_github(
     assert github_double.requests == []
 
 
-def test_an_unreachable_github_is_one_clear_line() -> None:
+def test_an_unreachable_github_is_a_temporary_error_in_one_clear_line() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(RemediationError, match="could not reach GitHub to read repository"):
+    with pytest.raises(GitHubUnavailableError, match="could not reach GitHub to read repository"):
         open_or_update_pull_request(
             WRITE_TOKEN,
             "acme/ads-demo-service",
@@ -182,6 +183,33 @@ def test_an_unreachable_github_is_one_clear_line() -> None:
             base_url=f"http://127.0.0.1:{port}",
             timeout=2,
         )
+
+
+def test_a_spent_rate_limit_is_temporary_until_its_reset(github_double: GitHubDouble) -> None:
+    reset = int(time.time()) + 600
+    github_double.outages = [("rate_limited", {"X-RateLimit-Remaining": "0",
+                                               "X-RateLimit-Reset": str(reset)})]  # fmt: skip
+    with pytest.raises(GitHubUnavailableError, match="rate limit") as raised:
+        open_pr(github_double)
+    assert 590 <= raised.value.delay <= 600
+    assert github_double.pulls == []
+    assert open_pr(github_double).created  # once the limit is back, it just works
+
+
+def test_a_secondary_rate_limit_waits_what_retry_after_says(github_double: GitHubDouble) -> None:
+    github_double.outages = [("secondary_rate_limited", {"Retry-After": "90"})] * 4
+    with pytest.raises(GitHubUnavailableError, match="rate limit") as raised:
+        open_pr(github_double)
+    assert raised.value.delay == 90
+
+
+def test_github_5xx_is_retried_in_the_call_then_temporary(github_double: GitHubDouble) -> None:
+    github_double.outages = [("server_error", {})]  # one 502: the quick in-call retry gets past it
+    assert open_pr(github_double).created
+    github_double.outages = [("server_error", {"Retry-After": "30"})] * 4
+    with pytest.raises(GitHubUnavailableError, match="GitHub answered 502") as raised:
+        open_pr(github_double, head="ads/incident-43-fix-memory-leak")
+    assert raised.value.delay == 30
 
 
 def test_the_token_never_reaches_the_logs(

@@ -6,6 +6,7 @@ configuration problems, 1 otherwise); a traceback means a bug in ADS, never bad 
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -17,7 +18,7 @@ import click
 
 from ..errors import AdsError, ConfigError
 
-__all__ = ["config_option", "reports_errors"]
+__all__ = ["abandoning", "config_option", "reports_errors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +29,16 @@ config_option = click.option(
     default=None,
     help="ads.yaml to use (default: $ADS_CONFIG, then ./ads.yaml).",
 )
+
+
+_abandoning: str | None = None  # work a second interrupt abandons in another thread
+
+
+def abandoning(what: str | None) -> None:
+    """Say that a second Ctrl-C from now on abandons ``what`` (work in another thread, which
+    may go on creating things until the process exits) rather than cutting cleanup short."""
+    global _abandoning
+    _abandoning = what
 
 
 class _Interrupts:
@@ -65,12 +76,39 @@ def _interrupted(count: int) -> str:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     result = reclaim_own_leftovers()
+    if _abandoning:
+        _exit_abandoning(result.summary())
     if result.problems:
         return (
-            "interrupted again: cleanup was cut short and is incomplete "
+            "interrupted again: the cleanup was abandoned half-way and is incomplete "
             f"({'; '.join(result.problems)}); the next ads run reclaims the rest"
         )
-    return f"interrupted again: cleanup was cut short; removed what was left ({result.summary()})"
+    return (
+        "interrupted again: the cleanup was abandoned half-way; removed what this process had "
+        f"left instead ({result.summary()})"
+    )
+
+
+def _exit_abandoning(removed: str) -> None:
+    """Say what was abandoned and removed, reclaim once more, and leave at once.
+
+    The abandoned work runs in another thread and may have made something new while the first
+    reclaim ran; ``os._exit`` right after the second one leaves it no time to make more (a
+    normal exit would first run the interpreter's shutdown, with that thread still going).
+    """
+    from ..workflow import reclaim_own_leftovers
+    from .console import err_console
+
+    err_console.print(
+        f"interrupted again: abandoned {_abandoning}; removed what it had left ({removed}); "
+        "anything else is reclaimed when ADS next starts",
+        highlight=False,
+        soft_wrap=True,
+    )
+    reclaim_own_leftovers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def reports_errors(func: F) -> F:

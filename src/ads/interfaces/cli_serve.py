@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .cli_common import config_option, reports_errors
+from .cli_common import abandoning, config_option, reports_errors
 
 __all__ = ["serve"]
 
@@ -98,4 +98,5 @@ def serve(
             stop.wait()
         finally:
             console.print("stopping: finishing the current job first (Ctrl-C again to abandon it)")
-            service.stop_worker()  # a second Ctrl-C/SIGTERM here: see cli_common.reports_errors
+            abandoning("the job under way")  # what a second Ctrl-C/SIGTERM now means
+            service.stop_worker()

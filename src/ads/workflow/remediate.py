@@ -56,7 +56,14 @@ from ..actions.worktrees import git
 from ..analysis.languages import front_end_for
 from ..config import ServiceConfig
 from ..errors import AdsError, RemediationError, RepositoryError, TemporaryError
-from ..models import Diagnosis, Finding, Remediation, VerificationOutcome, VerificationResult
+from ..models import (
+    Diagnosis,
+    Finding,
+    MemorySample,
+    Remediation,
+    VerificationOutcome,
+    VerificationResult,
+)
 from ..sources.monitors.local_runtime import RunObserver
 from ..sources.repository import GitRepository
 from .context import Context
@@ -174,8 +181,8 @@ def remediate(
     Each stage checkpoints its result, so after a crash or a ``TemporaryError`` the next call
     resumes after the last completed stage (see the module docstring). ``at_point`` is called
     with a stage's name right after its work and before its checkpoint, and with
-    ``"verify-before"``/``"verify-after"`` once the service runs in its cgroup: the fault-injection
-    seam the crash tests use (``ads.interfaces.serve_app``).
+    ``"verify-before"``/``"verify-after"`` once the service runs in its cgroup: the fault
+    injection seam of the crash tests (``ads.interfaces.serve_app``).
     """
     reclaim_leftovers(ctx)
     try:
@@ -342,12 +349,14 @@ class _Run:
 
 
 class _RunPoints(RunObserver):
-    """Calls the fault-injection point ``verify-before``/``verify-after`` when the service starts
-    in its cgroup, telling the two runs apart by verification's stage messages."""
+    """Calls the fault-injection point ``verify-before``/``verify-after`` once the service runs
+    in its cgroup (the first sample with memory charged to it), telling the two runs apart by
+    verification's stage messages."""
 
     def __init__(self, at_point: Point) -> None:
         self.at_point = at_point
         self.stage = "verify-before"
+        self.called: set[str] = set()
 
     def on_stage(self, message: str) -> None:
         if message.startswith("running the current"):
@@ -355,8 +364,10 @@ class _RunPoints(RunObserver):
         elif message.startswith("running the patched"):
             self.stage = "verify-after"
 
-    def started(self, restart: int, pid: int) -> None:
-        self.at_point(self.stage)
+    def sample(self, sample: MemorySample, limit: int) -> None:
+        if sample.bytes > 0 and self.stage not in self.called:
+            self.called.add(self.stage)
+            self.at_point(self.stage)
 
 
 def _verification_timings(remediation: Remediation) -> dict[str, float]:

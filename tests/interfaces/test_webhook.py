@@ -148,13 +148,30 @@ def test_temporary_failure_is_retried_not_lost(tmp_path: Path) -> None:
     recorder = Recorder(fail_first=1)
     service = WebhookService(
         store=Store(tmp_path / "ads.db"), secrets=[SECRET], handler=recorder,
-        services=lambda name: True,
+        services=lambda name: True, retry_seconds=0.0,
     )  # fmt: skip
     service.store.enqueue_job("PINC9", "incident.triggered", {})
     assert service.work_one()  # fails temporarily, retry_job with delay 0
     assert service.work_one()  # worked
     assert [j.incident_id for j in recorder.jobs] == ["PINC9"]
     assert service.store.jobs()[0].status == "done"
+
+
+def test_retries_back_off_honour_the_asked_delay_and_are_bounded(tmp_path: Path) -> None:
+    service = WebhookService(
+        store=Store(tmp_path / "ads.db"), secrets=[SECRET], handler=Recorder(fail_first=99),
+        services=lambda name: True, retry_seconds=10.0, max_retry_seconds=3600.0,
+    )  # fmt: skip
+    assert [service.retry_delay(n, 0.0) for n in (1, 2, 3)] == [10.0, 20.0, 40.0]
+    assert service.retry_delay(1, 600.0) == 600.0  # GitHub's Retry-After wins when longer
+    assert service.retry_delay(1, 10**6) == 3600.0
+    service.retry_seconds = 0.0
+    service.store.enqueue_job("PINC10", "incident.triggered", {})
+    while service.work_one():
+        pass
+    (job,) = service.store.jobs()
+    assert (job.status, job.attempts) == ("failed", 5)
+    assert job.error == "gave up after 5 attempts: PagerDuty unreachable"
 
 
 def test_health_and_jobs_listing(service: WebhookService, url: str) -> None:

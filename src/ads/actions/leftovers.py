@@ -8,7 +8,7 @@ instead of trusting its own shutdown, ADS cleans up on the way *in*. ``reclaim``
 * memory cgroups under ADS's cgroup root named ``<service>-o<pid>x<start>-<random>`` whose
   owner is gone, after killing every process still in them (the service a verification ran:
   it outlives ADS, being in its own session) — kill, wait for the cgroup to drain, ``rmdir``;
-* temporary directories ``ads-{worktree,lsan,gcc}-o<pid>x<start>-…`` in the temp dir whose
+* temporary directories ``ads-{worktree,lsan,gcc,sandbox,run}-o<pid>x<start>-…`` in the temp dir whose
   owner is gone; a worktree's registration in its repository (the ``ads-repository`` file in the
   directory names it) is removed with ``git worktree remove`` first, so the branch it had
   checked out is free again;
@@ -41,7 +41,7 @@ from .worktrees import OWNER_FILE, git
 
 __all__ = ["Reclaimed", "reclaim", "reclaim_worktree"]
 
-TEMP_ENTRY = re.compile(r"ads-(?P<kind>worktree|lsan|gcc)-(?P<tag>o[0-9]+x[0-9]+)-.+")
+TEMP_ENTRY = re.compile(r"ads-(?P<kind>worktree|lsan|gcc|sandbox|run)-(?P<tag>o[0-9]+x[0-9]+)-.+")
 CGROUP_ENTRY = re.compile(r".+-(?P<tag>o[0-9]+x[0-9]+)-[0-9a-f]{8}")
 DRAIN_SECONDS = 5.0
 

@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...config import ServiceConfig, is_ads_secret_name
+from ..owner import current_owner
 
 __all__ = ["Isolation", "Sandbox", "probe_isolation", "sandbox_environment"]
 
@@ -153,7 +154,7 @@ class Sandbox:
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
         self._env = sandbox_environment(service)
-        self.root = Path(tempfile.mkdtemp(prefix="ads-sandbox-"))
+        self.root = Path(tempfile.mkdtemp(prefix=f"ads-sandbox-{current_owner().tag}-"))
         self.root.chmod(0o711)
         self.home = self.root / "home"
         self.tmp = self.root / "tmp"
@@ -209,7 +210,7 @@ class Sandbox:
     def private_copy(self, checkout: Path) -> Iterator[Path]:
         """A copy of ``checkout`` (uncommitted changes included, ``.git`` left out) that the
         sandbox user owns, removed on exit: how ``ads run`` builds without touching the user's."""
-        parent = Path(tempfile.mkdtemp(prefix="ads-run-"))
+        parent = Path(tempfile.mkdtemp(prefix=f"ads-run-{current_owner().tag}-"))
         parent.chmod(0o711)
         copy = parent / Path(checkout).resolve().name
         try:

@@ -11,7 +11,8 @@ checkpoint — the moment a naive resume would repeat a side effect — or while
 in its cgroup during verification. Each test kills one serve per stage of a chain and restarts
 it, so one verification's cost covers several stages; two chains keep each within the job's
 attempt bound (5). The service is the demo's worker made quiet (no stdout), so a run that
-outlives ADS does not die of SIGPIPE but stays, as a real service would, until reclaimed.
+outlives ADS (where the sandbox's ``--die-with-parent`` is unavailable) does not die of SIGPIPE
+but stays, as a real service would, until reclaimed.
 """
 
 from __future__ import annotations
@@ -209,10 +210,10 @@ def test_kill_9_in_each_stage_then_restart_completes_the_job_exactly_once(
         assert any(e["event"] == "crash.injected" and e["point"] == point
                    for e in setup.events(index)), setup.log_text(index)  # fmt: skip
         left[point] = leftovers_of(serve.pid, cgroup_limiter)
-    if "verify-after" in left:  # the kill really left something behind to reclaim
-        cgroups, processes, scratch = left["verify-after"]
-        assert cgroups and any(is_running(p) for p in processes)
-        assert any(d.name.startswith("ads-worktree-") for d in scratch)
+    if "verify-after" in left:  # the kill really left something behind to reclaim (its
+        cgroups, _, scratch = left["verify-after"]  # processes die with ADS in the sandbox)
+        assert cgroups
+        assert len([d for d in scratch if d.name.startswith("ads-worktree-")]) == 2
 
     serve = setup.start()
     try:

@@ -6,12 +6,14 @@ instead of trusting its own shutdown, ADS cleans up on the way *in*. ``reclaim``
 ``ads demo``, each webhook job). It removes:
 
 * memory cgroups under ADS's cgroup root named ``<service>-o<pid>x<start>-<random>`` whose
-  owner is gone, after killing every process still in them (the service a verification ran:
-  it outlives ADS, being in its own session) — kill, wait for the cgroup to drain, ``rmdir``;
-* temporary directories ``ads-{worktree,lsan,gcc,sandbox,run}-o<pid>x<start>-…`` in the temp dir whose
-  owner is gone; a worktree's registration in its repository (the ``ads-repository`` file in the
-  directory names it) is removed with ``git worktree remove`` first, so the branch it had
-  checked out is free again;
+  owner is gone, after killing every process still in them — kill, wait for the cgroup to
+  drain, ``rmdir``. (The sandbox's ``--die-with-parent`` usually ends a run with ADS; under the
+  ``unshare`` fallback, or for anything that got out of it, the service outlives ADS in its own
+  session, and this is what ends it);
+* temporary directories ``ads-{worktree,lsan,gcc,sandbox,run}-o<pid>x<start>-…`` in the temp
+  dir whose owner is gone; a worktree's registration in its repository (named by the
+  ``ads-repository`` file in the directory) is removed with ``git worktree remove`` first, so
+  the branch it had checked out is free again;
 * in each configured repository: ``git worktree prune``, then any registered worktree that lives
   in such a directory of a dead owner (wherever the temp dir was at the time).
 

@@ -345,6 +345,17 @@ class ConstantTable:
             return self.size_of_type(target, _depth + 1) if target is not None else None
         return None
 
+    def is_union(self, kind: Node | None, _depth: int = 0) -> bool:
+        """Whether a declaration's type is a union (``union u``, or a typedef of one): its
+        members share one storage, so a pointer stored through one is read through another."""
+        if kind is None or _depth > 8:
+            return False
+        if kind.type == "union_specifier":
+            return True
+        if kind.type == "type_identifier":
+            return self.is_union(self._typedefs.get(text_of(kind)), _depth + 1)
+        return False
+
     def _struct_size(self, name: str, depth: int) -> int | None:
         if name not in self._struct_sizes:
             self._struct_sizes[name] = None  # guards against self-reference

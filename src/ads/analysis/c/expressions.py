@@ -32,6 +32,14 @@ class ExpressionWalker:
             if name in st.names:
                 return use(st, line_of(node)), True
             return st, False
+        if kind in ("pointer_expression", "field_expression") and (
+            self.r.pointees or self.r.unions
+        ):
+            held = self._holder(node)  # *pp standing for data, u.b of the union u
+            if held is not None:
+                if held in st.names:
+                    return use(st, line_of(node)), True
+                return st, False
         if kind in ("parenthesized_expression", "cast_expression"):
             carried = False
             for child in node.named_children:
@@ -77,6 +85,32 @@ class ExpressionWalker:
             st, _ = self.expr(child, st)
         return st, False
 
+    def _holder(self, node: Node | None) -> str | None:
+        """The local an lvalue denotes: ``x`` itself, ``*pp`` when ``pp`` stands for a local,
+        ``u.m`` for a local union ``u``; None for anything else (fields, globals, arrays)."""
+        bare = strip_expression(node)
+        if bare is None:
+            return None
+        if bare.type == "identifier":
+            return (bare.text or b"").decode()
+        if bare.type == "pointer_expression" and bare.children[0].type == "*":
+            inner = strip_expression(bare.child_by_field_name("argument"))
+            if inner is not None and inner.type == "identifier":
+                return self.r.pointees.get((inner.text or b"").decode())
+            return None
+        if bare.type == "field_expression" and self.r.unions:
+            operator = bare.child_by_field_name("operator")
+            base = strip_expression(bare.child_by_field_name("argument"))
+            if (
+                operator is not None
+                and operator.type == "."
+                and base is not None
+                and base.type == "identifier"
+                and (base.text or b"").decode() in self.r.unions
+            ):
+                return (base.text or b"").decode()
+        return None
+
     @staticmethod
     def _followed_base(base: Node | None, st: PathState) -> bool:
         bare = strip_expression(base)
@@ -106,8 +140,9 @@ class ExpressionWalker:
         if operator is not None and operator.type != "=":
             st, _ = self.expr(left, st)
             return st, False
-        if left is not None and left.type == "identifier" and left.text:
-            name = left.text.decode()
+        holder = self._holder(left)
+        if left is not None and holder is not None:
+            name = holder
             if name in self.r.locals:
                 return self._bind(st, name, carried, line), carried
             if carried:

@@ -98,6 +98,8 @@ class _Walker(ExpressionWalker):
                 return False
             if self.r.out_param and self.r.out_param.encode() in text:
                 return False
+            if any(t in st.names and p.encode() in text for p, t in self.r.pointees.items()):
+                return False
         return True
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:

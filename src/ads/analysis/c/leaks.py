@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import REALLOC_FAILURE
-from ads.analysis.c.flow import PathState, Region, Status, follow, initial_state
+from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.paths import Outcome
 from ads.analysis.c.program import Function, LoopInfo, Program, out_param_of
 from ads.analysis.c.sites import allocation_bytes, call_text, find_growth, variable_of
@@ -181,13 +181,8 @@ def _classify(
         )  # fmt: skip
     # Not growth (or realloc from NULL, which is a plain allocation): the new block is
     # followed like any other; realloc's own release of the old one is its argument's business.
-    region = Region(
-        fn.file,
-        fn.locals,
-        program,
-        site=call,
-        out_param=out_param or out_param_of(call, program.out_params),
-        calls=fn.pointer_targets,
+    region = program.region(
+        fn, site=call, out_param=out_param or out_param_of(call, program.out_params)
     )
     if fn.body is None:
         return None
@@ -318,7 +313,7 @@ def _second_iteration(
         if not keep:
             result.append(st)
             continue
-        region = Region(fn.file, fn.locals, program, calls=fn.pointer_targets)
+        region = program.region(fn)
         outcome = follow(region, body, st._replace(names=keep, event=""))
         again = [*outcome.fall.values(), *outcome.cont.values(), *outcome.brk.values()]
         for nxt in again:

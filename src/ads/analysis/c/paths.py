@@ -140,6 +140,11 @@ class Region:
     notes: list[str] = field(default_factory=list)
     #: local function pointers bound to one function (``void (*sink)(char *) = badSink;``)
     calls: dict[str, str] = field(default_factory=dict)
+    #: pointer locals that stand for another local (``T **pp = &data``): ``*pp`` is ``data``
+    pointees: dict[str, str] = field(default_factory=dict)
+    #: locals of a union type: every member is the same storage, so ``u.a = p`` is read back
+    #: as ``u.b`` (the union is followed as one holder)
+    unions: frozenset[str] = frozenset()
 
 
 def use(state: PathState, line: int) -> PathState:

@@ -113,6 +113,51 @@ class Function:
             self._targets = {k: v for k, v in found.items() if k not in assigned}
         return self._targets
 
+    _pointees: dict[str, str] | None = None
+
+    @property
+    def local_pointees(self) -> dict[str, str]:
+        """Pointer locals that only ever stand for another local: ``T **pp = &data;`` never
+        assigned again and used only as ``*pp``. A store ``*pp = x`` is a store into ``data``,
+        not an escape (Juliet's two-pointer flow). A ``pp`` passed, returned or re-pointed is
+        not one: what a callee does through it is the callee's business."""
+        if self._pointees is None:
+            found: dict[str, str] = {}
+            for node in find_all(self.body, "init_declarator"):
+                value = strip_expression(node.child_by_field_name("value"))
+                name = declared_name(node.child_by_field_name("declarator"))
+                if (
+                    name
+                    and value is not None
+                    and value.type == "pointer_expression"
+                    and value.children[0].type == "&"
+                ):
+                    target = strip_expression(value.child_by_field_name("argument"))
+                    pointee = text_of(target) if target is not None else ""
+                    bare_local = target is not None and target.type == "identifier"
+                    if bare_local and pointee != name and pointee in self.locals:
+                        found[name] = pointee
+            self._pointees = {
+                name: target for name, target in found.items() if self._only_dereferenced(name)
+            }
+        return self._pointees
+
+    def _only_dereferenced(self, name: str) -> bool:
+        for node in find_all(self.body, "identifier"):
+            if text_of(node) != name:
+                continue
+            parent = node.parent
+            if parent is None:
+                return False
+            if parent.type == "init_declarator" or (
+                parent.type.endswith("declarator") and parent.type != "init_declarator"
+            ):
+                continue  # the declaration itself
+            if parent.type == "pointer_expression" and parent.children[0].type == "*":
+                continue
+            return False
+        return True
+
     @property
     def line(self) -> int:
         return line_of(self.node)
@@ -179,6 +224,41 @@ class Program:
     _loops: dict[int, LoopInfo] = field(default_factory=dict)
     _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
+    _unions: dict[int, frozenset[str]] = field(default_factory=dict)
+
+    def region(
+        self, fn: Function, *, site: Node | None = None, out_param: str | None = None
+    ) -> Region:
+        """The region to follow a pointer through ``fn``, with what the program knows of its
+        locals (function-pointer targets, pointers standing for locals, unions)."""
+        return Region(
+            fn.file,
+            fn.locals,
+            self,
+            site=site,
+            out_param=out_param,
+            calls=fn.pointer_targets,
+            pointees=fn.local_pointees,
+            unions=self._union_locals(fn),
+        )
+
+    def _union_locals(self, fn: Function) -> frozenset[str]:
+        key = id(fn.node)
+        if key not in self._unions:
+            names: set[str] = set()
+            for node in find_all(fn.body, "declaration"):
+                if not self.constants.is_union(node.child_by_field_name("type")):
+                    continue
+                for declarator in node.children_by_field_name("declarator"):
+                    inner = (
+                        declarator.child_by_field_name("declarator")
+                        if declarator.type == "init_declarator"
+                        else declarator
+                    )
+                    if inner is not None and inner.type == "identifier":
+                        names.add(text_of(inner))
+            self._unions[key] = frozenset(names)
+        return self._unions[key]
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
@@ -307,7 +387,7 @@ class Program:
         self._summaries[(fn.file, fn.name, index)] = CalleeEffect.USES  # recursion guard
         self._depth += 1
         try:
-            region = Region(fn.file, fn.locals, self, calls=fn.pointer_targets)
+            region = self.region(fn)
             outcome = follow(region, fn.body, initial_state([fn.params[index]], fn.line))
         finally:
             self._depth -= 1
@@ -511,9 +591,7 @@ class Program:
         (``int make(char **out, size_t n) { *out = malloc(n); ... }``)."""
         if fn.body is None or not fn.params:
             return None
-        region = Region(
-            fn.file, fn.locals, self, site=call, out_param=out_param_of(call, self.out_params)
-        )
+        region = self.region(fn, site=call, out_param=out_param_of(call, self.out_params))
         outcome = follow(region, fn.body, initial_state())
         ends = [*outcome.ret.values(), *outcome.fall.values()]
         targets = {st.event for st in ends if st.status is Status.ESCAPED}
@@ -534,9 +612,7 @@ class Program:
     def _returned_fresh(self, fn: Function, call: Node) -> bool:
         if fn.body is None:
             return False
-        region = Region(
-            fn.file, fn.locals, self, site=call, out_param=out_param_of(call, self.out_params)
-        )
+        region = self.region(fn, site=call, out_param=out_param_of(call, self.out_params))
         outcome = follow(region, fn.body, initial_state())
         ends = [*outcome.ret.values(), *outcome.fall.values()]
         returned = [st.status is Status.ESCAPED and st.event.startswith("returned") for st in ends]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ads.analysis.c.flow import Region, Status, follow, initial_state
+from ads.analysis.c.flow import Status, follow, initial_state
 from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
 from ads.analysis.c.program import Function, out_param_of
 from ads.analysis.c.sites import call_text, variable_of
@@ -224,7 +224,7 @@ def _parameter_dropped(suspect: Suspect, fn: Function, report: LeakReport) -> Fi
     function takes ownership of it, and the path analysis of the current code says on which
     paths it now returns still holding it."""
     edit = suspect.edit
-    region = Region(fn.file, fn.locals, report.program, calls=fn.pointer_targets)
+    region = report.program.region(fn)
     outcome = (
         follow(region, fn.body, initial_state([edit.variable or ""], fn.line)) if fn.body else None
     )

@@ -135,6 +135,9 @@ class ConstantTable:
         self._written: set[str] = set()
         #: function-like macros that are not renamings: name → the identifiers their body uses
         self.macro_names: dict[str, frozenset[str]] = {}
+        #: function-like macros: name → (parameter names, body text), so a call of one can be
+        #: summarised like a function (``dictSetKey(d, e, key)`` stores ``key``)
+        self.macro_bodies: dict[str, tuple[list[str], str]] = {}
 
     def add_file(self, root: Node) -> None:
         """Record the ``#define NAME value`` lines, struct bodies and typedefs of one file."""
@@ -202,6 +205,7 @@ class ConstantTable:
         if not name or parameters is None or value is None:
             return
         params = [text_of(p) for p in parameters.named_children]
+        self.macro_bodies.setdefault(name, (params, text_of(value)))
         tree = parse_c(b"void __ads_alias(void) { " + text_of(value).encode() + b"; }\n")
         calls = [n for n in walk(tree.root_node) if n.type == "call_expression"]
         used = frozenset(text_of(n) for n in walk(tree.root_node) if n.type == "identifier")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ads.analysis.c.paths import CalleeEffect, PathState, Region, Status, settle, use
 from ads.analysis.c.syntax import Node, callee_name, line_of, strip_expression
+from ads.analysis.c.vocabulary import MEMORY_COPIES
 
 __all__ = ["REALLOC_FAILURE", "ExpressionWalker"]
 
@@ -211,8 +212,11 @@ class ExpressionWalker:
             st, carried = self.expr(argument, st)
             if not (carried or address_of):
                 continue
-            effect = self.r.oracle.effect(name, index, self.r.file)
             label = f"{name}()" if name else "a function pointer"
+            if address_of and name is not None and MEMORY_COPIES.get(name) == index:
+                st = settle(st, Status.ESCAPED, f"copied into memory by {label} at line {line}")
+                continue
+            effect = self.r.oracle.effect(name, index, self.r.file)
             if address_of and self.r.oracle.releases_members(name, index, self.r.file):
                 st = settle(st, Status.FREED, f"released by {label} at line {line}")
                 continue  # strbuf_release(&sb): what the local holds is given back

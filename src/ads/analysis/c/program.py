@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import tree_sitter
+
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.flow import (
     NORETURN,
@@ -31,6 +33,7 @@ from ads.analysis.c.syntax import (
     function_name,
     function_parameters,
     line_of,
+    parse_c,
     pointer_parameters,
     returns_pointer,
     strip_expression,
@@ -186,6 +189,16 @@ class LoopInfo:
         return f"{self.condition} at {self.function.file}:{self.line}"
 
 
+def _returned_names(fn: Function) -> frozenset[str]:
+    """The variables ``fn`` returns by name (``return zl;``)."""
+    names = set()
+    for node in find_all(fn.body, "return_statement"):
+        value = strip_expression(node.named_children[0]) if node.named_children else None
+        if value is not None and value.type == "identifier":
+            names.add(text_of(value))
+    return frozenset(names)
+
+
 def _locals_of(fn: Node, params: list[str]) -> frozenset[str]:
     names = {p for p in params if p}
     body = fn.child_by_field_name("body")
@@ -225,6 +238,8 @@ class Program:
     _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
+    _macros: dict[str, Function | None] = field(default_factory=dict)
+    _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
 
     def region(
         self, fn: Function, *, site: Node | None = None, out_param: str | None = None
@@ -285,6 +300,32 @@ class Program:
         return (
             name in self.functions or name in FREES or name in BASE_ALLOCATORS or name in USES_ONLY
         )
+
+    def _macro_function(self, name: str) -> Function | None:
+        """A function-like macro's body as a function of its parameters, so that what it does
+        with each argument is summarised like a function's: ``#define dictSetKey(d, e, k)
+        (e)->key = (k)`` keeps ``k``; ``FREE_AND_NULL(p)`` frees it. None when the body is not
+        a statement C can parse (token pasting, a partial expression, a type)."""
+        if name in self._macros:
+            return self._macros[name]
+        self._macros[name] = None
+        params, body = self.constants.macro_bodies.get(name, ([], ""))
+        named = [p for p in params if p.isidentifier()]
+        if not named or len(named) != len(params) or "#" in body:
+            return None
+        declared = ", ".join(f"void *{p}" for p in named)
+        tree = parse_c(f"void {name}({declared}) {{ {body}; }}\n".encode())
+        if tree.root_node.has_error:
+            return None
+        node = next(
+            (n for n in tree.root_node.named_children if n.type == "function_definition"), None
+        )
+        if node is None:
+            return None
+        self._macro_trees.append(tree)  # the nodes live as long as their tree
+        macro = Function(name, "<macro>", node, named, _locals_of(node, named), False)
+        self._macros[name] = macro
+        return macro
 
     def _macro_effect(self, name: str, file: str) -> CalleeEffect:
         """A function-like macro (``JVP_IS_ALLOCATED(j)``, ``FREE_AND_NULL(p)``): it frees
@@ -358,16 +399,22 @@ class Program:
         if name in FREES or (name in ("realloc", "reallocarray") and index == 0):
             return CalleeEffect.FREES
         fn = self.lookup(name, file)
-        if fn is None:
+        if fn is None:  # code outside the repo, or a macro
             if name in USES_ONLY:
                 return CalleeEffect.USES
             if name in self.constants.macro_names:
-                return self._macro_effect(name, file)
-            flags = self.read_only.get(name, [])
-            # declared ``const T *``: code outside the repo that only reads through it
-            return (
-                CalleeEffect.USES if index < len(flags) and flags[index] else CalleeEffect.UNCERTAIN
-            )
+                macro = self._macro_function(name)
+                if macro is None:
+                    return self._macro_effect(name, file)
+                fn = macro
+            else:
+                flags = self.read_only.get(name, [])
+                # declared ``const T *``: code outside the repo that only reads through it
+                return (
+                    CalleeEffect.USES
+                    if index < len(flags) and flags[index]
+                    else CalleeEffect.UNCERTAIN
+                )
         key = (fn.file, fn.name, index)
         if key not in self._summaries:
             effect = self._summarise(fn, index)
@@ -411,6 +458,10 @@ class Program:
         ``jvp_refcnt_inc(j.u.ptr)``)."""
         escaped = [st for st in ends if st.status is Status.ESCAPED]
         if not escaped or not all(st.event.startswith("returned") for st in escaped):
+            return False
+        if fn.body is None or any(n.type in LOOP_TYPES for n in walk(fn.body)):
+            # a retain does one increment; a loop that pushes items and bumps a length
+            # (quicklistAppendValuesFromZiplist) fills the container it returns
             return False
         return self._increments_through(fn, param, 0)
 
@@ -594,8 +645,14 @@ class Program:
         region = self.region(fn, site=call, out_param=out_param_of(call, self.out_params))
         outcome = follow(region, fn.body, initial_state())
         ends = [*outcome.ret.values(), *outcome.fall.values()]
-        targets = {st.event for st in ends if st.status is Status.ESCAPED}
+        escaped = [st for st in ends if st.status is Status.ESCAPED]
+        targets = {st.event for st in escaped}
         if not targets:
+            return None
+        returned = _returned_names(fn)
+        if any(st.names & returned for st in escaped):
+            # ziplistDelete(zl, &p): ``*p = zl + offset`` points into the block the function
+            # also returns; the caller owns it through the return value, not through ``*p``
             return None
         stored = {
             index

@@ -16,6 +16,7 @@ __all__ = [
     "BASE_ALLOCATORS",
     "BASE_RELEASERS",
     "KNOWN",
+    "MEMORY_COPIES",
     "OUT_PARAM_ALLOCATORS",
     "NamedVocabulary",
     "Vocabulary",
@@ -33,6 +34,9 @@ BASE_ALLOCATORS = frozenset(
 OUT_PARAM_ALLOCATORS = {
     "asprintf": 0, "vasprintf": 0, "posix_memalign": 0, "open_memstream": 0, "scandir": 1,
 }  # fmt: skip
+#: Memory copies (name → index of the source argument): ``memcpy(slot, &p, sizeof p)`` stores
+#: the pointer ``p`` itself into memory, as an assignment would (rax keeps its values so).
+MEMORY_COPIES = {"memcpy": 1, "memmove": 1, "mempcpy": 1, "bcopy": 0}
 #: Calls that release their first argument.
 BASE_RELEASERS = frozenset({"free", "cfree"})
 

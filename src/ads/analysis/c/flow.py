@@ -247,6 +247,24 @@ class _Walker(ExpressionWalker):
             return False, False
         return (True, False) if negated else (False, True)
 
+    def _stack_comparison(self, condition: Node | None, st: PathState) -> str | None:
+        """Which branch of ``p == arr`` / ``p != arr`` cannot run while ``p`` holds the heap
+        block and ``arr`` is a local array ("then", "else" or None): sds's
+        ``if (buf != staticbuf) s_free(buf);`` always frees a block it allocated."""
+        cond = strip_expression(condition)
+        if st.status is not Status.OWNED or cond is None or cond.type != "binary_expression":
+            return None
+        operator = cond.child_by_field_name("operator")
+        if operator is None or operator.type not in ("==", "!="):
+            return None
+        sides = [strip_expression(cond.child_by_field_name(f)) for f in ("left", "right")]
+        names = [text_of(s) if s is not None and s.type == "identifier" else "" for s in sides]
+        held = any(n in st.names for n in names)
+        stack = any(n in self.r.arrays for n in names)
+        if not (held and stack):
+            return None
+        return "then" if operator.type == "==" else "else"
+
     def _s_if_statement(self, node: Node, states: list[PathState]) -> Outcome:
         out = Outcome()
         condition = node.child_by_field_name("condition")
@@ -259,8 +277,11 @@ class _Walker(ExpressionWalker):
             null_then, null_else = self._null_checked(condition, st)
             null_then = null_then or self._failed_out_param_call(condition)
             nothing = st._replace(status=Status.NONE, names=frozenset())
-            then_states.append(nothing if null_then and st.status is Status.OWNED else st)
-            else_states.append(nothing if null_else and st.status is Status.OWNED else st)
+            impossible = self._stack_comparison(condition, st)
+            if impossible != "then":
+                then_states.append(nothing if null_then and st.status is Status.OWNED else st)
+            if impossible != "else":
+                else_states.append(nothing if null_else and st.status is Status.OWNED else st)
         if fixed is not None:  # a constant condition: the other branch is dead code
             then_states, else_states = (then_states, []) if fixed else ([], else_states)
         then_out = self.stmt(node.child_by_field_name("consequence"), then_states)

@@ -145,6 +145,8 @@ class Region:
     #: locals of a union type: every member is the same storage, so ``u.a = p`` is read back
     #: as ``u.b`` (the union is followed as one holder)
     unions: frozenset[str] = frozenset()
+    #: local arrays: stack storage that a heap block is never equal to
+    arrays: frozenset[str] = frozenset()
 
 
 def use(state: PathState, line: int) -> PathState:

@@ -116,6 +116,28 @@ class Function:
             self._targets = {k: v for k, v in found.items() if k not in assigned}
         return self._targets
 
+    _arrays: frozenset[str] | None = None
+
+    @property
+    def local_arrays(self) -> frozenset[str]:
+        """Locals declared as arrays (``char staticbuf[1024]``): storage on the stack, which a
+        heap block can never be equal to (``if (buf != staticbuf) free(buf);``)."""
+        if self._arrays is None:
+            names = set()
+            for node in find_all(self.body, "declaration"):
+                for declarator in node.children_by_field_name("declarator"):
+                    inner = (
+                        declarator.child_by_field_name("declarator")
+                        if declarator.type == "init_declarator"
+                        else declarator
+                    )
+                    if inner is not None and inner.type == "array_declarator":
+                        name = declared_name(inner)
+                        if name:
+                            names.add(name)
+            self._arrays = frozenset(names)
+        return self._arrays
+
     _pointees: dict[str, str] | None = None
 
     @property
@@ -254,6 +276,7 @@ class Program:
             out_param=out_param,
             calls=fn.pointer_targets,
             pointees=fn.local_pointees,
+            arrays=fn.local_arrays,
             unions=self._union_locals(fn),
         )
 

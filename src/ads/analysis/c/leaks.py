@@ -239,6 +239,8 @@ def _classify(
         strong = unconditional and loop.shape in ("infinite", "flag") and not uncertain
         confidence = Confidence.HIGH if strong else Confidence.MEDIUM
         via = "" if loop.function is fn else f" (reaches {fn.name}() through calls)"
+        if loop.through_pointer and loop.function is not fn:
+            via = f" (dispatches {fn.name}() through a function pointer)"
         reasons.append(f"{where} in {loop.condition}{via}, no free or escape on "
                        f"{'any path' if unconditional else 'that path'}")  # fmt: skip
         if loop.shape != "infinite":

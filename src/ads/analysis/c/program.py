@@ -10,9 +10,11 @@ is *uncertain*, never assumed to free.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import tree_sitter
+import tree_sitter_c
 
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.flow import (
@@ -198,6 +200,9 @@ class LoopInfo:
     shape: str
     condition: str
     seconds_per_iteration: float | None
+    #: the loop reaches the function through a function pointer (a dispatch table entry, an
+    #: event handler), not by a chain of direct calls
+    through_pointer: bool = False
 
     @property
     def unbounded(self) -> bool:
@@ -209,6 +214,28 @@ class LoopInfo:
 
     def describe(self) -> str:
         return f"{self.condition} at {self.function.file}:{self.line}"
+
+
+_VALUES = """
+(initializer_list (identifier) @value)
+(initializer_pair value: (identifier) @value)
+(argument_list (identifier) @value)
+(assignment_expression right: (identifier) @value)
+(init_declarator value: (identifier) @value)
+"""
+
+
+@lru_cache(maxsize=1)
+def _values_query() -> tree_sitter.Query:
+    return tree_sitter.Query(tree_sitter.Language(tree_sitter_c.language()), _VALUES)
+
+
+def _names_used_as_values(root: Node) -> set[str]:
+    """Identifiers a file uses as values (table entries, callback arguments, assignments):
+    the functions among them are reached through function pointers (dispatch tables,
+    event-loop handlers), not by name. Run by tree-sitter's query engine, not in Python."""
+    captures = tree_sitter.QueryCursor(_values_query()).captures(root)
+    return {text_of(node) for node in captures.get("value", [])}
 
 
 def _returned_names(fn: Function) -> frozenset[str]:
@@ -261,6 +288,7 @@ class Program:
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
     _macros: dict[str, Function | None] = field(default_factory=dict)
+    _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
 
     def region(
@@ -300,6 +328,7 @@ class Program:
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
+        self._values[path] = _names_used_as_values(root)
         for node in walk(root, skip=frozenset({"function_definition"})):
             if node.type == "declaration":
                 self._add_prototype(node)
@@ -799,6 +828,26 @@ class Program:
                         driven[callee] = info
                         frontier.append(callee)
             del caller
+        self._propagate(driven, frontier, calls)
+        dispatcher = self._dispatching_loop(driven)
+        if dispatcher is not None:
+            pointed = replace(dispatcher, through_pointer=True)
+            for file, names in sorted(self._values.items()):
+                if not self.scope.contains(file):
+                    continue
+                for name in sorted(names):
+                    if name in self.functions and name not in driven:
+                        driven[name] = pointed
+                        frontier.append(name)
+            self._propagate(driven, frontier, calls)
+        return driven
+
+    @staticmethod
+    def _propagate(
+        driven: dict[str, LoopInfo],
+        frontier: list[str],
+        calls: dict[str, list[tuple[Function, Node]]],
+    ) -> None:
         while frontier:
             current = frontier.pop()
             for _, node in calls.get(current, []):
@@ -806,7 +855,29 @@ class Program:
                 if callee not in driven:
                     driven[callee] = driven[current]
                     frontier.append(callee)
-        return driven
+
+    def _dispatching_loop(self, driven: dict[str, LoopInfo]) -> LoopInfo | None:
+        """The unbounded loop that calls through a function pointer (an event loop calling
+        its handlers, a server calling ``c->cmd->proc(c)``), directly in its body or in a
+        function it drives; None when the service has none. The functions the code uses as
+        values (table entries, registered callbacks) run once per turn of that loop."""
+        found: list[LoopInfo] = []
+        for fn in self.all_functions():
+            if not self.scope.contains(fn.file):
+                continue
+            for node in fn.calls:
+                name = callee_name(node)
+                if name is not None and (name not in fn.locals or name in fn.pointer_targets):
+                    continue  # a call by name, or through a local bound to one function
+                loops = [self.loop_info(loop, fn) for loop in self.enclosing_loops(node)]
+                unbounded = [info for info in loops if info.unbounded]
+                if unbounded:
+                    found.append(unbounded[-1])
+                elif fn.name in driven:
+                    found.append(driven[fn.name])
+        if not found:
+            return None
+        return min(found, key=lambda info: (info.function.file, info.line))
 
 
 def _parameter_type(fn: Node, index: int) -> str:

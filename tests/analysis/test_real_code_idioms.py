@@ -451,6 +451,44 @@ def test_a_release_moved_below_an_early_return_is_the_suspect(tmp_path: Path) ->
     assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
 
 
+COOKIES = """\
+#include <stdio.h>
+#include <stdlib.h>
+
+int write_all(FILE *out, int n, int use_stdout) {
+    char **rows = calloc((size_t)n, sizeof(char *));
+    if (rows == NULL) return 1;
+    for (int i = 0; i < n; i++) {
+        if (fprintf(out, "%d\\n", i) < 0) {
+            free(rows);
+            if (!use_stdout)
+                fclose(out);
+            return 1;
+        }
+    }
+    free(rows);
+    return 0;
+}
+"""
+
+
+def test_a_release_moved_under_a_flag_is_the_suspect(tmp_path: Path) -> None:
+    # curl's cookie_output, reverted: free(rows) moved under `if (!use_stdout)`, so the
+    # error path that writes to stdout leaks. The flag alone would read as "who owns it".
+    moved = COOKIES.replace(
+        "            free(rows);\n            if (!use_stdout)\n                fclose(out);\n",
+        "            if (!use_stdout) {\n                free(rows);\n                fclose(out);\n"
+        "            }\n",
+    )
+    assert moved != COOKIES
+    repo = _service(tmp_path, {"cookies.c": COOKIES}, latest={"cookies.c": moved})
+    diagnosis = diagnose_tiny(repo)
+    top = diagnosis.findings[0]
+    assert (top.file, top.function) == ("cookies.c", "write_all")
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert not top.refuted
+
+
 def test_an_import_of_the_code_base_introduces_nothing(tmp_path: Path) -> None:
     files = {f"lib/part{i}.c": f"int part{i}(void) {{ return {i}; }}\n" for i in range(24)}
     files["main.c"] = OUT_PARAM

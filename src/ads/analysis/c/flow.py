@@ -292,7 +292,9 @@ class _Walker(ExpressionWalker):
         else:
             else_out = Outcome()
             released = (Status.FREED, Status.ESCAPED)
-            freed = any(st.status in released for st in then_out.fall.values())
+            freed = self.r.trust_owner_flags and any(
+                st.status in released for st in then_out.fall.values()
+            )
             for st in else_states:
                 if freed and st.status is Status.OWNED and not self._mentions(condition, st):
                     # ``if (owns_it) free(p);``: the condition says who owns p, and a

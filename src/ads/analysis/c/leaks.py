@@ -140,12 +140,21 @@ def analyze_c_sources(
 
 
 def classify_site(
-    report: LeakReport, fn: Function, call: Node, out_param: str | None = None
+    report: LeakReport,
+    fn: Function,
+    call: Node,
+    out_param: str | None = None,
+    *,
+    trust_owner_flags: bool = True,
 ) -> Finding | None:
     """The path analysis of one call site as an allocation, whatever the callee is called:
     how the change-first suspects confirm (a finding) or refute (None) a removed release.
-    ``out_param``: the allocation lands in that variable (``file2string(&buf, f)``)."""
-    return _classify(report.program, fn, call, report.driven.get(fn.name), out_param)
+    ``out_param``: the allocation lands in that variable (``file2string(&buf, f)``);
+    ``trust_owner_flags=False`` when a commit moved the release under a condition."""
+    return _classify(
+        report.program, fn, call, report.driven.get(fn.name), out_param,
+        trust_owner_flags=trust_owner_flags,
+    )  # fmt: skip
 
 
 def _rate(finding: Finding) -> float:
@@ -169,6 +178,8 @@ def _classify(
     call: Node,
     driver: LoopInfo | None,
     out_param: str | None = None,
+    *,
+    trust_owner_flags: bool = True,
 ) -> Finding | None:
     loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
     unbounded = next((loop for loop in loops if loop.unbounded), None) or driver
@@ -184,6 +195,7 @@ def _classify(
     region = program.region(
         fn, site=call, out_param=out_param or out_param_of(call, program.out_params)
     )
+    region.trust_owner_flags = trust_owner_flags
     if fn.body is None:
         return None
     scope = loops[0].node.child_by_field_name("body") if loops else fn.body

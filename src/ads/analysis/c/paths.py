@@ -147,6 +147,10 @@ class Region:
     unions: frozenset[str] = frozenset()
     #: local arrays: stack storage that a heap block is never equal to
     arrays: frozenset[str] = frozenset()
+    #: ``if (owns_it) free(p);`` with no else is taken to release p (the flag says who owns
+    #: it). Off when a commit moved the release under that condition: then the path that
+    #: skips it is exactly what the change introduced.
+    trust_owner_flags: bool = True
 
 
 def use(state: PathState, line: int) -> PathState:

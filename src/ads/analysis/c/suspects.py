@@ -198,7 +198,10 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
         judged: Finding | None = None
         for site in sites:
             through = edit.variable if _address_taken(site, edit.variable) else None
-            verdict = classify_site(report, fn, site, out_param=through)
+            moved = edit.kind is CodeEditKind.MOVED_FREE
+            verdict = classify_site(
+                report, fn, site, out_param=through, trust_owner_flags=not moved
+            )
             if verdict is not None and verdict.kind in _LEAKS:
                 judged = _confirmed(suspect, verdict)
                 break

@@ -477,8 +477,8 @@ def test_a_release_moved_under_a_flag_is_the_suspect(tmp_path: Path) -> None:
     # error path that writes to stdout leaks. The flag alone would read as "who owns it".
     moved = COOKIES.replace(
         "            free(rows);\n            if (!use_stdout)\n                fclose(out);\n",
-        "            if (!use_stdout) {\n                free(rows);\n                fclose(out);\n"
-        "            }\n",
+        "            if (!use_stdout) {\n"
+        "                free(rows);\n                fclose(out);\n            }\n",
     )
     assert moved != COOKIES
     repo = _service(tmp_path, {"cookies.c": COOKIES}, latest={"cookies.c": moved})

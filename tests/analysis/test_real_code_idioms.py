@@ -489,6 +489,56 @@ def test_a_release_moved_under_a_flag_is_the_suspect(tmp_path: Path) -> None:
     assert not top.refuted
 
 
+CACHE = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct node { char *value; struct node *next; };
+static struct node *recent;
+
+static void remember(char *value) {
+    struct node *n = malloc(sizeof(*n));
+    if (n == NULL) abort();
+    n->value = value;
+    n->next = recent;
+    recent = n;
+}
+
+static int handle(const char *request) {
+    char *copy = strdup(request);
+    if (copy == NULL) return -1;
+    int size = (int)strlen(copy);
+    free(copy);
+    return size;
+}
+
+int main(void) {
+    for (;;) {
+        handle("GET /");
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_release_replaced_by_a_store_into_a_container_is_the_suspect(tmp_path: Path) -> None:
+    # the latest commit keeps every request in a list instead of freeing it
+    kept = CACHE.replace("    free(copy);\n", "    remember(copy);\n")
+    assert kept != CACHE
+    repo = _service(tmp_path, {"server.c": CACHE}, latest={"server.c": kept})
+    diagnosis = diagnose_tiny(repo)
+    top = diagnosis.findings[0]
+    assert (top.file, top.function, top.kind) == (
+        "server.c",
+        "handle",
+        FindingKind.UNBOUNDED_GROWTH,
+    )
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert top.confidence is Confidence.MEDIUM  # the list might evict: not proved growth
+    assert any("remember()" in reason for reason in top.reasons), top.reasons
+
+
 def test_an_import_of_the_code_base_introduces_nothing(tmp_path: Path) -> None:
     files = {f"lib/part{i}.c": f"int part{i}(void) {{ return {i}; }}\n" for i in range(24)}
     files["main.c"] = OUT_PARAM

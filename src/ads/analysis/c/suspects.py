@@ -205,6 +205,8 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
             if verdict is not None and verdict.kind in _LEAKS:
                 judged = _confirmed(suspect, verdict)
                 break
+        if judged is None and sites and edit.kind is CodeEditKind.REMOVED_FREE:
+            judged = _kept_instead(suspect, fn, sites[0], report)
         if judged is None and not sites and edit.variable in fn.params:
             judged = _parameter_dropped(suspect, fn, report)
         if judged is None and edit.kind is CodeEditKind.MOVED_FREE:
@@ -220,6 +222,59 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
                 judged.refuted = True
         found.append(judged)
     return found
+
+
+def _kept_instead(suspect: Suspect, fn: Function, site: Node, report: LeakReport) -> Finding | None:
+    """The release was replaced by a store: on every path the block the commit stopped
+    releasing is now kept by a container, a field or a global (``list_push(cache, item)``
+    instead of ``free(item)``), once per turn of an unbounded loop. Nothing leaks by the
+    book, but whatever keeps it gains one block per iteration: unbounded growth, unless the
+    container evicts (which ADS does not see, so the confidence stays Medium at most)."""
+    region = report.program.region(
+        fn, site=site, out_param=out_param_of(site, report.program.out_params)
+    )
+    outcome = follow(region, fn.body, initial_state()) if fn.body is not None else None
+    if outcome is None:
+        return None
+    ends = [
+        st
+        for st in [*outcome.ret.values(), *outcome.fall.values(), *outcome.cont.values()]
+        if st.status is not Status.NONE
+    ]
+    kept = [
+        st for st in ends if st.status is Status.ESCAPED and not st.event.startswith("returned")
+    ]
+    if not ends or len(kept) != len(ends):
+        return None
+    loops = [report.program.loop_info(loop, fn) for loop in report.program.enclosing_loops(site)]
+    driver = next((info for info in loops if info.unbounded), None) or report.driven.get(fn.name)
+    if driver is None:
+        return None
+    edit = suspect.edit
+    where = sorted({st.event for st in kept})
+    return Finding(
+        file=fn.file,
+        function=fn.name,
+        line=line_of(site),
+        end_line=max(line_of(site), edit.new_line or line_of(site)),
+        kind=FindingKind.UNBOUNDED_GROWTH,
+        issue="release replaced by a store: every iteration keeps one more block",
+        allocation=call_text(site),
+        variable=edit.variable,
+        evidence=[_change_line(suspect)],
+        confidence=Confidence.MEDIUM,
+        reasons=[
+            f"{suspect.change.sha[:7]} removed {edit.call}; the block is now "
+            f"{'; '.join(where)} on every path",
+            f"this happens on every iteration of {driver.describe()}, and nothing in the "
+            "function takes the block back out",
+        ],
+        introduced_by=suspect.change,
+        # the path analysis shows the block kept, not that the keeper never evicts: the
+        # change is the evidence, so this never claims proved growth (High)
+        support=[Support.CHANGE],
+        in_scope=report.program.scope.contains(fn.file),
+    )
 
 
 def _parameter_dropped(suspect: Suspect, fn: Function, report: LeakReport) -> Finding | None:

@@ -20,11 +20,13 @@ LAUNCH = "from ads.interfaces.cli_pagerduty import pagerduty; pagerduty()"
 
 
 def test_serve_prints_what_clients_need_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    # A relative --state-dir, as a user types it: what is printed is pasted into other shells.
     process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, "serve", "--port", "0", "--state-dir", str(tmp_path)],
+        [sys.executable, "-c", LAUNCH, "serve", "--port", "0", "--state-dir", "pd-state"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=tmp_path,
         env={**os.environ, "COLUMNS": "200"},
     )
     assert process.stdout is not None
@@ -39,7 +41,9 @@ def test_serve_prints_what_clients_need_and_stops_on_ctrl_c(tmp_path: Path) -> N
         key = re.search(r"PAGERDUTY_ROUTING_KEY=(\S+)\s+# ads-demo-service", output)
         assert host and token and ca and key, output
         assert host.group(1).startswith("https://127.0.0.1:")
-        assert Path(ca.group(1)) == tmp_path / "tls" / "ca.pem"
+        assert ca.group(1) == str(tmp_path / "pd-state" / "tls" / "ca.pem")  # absolute
+        for variable in ("ADS_PAGERDUTY_CA", "REQUESTS_CA_BUNDLE"):  # ADS's, requests'
+            assert f"export {variable}={ca.group(1)}\n" in output, output
         response = httpx2.get(
             f"{host.group(1)}/services",
             verify=ssl.create_default_context(cafile=ca.group(1)),
@@ -50,7 +54,7 @@ def test_serve_prints_what_clients_need_and_stops_on_ctrl_c(tmp_path: Path) -> N
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
     assert process.returncode in (0, 130)
-    assert (tmp_path / "pagerduty.sqlite3").exists()
+    assert (tmp_path / "pd-state" / "pagerduty.sqlite3").exists()
 
 
 def test_bad_seed_is_one_line_and_exit_2(tmp_path: Path) -> None:

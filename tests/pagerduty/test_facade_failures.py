@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from ads.config import Secrets
-from ads.errors import ConfigError, PagerDutyUnavailableError
+from ads.errors import ConfigError, PagerDutyError, PagerDutyUnavailableError
 from ads.sources.pagerduty import PagerDuty, incident_from_api
 
 INCIDENTS = {"incidents": [], "offset": 0, "limit": 100, "more": False, "total": None}
@@ -94,6 +94,46 @@ def test_unreachable_host_is_unavailable(ca: trustme.CA) -> None:
         port = sock.getsockname()[1]  # closed again: nothing listens there
     with pytest.raises(PagerDutyUnavailableError, match="could not be reached"):
         _client(ca, f"https://127.0.0.1:{port}").list_incidents()
+
+
+class TlsListener:
+    """A TLS server whose certificate comes from ``ca``: counts the connections clients make."""
+
+    def __init__(self, ca: trustme.CA) -> None:
+        self.connections = 0
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(self.context)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            self.connections += 1
+            try:
+                self.context.wrap_socket(conn, server_side=True).close()
+            except OSError:
+                conn.close()  # the client refused the certificate
+
+
+def test_untrusted_certificate_is_permanent_at_once_and_names_the_ca_variable() -> None:
+    server = TlsListener(trustme.CA())  # a CA the client has never heard of
+    client = _client(trustme.CA(), server.url)
+    try:
+        with pytest.raises(PagerDutyError, match="not trusted") as raised:
+            client.list_incidents()
+        assert not isinstance(raised.value, PagerDutyUnavailableError)
+        assert "ADS_PAGERDUTY_CA" in str(raised.value) and server.url in str(raised.value)
+        assert server.connections == 1  # no retry: the same certificate would come back
+        with pytest.raises(PagerDutyError, match="ADS_PAGERDUTY_CA"):
+            client.trigger("R" * 32, "OOMKilled", "test")  # the Events API too
+        assert server.connections == 2
+    finally:
+        server.sock.close()
 
 
 def test_from_secrets_needs_a_token_and_reads_the_eu_host() -> None:

@@ -3,7 +3,9 @@
 ``ads pagerduty serve`` loads the seed (the demo account unless ``--seed``), keeps state in
 ``--state-dir`` across restarts, and serves HTTPS with a CA it generated there on first run; it
 prints what a client needs (API URL, CA file, token, where the routing key comes from) as
-environment variables ready to export. Plain HTTP only with ``--insecure-http`` (PagerDuty's own
+environment variables ready to export, with absolute paths (they are pasted into other shells,
+in other directories): the CA under ``ADS_PAGERDUTY_CA`` (ADS), ``SSL_CERT_FILE`` (OpenSSL,
+httpx) and ``REQUESTS_CA_BUNDLE`` (requests, which PagerDuty's own MCP server uses). Plain HTTP only with ``--insecure-http`` (PagerDuty's own
 client refuses it).
 """
 
@@ -16,7 +18,10 @@ import click
 
 from .cli_common import reports_errors
 
-__all__ = ["pagerduty"]
+__all__ = ["CA_VARIABLES", "pagerduty"]
+
+# Where clients look for a CA to trust: ADS itself, OpenSSL/httpx, requests.
+CA_VARIABLES = ("ADS_PAGERDUTY_CA", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
 
 @click.group()
@@ -69,7 +74,7 @@ def serve(
     from .pagerduty_server import DEMO_SEED, LocalPagerDuty
 
     server = LocalPagerDuty(
-        state_dir,
+        state_dir.expanduser().resolve(),
         seed=seed,
         time_scale=time_scale,
         host=host,
@@ -87,7 +92,8 @@ def serve(
             f"export PAGERDUTY_API_TOKEN={server.token}",
         ]
         if server.ca_file is not None:
-            lines.append(f"export SSL_CERT_FILE={server.ca_file}")
+            for variable in CA_VARIABLES:
+                lines.append(f"export {variable}={server.ca_file}")
         for service in server.seed.services:
             for integration in service.integrations:
                 lines.append(

@@ -7,15 +7,20 @@ limit, exactly as it does for a container. Detection prefers cgroup v1's memory 
 is writable (not root) it falls back to ``RLIMIT_AS``, which makes ``malloc`` fail instead of the
 kernel killing — a weaker reproduction that every event is labelled with.
 
-``ADS_CGROUP_ROOT`` overrides where ADS makes its cgroups (a delegated v2 subtree, say). A
-cgroup is named ``<service>-o<pid>x<start>-<random>``: the owner tag (``ads.sources.owner``) of
-the ADS process that made it, so what a crash leaves is reclaimed and nothing else is.
+``ADS_CGROUP_ROOT`` overrides where ADS makes its cgroups (a delegated v2 subtree, say). It must
+be a directory inside a mounted cgroup hierarchy that limits memory (read from
+``/proc/self/mountinfo``: a v1 ``cgroup`` mount with the memory controller, or ``cgroup2`` with
+``memory`` in the directory's ``cgroup.controllers``); anything else is one error line, never a
+plain directory that looks like a cgroup but limits nothing. A cgroup is named
+``<service>-o<pid>x<start>-<random>``: the owner tag (``ads.sources.owner``) of the ADS process
+that made it, so what a crash leaves is reclaimed and nothing else is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import time
@@ -31,6 +36,11 @@ __all__ = ["MemoryCgroup", "MemoryLimiter", "detect_limiter"]
 
 CGROUP_FS = Path("/sys/fs/cgroup")
 ROOT_ENV = "ADS_CGROUP_ROOT"
+MOUNTINFO = Path("/proc/self/mountinfo")
+_ROOT_HINT = (
+    f"unset {ROOT_ENV}, or point it at a directory in /sys/fs/cgroup/memory (v1) "
+    "or a delegated cgroup v2"
+)
 
 
 def _read_int(path: Path, default: int = 0) -> int:
@@ -286,18 +296,92 @@ def _v2_parent(fs: Path) -> Path | None:
     return parent if "memory" in enabled else None
 
 
+def _unescape(field: str) -> str:
+    """A mountinfo path field: space, tab, newline and backslash are written as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def mount_of(path: Path, mountinfo: str) -> tuple[Path, str, list[str]] | None:
+    """The mount holding ``path`` (absolute, resolved): its mount point, file-system type and
+    super options; the deepest mount point wins, and of equal ones the last mounted."""
+    found: tuple[Path, str, list[str]] | None = None
+    for line in mountinfo.splitlines():
+        left, separator, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if not separator or len(fields) < 5 or not tail:
+            continue
+        point = Path(_unescape(fields[4]))
+        if point != path and point not in path.parents:
+            continue
+        if found is None or len(point.parts) >= len(found[0].parts):
+            options = tail[2].split(",") if len(tail) > 2 else []
+            found = (point, tail[0], options)
+    return found
+
+
+def cgroup_root_mode(root: Path, mountinfo: str | None = None) -> ReproductionMode:
+    """How ``root`` (``ADS_CGROUP_ROOT``) limits memory, or ``RuntimeUnavailableError`` saying
+    why it cannot: missing, not a directory, not in a cgroup mount, no memory controller. A
+    missing ``root`` whose parent is a memory cgroup is created (a new child cgroup)."""
+    where = f"{ROOT_ENV}={root}"
+    if mountinfo is None:
+        try:
+            mountinfo = MOUNTINFO.read_text()
+        except OSError as exc:
+            raise RuntimeUnavailableError(
+                f"cannot check that {where} is a cgroup: {MOUNTINFO}: {exc.strerror}"
+            ) from None
+    if not root.exists() and root.parent.is_dir():
+        _memory_mode(root.parent, where, mountinfo)  # its parent is one: make the child
+        with contextlib.suppress(OSError):
+            root.mkdir()
+    if not root.is_dir():
+        problem = "does not exist" if not root.exists() else "is not a directory"
+        raise RuntimeUnavailableError(f"{where} {problem}", hint=_ROOT_HINT)
+    return _memory_mode(root, where, mountinfo)
+
+
+def _memory_mode(directory: Path, where: str, mountinfo: str) -> ReproductionMode:
+    mount = mount_of(directory.resolve(), mountinfo)
+    if mount is None or mount[1] not in ("cgroup", "cgroup2"):
+        what = f"on {mount[1]} mounted at {mount[0]}" if mount else "in no mount"
+        raise RuntimeUnavailableError(
+            f"{where} is not in a mounted cgroup (it is {what}): nothing would limit memory",
+            hint=_ROOT_HINT,
+        )
+    point, fstype, options = mount
+    if fstype == "cgroup":
+        if "memory" not in options:
+            controllers = ",".join(o for o in options if o not in ("rw", "ro"))
+            raise RuntimeUnavailableError(
+                f"{where} is in the cgroup v1 hierarchy at {point}, which has no memory "
+                f"controller ({controllers})",
+                hint=_ROOT_HINT,
+            )
+        return ReproductionMode.CGROUP_V1
+    try:
+        controllers_v2 = (directory / "cgroup.controllers").read_text().split()
+    except OSError:
+        controllers_v2 = []
+    if "memory" not in controllers_v2:
+        raise RuntimeUnavailableError(
+            f"{where} is a cgroup v2 directory without the memory controller",
+            hint="enable it in the parent's cgroup.subtree_control (+memory)",
+        )
+    return ReproductionMode.CGROUP_V2
+
+
 def detect_limiter(fs: Path = CGROUP_FS, *, allow_fallback: bool = True) -> MemoryLimiter:
     """The best way to confine memory here: cgroup v1, then v2, then (if allowed) RLIMIT_AS."""
     override = os.environ.get(ROOT_ENV)
     if override:
-        root = Path(override)
-        mode = (
-            ReproductionMode.CGROUP_V1
-            if (root / "memory.limit_in_bytes").exists()
-            else ReproductionMode.CGROUP_V2
-        )
+        root = Path(override).expanduser()
+        mode = cgroup_root_mode(root)
         if not _writable_dir(root):
-            raise RuntimeUnavailableError(f"{ROOT_ENV}={override} is not a writable cgroup")
+            raise RuntimeUnavailableError(
+                f"{ROOT_ENV}={override} is a memory cgroup ADS cannot create cgroups in",
+                hint="run as root, or delegate it to this user",
+            )
         return MemoryLimiter(mode, root)
     v1 = fs / "memory"
     if (v1 / "memory.limit_in_bytes").exists() and _writable_dir(v1 / "ads"):

@@ -6,6 +6,11 @@ answers into ADS models and failures into ADS errors: 401/403 → ``PagerDutyAut
 token is wrong; EU accounts need ``PAGERDUTY_API_HOST``), 404 → ``PagerDutyNotFoundError``,
 unreachable or 429/5xx after the client's retries → ``PagerDutyUnavailableError``. The token is
 never logged or put in a message.
+
+A certificate this machine does not trust is not a network problem and retrying cannot cure it:
+the transport (``_TrustCheckingTransport``) lifts ``ssl.SSLCertVerificationError`` out of the
+client's retry loop at the first attempt, and it becomes a ``PagerDutyError`` (permanent) that
+names ``ADS_PAGERDUTY_CA``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpx2
 import pagerduty
 
 from ...config import Secrets
@@ -44,6 +50,43 @@ _RETRIED = {
     503: 3,
     504: 3,
 }  # bounded: the client default retries 429 forever
+CA_ENV = "ADS_PAGERDUTY_CA"
+
+
+class _UntrustedCertificate(Exception):
+    """The server's certificate failed verification: raised through the client's retry loop
+    (which retries only ``httpx2.TransportError``), since a retry meets the same certificate."""
+
+    def __init__(self, server: str, reason: str) -> None:
+        super().__init__(reason)
+        self.server = server
+        self.reason = reason
+
+
+def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+class _TrustCheckingTransport(httpx2.HTTPTransport):
+    """httpx's transport, except that an untrusted certificate is ``_UntrustedCertificate``."""
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        try:
+            return super().handle_request(request)
+        except httpx2.ConnectError as exc:
+            failure = _certificate_failure(exc)
+            if failure is None:
+                raise
+            reason = failure.verify_message or failure.reason or str(failure)
+            server = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
+            raise _UntrustedCertificate(server, str(reason)) from None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -88,7 +131,10 @@ class PagerDuty:
         self._retry_sleep = retry_sleep_seconds
         self._event_clients: dict[str, pagerduty.EventsApiV2Client] = {}
         self.rest = pagerduty.RestApiV2Client(
-            token, default_from=from_email, base_url=self.api_url, verify=verify
+            token,
+            default_from=from_email,
+            base_url=self.api_url,
+            transport=_TrustCheckingTransport(verify=verify),
         )
         self.rest.retry.update(_RETRIED)
         self.rest.sleep_timer = retry_sleep_seconds
@@ -133,6 +179,12 @@ class PagerDuty:
             raise self._http_error(what, response.status_code, response) from None
         except pagerduty.UrlError as exc:
             raise PagerDutyError(f"cannot {what}: {exc}") from None
+        except _UntrustedCertificate as exc:
+            raise PagerDutyError(
+                f"the certificate of {exc.server} is not trusted ({exc.reason}) while trying "
+                f"to {what}",
+                hint=f"set {CA_ENV} to its CA file; `ads pagerduty serve` prints the local server's",
+            ) from None
         except pagerduty.Error as exc:
             raise PagerDutyUnavailableError(
                 f"PagerDuty at {self.api_url} could not be reached while trying to {what}",
@@ -313,7 +365,9 @@ class PagerDuty:
         client = self._event_clients.get(routing_key)
         if client is None:
             client = pagerduty.EventsApiV2Client(
-                routing_key, base_url=self.events_url, verify=self._verify
+                routing_key,
+                base_url=self.events_url,
+                transport=_TrustCheckingTransport(verify=self._verify),
             )
             client.sleep_timer = self._retry_sleep
             self._event_clients[routing_key] = client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from ads.actions.rollback import NO_ROLLBACK_TARGET, prepare_rollback, rollback_
 from ads.config import ServiceConfig
 from ads.errors import RemediationError
 
-from ..fixtures.demo import git
+from ..fixtures.demo import DEMO_DIR, git
 from .conftest import worktrees
 
 
@@ -114,3 +115,45 @@ def test_unknown_or_foreign_commit_is_a_clear_error(
     git(demo_repo, "checkout", "-q", "main")
     with pytest.raises(RemediationError, match="is not in the history of HEAD"):
         prepare_rollback(demo_repo, demo_service, 1, side)
+
+
+def test_the_import_of_the_service_is_never_a_rollback_target(tmp_path: Path) -> None:
+    """A service imported into a larger repository with its leak: reverting the import would
+    delete the service (issue 13: 'a branch removing 9 files'), so there is no target."""
+    mono = tmp_path / "mono"
+    mono.mkdir()
+    (mono / "README.md").write_text("platform monorepo\n")
+    git(mono, "init", "-q", "-b", "main")
+    git(mono, "add", "-A")
+    git(mono, "commit", "-q", "-m", "platform")
+    service_dir = mono / "services" / "worker"
+    shutil.copytree(DEMO_DIR, service_dir, ignore=shutil.ignore_patterns("build", ".ads"))
+    git(mono, "add", "-A")
+    git(mono, "commit", "-q", "-m", "import demo service")
+    imported = git(mono, "rev-parse", "HEAD")
+    files = len(git(mono, "ls-files", "services/worker").split("\n"))
+
+    plan = prepare_rollback(service_dir, ServiceConfig(name="worker"), 5, imported)
+
+    assert plan.branch is None and plan.revert_commit is None and plan.kubectl is None
+    assert plan.summary.startswith("no rollback target")
+    assert f"{imported[:12]} ('import demo service') imported the service" in plan.summary
+    assert f"adding {files} of its {files} files" in plan.summary
+    assert "ready to merge" not in plan.text()
+    assert git(mono, "branch", "--list", "ads/*") == ""
+    assert git(mono, "rev-parse", "HEAD") == imported  # nothing reverted anywhere
+
+
+def test_the_first_commit_is_no_target_but_adding_one_file_later_is(
+    demo_repo: Path, demo_service: ServiceConfig
+) -> None:
+    first = git(demo_repo, "rev-parse", "HEAD")
+    plan = prepare_rollback(demo_repo, demo_service, 6, first)
+    assert "is the repository's first commit" in plan.summary and plan.branch is None
+    (demo_repo / "trace.c").write_text("#include <stdlib.h>\nvoid *trace(void) { return malloc(8); }\n")
+    git(demo_repo, "add", "trace.c")
+    git(demo_repo, "commit", "-q", "-m", "add tracing")
+    added = git(demo_repo, "rev-parse", "HEAD")
+    plan = prepare_rollback(demo_repo, demo_service, 6, added)
+    assert plan.branch == "ads/incident-6-rollback" and "ready to merge" in plan.summary
+    assert git(demo_repo, "ls-tree", "--name-only", plan.branch, "--", "trace.c") == ""

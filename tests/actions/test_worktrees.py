@@ -121,7 +121,11 @@ def test_service_in_a_subdirectory_gets_its_own_subdirectory(tmp_path: Path) -> 
     git(mono, "add", "-A")
     git(mono, "commit", "-q", "-m", "monorepo")
 
-    with temporary_worktree(service, patch=FIX) as tree:
+    # Patch paths are from the top of the repository, as `git diff` and the PR show them.
+    from_top = FIX.replace(" a/worker.c", " a/services/worker/worker.c").replace(
+        " b/worker.c", " b/services/worker/worker.c"
+    )
+    with temporary_worktree(service, patch=from_top) as tree:
         assert tree.parts[-2:] == ("services", "worker")
         assert "        free(buffer);\n" in (tree / "worker.c").read_text()
         assert (tree.parents[1] / "README").read_text() == "monorepo\n"

@@ -6,6 +6,11 @@ made in a temporary worktree, so the user's checkout (dirty or not) is never tou
 the ``kubectl rollout undo`` command for the deployment (``--to-revision`` when the manifest
 history says which revision). When the bug is pre-existing there is nothing to roll back to,
 and the plan says so instead of inventing a target.
+
+A rollback goes back to the last known-good state, so the commit that brought the service in
+(its import: the repository's first commit, or any commit that added most of the service's
+files) is never a target, even when it is the one that "introduced" the leak: reverting it
+deletes the service. The plan then says there is no rollback target, and why.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ from ..config import ServiceConfig
 from ..errors import RemediationError
 from .worktrees import git, identity_args, temporary_worktree
 
-__all__ = ["NO_ROLLBACK_TARGET", "RollbackPlan", "prepare_rollback", "rollback_branch"]
+__all__ = [
+    "NO_ROLLBACK_TARGET",
+    "RollbackPlan",
+    "import_of_service",
+    "prepare_rollback",
+    "rollback_branch",
+]
 
 NO_ROLLBACK_TARGET = "pre-existing bug: no rollback target"
 
@@ -75,6 +86,9 @@ def prepare_rollback(
             f"commit {sha[:12]} is not in the history of {base}: nothing to revert there",
             hint="is the deployed branch checked out?",
         )
+    imported = import_of_service(repo, sha)
+    if imported is not None:
+        return RollbackPlan(introducing_commit=sha, summary=imported)
     branch = rollback_branch(incident_number)
     existed = git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False)
     try:
@@ -96,6 +110,27 @@ def prepare_rollback(
             f"Revert {sha[:12]} ({subject!r}), which introduced the leak: branch {branch} holds "
             f"the revert ({revert[:12]}), ready to merge."
         ),
+    )
+
+
+def import_of_service(repo: Path, sha: str) -> str | None:
+    """Why reverting ``sha`` is no rollback, when it imported the service in ``repo`` (the
+    directory ads.yaml points at): the root commit, or one that added at least half of the
+    service's files as they stood after it. ``None`` when it is an ordinary change."""
+    parents = git(repo, "rev-list", "--parents", "-n", "1", sha).stdout.split()[1:]
+    listed = git(repo, "ls-tree", "-r", "--name-only", "-z", sha, "--", ".").stdout
+    total = len([name for name in listed.split("\0") if name])
+    shown = ["show", "--no-renames", "--diff-filter=A", "--name-only", "-z", "--format="]
+    added_out = git(repo, *shown, "--relative", sha, "--", ".").stdout if parents else listed
+    added = len([name for name in added_out.split("\0") if name.strip()])
+    if parents and (total == 0 or added * 2 < total):
+        return None
+    subject = git(repo, "log", "-1", "--format=%s", sha).stdout.strip()
+    what = "is the repository's first commit" if not parents else "imported the service"
+    return (
+        f"no rollback target: {sha[:12]} ({subject!r}) {what}, adding {added} of its "
+        f"{total} files; reverting it would delete the service, and there is no earlier "
+        "known-good state to go back to. Ship the fix instead."
     )
 
 

@@ -112,7 +112,8 @@ def temporary_worktree(
     """A fresh worktree of ``repo`` at ``rev`` (with ``patch`` applied), removed on exit.
 
     When ``repo`` is a subdirectory of its git repository (a service in a monorepo), the path
-    yielded is the same subdirectory inside the worktree, and ``patch`` paths are relative to it.
+    yielded is the same subdirectory inside the worktree; ``patch`` paths are relative to the
+    top of the repository either way, as ``git diff`` writes them.
 
     With ``branch`` the worktree checks out that branch, created (or reset) at ``rev``; the
     branch stays after the worktree is gone — that is how rollback branches are made.
@@ -137,7 +138,7 @@ def temporary_worktree(
     try:
         inside = path / relative  # a service in a subdirectory of a bigger repository
         if patch is not None:
-            apply_patch(inside, patch)
+            apply_patch(path, patch)
         yield inside
     finally:
         git(top, "worktree", "remove", "--force", "--force", str(path), check=False)

@@ -8,8 +8,10 @@ people, and a window of commits costs a fixed number of git processes however lo
 ``git log`` for metadata, one for patches, two ``git cat-file`` for file contents.
 
 The repository may be a sub-directory of a larger work tree (the demo service inside this
-project): paths given to and returned by ``GitRepository`` are relative to ``path``, not to the
-top of the work tree (``git log --relative``).
+project, a service in a monorepo): paths given to and returned by ``GitRepository`` are relative
+to ``path``, not to the top of the work tree (``git log --relative``); ``prefix`` /
+``from_root`` name them as the rest of the world sees them (diffs, branches, PRs), relative to
+``root``.
 
 ``open_repository`` also takes a git URL: the repository is cloned once into a cache directory
 and fetched on later calls. Credentials in a URL are never written to messages.
@@ -144,6 +146,17 @@ class GitRepository:
                 )
             raise RepositoryError(f"{self.path} is not a git repository ({message})")
         self.root = Path(decode(proc.stdout).strip())
+
+    @property
+    def prefix(self) -> str:
+        """Where ``path`` is inside the work tree, as git writes paths (``"sub/dir/"``), or
+        ``""`` when ``path`` is the top."""
+        inside = self.path.resolve().relative_to(self.root.resolve()).as_posix()
+        return "" if inside == "." else f"{inside}/"
+
+    def from_root(self, path: str) -> str:
+        """``path`` (relative to ``path``) relative to the top of the work tree instead."""
+        return f"{self.prefix}{path}"
 
     def __repr__(self) -> str:
         return f"GitRepository({str(self.path)!r})"

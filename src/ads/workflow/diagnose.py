@@ -157,7 +157,7 @@ def analyse(
     sources = sorted(files.items())
     if not sources:
         raise AnalysisError(
-            f"no C sources under {', '.join(service.sources)} in {repo.root}"
+            f"no C sources under {', '.join(service.sources)} in {repo.path}"
             f" (ADS reads {', '.join(suffixes())} files)",
             hint="set services.<name>.sources in ads.yaml",
         )
@@ -187,7 +187,7 @@ def analyse(
         pending = (
             pool.submit(
                 corroborate_with_gcc,
-                repo.root,
+                repo.path,
                 growing,
                 [path for path, _ in sources],
                 wrappers,

@@ -300,7 +300,7 @@ def _check_repository(ctx: Context, service: ServiceConfig) -> Check:
     try:
         repo = ctx.repository(service)
         sha = repo.head_sha()
-        sources = read_sources(repo.root, service.sources)
+        sources = read_sources(repo.path, service.sources)
     except AdsError as exc:
         return Check(
             REPOSITORY,
@@ -313,15 +313,16 @@ def _check_repository(ctx: Context, service: ServiceConfig) -> Check:
         return Check(
             REPOSITORY,
             False,
-            f"no C sources under {', '.join(service.sources)} in {repo.root}",
+            f"no C sources under {', '.join(service.sources)} in {repo.path}",
             f"set services.{name}.sources in ads.yaml to the C files or directories",
             name,
         )
     files = ", ".join(path for path, _ in sources[:5]) + (" ..." if len(sources) > 5 else "")
+    where = f"{repo.prefix.rstrip('/')} in " if repo.prefix else ""
     return Check(
         REPOSITORY,
         True,
-        f"git repository {repo.root} at {sha[:12]}; {len(sources)} C file(s): {files}",
+        f"git repository {where}{repo.root} at {sha[:12]}; {len(sources)} C file(s): {files}",
         "",
         name,
     )

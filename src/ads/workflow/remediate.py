@@ -50,7 +50,7 @@ from ..actions.pull_request import (
     push_branch,
     write_pull_request_file,
 )
-from ..actions.rollback import kubectl_undo, prepare_rollback
+from ..actions.rollback import import_of_service, kubectl_undo, prepare_rollback
 from ..actions.verification import verify_fix
 from ..actions.worktrees import git
 from ..analysis.languages import front_end_for
@@ -103,7 +103,7 @@ def suggest_remediation(ctx: Context, diagnosis: Diagnosis) -> Remediation:
     repo = ctx.repository(service)
     raw = repo.show(_revision(diagnosis), top.file)
     if raw is None:
-        raise RemediationError(f"{top.file} is not in {_revision(diagnosis)[:12]} of {repo.root}")
+        raise RemediationError(f"{top.file} is not in {_revision(diagnosis)[:12]} of {repo.path}")
     try:
         source = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -111,13 +111,15 @@ def suggest_remediation(ctx: Context, diagnosis: Diagnosis) -> Remediation:
     front_end = front_end_for(top.file)
     if front_end is None:
         raise RemediationError(f"no front end reads {top.file}: no patch can be made")
-    fix = front_end.propose_fix(top.file, source, top)
+    # The diff names the file from the top of the repository (a service may be a sub-directory
+    # of it): that is what the branch, the PR and `git apply` see.
+    fix = front_end.propose_fix(repo.from_root(top.file), source, top)
     return Remediation(
         incident_id=diagnosis.incident.id,
         fix_diff=fix.diff,
         fix_summary=fix.summary if fix.has_patch else (fix.suggestion or fix.summary),
-        rollback=_rollback_text(diagnosis, service),
-        mitigation=_mitigation_text(repo.root, service, top, None),
+        rollback=_rollback_text(diagnosis, service, repo.path),
+        mitigation=_mitigation_text(repo.path, service, top, None),
     )
 
 
@@ -126,11 +128,17 @@ def _revision(diagnosis: Diagnosis) -> str:
     return diagnosis.revision or "HEAD"
 
 
-def _rollback_text(diagnosis: Diagnosis, service: ServiceConfig) -> str:
+def _rollback_text(diagnosis: Diagnosis, service: ServiceConfig, repo: Path) -> str:
     top = diagnosis.findings[0]
     if top.introduced_by is None:
         return "pre-existing bug: no rollback target (the leak predates the commit window)"
     change = top.introduced_by
+    try:
+        imported = import_of_service(repo, change.sha)  # never revert the service's import
+    except RepositoryError:
+        imported = None  # the commit is not here any more: the text names it, as before
+    if imported is not None:
+        return imported
     return (
         f"revert {change.sha[:12]} ({change.subject!r}), which introduced the leak; "
         f"cluster: `{kubectl_undo(service)}`"
@@ -157,7 +165,7 @@ def verify_incident(ctx: Context, diagnosis: Diagnosis) -> tuple[Remediation, Ve
     suggestion = suggest_remediation(ctx, diagnosis)
     service = ctx.settings.service(diagnosis.service)
     result = verify_fix(
-        ctx.repository(service).root,
+        ctx.repository(service).path,
         service,
         suggestion.fix_diff,
         finding=diagnosis.findings[0],
@@ -260,7 +268,7 @@ class _Run:
             introduced = top.introduced_by.sha if top.introduced_by else None
             try:
                 plan = prepare_rollback(
-                    repo.root, service, number, introduced, base=_revision(diagnosis)
+                    repo.path, service, number, introduced, base=_revision(diagnosis)
                 )
                 remediation.rollback = plan.text()
             except (RemediationError, RepositoryError) as exc:
@@ -269,7 +277,7 @@ class _Run:
         self._stage("rollback", remediation, rollback)
         if remediation.verification is not None and remediation.verification.growth_before:
             remediation.mitigation = _mitigation_text(
-                repo.root, service, top, remediation.verification.growth_before
+                repo.path, service, top, remediation.verification.growth_before
             )
         if self.open_pr and remediation.fix_diff:
             self._pull_request_stages(diagnosis, remediation, number)
@@ -280,7 +288,7 @@ class _Run:
         service = self.ctx.settings.service(diagnosis.service)
         points = _RunPoints(self.at_point) if self.at_point else None
         remediation.verification = verify_fix(
-            self.ctx.repository(service).root,
+            self.ctx.repository(service).path,
             service,
             remediation.fix_diff,
             finding=diagnosis.findings[0],

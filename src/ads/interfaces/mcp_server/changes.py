@@ -38,8 +38,8 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
         config = service_config(state, service)
         repo = state.context.repository(config)
         if path:
-            target = confine_path(path, [repo.root], base=repo.root)
-            paths = [target.relative_to(repo.root.resolve()).as_posix() or "."]
+            target = confine_path(path, [repo.path], base=repo.path)  # the service's directory
+            paths = [target.relative_to(repo.path.resolve()).as_posix() or "."]
         else:
             paths = [p for p in (*config.sources, config.manifests) if p and p != "."]
         until = datetime.now(UTC)
@@ -47,7 +47,7 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
         changes = changes_in_window(repo, config, since, until, paths=paths)
         return RecentChanges(
             service=config.name,
-            repository=str(repo.root),
+            repository=str(repo.path),
             since=since,
             until=until,
             paths=paths,

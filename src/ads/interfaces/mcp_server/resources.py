@@ -80,7 +80,7 @@ def _readme(root: Path) -> list[str]:
 def runbook_markdown(state: ServerState, service: ServiceConfig) -> str:
     """The runbook of one service, as Markdown."""
     repo = state.context.repository(service)
-    return "\n".join([*_service_lines(service, str(repo.root)), *_readme(repo.root)]) + "\n"
+    return "\n".join([*_service_lines(service, str(repo.path)), *_readme(repo.path)]) + "\n"
 
 
 def register(server: MCPServer[Any], state: ServerState) -> None:

@@ -1,7 +1,8 @@
 """The demo's workspace: a private git repository of the demo service with a believable history.
 
 ``ads demo`` never builds or branches inside this project's own checkout. It copies
-``examples/ads-demo-service`` into the state directory and commits it as a small history, the
+``examples/ads-demo-service`` (shipped in the package as ``ads/interfaces/demo_service``) into the
+state directory and commits it as a small history, the
 way the service would have evolved: first a worker that frees its buffer and a 128Mi limit, then
 a commit that "reuses" the buffer and drops the ``free`` (the bug), unrelated work, and a commit
 right-sizing the limit to 64Mi. The diagnosis then has a real history to attribute the leak to.
@@ -19,7 +20,9 @@ from ..errors import ConfigError
 
 __all__ = ["DEMO_SOURCE", "create_demo_workspace", "worker_with_free"]
 
-DEMO_SOURCE = Path(__file__).resolve().parents[3] / "examples" / "ads-demo-service"
+# examples/ads-demo-service, shipped inside the package (a symlink in the source tree, a copy in
+# a wheel), so `ads demo` finds it however ADS was installed and wherever it is run from.
+DEMO_SOURCE = Path(__file__).parent / "demo_service"
 LEAK_LINE = 27  # process_work(buffer); the fixed file has free(buffer); after it
 
 

@@ -150,7 +150,7 @@ def test_the_first_commit_is_no_target_but_adding_one_file_later_is(
     first = git(demo_repo, "rev-parse", "HEAD")
     plan = prepare_rollback(demo_repo, demo_service, 6, first)
     assert "is the repository's first commit" in plan.summary and plan.branch is None
-    (demo_repo / "trace.c").write_text("#include <stdlib.h>\nvoid *trace(void) { return malloc(8); }\n")
+    (demo_repo / "trace.c").write_text("#include <stdlib.h>\nvoid *trace(void) { return 0; }\n")
     git(demo_repo, "add", "trace.c")
     git(demo_repo, "commit", "-q", "-m", "add tracing")
     added = git(demo_repo, "rev-parse", "HEAD")

@@ -5,8 +5,8 @@
 prints what a client needs (API URL, CA file, token, where the routing key comes from) as
 environment variables ready to export, with absolute paths (they are pasted into other shells,
 in other directories): the CA under ``ADS_PAGERDUTY_CA`` (ADS), ``SSL_CERT_FILE`` (OpenSSL,
-httpx) and ``REQUESTS_CA_BUNDLE`` (requests, which PagerDuty's own MCP server uses). Plain HTTP only with ``--insecure-http`` (PagerDuty's own
-client refuses it).
+httpx) and ``REQUESTS_CA_BUNDLE`` (requests, which PagerDuty's own MCP server uses). Plain
+HTTP only with ``--insecure-http`` (PagerDuty's own client refuses it).
 """
 
 from __future__ import annotations

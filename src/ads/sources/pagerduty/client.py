@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx2
+
 import pagerduty
 
 from ...config import Secrets
@@ -183,7 +184,7 @@ class PagerDuty:
             raise PagerDutyError(
                 f"the certificate of {exc.server} is not trusted ({exc.reason}) while trying "
                 f"to {what}",
-                hint=f"set {CA_ENV} to its CA file; `ads pagerduty serve` prints the local server's",
+                hint=f"set {CA_ENV} to its CA file; `ads pagerduty serve` prints its own",
             ) from None
         except pagerduty.Error as exc:
             raise PagerDutyUnavailableError(

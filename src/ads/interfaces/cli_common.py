@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 import click
 
+from .. import interrupts
 from ..errors import AdsError, ConfigError
 
-__all__ = ["abandoning", "config_option", "reports_errors"]
+__all__ = ["abandoning", "config_option", "drain_on_interrupt", "reports_errors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +59,8 @@ class _Interrupts:
 
     def _handler(self, signum: int, frame: object) -> None:
         self.count += 1
+        if not _draining:  # the job worker and builds stop too, not only the main thread
+            interrupts.request("interrupted")
         raise KeyboardInterrupt
 
 
@@ -111,6 +114,16 @@ def _exit_abandoning(removed: str) -> None:
     os._exit(130)
 
 
+_draining = False
+
+
+def drain_on_interrupt() -> None:
+    """The first Ctrl-C/SIGTERM lets the job under way finish (``ads serve``'s drain) instead
+    of stopping it at its next step (``ads.interrupts``), which every other command does."""
+    global _draining
+    _draining = True
+
+
 def reports_errors(func: F) -> F:
     """Print ``AdsError``s as one line and exit non-zero; Ctrl-C exits 130 after cleanup."""
 
@@ -118,8 +131,9 @@ def reports_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from .console import err_console  # rich: loaded when a command runs, not for --help
 
-        interrupts = _Interrupts()
-        interrupts.install()
+        signals = _Interrupts()
+        signals.install()
+        interrupts.reset()
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
@@ -135,7 +149,7 @@ def reports_errors(func: F) -> F:
             )
             sys.exit(1)
         except KeyboardInterrupt:
-            err_console.print(_interrupted(interrupts.count), highlight=False, soft_wrap=True)
+            err_console.print(_interrupted(signals.count), highlight=False, soft_wrap=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .cli_common import abandoning, config_option, reports_errors
+from .cli_common import abandoning, config_option, drain_on_interrupt, reports_errors
 
 __all__ = ["serve"]
 
@@ -67,6 +67,7 @@ def serve(
     from .mcp_server.http import TOKEN_ENV
     from .serve_app import JsonLines, build_service, mounted_app
 
+    drain_on_interrupt()  # Ctrl-C: finish the current job first, as said below
     settings = load_settings(config_path)
     secrets = list(settings.secrets.webhook_secrets)
     if not secrets:

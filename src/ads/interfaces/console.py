@@ -18,7 +18,14 @@ from rich.text import Text
 from ..models import MemorySample, OomEvent
 from ..units import format_bytes, format_quantity
 
-__all__ = ["LiveRunStatus", "console", "err_console", "oom_table", "stage_progress"]
+__all__ = [
+    "LiveRunStatus",
+    "console",
+    "err_console",
+    "oom_table",
+    "stage_line",
+    "stage_progress",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -128,6 +135,24 @@ def oom_table(events: list[OomEvent]) -> Table:
     return table
 
 
+def stage_line(stage: str, state: str, took: float | None = None) -> str | None:
+    """How a finished stage is shown: ✓ only for "done"; a failure, an interruption or a stage
+    with nothing to do is never shown as a success (``ads.workflow.remediate.Stage``)."""
+    timing = f" [dim]({took:.1f} s)[/]" if took is not None else ""
+    if state == "done":
+        return f"[green]✓[/] {stage}{timing}"
+    if state == "failed":
+        return f"[red]✗[/] {stage} [red]failed[/]{timing}"
+    if state == "interrupted":
+        return f"[red]✗[/] {stage} [red]interrupted[/]{timing}"
+    if state.startswith("nothing"):
+        why = state.partition(":")[2].strip() or "nothing to do"
+        return f"[yellow]–[/] {stage} [yellow]({why})[/]{timing}"
+    if state == "skipped":
+        return f"[green]✓[/] {stage} [dim](done before: resumed from its checkpoint)[/]"
+    return None
+
+
 @contextmanager
 def stage_progress(target: Console | None = None) -> Iterator[Callable[[str, str], None]]:
     """A live spinner naming the stage under way; each finished stage printed with its time."""
@@ -139,10 +164,10 @@ def stage_progress(target: Console | None = None) -> Iterator[Callable[[str, str
             if state == "start":
                 started[stage] = time.perf_counter()
                 status.update(f"{stage}…")
-            elif state == "done":
-                took = time.perf_counter() - started.get(stage, time.perf_counter())
-                out.print(f"[green]✓[/] {stage} [dim]({took:.1f} s)[/]")
-            elif state == "skipped":
-                out.print(f"[green]✓[/] {stage} [dim](done before: resumed from its checkpoint)[/]")
+                return
+            took = time.perf_counter() - started[stage] if stage in started else None
+            line = stage_line(stage, state, took)
+            if line is not None:
+                out.print(line, highlight=False)
 
         yield progress

@@ -22,6 +22,7 @@ from pathlib import Path
 from rich.markdown import Markdown
 from rich.table import Table
 
+from .. import interrupts
 from ..config import load_settings
 from ..errors import AdsError, ConfigError, RuntimeUnavailableError
 from ..models import OomEvent, Remediation
@@ -65,7 +66,7 @@ class Timeline:
         table = Table(title="Timeline")
         table.add_column("t (s)", justify="right")
         table.add_column("step")
-        table.add_column("took (s)", justify="right")
+        table.add_column("since previous (s)", justify="right")
         previous = 0.0
         for at, what in self.steps:
             table.add_row(f"{at:.2f}", what, f"{at - previous:.2f}")
@@ -87,11 +88,33 @@ def run_demo(
     timeout: float = 60.0,
     clock: Callable[[], datetime] | None = None,
 ) -> None:
-    """The demo, end to end; ``AdsError`` if any step does not happen within ``timeout``.
+    """The demo, end to end; ``AdsError`` if it does not finish within ``timeout`` seconds.
 
-    ``clock`` is the local PagerDuty's time (so its weekly on-call rotation) and dates the
-    demo repository's history; the real time if None.
+    ``timeout`` bounds the whole demo: when it passes, the step under way is stopped at once
+    (``ads.interrupts``, as Ctrl-C does) and nothing is posted or pushed after it. ``clock`` is
+    the local PagerDuty's time (so its weekly on-call rotation) and dates the demo repository's
+    history; the real time if None.
     """
+    reason = f"ads demo did not finish within {timeout:g} s (--timeout)"
+    deadline = threading.Timer(timeout, interrupts.request, [reason])
+    deadline.daemon = True
+    deadline.start()
+    try:
+        _run_demo(workdir, kills=kills, timeout=timeout, clock=clock)
+    except interrupts.Interrupted as exc:
+        if exc.reason != reason:
+            raise
+        raise RuntimeUnavailableError(
+            reason, hint="nothing was posted or pushed after it; try a larger --timeout"
+        ) from None
+    finally:
+        deadline.cancel()
+        interrupts.reset()
+
+
+def _run_demo(
+    workdir: Path, *, kills: int, timeout: float, clock: Callable[[], datetime] | None
+) -> None:
     console.rule("[bold]ADS demo: ads-demo-service under a 64Mi memory limit")
     timeline = Timeline()
     workdir = _fresh_workdir(workdir.resolve())
@@ -115,8 +138,7 @@ def run_demo(
             timeline.mark(f"webhook incident.triggered received: job for {job.incident_id}")
 
             def progress(stage: str, state: str) -> None:
-                said = {"start": "started", "skipped": "resumed from its checkpoint"}
-                timeline.mark(f"{stage} {said.get(state, 'done')}")
+                timeline.mark(f"{stage} {_said(state)}")
 
             try:
                 outcome.remediation = respond(ctx, job, progress=progress)
@@ -145,14 +167,22 @@ def run_demo(
             try:
                 _reproduce(ctx, repo, pagerduty, timeline, kills=kills, timeout=timeout)
                 with console.status("ADS is diagnosing, verifying and opening the PR…"):
-                    finished = outcome.done.wait(timeout)
+                    while not outcome.done.wait(0.1):
+                        interrupts.check()
             finally:
-                receiver.stop_worker()
-        if not finished:
-            raise RuntimeUnavailableError(f"no remediation within {timeout:.0f} s of the kills")
+                receiver.stop_worker()  # after Ctrl-C or the deadline: it stops at its next check
+        interrupts.check()  # the worker may have been stopped mid-job: no summary of half a job
         if outcome.error or outcome.remediation is None:
             raise RuntimeUnavailableError(f"remediation failed: {outcome.error}")
         _summarise(ctx, outcome.remediation, timeline)
+
+
+def _said(state: str) -> str:
+    """A stage's state on the timeline (``ads.workflow.remediate.Stage``)."""
+    if state.startswith("nothing"):
+        return f"not done ({state.partition(':')[2].strip() or 'nothing to do'})"
+    said = {"start": "started", "skipped": "resumed from its checkpoint"}
+    return said.get(state, state)
 
 
 MARKER = ".ads-demo"

@@ -260,6 +260,11 @@ class WebhookService:
                     continue
                 if self.on_idle is not None:
                     self.on_idle()
+            except KeyboardInterrupt as exc:  # ads.interrupts: Ctrl-C, SIGTERM, a deadline
+                # The job keeps its claim and is resumed when its lease expires; nothing more
+                # is done for it here, so nothing is posted after the interrupt.
+                log.info(json.dumps({"event": "worker.interrupted", "reason": str(exc)}))
+                return
             except Exception as exc:  # keep the worker alive: a dead worker loses every job
                 log.error(
                     json.dumps({"event": "worker.error", "error": f"{type(exc).__name__}: {exc}"})

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import interrupts
 from ..actions.github_pr import (
     DEFAULT_BASE_URL,
     github_repo_from_remote,
@@ -74,22 +75,54 @@ __all__ = ["STAGES", "Point", "Stage", "remediate", "suggest_remediation", "veri
 
 log = logging.getLogger("ads.remediate")
 
-Stage = Callable[[str, str], None]  # (stage name, "start" | "done" | "skipped") for progress
+Stage = Callable[[str, str], None]
+"""Progress: (stage name, state). States: "start"; then "done" (✓), "skipped" (done by an
+earlier attempt: resumed from its checkpoint), "failed" (it raised, or its outcome is a
+failure), "interrupted" (Ctrl-C, SIGTERM or a deadline stopped it), or "nothing: <why>" (it ran
+and there was nothing to do: no rollback target, no verification possible here). Only "done"
+and "skipped" may be shown as a success."""
 Point = Callable[[str], None]  # a named point in a remediation: the fault-injection seam
 STAGES = ("diagnose", "verification", "rollback", "branch", "push", "pull request", "note")
 
 
+@dataclass
+class _Step:
+    """What a stage's body says of its own outcome when it did not raise."""
+
+    state: str = "done"
+
+
 @contextmanager
-def _timed(timings: dict[str, float], stage: str, progress: Stage | None) -> Iterator[None]:
+def _timed(timings: dict[str, float], stage: str, progress: Stage | None) -> Iterator[_Step]:
+    interrupts.check()  # after Ctrl-C nothing starts: nothing is pushed, opened or posted
     if progress:
         progress(stage, "start")
     started = time.perf_counter()
+    step = _Step()
     try:
-        yield
+        yield step
+    except KeyboardInterrupt:  # ads.interrupts.Interrupted included
+        step.state = "interrupted"
+        raise
+    except BaseException:
+        step.state = "failed"
+        raise
     finally:
         timings[stage] = round(time.perf_counter() - started, 3)
         if progress:
-            progress(stage, "done")
+            progress(stage, step.state)
+
+
+def _verification_state(result: VerificationResult | None) -> str | None:
+    """A verification that did not verify is not shown as a success."""
+    if result is None or result.outcome in (
+        VerificationOutcome.VERIFIED,
+        VerificationOutcome.REPRODUCED,
+    ):
+        return None
+    if result.outcome is VerificationOutcome.FIX_FAILED:
+        return "failed"
+    return f"nothing: {result.outcome.value}"
 
 
 def suggest_remediation(ctx: Context, diagnosis: Diagnosis) -> Remediation:
@@ -264,7 +297,7 @@ class _Run:
         incident = diagnosis.incident
         number = incident.number or incident.id
 
-        def rollback() -> None:
+        def rollback() -> str | None:
             introduced = top.introduced_by.sha if top.introduced_by else None
             try:
                 plan = prepare_rollback(
@@ -273,6 +306,8 @@ class _Run:
                 remediation.rollback = plan.text()
             except (RemediationError, RepositoryError) as exc:
                 remediation.notes.append(f"rollback branch not made: {exc}")
+                return "nothing: no rollback branch"
+            return None if plan.branch else "nothing: no rollback target"
 
         self._stage("rollback", remediation, rollback)
         if remediation.verification is not None and remediation.verification.growth_before:
@@ -284,7 +319,7 @@ class _Run:
         if self.write_note:
             self._stage("note", remediation, lambda: _write_note(self.ctx, diagnosis, remediation))
 
-    def _verify(self, diagnosis: Diagnosis, remediation: Remediation) -> None:
+    def _verify(self, diagnosis: Diagnosis, remediation: Remediation) -> str | None:
         service = self.ctx.settings.service(diagnosis.service)
         points = _RunPoints(self.at_point) if self.at_point else None
         remediation.verification = verify_fix(
@@ -296,6 +331,7 @@ class _Run:
             observers=[points] if points else (),
             on_stage=points.on_stage if points else None,
         )
+        return _verification_state(remediation.verification)
 
     def _pull_request_stages(
         self, diagnosis: Diagnosis, remediation: Remediation, number: int | str
@@ -311,12 +347,16 @@ class _Run:
         self._stage("push", remediation, pull.push)
         self._stage("pull request", remediation, pull.open)
 
-    def _stage(self, name: str, remediation: Remediation, work: Callable[[], None]) -> None:
+    def _stage(
+        self, name: str, remediation: Remediation, work: Callable[[], str | None]
+    ) -> None:
+        """Run ``work`` as stage ``name`` unless done before; ``work`` may return the state to
+        show instead of "done" (``Stage``)."""
         if name in self.done:
             self._resumed(name)
             return
-        with _timed(self.timings, name, self.progress):
-            work()
+        with _timed(self.timings, name, self.progress) as step:
+            step.state = work() or "done"
         self._completed(name, remediation)
 
     def _completed(self, name: str, remediation: Remediation | None) -> None:

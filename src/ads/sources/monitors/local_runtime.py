@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ... import interrupts
 from ...config import ServiceConfig
 from ...errors import BuildError
 from ...models import MemorySample, OomEvent, ReproductionMode, RunResult
@@ -32,6 +33,7 @@ from .sandbox import Sandbox
 __all__ = ["LocalRuntime", "RunObserver", "build_memory_limit", "run_build"]
 
 SIGKILL_EXIT = 137
+POLL_SECONDS = 0.1  # how soon a build or run notices a stop request
 
 
 BUILD_MEMORY_LIMIT = 2 * 1024**3
@@ -81,12 +83,14 @@ def run_build(
         if cgroup.mode is ReproductionMode.RLIMIT_AS:
             cgroup.pid = proc.pid  # type: ignore[attr-defined]
         try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            stdout, stderr = _communicate(proc, timeout)
+        except (subprocess.TimeoutExpired, interrupts.Interrupted) as stopped:
             cgroup.kill_all()
             proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.communicate(timeout=10)
+            if isinstance(stopped, interrupts.Interrupted):
+                raise  # never reported as a failed build: nobody judged the code
             raise BuildError(f"{what} took longer than {timeout:.0f} s") from None
         oom_killed = cgroup.oom_kills() > 0
     finally:
@@ -100,6 +104,21 @@ def run_build(
         errors = [ln for ln in lines if "error" in ln.lower()]
         reason = (errors or lines or ["no output"])[0]
         raise BuildError(f"{what} failed (exit {proc.returncode}): {reason}")
+
+
+def _communicate(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """``proc.communicate(timeout=...)`` that also gives up within ``POLL_SECONDS`` of a stop
+    request (``ads.interrupts``): a build is cut at once on Ctrl-C, not after it ends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        interrupts.check()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        try:
+            return proc.communicate(timeout=min(POLL_SECONDS, left))
+        except subprocess.TimeoutExpired:
+            continue
 
 
 class RunObserver(Protocol):
@@ -276,10 +295,19 @@ class LocalRuntime:
             if deadline is not None:
                 delay = min(delay, max(0.0, deadline - time.monotonic()))
             self._emit("backing_off", restart, delay)
-            if self._stop.wait(delay):
+            if self._wait(delay):
                 break
         result.duration = time.monotonic() - started
         return result
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep through a back-off; ``True`` on ``stop()``, ``Interrupted`` on Ctrl-C."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self._stop.wait(min(POLL_SECONDS, left)):
+                return True
+            interrupts.check()
+        return self._stop.is_set()
 
     # -- one container start ----------------------------------------------------------------------
 
@@ -338,7 +366,8 @@ class LocalRuntime:
                 self._emit("sample", sample, self.memory_limit)
                 if self._stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
                     return None, None
-                time.sleep(self.sample_interval)
+                interrupts.check()  # Ctrl-C/SIGTERM: killed below, never judged as a run
+                interrupts.wait(self.sample_interval)
         finally:
             if proc.poll() is None:
                 cgroup.kill_all()

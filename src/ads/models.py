@@ -155,7 +155,8 @@ class Incident(_Model):
     created_at: datetime
     alerts: list[Alert] = Field(default_factory=list)
     log_entries: list[LogEntry] = Field(default_factory=list)
-    assignees: list[str] = Field(default_factory=list)
+    assignees: list[str] = Field(default_factory=list)  # user ids
+    assigned_to: list[str] = Field(default_factory=list)  # their names, as PagerDuty shows them
 
 
 class ChangeKind(StrEnum):

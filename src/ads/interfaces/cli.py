@@ -18,14 +18,17 @@ __all__ = ["COMMANDS", "main"]
 
 #: command name → "module:attribute" under ``ads.interfaces``, in the order --help lists them.
 COMMANDS: dict[str, str] = {
+    "ack": "cli_incidents:ack",
     "analyze": "cli_incidents:analyze",
     "change": "cli_runtime:change",
     "demo": "cli_demo:demo",
     "doctor": "cli_doctor:doctor",
+    "incidents": "cli_incidents:incidents",
     "mcp": "cli_mcp:mcp",
     "pagerduty": "cli_pagerduty:pagerduty",
     "remediate": "cli_incidents:remediate_command",
     "report": "cli_incidents:report",
+    "resolve": "cli_incidents:resolve",
     "run": "cli_runtime:run",
     "serve": "cli_serve:serve",
     "watch": "cli_watch:watch",

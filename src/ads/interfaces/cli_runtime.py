@@ -36,7 +36,14 @@ def run(
     """Run SERVICE under its memory limit in a local cgroup, restarting it like a kubelet.
 
     Every OOM kill by the kernel is recorded (exit code, peak usage, restart count, git sha).
-    Runs until --kills or --duration is reached, or Ctrl-C.
+    Runs until --kills or --duration is reached, or Ctrl-C. With --page each kill goes to
+    PagerDuty and the incident it opened or joined is printed; a refused event (a wrong
+    routing key) stops the run with a non-zero exit.
+
+    \b
+    Examples:
+      ads run ads-demo-service --kills 3
+      ads run ads-demo-service --kills 1 --page      # needs PAGERDUTY_ROUTING_KEY
     """
     from ..config import load_settings
     from ..errors import ConfigError
@@ -50,11 +57,13 @@ def run(
         raise ConfigError(f"services.{service}.repo: {repo} does not exist")
     if page is None:
         page = bool(settings.secrets.routing_key and settings.secrets.pagerduty_token)
-    with LiveRunStatus(service) as status:
-        observers: list[RunObserver] = [status]
-        if page:
-            ctx = Context.from_settings(settings)
-            observers.append(runtime_alerter(ctx, service_config, repo, notify=status.notice))
+    status = LiveRunStatus(service)
+    observers: list[RunObserver] = [status]
+    if page:  # before the live bar is drawn: a missing key or token is the only output
+        ctx = Context.from_settings(settings)
+        ctx.pagerduty  # noqa: B018 - fails here, in one line, without PAGERDUTY_API_TOKEN
+        observers.append(runtime_alerter(ctx, service_config, repo, notify=status.notice))
+    with status:
         result = run_locally(
             service_config, repo, observers, max_kills=kills, duration=duration, build=not no_build
         )
@@ -70,6 +79,10 @@ def change(service: str, config_path: Path | None, summary: str | None) -> None:
     """Send a PagerDuty Change Event for a deploy of SERVICE (its repository's HEAD sha).
 
     `make deploy` in the demo service calls it, so the incident's related changes show deploys.
+
+    \b
+    Examples:
+      ads change ads-demo-service --summary "Deploy 1.4.2"
     """
     from ..config import load_settings
     from ..workflow import Context, send_change_event

@@ -136,6 +136,17 @@ class Store:
             ).fetchone()
         return Diagnosis.model_validate_json(row["body"]) if row else None
 
+    def diagnosis_by_number(self, number: int) -> Diagnosis | None:
+        """The stored diagnosis of incident number ``number`` (``#1``), the newest if several
+        accounts' incidents share it."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT body FROM diagnoses WHERE json_extract(body, '$.incident.number') = ? "
+                "ORDER BY updated DESC LIMIT 1",
+                (number,),
+            ).fetchone()
+        return Diagnosis.model_validate_json(row["body"]) if row else None
+
     def latest_diagnosis(self) -> Diagnosis | None:
         with self._connect() as db:
             row = db.execute("SELECT body FROM diagnoses ORDER BY updated DESC LIMIT 1").fetchone()

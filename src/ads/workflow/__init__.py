@@ -15,6 +15,14 @@ from .detect import (
 )
 from .diagnose import analyse, changes_in_window, diagnose, diagnose_offline
 from .housekeeping import housekeeping, reclaim_leftovers, reclaim_own_leftovers
+from .incidents import (
+    acknowledge_incident,
+    find_incident,
+    incident_ref,
+    list_incidents,
+    resolve_incident,
+    stored_diagnosis,
+)
 from .remediate import remediate, suggest_remediation, verify_incident
 from .report import write_report
 from .respond import evaluate_escalations, respond
@@ -22,21 +30,27 @@ from .respond import evaluate_escalations, respond
 __all__ = [
     "Context",
     "RunObserver",
+    "acknowledge_incident",
     "analyse",
     "changes_in_window",
     "diagnose",
     "diagnose_offline",
     "evaluate_escalations",
     "housekeeping",
+    "find_incident",
+    "incident_ref",
+    "list_incidents",
     "make_alert_handler",
     "open_watch",
     "reclaim_leftovers",
     "reclaim_own_leftovers",
     "remediate",
+    "resolve_incident",
     "respond",
     "run_locally",
     "runtime_alerter",
     "send_change_event",
+    "stored_diagnosis",
     "suggest_remediation",
     "verify_incident",
     "write_report",

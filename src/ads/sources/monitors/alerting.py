@@ -25,8 +25,9 @@ from ...analysis.alert_rules import (
     should_alert,
 )
 from ...config import ServiceConfig
-from ...models import MemorySample, OomEvent
-from ..outbox import Outbox
+from ...errors import AdsError, PagerDutyError
+from ...models import Incident, MemorySample, OomEvent
+from ..outbox import DeliveryStatus, Outbox
 from ..pagerduty import PagerDuty
 from ..repository import GitRepository
 from .local_runtime import RunObserver
@@ -104,6 +105,8 @@ class RuntimeAlerter(RunObserver):
         self.state = self._load()
         self.run_started_at: float | None = None
         self.delivered: list[AlertEvent] = []
+        self.created_at = datetime.now(UTC)
+        self.incidents: dict[str, Incident] = {}  # id → the incident a kill went to
 
     def _load(self) -> dict[str, str | None]:
         try:
@@ -127,7 +130,7 @@ class RuntimeAlerter(RunObserver):
         event = change_event(
             summary, source=socket.gethostname(), at=datetime.now(UTC), details=details
         )
-        self.outbox.deliver(event, self.sender)
+        self._refused(self.outbox.deliver(event, self.sender), "the change event")
         self.state["last_sha"] = git_sha
         self._save()
 
@@ -140,10 +143,49 @@ class RuntimeAlerter(RunObserver):
         if not should_alert(event, rules):
             return
         alert = build_alert_event(event, rules)
-        self.outbox.deliver(alert, self.sender)
+        status = self.outbox.deliver(alert, self.sender)
+        self._refused(status, "the OOM alert")
         self.delivered.append(alert)
         self.state["open_dedup_key"] = alert.dedup_key
         self._save()
+        if status is DeliveryStatus.SENT:
+            self._say_which_incident(alert.dedup_key)
+
+    def _refused(self, status: DeliveryStatus, what: str) -> None:
+        """A rejected event (a wrong routing key, say) stops the run: paging was asked for and
+        cannot happen, so carrying on would only look as if it did."""
+        if status is DeliveryStatus.REJECTED:
+            raise PagerDutyError(
+                f"PagerDuty refused {what} for {self.service.name}",
+                hint="check PAGERDUTY_ROUTING_KEY: the Events API v2 integration key of the "
+                "service; the outbox keeps the event",
+            )
+
+    def _say_which_incident(self, dedup_key: str) -> None:
+        """Name the incident the kill opened or joined: PagerDuty adds a kill whose dedup_key
+        matches an open incident to it, as an alert, instead of opening a new one."""
+        try:
+            found = self.sender.pagerduty.list_incidents(
+                statuses=["triggered", "acknowledged"], incident_key=dedup_key
+            )
+        except AdsError:
+            return  # it was paged; naming the incident is a courtesy
+        if not found:
+            return
+        incident = max(found, key=lambda i: i.created_at)
+        number = incident.number if incident.number is not None else incident.id
+        url = f" {incident.html_url}" if incident.html_url else ""
+        if incident.id in self.incidents:
+            return  # said once per incident
+        self.incidents[incident.id] = incident
+        if incident.created_at >= self.created_at.replace(microsecond=0):
+            self.notify(f"opened PagerDuty incident #{number}: {incident.title}{url}")
+            return
+        self.notify(
+            f"this kill joined the open PagerDuty incident #{number} (opened "
+            f"{incident.created_at:%Y-%m-%d %H:%M} UTC) instead of opening a new one; "
+            f"`ads resolve {number}` once it is fixed, so the next kill opens a new incident{url}"
+        )
 
     def sample(self, sample: MemorySample, limit: int) -> None:
         if self.run_started_at is None:

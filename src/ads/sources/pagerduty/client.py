@@ -148,7 +148,11 @@ class PagerDuty:
         """From ``PAGERDUTY_API_TOKEN`` and ``PAGERDUTY_API_HOST`` (EU accounts:
         https://api.eu.pagerduty.com); ``ca_file`` trusts a local server's CA."""
         if not secrets.pagerduty_token:
-            raise ConfigError("PAGERDUTY_API_TOKEN is not set", hint="export it, or run `ads demo`")
+            raise ConfigError(
+                "PAGERDUTY_API_TOKEN is not set",
+                hint="export a REST API token of your account, or the lines `ads pagerduty "
+                "serve` prints for the local PagerDuty",
+            )
         api_url = secrets.pagerduty_host or DEFAULT_API_URL
         if not api_url.startswith(("https://", "http://")):
             api_url = "https://" + api_url
@@ -238,10 +242,16 @@ class PagerDuty:
         service_ids: list[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        urgencies: list[str] | None = None,
+        incident_key: str | None = None,
     ) -> list[Incident]:
         params: dict[str, Any] = {}
+        if incident_key:
+            params["incident_key"] = incident_key  # an Events API dedup_key
         if statuses:
             params["statuses[]"] = statuses
+        if urgencies:
+            params["urgencies[]"] = urgencies
         if service_ids:
             params["service_ids[]"] = service_ids
         if since or until:

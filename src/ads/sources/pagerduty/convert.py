@@ -86,6 +86,10 @@ def to_incident(
         alerts=alerts or [],
         log_entries=log_entries or [],
         assignees=[a["assignee"]["id"] for a in doc.get("assignments") or []],
+        assigned_to=[
+            str(a["assignee"].get("summary") or a["assignee"]["id"])
+            for a in doc.get("assignments") or []
+        ],
     )
 
 

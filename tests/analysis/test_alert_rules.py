@@ -32,7 +32,9 @@ def kill(restarts: int = 3, **fields: object) -> OomEvent:
 
 def test_summary_and_details_match_the_kill() -> None:
     event = build_alert_event(kill(), AlertRules())
-    assert event.summary == "ads-demo-service OOMKilled (64Mi limit, 3 restarts)"
+    # the incident's title: nothing in it goes stale when later kills join the incident
+    assert event.summary == "ads-demo-service OOMKilled (64Mi limit)"
+    assert event.custom_details["restart_count"] == 3
     assert event.severity == "critical"
     assert event.dedup_key == "oomkilled/default/ads-demo-service/worker"
     details = event.custom_details
@@ -54,7 +56,7 @@ def test_pod_without_limit_or_owner_still_alerts_with_unknowns() -> None:
     event = build_alert_event(
         kill(memory_limit=None, workload=None, namespace=None), AlertRules(severity="error")
     )
-    assert event.summary == "ads-demo-service OOMKilled (no limit, 3 restarts)"
+    assert event.summary == "ads-demo-service OOMKilled (no limit)"
     assert event.custom_details["memory_limit"] == "unknown"
     assert event.dedup_key == "oomkilled/unknown/ads-demo-service/worker"
     assert event.severity == "error"

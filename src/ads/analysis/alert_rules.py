@@ -62,15 +62,13 @@ def should_alert(event: OomEvent, rules: AlertRules) -> bool:
     return event.exit_code in rules.exit_codes
 
 
-def _restarts(count: int) -> str:
-    return "1 restart" if count == 1 else f"{count} restarts"
-
-
 def build_alert_event(event: OomEvent, rules: AlertRules) -> AlertEvent:
     """The trigger for one kill: summary, source, severity, dedup_key and all the details."""
     limit = format_quantity(event.memory_limit) if event.memory_limit else "no"
     workload = event.workload or event.service
-    summary = f"{workload} {event.reason} ({limit} limit, {_restarts(event.restart_count)})"
+    # The first kill's summary becomes the incident's title and later kills join that incident,
+    # so the title says nothing that goes stale (a restart count): the details carry it.
+    summary = f"{workload} {event.reason} ({limit} limit)"
     details: dict[str, object] = {
         "service": event.service,
         "namespace": event.namespace or UNKNOWN,

@@ -26,7 +26,12 @@ CA_VARIABLES = ("ADS_PAGERDUTY_CA", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
 @click.group()
 def pagerduty() -> None:
-    """The local PagerDuty-compatible API (REST v2, Events v2, webhooks v3)."""
+    """The local PagerDuty-compatible API (REST v2, Events v2, webhooks v3).
+
+    \b
+    Examples:
+      ads pagerduty serve --webhook-url http://127.0.0.1:8080/webhooks/pagerduty
+    """
 
 
 @pagerduty.command()
@@ -60,6 +65,13 @@ def pagerduty() -> None:
     is_flag=True,
     help="Serve plain HTTP instead of HTTPS (PagerDuty's client will refuse it).",
 )
+@click.option(
+    "--webhook-url",
+    default=None,
+    metavar="URL",
+    help="Subscribe URL (ads serve's /webhooks/pagerduty) to incident.triggered webhooks and "
+    "print the ADS_WEBHOOK_SECRETS to export for it (kept across restarts).",
+)
 @reports_errors
 def serve(
     host: str,
@@ -68,8 +80,22 @@ def serve(
     seed: Path | None,
     time_scale: float,
     insecure_http: bool,
+    webhook_url: str | None,
 ) -> None:
-    """Serve the local PagerDuty API until Ctrl-C."""
+    """Serve the local PagerDuty API until Ctrl-C, printing the variables clients need.
+
+    \b
+    Examples:
+      ads pagerduty serve
+      ads pagerduty serve --webhook-url http://127.0.0.1:8080/webhooks/pagerduty
+    """
+    from ..errors import ConfigError
+
+    if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"--webhook-url {webhook_url!r} is not an http(s) URL",
+            hint="e.g. http://127.0.0.1:8080/webhooks/pagerduty, where `ads serve` listens",
+        )
     from .console import console
     from .pagerduty_server import DEMO_SEED, LocalPagerDuty
 
@@ -100,6 +126,17 @@ def serve(
                     f"export PAGERDUTY_ROUTING_KEY={integration.integration_key}"
                     f"  # {service.name}, from the seed's integration {integration.id}"
                 )
+        if webhook_url is not None:
+            sub_id, secret, created = server.ensure_webhook_subscription(
+                webhook_url, ["incident.triggered"]
+            )
+            made = "created" if created else "kept"
+            console.print(
+                f"webhook subscription {sub_id} {made}: incident.triggered → {webhook_url}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            lines.append(f"export ADS_WEBHOOK_SECRETS={secret}  # for `ads serve`")
         for line in lines:
             console.print(line, highlight=False, soft_wrap=True)
         console.print("Ctrl-C to stop", highlight=False)

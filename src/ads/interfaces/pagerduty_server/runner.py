@@ -137,6 +137,26 @@ class LocalPagerDuty:
         created = response.json()["webhook_subscription"]
         return created["id"], created["delivery_method"]["secret"]
 
+    def webhook_subscription_for(self, url: str) -> tuple[str, str] | None:
+        """``(subscription_id, secret)`` of an active subscription already delivering to
+        ``url`` (kept in the state across restarts), read from this server's own store."""
+        if self.app is None:
+            return None
+        for sub in self.app.state.pd.account.store.list_objects("webhook_subscription"):
+            method = sub.get("delivery_method") or {}
+            if sub.get("active", True) and method.get("url") == url and method.get("secret"):
+                return str(sub["id"]), str(method["secret"])
+        return None
+
+    def ensure_webhook_subscription(self, url: str, events: list[str]) -> tuple[str, str, bool]:
+        """The subscription delivering ``events`` to ``url``: the existing one (so restarting
+        ``ads pagerduty serve --webhook-url`` keeps the secret ``ads serve`` already has) or a
+        new one; ``(id, secret, created)``."""
+        found = self.webhook_subscription_for(url)
+        if found is not None:
+            return (*found, False)
+        return (*self.add_webhook_subscription(url, events=events), True)
+
     # lifecycle ----------------------------------------------------------------------------
     def start(self) -> LocalPagerDuty:
         """Serve; an address in use, or a server that does not come up, is a ``ConfigError``."""

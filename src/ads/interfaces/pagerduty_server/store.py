@@ -252,6 +252,15 @@ class Store:
     def update_alert(self, doc: Doc) -> None:
         self._exec("UPDATE alerts SET data = ? WHERE id = ?", (json.dumps(doc), doc["id"]))
 
+    def get_alert(self, alert_id: str) -> Doc | None:
+        rows = self._rows("SELECT data FROM alerts WHERE id = ?", (alert_id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def recent_incidents(self, limit: int) -> list[Doc]:
+        """The newest ``limit`` incidents, newest first (the web list page)."""
+        rows = self._rows("SELECT data FROM incidents ORDER BY number DESC LIMIT ?", (limit,))
+        return [json.loads(r[0]) for r in rows]
+
     def list_alerts(self, incident_id: str) -> list[Doc]:
         rows = self._rows(
             "SELECT data FROM alerts WHERE incident_id = ? ORDER BY seq", (incident_id,)

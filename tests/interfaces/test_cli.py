@@ -99,3 +99,30 @@ def test_wrong_type_in_config(demo_repo: Path) -> None:
 
 def test_missing_config(tmp_path: Path) -> None:
     assert_one_line_error(ads("run", "ads-demo-service", cwd=tmp_path), "no configuration file")
+
+
+@pytest.mark.parametrize("path", all_commands(main), ids=" ".join)
+def test_every_command_help_shows_an_example(path: tuple[str, ...]) -> None:
+    """Each --help ends with runnable examples: an "Examples:" block of `ads <path> ...` lines."""
+    result = CliRunner().invoke(main, [*path, "--help"], terminal_width=120)
+    assert result.exit_code == 0
+    text = result.output
+    assert "Examples:" in text, f"ads {' '.join(path)} --help has no examples"
+    examples = text.split("Examples:", 1)[1].splitlines()
+    shown = [line.strip() for line in examples if line.strip().startswith("ads ")]
+    assert shown, f"ads {' '.join(path)} --help: no `ads ...` line under Examples:"
+    # an example of a group may show a subcommand; any other shows the command itself
+    assert any(line.split("#")[0].split()[1 : 1 + len(path)] == list(path) for line in shown) or (
+        isinstance(command_at(path), click.Group)
+    ), shown
+
+
+@pytest.mark.parametrize("path", all_commands(main), ids=" ".join)
+def test_every_option_says_what_it_does(path: tuple[str, ...]) -> None:
+    command = command_at(path)
+    bare = [
+        "/".join(p.opts)
+        for p in command.params
+        if isinstance(p, click.Option) and not p.help and "--help" not in p.opts
+    ]
+    assert bare == [], f"ads {' '.join(path)}: options without help: {bare}"

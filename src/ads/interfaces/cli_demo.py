@@ -19,11 +19,32 @@ __all__ = ["demo"]
     show_default=True,
     help="Where the demo's private copy of the service and its state go.",
 )
-@click.option("--kills", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds at most.")
+@click.option(
+    "--kills",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="OOM kills to see before ADS takes over (each is an alert on the one incident).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds for the whole demo; past it, the step under way stops and nothing more is "
+    "posted or pushed.",
+)
 @reports_errors
 def demo(workdir: Path, kills: int, timeout: float) -> None:
-    """Run the whole ADS loop on the demo service, on this machine, with nothing to configure."""
+    """Run the whole ADS loop on the demo service, on this machine, with nothing to configure.
+
+    Ctrl-C stops the step under way at once; nothing is posted or pushed after it (exit 130).
+
+    \b
+    Examples:
+      ads demo
+      ads demo --workdir /tmp/ads-demo --kills 2 --timeout 120
+    """
     from .demo import run_demo
 
     run_demo(workdir, kills=kills, timeout=timeout)

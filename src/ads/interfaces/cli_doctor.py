@@ -61,6 +61,11 @@ def doctor(config_path: Path | None, kubeconfig: Path | None, service_name: str 
     PagerDuty comes from PAGERDUTY_API_TOKEN / PAGERDUTY_API_HOST (ADS_PAGERDUTY_CA or
     SSL_CERT_FILE for a server with its own CA); PAGERDUTY_ROUTING_KEY, when set, must be the
     key of the service's Events API v2 integration. Exits 1 if any item fails.
+
+    \b
+    Examples:
+      ads doctor
+      ads doctor --service ads-demo-service --kubeconfig ~/.kube/config
     """
     from rich.text import Text
 

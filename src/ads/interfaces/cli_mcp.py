@@ -34,6 +34,8 @@ QUIET_LOGGERS = ("httpx2", "httpcore2", "pagerduty")
     type=click.Choice(["stdio", "streamable-http"]),
     default="stdio",
     show_default=True,
+    help="stdio: for an assistant that starts ads as a subprocess; streamable-http: serve "
+    "http://HOST:PORT/mcp (beyond loopback only with ADS_MCP_TOKEN).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="streamable-http only.")
 @click.option(
@@ -51,12 +53,18 @@ def mcp(
     verify_fix, create_remediation_pr, add_incident_note, acknowledge_incident,
     escalate_incident, resolve_incident. Prompt: investigate_incident. Resources:
     ads://services, ads://services/{name}/runbook, ads://diagnoses/latest.
+
+    \b
+    Examples:
+      ads mcp --config ~/src/worker/ads.yaml
+      ADS_MCP_TOKEN=secret ads mcp --transport streamable-http --port 8765
     """
     import uvicorn
 
     from ..config import load_settings
     from .mcp_server import build_server
     from .mcp_server.http import LOOPBACK_HOSTS, TOKEN_ENV, streamable_http_app
+    from .pagerduty_server.background import ServerStartError, listen
 
     settings = load_settings(config_path)
     server = build_server(settings, enable_write_tools=enable_write_tools)
@@ -72,8 +80,14 @@ def mcp(
             hint=f"set {TOKEN_ENV}, or use --host 127.0.0.1",
         )
     app = streamable_http_app(server, token=token, host=host)
-    click.echo(f"ADS MCP server on http://{host}:{port}/mcp", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:  # bound first, so a port in use is one line, not uvicorn's start-up errors
+        sock = listen(host, port)
+    except ServerStartError as exc:
+        raise ConfigError(str(exc), hint="choose another --port, or stop what uses it") from None
+    bound = sock.getsockname()[1]
+    click.echo(f"ADS MCP server on http://{host}:{bound}/mcp", err=True)
+    config = uvicorn.Config(app, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m ads.interfaces.cli_mcp`

@@ -19,7 +19,12 @@ __all__ = ["serve"]
 
 @click.command()
 @config_option
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (beyond loopback, /jobs and /mcp need ADS_MCP_TOKEN).",
+)
 @click.option(
     "--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
     help="Port to listen on (0: any free port; the URL is printed).",
@@ -55,6 +60,11 @@ def serve(
     several during a rotation) and the PagerDuty settings of ``ads analyze``. With ADS_MCP_TOKEN
     set, the MCP server is served at /mcp too, for clients sending that bearer token; bound
     beyond loopback, /jobs answers only requests bearing that token.
+
+    \b
+    Examples:
+      ads serve --port 8080
+      ADS_MCP_TOKEN=secret ads serve --host 0.0.0.0 --enable-write-tools
     """
     import logging
     import os

@@ -88,7 +88,16 @@ def watch(
     state_path: Path | None,
     max_kill_age: float,
 ) -> None:
-    """Watch Kubernetes for OOMKilled containers and alert once per kill."""
+    """Watch Kubernetes for OOMKilled containers and alert once per kill.
+
+    An API server that cannot be reached is an error at start; one lost later is retried,
+    and said again while it lasts.
+
+    \b
+    Examples:
+      ads watch --kubeconfig ~/.kube/config
+      ads watch --config ads.yaml --max-kill-age 0
+    """
     from ..config import load_settings
     from ..workflow import open_watch
     from .console import console, err_console

@@ -210,6 +210,15 @@ def analyse(
             ]
             notes += corroboration.notes
     ranked = rank_findings(findings, signal, damaged=damaged)
+    problems = [p for a in analysed for p in a.parse_problems]
+    if not ranked and problems:
+        # Code that does not parse, and nothing found: a clean "no leak" would be a lie. With a
+        # finding, the diagnosis stands (confidence lowered) and the note names the file.
+        more = f" (and {len(problems) - 1} more file(s))" if len(problems) > 1 else ""
+        raise AnalysisError(
+            f"nothing could be diagnosed: {problems[0]}{more}",
+            hint="fix the syntax, or leave the file out of services.<name>.sources",
+        )
     top = ranked[0] if ranked else None
     if top is not None and top.introduced_by is None:
         notes.append("the leak predates the window: a pre-existing bug, no rollback target")

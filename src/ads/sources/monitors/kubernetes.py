@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
@@ -81,6 +83,36 @@ def make_api_client(kubeconfig: str | Path | None = None) -> k8s.ApiClient:
         raise ConfigError(
             f"cannot use Kubernetes configuration: {first}",
             hint="pass --kubeconfig PATH, or run inside a pod with a service account",
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(
+            f"kubeconfig {kubeconfig or '~/.kube/config'} is not valid YAML{where}",
+            hint="`kubectl config view` shows what a valid one looks like",
+        ) from None
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:  # YAML, not a kubeconfig
+        raise ConfigError(
+            f"kubeconfig {kubeconfig or '~/.kube/config'} is not a kubeconfig "
+            f"({type(exc).__name__}: {str(exc)[:80]})",
+            hint="it needs clusters, users, contexts and current-context",
+        ) from None
+
+
+def check_reachable(api_client: k8s.ApiClient, timeout: float = 10.0) -> None:
+    """``KubernetesError`` naming the API server when it cannot be reached at all, so ``ads
+    watch`` says so at once instead of retrying a watch that never connects. Any HTTP answer,
+    even a refusal, counts as reached (refusals are reported where they happen)."""
+    host = api_client.configuration.host
+    try:
+        k8s.VersionApi(api_client).get_code(_request_timeout=(timeout, timeout))
+    except k8s.ApiException:
+        return
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise KubernetesError(
+            f"cannot reach the Kubernetes API server at {host} ({_one_line(reason)})",
+            hint="check the kubeconfig's cluster server and the network (`kubectl version`)",
         ) from None
 
 
@@ -478,6 +510,7 @@ def open_watch(
     Kubernetes target, refused credentials) is raised here, before anything is watched.
     """
     api_client = make_api_client(kubeconfig)
+    check_reachable(api_client)
     state = AlertedKills(state_path if state_path is not None else settings.state_dir / "watch.db")
     targets = watch_targets(settings, api_client)
     return KubernetesWatcher(

@@ -29,6 +29,9 @@ __all__ = ["ListWatch", "WatchOutcome", "read_json", "refusal"]
 GONE = 410
 
 
+UNREACHABLE_NOTICES = (5, 20, 100, 500)  # failures in a row after which it is said
+
+
 class WatchOutcome(StrEnum):
     """How one watch connection ended."""
 
@@ -147,6 +150,12 @@ class ListWatch:
                 f"{self.resource_version or '(re-list)'}"
             )
         self.failures += 1
+        if self.failures in UNREACHABLE_NOTICES:  # said again, plainly, while it lasts
+            self.notice(
+                f"the Kubernetes API server has not answered {self.failures} attempts in a row "
+                f"to watch {self.what} ({why}): it cannot be reached; still retrying "
+                f"every {self.backoff_delay():.0f} s (Ctrl-C to stop)"
+            )
         return WatchOutcome.DROPPED
 
     def poll_once(self) -> WatchOutcome:

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 CONFIG_ENV = "ADS_CONFIG"
+TOP_LEVEL_KEYS = ("services", "state_dir", "time_scale")  # README's "ads.yaml reference" lists all
 
 # What ADS itself is trusted with, and so what the code it builds and runs must never see (the
 # sandbox's environment is an allow-list; these are refused even when ads.yaml lists them).
@@ -238,7 +239,7 @@ def settings_from_dict(data: Any, *, path: Path | None = None) -> Settings:
     where = str(path) if path else "ads.yaml"
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'services' key")
-    unknown = set(data) - {"services", "state_dir", "time_scale"}
+    unknown = set(data) - set(TOP_LEVEL_KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown top-level key(s): {', '.join(sorted(unknown))}")
     raw_services = data.get("services")

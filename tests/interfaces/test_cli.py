@@ -126,3 +126,38 @@ def test_every_option_says_what_it_does(path: tuple[str, ...]) -> None:
         if isinstance(p, click.Option) and not p.help and "--help" not in p.opts
     ]
     assert bare == [], f"ads {' '.join(path)}: options without help: {bare}"
+
+
+def config_keys() -> list[str]:
+    """Every key the ads.yaml parser accepts: the top level, and each service's (nested)."""
+    from pydantic import BaseModel
+
+    from ads.config import TOP_LEVEL_KEYS, ServiceConfig
+
+    def walk(model: type[BaseModel], prefix: str) -> list[str]:
+        keys: list[str] = []
+        for name, info in model.model_fields.items():
+            if model is ServiceConfig and name == "name":
+                continue  # the key under services:, not a field one writes
+            inner = info.annotation
+            args = getattr(inner, "__args__", ())
+            nested = [a for a in (inner, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+            if nested:
+                suffix = "[]" if getattr(inner, "__origin__", None) is list else ""
+                keys += walk(nested[0], f"{prefix}{name}{suffix}.")
+            else:
+                keys.append(f"{prefix}{name}")
+        return keys
+
+    return list(TOP_LEVEL_KEYS) + walk(ServiceConfig, "")
+
+
+def test_every_ads_yaml_key_is_in_the_readme_reference() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "### ads.yaml reference" in readme
+    section = readme.split("### ads.yaml reference", 1)[1].split("\n#", 1)[0]
+    keys = config_keys()
+    assert {"state_dir", "time_scale", "backoff.factor", "alert_rules.severity",
+            "lookback_days", "kubernetes.label_selector", "escalation[].to_level"} <= set(keys)  # fmt: skip
+    missing = [key for key in keys if f"`{key}`" not in section]
+    assert missing == [], f"ads.yaml keys missing from README's reference: {missing}"

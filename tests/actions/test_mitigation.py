@@ -31,7 +31,8 @@ def test_limit_raise_changes_only_the_limit_line_and_stays_valid(
     assert plan.viable and plan.label == LABEL == "temporary, not recommended long-term"
     assert plan.manifest == MANIFEST and plan.container == "worker"
     assert "from 64Mi to 136Mi" in plan.summary and "about 2 h" in plan.summary
-    assert plan.text().startswith("Mitigation (temporary, not recommended long-term): ")
+    # under the PR's, note's and report's own "Mitigation" heading: no "Mitigation: Mitigation"
+    assert plan.text().startswith("(temporary, not recommended long-term) raise the memory limit")
     changed = [
         line
         for line in plan.diff.splitlines()
@@ -54,6 +55,9 @@ def test_a_fast_leak_is_called_unmitigable(demo_repo: Path, demo_service: Servic
     assert "cannot meaningfully mitigate" in plan.summary
     assert plan.proposed_limit == "2764864Mi"  # 64Mi + 32 MiB/s × 86400 s, said plainly
     assert "Roll back or ship the fix" in plan.summary
+    # in units a reader can weigh, with the real factor (not "more than 4×")
+    assert "would take 2700.1 GiB instead of 64Mi (43,201× the current limit" in plan.summary
+    assert "2764864Mi" not in plan.text() and not plan.text().startswith("Mitigation")
 
 
 def test_needed_limit_rounds_up_and_never_lowers() -> None:

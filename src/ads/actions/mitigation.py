@@ -53,8 +53,9 @@ class MitigationPlan(BaseModel):
     summary: str
 
     def text(self) -> str:
-        """One paragraph for ``Remediation.mitigation``, the PR body and the incident note."""
-        return f"Mitigation ({self.label}): {self.summary}"
+        """One paragraph for ``Remediation.mitigation``; the PR body, note and report put it
+        under their own "Mitigation" heading, so it does not start with the word again."""
+        return f"({self.label}) {self.summary}" if self.viable else self.summary
 
 
 def needed_limit(current: int, growth_bytes_per_second: float, hours: float) -> int:
@@ -189,10 +190,12 @@ def propose_mitigation(
             f"about {hours:g} h at the observed growth of {growth}; the leak still needs the fix."
         )
     else:
+        factor = proposed / current if current else float("inf")
         summary = (
             f"a limit raise cannot meaningfully mitigate this leak: at the observed growth of "
-            f"{growth}, {hours:g} h needs {new} instead of {old} (more than {VIABLE_FACTOR}× "
-            f"the current limit). Roll back or ship the fix instead."
+            f"{growth}, lasting {hours:g} h would take {format_bytes(proposed)} instead of "
+            f"{old} ({factor:,.0f}× the current limit; ADS proposes at most {VIABLE_FACTOR}×). "
+            "Roll back or ship the fix instead."
         )
     return MitigationPlan(
         manifest=relative,

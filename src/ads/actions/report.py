@@ -8,7 +8,9 @@ schema (``Diagnosis.model_json_schema()``), stable across versions of this rende
 
 from __future__ import annotations
 
-from ..models import Diagnosis, Finding
+import re
+
+from ..models import ChangeRole, Diagnosis, Finding
 from ..units import format_quantity
 
 __all__ = ["analysis_block", "diagnosis_json", "diagnosis_markdown", "line_span"]
@@ -25,7 +27,21 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+_EMAIL_IN_BRACKETS = re.compile(r"<([^<>\s@]+@[^<>\s]+)>")
+
+
+def keep_emails(text: str) -> str:
+    """``Sam <sam@example.com>`` as Markdown that still shows the brackets: a bare ``<…@…>`` is
+    an autolink (or HTML) to a Markdown renderer, which drops the brackets."""
+    return _EMAIL_IN_BRACKETS.sub(r"&lt;\1&gt;", text)
+
+
 def analysis_block(diagnosis: Diagnosis) -> list[str]:
+    """The brief's six lines for the top finding (or what could not be concluded)."""
+    return [keep_emails(line) for line in _analysis_block(diagnosis)]
+
+
+def _analysis_block(diagnosis: Diagnosis) -> list[str]:
     """The brief's six lines for the top finding (or what could not be concluded)."""
     if not diagnosis.findings:
         return ["- **Root cause**: not found in the analysed code", *_notes(diagnosis)]
@@ -76,13 +92,15 @@ def diagnosis_markdown(diagnosis: Diagnosis) -> str:
             )
         lines.append("")
     if diagnosis.changes:
-        lines += ["## Changes before the incident", ""]
-        for change in diagnosis.changes:
+        lines += ["## Changes before the incident (most recent first)", ""]
+        by_time = sorted(diagnosis.changes, key=lambda c: c.before_incident_seconds or 0)
+        for change in by_time:
             hours = (change.before_incident_seconds or 0) / 3600
             notes = f" — {'; '.join(change.notes)}" if change.notes else ""
+            role = f" **{change.role.value}**" if change.role not in (None, ChangeRole.OTHER) else ""
             lines.append(
                 f"- `{change.sha[:7]}` {change.subject} ({change.author}, {hours:.1f} h before)"
-                f"{notes}"
+                f"{role}{notes}"
             )
         lines.append("")
     if diagnosis.findings and diagnosis.findings[0].evidence:
@@ -99,7 +117,7 @@ def diagnosis_markdown(diagnosis: Diagnosis) -> str:
                 else "unknown"
             )
         )
-    return "\n".join(lines).rstrip() + "\n"
+    return keep_emails("\n".join(lines).rstrip() + "\n")
 
 
 def diagnosis_limit(diagnosis: Diagnosis) -> str:

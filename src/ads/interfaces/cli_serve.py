@@ -88,6 +88,8 @@ def serve(
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines())
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "pagerduty", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)  # one INFO line per HTTP request
     ctx = Context.from_settings(settings)
     mcp_token = os.environ.get(TOKEN_ENV) or None
     service = build_service(

@@ -271,7 +271,8 @@ def _summarise(ctx: Context, remediation: Remediation, timeline: Timeline) -> No
         console.print(f"(written to {remediation.pr_file})")
     notes = client.list_notes(incident.id)
     first = notes[0].content.splitlines()[1] if notes else "-"
-    console.print(f"note on the incident ({len(notes)}): {first}", markup=False)
+    said = f"{len(notes)} note{'s' if len(notes) != 1 else ''} on the incident"
+    console.print(f"{said} (ADS's diagnosis with the PR link), the first: {first}", markup=False)
     html, markdown = write_report(ctx, diagnosis)
     console.print(f"report: {html} (and {markdown.name})")
     console.print(f"[green]done[/] in {time.perf_counter() - timeline.started:.1f} s")

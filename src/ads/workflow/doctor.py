@@ -261,8 +261,9 @@ def _check_local_runtime(service: ServiceConfig) -> Check:
     return Check(
         MONITORING,
         True,
-        f"no kubeconfig given: the local runtime created and removed a memory cgroup "
-        f"({limiter.mode.value}, {path})",
+        f"no Kubernetes here (no kubeconfig given): OOM kills are watched by the local "
+        f"runtime instead, which created and removed a memory cgroup ({limiter.mode.value}, "
+        f"{path})",
         "",
         name,
     )

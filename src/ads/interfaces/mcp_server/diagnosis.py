@@ -82,6 +82,8 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
             report.html_path, report.markdown_path = str(html_path), str(md_path)
         return report
 
-    add_tool(server, state, analyze_incident, title="Analyze incident", read_only=True)
-    add_tool(server, state, get_root_cause, title="Get root cause", read_only=True)
-    add_tool(server, state, get_report, title="Get report", read_only=True)
+    # Offered without --enable-write-tools (they change nothing outside ADS), but not read-only:
+    # they store the diagnosis in ADS's database, and get_report writes the report files.
+    add_tool(server, state, analyze_incident, title="Analyze incident", read_only=False)
+    add_tool(server, state, get_root_cause, title="Get root cause", read_only=False)
+    add_tool(server, state, get_report, title="Get report", read_only=False)

@@ -157,7 +157,8 @@ def test_every_ads_yaml_key_is_in_the_readme_reference() -> None:
     assert "### ads.yaml reference" in readme
     section = readme.split("### ads.yaml reference", 1)[1].split("\n#", 1)[0]
     keys = config_keys()
-    assert {"state_dir", "time_scale", "backoff.factor", "alert_rules.severity",
-            "lookback_days", "kubernetes.label_selector", "escalation[].to_level"} <= set(keys)  # fmt: skip
+    named_in_the_issue = {"state_dir", "time_scale", "backoff.factor", "alert_rules.severity",
+                          "lookback_days", "kubernetes.label_selector"}  # fmt: skip
+    assert named_in_the_issue | {"escalation[].to_level"} <= set(keys)
     missing = [key for key in keys if f"`{key}`" not in section]
     assert missing == [], f"ads.yaml keys missing from README's reference: {missing}"

@@ -39,9 +39,9 @@ def pagerduty_env(server: LocalPagerDuty, **extra: str) -> dict[str, str]:
     return env
 
 
-def ads(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> (
-    subprocess.CompletedProcess[str]
-):
+def ads(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ads", *args], cwd=cwd, env=env or dict(os.environ),
         capture_output=True, text=True, timeout=timeout,
@@ -56,7 +56,7 @@ def test_incidents_ack_resolve_and_numbers_everywhere(
 ) -> None:
     repo = create_demo_workspace(tmp_path / "ads-demo-service")
     page_oom(local_pagerduty, pagerduty_client, demo_kill(restart_count=2))
-    env = pagerduty_env(local_pagerduty)
+    env = pagerduty_env(local_pagerduty, COLUMNS="200")  # the table on one line per incident
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         proc = ads(*args, cwd=repo, env=env)

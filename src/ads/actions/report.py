@@ -97,11 +97,11 @@ def diagnosis_markdown(diagnosis: Diagnosis) -> str:
         for change in by_time:
             hours = (change.before_incident_seconds or 0) / 3600
             notes = f" — {'; '.join(change.notes)}" if change.notes else ""
-            role = f" **{change.role.value}**" if change.role not in (None, ChangeRole.OTHER) else ""
-            lines.append(
-                f"- `{change.sha[:7]}` {change.subject} ({change.author}, {hours:.1f} h before)"
-                f"{role}{notes}"
+            role = (
+                f" **{change.role.value}**" if change.role not in (None, ChangeRole.OTHER) else ""
             )
+            who = f"{change.author}, {hours:.1f} h before"
+            lines.append(f"- `{change.sha[:7]}` {change.subject} ({who}){role}{notes}")
         lines.append("")
     if diagnosis.findings and diagnosis.findings[0].evidence:
         lines += ["## Evidence", "", *[f"- {e}" for e in diagnosis.findings[0].evidence], ""]

@@ -80,8 +80,14 @@ def assert_nothing_made_after(workdir: Path, output: str) -> None:
     assert notes_posted(workdir) == []
     assert not list((workdir / "state").glob("pull-requests/*")), "a PR text was written"
     assert ads_branches(workdir) == []
-    assert "✓ verify" not in output and "verify done" not in output
-    for later in ("rollback started", "pull request started", "note started"):
+    assert "✓ verification" not in output and "verification done" not in output
+    for later in (
+        "rollback started",
+        "branch started",
+        "push started",
+        "pull request started",
+        "note started",
+    ):
         assert later not in output
 
 
@@ -93,7 +99,7 @@ def test_ctrl_c_during_verification_stops_it_and_nothing_is_made_after(
     proc = start_demo(workdir)
     output = Output(proc)
     try:
-        assert output.wait_for("verify started", 120), output.text()
+        assert output.wait_for("verification started", 120), output.text()
         time.sleep(0.3)  # into the build or the run of the current code
         interrupted_at = time.monotonic()
         proc.send_signal(signal.SIGINT)

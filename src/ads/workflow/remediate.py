@@ -347,9 +347,7 @@ class _Run:
         self._stage("push", remediation, pull.push)
         self._stage("pull request", remediation, pull.open)
 
-    def _stage(
-        self, name: str, remediation: Remediation, work: Callable[[], str | None]
-    ) -> None:
+    def _stage(self, name: str, remediation: Remediation, work: Callable[[], str | None]) -> None:
         """Run ``work`` as stage ``name`` unless done before; ``work`` may return the state to
         show instead of "done" (``Stage``)."""
         if name in self.done:

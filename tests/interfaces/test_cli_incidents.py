@@ -82,8 +82,9 @@ def test_wrong_token_and_unknown_incident_are_one_line(
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "PNOPE12" in missing.stderr
     for odd in ("a/b", "PABC?x=1", "PABC#frag", "../incidents"):
-        proc = ads(repo, local_pagerduty, "analyze", odd)
-        assert proc.returncode == 1 and "Traceback" not in proc.stderr, (odd, proc.stderr)
+        proc = ads(repo, local_pagerduty, "analyze", odd)  # refused before asking PagerDuty
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (odd, proc.stderr)
+        assert "is not a PagerDuty incident id or number" in proc.stderr
     no_report = ads(repo, local_pagerduty, "report", "PNOPE12")
     assert no_report.returncode == 2 and "no stored diagnosis" in no_report.stderr
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import REALLOC_FAILURE
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
+from ads.analysis.c.members import forgotten_members
 from ads.analysis.c.paths import Outcome
 from ads.analysis.c.program import Function, LoopInfo, Program, out_param_of
 from ads.analysis.c.sites import allocation_bytes, call_text, find_growth, variable_of
@@ -133,6 +134,7 @@ def analyze_c_sources(
             finding = _classify(program, fn, call, driven.get(fn.name))
             if finding is not None:
                 report.findings.append(finding)
+    report.findings += forgotten_members(program, driven)
     report.findings.sort(
         key=lambda f: (-f.score, -_rate(f), f.file, f.line),
     )

@@ -353,7 +353,7 @@ class Program:
             name in self.functions or name in FREES or name in BASE_ALLOCATORS or name in USES_ONLY
         )
 
-    def _macro_function(self, name: str) -> Function | None:
+    def macro_function(self, name: str) -> Function | None:
         """A function-like macro's body as a function of its parameters, so that what it does
         with each argument is summarised like a function's: ``#define dictSetKey(d, e, k)
         (e)->key = (k)`` keeps ``k``; ``FREE_AND_NULL(p)`` frees it. None when the body is not
@@ -455,7 +455,7 @@ class Program:
             if name in USES_ONLY:
                 return CalleeEffect.USES
             if name in self.constants.macro_names:
-                macro = self._macro_function(name)
+                macro = self.macro_function(name)
                 if macro is None:
                     return self._macro_effect(name, file)
                 fn = macro

@@ -265,13 +265,32 @@ def _first_argument(call: Node) -> str:
     return " ".join(text_of(strip_expression(first)).split())
 
 
-def _reaches_members(fn: Function, param: str) -> bool:
-    """Whether ``fn`` reads a member through ``param`` (``param->x``): a destructor of its
-    own, unlike a plain release (``zfree(ptr)``) that only frees the block."""
-    return any(
+def _reaches_members(program: Program, fn: Function, param: str, depth: int = 0) -> bool:
+    """Whether ``fn`` reads a member through ``param`` (``param->x``), itself or in a function
+    it hands ``param`` to (``raxFree(r)`` → ``raxFreeWithCallback(r, NULL)``): a destructor
+    of its own, unlike a plain release (``zfree(ptr)``) that only frees the block."""
+    if any(
         (arrow := _arrow(node)) is not None and arrow[0] == param
         for node in find_all(fn.body, "field_expression")
-    )
+    ):
+        return True
+    if depth >= _HELPER_DEPTH:
+        return False
+    for call in fn.calls:
+        name = callee_name(call)
+        helper = program.lookup(name, fn.file) if name else None
+        if helper is None or helper is fn or helper.body is None:
+            continue
+        arguments = call.child_by_field_name("arguments")
+        for index, argument in enumerate(arguments.named_children if arguments else []):
+            bare = strip_expression(argument)
+            if bare is None or bare.type != "identifier" or text_of(bare) != param:
+                continue
+            if index < len(helper.params) and _reaches_members(
+                program, helper, helper.params[index], depth + 1
+            ):
+                return True
+    return False
 
 
 def _handles(program: Program, fn: Function, param: str, member: str, depth: int) -> bool:
@@ -294,7 +313,7 @@ def _handles(program: Program, fn: Function, param: str, member: str, depth: int
             if program.effect(name, index, fn.file) is CalleeEffect.FREES and (
                 helper is None
                 or index >= len(helper.params)
-                or not _reaches_members(helper, helper.params[index])
+                or not _reaches_members(program, helper, helper.params[index])
             ):
                 continue  # the release of the struct itself (free, zfree)
             if helper is None or program.effect(name, index, fn.file) is CalleeEffect.FREES:

@@ -118,6 +118,29 @@ def test_code_gcc_cannot_compile_gives_a_note(tmp_path: Path) -> None:
     assert result.findings == report.findings
 
 
+def test_errors_in_files_outside_the_repository_are_never_quoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a hostile commit includes a secret file (by absolute or relative path): gcc's error
+    # would quote its bytes, and the note goes on the incident
+    secret = tmp_path / "outside" / "key.h"
+    secret.parent.mkdir()
+    secret.write_text("TOKEN_s3cr3t_value here;\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", "pd_token_never_quoted")
+    for name, include in (("key.c", str(secret)), ("rel.c", "../outside/key.h")):
+        (repo / name).write_text(
+            f'#include "{include}"\n#include <stdlib.h>\n'
+            "int main(void) { while (1) { char *p = malloc(8); p[0] = 1; } }\n"
+        )
+        report = _analyse(repo, [name])
+        result = corroborate_with_gcc(repo, report.findings, [name], [])
+        text = " ".join(result.notes)
+        assert "TOKEN_s3cr3t_value" not in text and "pd_token_never_quoted" not in text, text
+        assert f"gcc could not compile {name}: an error in a file outside the repository" in text
+
+
 def test_no_findings_runs_nothing(demo_repo: Path) -> None:
     result = corroborate_with_gcc(demo_repo, [], ["worker.c"], [])
     assert result.notes == ["no findings to corroborate"] and result.diagnostics == []

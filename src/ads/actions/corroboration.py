@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ads.analysis.c.syntax import function_name, parse_c, text_of, walk
 from ads.models import Finding, Support
+from ads.sources.monitors.sandbox import sandbox_environment
 from ads.sources.owner import current_owner
 
 __all__ = [
@@ -217,14 +218,43 @@ class _Budget:
         return f"gcc -fanalyzer stopped at the {self.seconds:g} s budget"
 
 
+def _error_text(error: dict[str, object], repo_dir: Path) -> str:
+    """gcc's first error, quoted only when it is about a file of the repository. A hostile
+    commit can ``#include "/proc/self/environ"`` or a key file: gcc's error would quote its
+    bytes, and this note is posted on the incident."""
+    message = str(error.get("message", "")).splitlines()[0] if error.get("message") else ""
+    locations = error.get("locations")
+    caret = locations[0].get("caret", {}) if isinstance(locations, list) and locations else {}
+    where = str(caret.get("file", "")) if isinstance(caret, dict) else ""
+    if where and not _within(repo_dir / where, repo_dir):  # an absolute path stays itself
+        return "an error in a file outside the repository (not quoted)"
+    return message
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, ValueError):
+        return False
+
+
 def _run(command: list[str], cwd: Path, budget: _Budget) -> tuple[str, int, str | None]:
-    """(stderr, return code, failure note) of one gcc run within what is left of ``budget``."""
+    """(stderr, return code, failure note) of one gcc run within what is left of ``budget``.
+
+    gcc reads the repository's code, so it gets the sandbox's allow-listed environment, never
+    ADS's (a ``#include "/proc/self/environ"`` would otherwise read the tokens)."""
     remaining = budget.remaining()
     if remaining <= 0:
         return "", -1, budget.spent_note()
     try:
         done = subprocess.run(
-            command, cwd=cwd, capture_output=True, text=True, timeout=remaining, check=False
+            command,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=remaining,
+            check=False,
+            env=sandbox_environment(None),
         )
     except subprocess.TimeoutExpired:
         return "", -1, f"{budget.spent_note()} (running {' '.join(command[-3:])})"
@@ -302,8 +332,9 @@ def corroborate_with_gcc(
             found = _json_arrays(stderr)
             errors = [d for d in found if d.get("kind") in ("error", "fatal error")]
             if code != 0 and errors:
-                first = str(errors[0].get("message", "")).splitlines()[0]
-                result.notes.append(f"gcc could not compile {command[-3]}: {first}")
+                result.notes.append(
+                    f"gcc could not compile {command[-3]}: {_error_text(errors[0], repo_dir)}"
+                )
             raw.extend(found)
     seen = set()
     for item in raw:

@@ -349,6 +349,31 @@ class ConstantTable:
             return self.size_of_type(target, _depth + 1) if target is not None else None
         return None
 
+    def array_fields(self, type_name: str, _depth: int = 0) -> frozenset[str]:
+        """Members of a struct declared as arrays (``char buf[]``, ``int slots[16]``): ``p->buf``
+        is then an address inside the block ``p`` points to, like ``&p->member``."""
+        body = self._structs.get(type_name)
+        if body is None and _depth < 4:
+            target = self._typedefs.get(type_name)
+            if target is not None and target.type == "struct_specifier":
+                if target.child_by_field_name("body") is not None:
+                    body = target
+                else:
+                    return self.array_fields(
+                        text_of(target.child_by_field_name("name")), _depth + 1
+                    )
+        fields = body.child_by_field_name("body") if body is not None else None
+        names = set()
+        for field in fields.named_children if fields is not None else []:
+            if field.type != "field_declaration":
+                continue
+            for declarator in field.children_by_field_name("declarator"):
+                if declarator.type == "array_declarator":
+                    inner = declarator.child_by_field_name("declarator")
+                    if inner is not None and inner.type == "field_identifier":
+                        names.add(text_of(inner))
+        return frozenset(names)
+
     def is_union(self, kind: Node | None, _depth: int = 0) -> bool:
         """Whether a declaration's type is a union (``union u``, or a typedef of one): its
         members share one storage, so a pointer stored through one is read through another."""

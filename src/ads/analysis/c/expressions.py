@@ -41,6 +41,22 @@ class ExpressionWalker:
                 if held in st.names:
                     return use(st, line_of(node)), True
                 return st, False
+        if kind == "field_expression" and self.r.array_members:
+            base = strip_expression(node.child_by_field_name("argument"))
+            field = node.child_by_field_name("field")
+            name = (
+                (base.text or b"").decode()
+                if base is not None and base.type == "identifier"
+                else ""
+            )
+            if (
+                name in st.names
+                and f"{name}->{(field.text or b'').decode() if field else ''}"
+                in self.r.array_members
+            ):
+                operator = node.child_by_field_name("operator")
+                if operator is not None and operator.type == "->":
+                    return use(st, line_of(node)), True  # return sh->buf: inside the block
         if kind in ("parenthesized_expression", "cast_expression"):
             carried = False
             for child in node.named_children:

@@ -46,34 +46,6 @@ class _Owner:
     call: str
 
 
-def _type_name(type_node: Node | None) -> str:
-    words = [w for w in text_of(type_node).split() if w not in ("const", "struct", "volatile")]
-    return words[-1] if words else ""
-
-
-def _pointer_types(fn: Function) -> dict[str, str]:
-    """Variables of ``fn`` declared as one-level pointers to a named type: name → type."""
-    found: dict[str, str] = {}
-    declarator_node = fn.node.child_by_field_name("declarator")
-    nodes = [*find_all(declarator_node, "parameter_declaration"), *find_all(fn.body, "declaration")]
-    for node in nodes:
-        kind = _type_name(node.child_by_field_name("type"))
-        if not kind:
-            continue
-        for declarator in node.children_by_field_name("declarator"):
-            inner = (
-                declarator.child_by_field_name("declarator")
-                if declarator.type == "init_declarator"
-                else declarator
-            )
-            if inner is None or inner.type != "pointer_declarator":
-                continue
-            name = inner.child_by_field_name("declarator")
-            if name is not None and name.type == "identifier":
-                found[text_of(name)] = kind
-    return found
-
-
 def _arrow(node: Node | None) -> tuple[str, str] | None:
     """``x->field`` as (x, field), for an identifier ``x``."""
     bare = strip_expression(node)
@@ -102,7 +74,7 @@ def _owned_members(
                 continue
             if not program.allocates(callee_name(value)):
                 continue
-            types = types if types is not None else _pointer_types(fn)
+            types = types if types is not None else fn.pointer_types
             kind = types.get(target[0])
             if kind:
                 owned.setdefault((kind, target[1]), []).append(
@@ -231,7 +203,7 @@ def _released_members(
                     continue
                 if _grown_in_place(call, target):
                     continue  # p->items = realloc(p->items, n): the member is kept, resized
-                types = types if types is not None else _pointer_types(fn)
+                types = types if types is not None else fn.pointer_types
                 kind = types.get(target[0])
                 if kind:
                     released.setdefault((kind, target[1]), set()).add(fn.name)
@@ -337,7 +309,7 @@ def forgotten_members(program: Program, driven: dict[str, LoopInfo]) -> list[Fin
     for fn in functions:
         if fn.body is None or not fn.params:
             continue
-        types = {name: kind for name, kind in _pointer_types(fn).items() if name in fn.params}
+        types = {name: kind for name, kind in fn.pointer_types.items() if name in fn.params}
         for param, kind in types.items():
             if kind not in kinds:
                 continue

@@ -147,6 +147,9 @@ class Region:
     unions: frozenset[str] = frozenset()
     #: local arrays: stack storage that a heap block is never equal to
     arrays: frozenset[str] = frozenset()
+    #: ``p->buf`` where the struct ``p`` points to declares ``buf`` an array: the address of
+    #: that member is inside the block, so the expression carries it (sds's ``sh->buf``)
+    array_members: frozenset[str] = frozenset()
     #: ``if (owns_it) free(p);`` with no else is taken to release p (the flag says who owns
     #: it). Off when a commit moved the release under that condition: then the path that
     #: skips it is exactly what the change introduced.

@@ -118,6 +118,37 @@ class Function:
             self._targets = {k: v for k, v in found.items() if k not in assigned}
         return self._targets
 
+    _pointer_types: dict[str, str] | None = None
+
+    @property
+    def pointer_types(self) -> dict[str, str]:
+        """Parameters and locals declared as one-level pointers to a named type: name → type
+        (``clusterNode *n`` → ``clusterNode``; ``struct sdshdr *sh`` → ``sdshdr``)."""
+        if self._pointer_types is None:
+            found: dict[str, str] = {}
+            nodes = [
+                *find_all(self.node.child_by_field_name("declarator"), "parameter_declaration"),
+                *find_all(self.body, "declaration"),
+            ]
+            for node in nodes:
+                words = text_of(node.child_by_field_name("type")).split()
+                words = [w for w in words if w not in ("const", "struct", "volatile", "union")]
+                if not words:
+                    continue
+                for declarator in node.children_by_field_name("declarator"):
+                    inner = (
+                        declarator.child_by_field_name("declarator")
+                        if declarator.type == "init_declarator"
+                        else declarator
+                    )
+                    if inner is None or inner.type != "pointer_declarator":
+                        continue
+                    name = inner.child_by_field_name("declarator")
+                    if name is not None and name.type == "identifier":
+                        found[text_of(name)] = words[-1]
+            self._pointer_types = found
+        return self._pointer_types
+
     _arrays: frozenset[str] | None = None
 
     @property
@@ -305,7 +336,16 @@ class Program:
             calls=fn.pointer_targets,
             pointees=fn.local_pointees,
             arrays=fn.local_arrays,
+            array_members=self._array_members(fn),
             unions=self._union_locals(fn),
+        )
+
+    def _array_members(self, fn: Function) -> frozenset[str]:
+        """``p->buf`` for each pointer ``p`` of ``fn`` whose struct declares ``buf`` an array."""
+        return frozenset(
+            f"{name}->{member}"
+            for name, kind in fn.pointer_types.items()
+            for member in self.constants.array_fields(kind)
         )
 
     def _union_locals(self, fn: Function) -> frozenset[str]:

@@ -228,6 +228,21 @@ class _Walker(ExpressionWalker):
         if cond is None:
             return False, False
         negated = False
+        operator = (
+            cond.child_by_field_name("operator") if cond.type == "binary_expression" else None
+        )
+        if operator is not None and operator.type == "||":
+            # ``if (a == -1 || (p = load()) == NULL)``: the allocation is in the right operand,
+            # so on the then-branch either it never ran or it gave NULL
+            right = cond.child_by_field_name("right")
+            site = self.r.site
+            if (
+                right is not None
+                and site is not None
+                and right.start_byte <= site.start_byte < right.end_byte
+            ):
+                return self._null_checked(right, st)[0], False
+            return False, False
         if cond.type == "unary_expression" and cond.children[0].type == "!":
             cond, negated = strip_expression(cond.child_by_field_name("argument")), True
         elif cond.type == "binary_expression":

@@ -917,7 +917,12 @@ class Program:
                     found.append(driven[fn.name])
         if not found:
             return None
-        return min(found, key=lambda info: (info.function.file, info.line))
+        # the service's event loop (for (;;), while (!stop)) rather than a list walk that calls
+        # a callback per element; then the first in the code, for a deterministic answer
+        shape = {"infinite": 0, "flag": 1}
+        return min(
+            found, key=lambda info: (shape.get(info.shape, 2), info.function.file, info.line)
+        )
 
 
 def _parameter_type(fn: Node, index: int) -> str:
@@ -952,8 +957,10 @@ def out_param_of(call: Node, discovered: Mapping[str, int] | None = None) -> str
         if arguments and len(arguments.named_children) > index
         else None
     )
-    if first is not None and first.type == "pointer_expression":
+    if first is not None and first.type == "pointer_expression" and first.children[0].type == "&":
         target = strip_expression(first.child_by_field_name("argument"))
-        if target is not None and target.type == "identifier":
-            return text_of(target)
+        if target is not None:  # p, or spec->min: then the block lands in the caller's memory
+            return " ".join(text_of(target).split())
+    if first is not None and first.type == "identifier":
+        return f"*{text_of(first)}"  # check(reply, err): lands in *err, the caller's pointer
     return None

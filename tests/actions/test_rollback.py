@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from ads.actions.rollback import NO_ROLLBACK_TARGET, prepare_rollback, rollback_branch
+from ads.actions.rollback import (
+    NO_ROLLBACK_TARGET,
+    prepare_rollback,
+    rollback_branch,
+    verify_rollback,
+)
 from ads.config import ServiceConfig
 from ads.errors import RemediationError
+from ads.sources.monitors.cgroups import MemoryLimiter
 
-from ..fixtures.demo import DEMO_DIR, git
+from ..fixtures.demo import DEMO_DIR, DEMO_FINDING, demo_fix, git
 from .conftest import worktrees
 
 
@@ -157,3 +163,38 @@ def test_the_first_commit_is_no_target_but_adding_one_file_later_is(
     plan = prepare_rollback(demo_repo, demo_service, 6, added)
     assert plan.branch == "ads/incident-6-rollback" and "ready to merge" in plan.summary
     assert git(demo_repo, "ls-tree", "--name-only", plan.branch, "--", "trace.c") == ""
+
+
+def test_a_rollback_that_stops_the_leak_is_verified_before_it_is_ready_to_merge(
+    demo_repo: Path, demo_service: ServiceConfig, cgroup_limiter: MemoryLimiter
+) -> None:
+    # history: the worker without the leak, then the commit that brought it
+    leaky = (demo_repo / "worker.c").read_text()
+    subprocess.run(["git", "apply"], input=demo_fix(demo_repo), text=True, cwd=demo_repo,
+                   check=True)  # fmt: skip
+    git(demo_repo, "commit", "-q", "-am", "free the payload")
+    (demo_repo / "worker.c").write_text(leaky)
+    git(demo_repo, "commit", "-q", "-am", "Reuse payload buffer across iterations")
+    sha = git(demo_repo, "rev-parse", "HEAD")
+
+    plan = prepare_rollback(demo_repo, demo_service, 5, sha)
+    checked = verify_rollback(
+        demo_repo, demo_service, plan, finding=DEMO_FINDING, limiter=cgroup_limiter
+    )
+
+    assert "verified like the fix" in checked.summary and "ready to merge" in checked.summary
+    assert "OOM-killed after" in checked.summary  # what was seen, not just a word
+    assert checked.branch == plan.branch and len(worktrees(demo_repo)) == 1
+
+
+def test_a_rollback_of_the_wrong_commit_is_not_called_ready_to_merge(
+    demo_repo: Path, demo_service: ServiceConfig, cgroup_limiter: MemoryLimiter
+) -> None:
+    # the demo worker already leaks; reverting a later, unrelated leak does not stop the OOM
+    sha = introduce_leak(demo_repo)
+    plan = prepare_rollback(demo_repo, demo_service, 6, sha)
+    checked = verify_rollback(
+        demo_repo, demo_service, plan, finding=DEMO_FINDING, limiter=cgroup_limiter
+    )
+    assert "ready to merge" not in checked.summary
+    assert "NOT verified (fix failed" in checked.summary, checked.summary

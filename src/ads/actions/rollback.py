@@ -21,6 +21,9 @@ from pydantic import BaseModel
 
 from ..config import ServiceConfig
 from ..errors import RemediationError
+from ..models import Finding, VerificationOutcome
+from ..sources.monitors.cgroups import MemoryLimiter
+from .verification import verify_fix
 from .worktrees import git, identity_args, temporary_worktree
 
 __all__ = [
@@ -29,9 +32,11 @@ __all__ = [
     "import_of_service",
     "prepare_rollback",
     "rollback_branch",
+    "verify_rollback",
 ]
 
 NO_ROLLBACK_TARGET = "pre-existing bug: no rollback target"
+READY = ", ready to merge."
 
 
 class RollbackPlan(BaseModel):
@@ -108,9 +113,40 @@ def prepare_rollback(
         kubectl=kubectl_undo(service, to_revision),
         summary=(
             f"Revert {sha[:12]} ({subject!r}), which introduced the leak: branch {branch} holds "
-            f"the revert ({revert[:12]}), ready to merge."
+            f"the revert ({revert[:12]}){READY}"
         ),
     )
+
+
+def verify_rollback(
+    repo: Path,
+    service: ServiceConfig,
+    plan: RollbackPlan,
+    *,
+    base: str = "HEAD",
+    finding: Finding | None = None,
+    limiter: MemoryLimiter | None = None,
+) -> RollbackPlan:
+    """The rollback, verified like the fix before it is called "ready to merge": the tree of
+    its branch is built and run under the same limit after the current build is OOM-killed.
+    A revert that undoes the wrong commit (the leak is older) is then seen still to grow, and
+    the summary says so instead of promising a merge that changes nothing."""
+    if plan.branch is None or READY not in plan.summary:
+        return plan
+    diff = git(repo, "diff", "--binary", base, plan.branch).stdout
+    if not diff.strip():
+        said = "; it changes nothing at the deployed revision, so there is nothing to verify."
+        return plan.model_copy(update={"summary": plan.summary.replace(READY, said)})
+    result = verify_fix(
+        repo, service, diff, finding=finding, rev=base, leak_sanitizer=False, limiter=limiter
+    )
+    if result.outcome is VerificationOutcome.VERIFIED:
+        said = f"; verified like the fix ({result.detail}), ready to merge."
+    else:
+        said = (
+            f"; NOT verified ({result.outcome.value}: {result.detail}): review it before merging."
+        )
+    return plan.model_copy(update={"summary": plan.summary.replace(READY, said)})
 
 
 def import_of_service(repo: Path, sha: str) -> str | None:

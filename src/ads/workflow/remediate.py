@@ -51,7 +51,12 @@ from ..actions.pull_request import (
     push_branch,
     write_pull_request_file,
 )
-from ..actions.rollback import import_of_service, kubectl_undo, prepare_rollback
+from ..actions.rollback import (
+    import_of_service,
+    kubectl_undo,
+    prepare_rollback,
+    verify_rollback,
+)
 from ..actions.verification import verify_fix
 from ..actions.worktrees import git
 from ..analysis.languages import front_end_for
@@ -303,6 +308,10 @@ class _Run:
                 plan = prepare_rollback(
                     repo.path, service, number, introduced, base=_revision(diagnosis)
                 )
+                if self.verify:  # "ready to merge" only once seen to work, like the fix
+                    plan = verify_rollback(
+                        repo.path, service, plan, base=_revision(diagnosis), finding=top
+                    )
                 remediation.rollback = plan.text()
             except (RemediationError, RepositoryError) as exc:
                 remediation.notes.append(f"rollback branch not made: {exc}")

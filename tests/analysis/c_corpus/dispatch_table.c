@@ -1,4 +1,4 @@
-/* expect: LOOP_LEAK function=get_command line=11 confidence=High */
+/* expect: LOOP_LEAK function=get_command line=11 confidence=Medium */
 /* A command handler reached only through a dispatch table (redis's c->cmd->proc(c)): it runs
    once per request of the service's loop, so its leak is per iteration, not one-off. */
 #include <stdlib.h>

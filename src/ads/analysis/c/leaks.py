@@ -250,7 +250,14 @@ def _classify(
     where = _where(unconditional, leaks)
     if loop is not None:
         kind = FindingKind.LOOP_LEAK
-        strong = unconditional and loop.shape in ("infinite", "flag") and not uncertain
+        # a handler reached through a function pointer runs when its entry is dispatched,
+        # not on every turn of the loop: never the strong case
+        strong = (
+            unconditional
+            and loop.shape in ("infinite", "flag")
+            and not uncertain
+            and not loop.through_pointer
+        )
         confidence = Confidence.HIGH if strong else Confidence.MEDIUM
         via = "" if loop.function is fn else f" (reaches {fn.name}() through calls)"
         if loop.through_pointer and loop.function is not fn:

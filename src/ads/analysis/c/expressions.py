@@ -7,7 +7,7 @@ followed pointer, so that assignments, returns and call arguments can say where 
 from __future__ import annotations
 
 from ads.analysis.c.paths import CalleeEffect, PathState, Region, Status, settle, use
-from ads.analysis.c.syntax import Node, callee_name, line_of, strip_expression
+from ads.analysis.c.syntax import Node, arrow_of, callee_name, line_of, strip_expression
 from ads.analysis.c.vocabulary import MEMORY_COPIES
 
 __all__ = ["REALLOC_FAILURE", "ExpressionWalker"]
@@ -42,21 +42,13 @@ class ExpressionWalker:
                     return use(st, line_of(node)), True
                 return st, False
         if kind == "field_expression" and self.r.array_members:
-            base = strip_expression(node.child_by_field_name("argument"))
-            field = node.child_by_field_name("field")
-            name = (
-                (base.text or b"").decode()
-                if base is not None and base.type == "identifier"
-                else ""
-            )
+            arrow = arrow_of(node)
             if (
-                name in st.names
-                and f"{name}->{(field.text or b'').decode() if field else ''}"
-                in self.r.array_members
+                arrow is not None
+                and arrow[0] in st.names
+                and "->".join(arrow) in self.r.array_members
             ):
-                operator = node.child_by_field_name("operator")
-                if operator is not None and operator.type == "->":
-                    return use(st, line_of(node)), True  # return sh->buf: inside the block
+                return use(st, line_of(node)), True  # return sh->buf: inside the block
         if kind in ("parenthesized_expression", "cast_expression"):
             carried = False
             for child in node.named_children:

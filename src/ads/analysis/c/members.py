@@ -17,12 +17,14 @@ counts as handled.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ads.analysis.c.flow import CalleeEffect
 from ads.analysis.c.program import Function, LoopInfo, Program
 from ads.analysis.c.syntax import (
     Node,
+    arrow_of,
     callee_name,
     find_all,
     line_of,
@@ -46,19 +48,6 @@ class _Owner:
     call: str
 
 
-def _arrow(node: Node | None) -> tuple[str, str] | None:
-    """``x->field`` as (x, field), for an identifier ``x``."""
-    bare = strip_expression(node)
-    if bare is None or bare.type != "field_expression":
-        return None
-    operator = bare.child_by_field_name("operator")
-    base = strip_expression(bare.child_by_field_name("argument"))
-    member = bare.child_by_field_name("field")
-    if operator is None or operator.type != "->" or base is None or base.type != "identifier":
-        return None
-    return text_of(base), text_of(member)
-
-
 def _owned_members(
     program: Program, functions: list[Function]
 ) -> dict[tuple[str, str], list[_Owner]]:
@@ -68,7 +57,7 @@ def _owned_members(
             continue
         types: dict[str, str] | None = None
         for node in find_all(fn.body, "assignment_expression"):
-            target = _arrow(node.child_by_field_name("left"))
+            target = arrow_of(node.child_by_field_name("left"))
             value = strip_expression(node.child_by_field_name("right"))
             if target is None or value is None or value.type != "call_expression":
                 continue
@@ -136,16 +125,22 @@ def _constructors(
     return found or None
 
 
-def _released_param(program: Program, fn: Function, param: str) -> Node | None:
-    """The call of ``fn`` that releases the parameter itself (``zfree(n)``), if any."""
+def _passing(fn: Function, param: str) -> Iterator[tuple[Node, int]]:
+    """The calls of ``fn`` that pass ``param`` itself, with the argument's index."""
     for call in fn.calls:
         arguments = call.child_by_field_name("arguments")
-        first = arguments.named_children[0] if arguments and arguments.named_children else None
-        bare = strip_expression(first)
-        if bare is None or bare.type != "identifier" or text_of(bare) != param:
-            continue
+        for index, argument in enumerate(arguments.named_children if arguments else []):
+            bare = strip_expression(argument)
+            if bare is not None and bare.type == "identifier" and text_of(bare) == param:
+                yield call, index
+
+
+def _released_param(program: Program, fn: Function, param: str) -> Node | None:
+    """The call of ``fn`` that releases the parameter itself (``zfree(n)``), if any."""
+    for call, index in _passing(fn, param):
         name = callee_name(call)
-        if name and name != fn.name and program.effect(name, 0, fn.file) is CalleeEffect.FREES:
+        releases = bool(name) and program.effect(name, 0, fn.file) is CalleeEffect.FREES
+        if index == 0 and name != fn.name and releases:
             return call
     return None
 
@@ -179,7 +174,7 @@ def _grown_in_place(call: Node, target: tuple[str, str]) -> bool:
     return (
         parent is not None
         and parent.type == "assignment_expression"
-        and _arrow(parent.child_by_field_name("left")) == target
+        and arrow_of(parent.child_by_field_name("left")) == target
     )
 
 
@@ -195,7 +190,7 @@ def _released_members(
             name = callee_name(call)
             arguments = call.child_by_field_name("arguments")
             for index, argument in enumerate(arguments.named_children if arguments else []):
-                target = _arrow(argument)
+                target = arrow_of(argument)
                 if target is None or name is None:
                     continue
                 effect = program.effect(name, index, fn.file)
@@ -242,58 +237,47 @@ def _reaches_members(program: Program, fn: Function, param: str, depth: int = 0)
     it hands ``param`` to (``raxFree(r)`` → ``raxFreeWithCallback(r, NULL)``): a destructor
     of its own, unlike a plain release (``zfree(ptr)``) that only frees the block."""
     if any(
-        (arrow := _arrow(node)) is not None and arrow[0] == param
+        (arrow := arrow_of(node)) is not None and arrow[0] == param
         for node in find_all(fn.body, "field_expression")
     ):
         return True
     if depth >= _HELPER_DEPTH:
         return False
-    for call in fn.calls:
+    for call, index in _passing(fn, param):
         name = callee_name(call)
         helper = program.lookup(name, fn.file) if name else None
-        if helper is None or helper is fn or helper.body is None:
+        if helper is None or helper is fn or index >= len(helper.params):
             continue
-        arguments = call.child_by_field_name("arguments")
-        for index, argument in enumerate(arguments.named_children if arguments else []):
-            bare = strip_expression(argument)
-            if bare is None or bare.type != "identifier" or text_of(bare) != param:
-                continue
-            if index < len(helper.params) and _reaches_members(
-                program, helper, helper.params[index], depth + 1
-            ):
-                return True
+        if _reaches_members(program, helper, helper.params[index], depth + 1):
+            return True
     return False
 
 
 def _handles(program: Program, fn: Function, param: str, member: str, depth: int) -> bool:
     """Whether ``fn`` hands ``param->member`` on, or hands ``param`` to code that may."""
     for node in find_all(fn.body, "field_expression"):
-        if _arrow(node) == (param, member) and _handed_on(node):
+        if arrow_of(node) == (param, member) and _handed_on(node):
             return True
     if depth >= _HELPER_DEPTH:
         return True  # too deep to tell: benefit of the doubt
-    for call in fn.calls:
-        arguments = call.child_by_field_name("arguments")
-        for index, argument in enumerate(arguments.named_children if arguments else []):
-            bare = strip_expression(argument)
-            if bare is None or bare.type != "identifier" or text_of(bare) != param:
-                continue
-            name = callee_name(call)
-            if name is None:
-                return True  # a function pointer: cannot tell
-            helper = program.lookup(name, fn.file) or program.macro_function(name)
-            if program.effect(name, index, fn.file) is CalleeEffect.FREES and (
-                helper is None
-                or index >= len(helper.params)
-                or not _reaches_members(program, helper, helper.params[index])
-            ):
+    for call, index in _passing(fn, param):
+        name = callee_name(call)
+        if name is None:
+            return True  # a function pointer: cannot tell
+        helper = program.lookup(name, fn.file) or program.macro_function(name)
+        parameter = helper.params[index] if helper and index < len(helper.params) else None
+        if program.effect(name, index, fn.file) is CalleeEffect.FREES:
+            if helper is None or parameter is None:
                 continue  # the release of the struct itself (free, zfree)
-            if helper is None or program.effect(name, index, fn.file) is CalleeEffect.FREES:
-                return True  # outside code, or another destructor: that one answers for it
-            if helper is fn or index >= len(helper.params) or helper.body is None:
+            if not _reaches_members(program, helper, parameter):
                 continue
-            if _handles(program, helper, helper.params[index], member, depth + 1):
-                return True
+            return True  # another destructor: that one answers for the member
+        if helper is None:
+            return True  # outside code: cannot tell
+        if helper is fn or parameter is None or helper.body is None:
+            continue
+        if _handles(program, helper, parameter, member, depth + 1):
+            return True
     return False
 
 

@@ -30,6 +30,7 @@ from ads.analysis.c.syntax import (
     LOOP_TYPES,
     Node,
     callee_name,
+    declarators,
     declared_name,
     find_all,
     function_name,
@@ -135,13 +136,8 @@ class Function:
                 words = [w for w in words if w not in ("const", "struct", "volatile", "union")]
                 if not words:
                     continue
-                for declarator in node.children_by_field_name("declarator"):
-                    inner = (
-                        declarator.child_by_field_name("declarator")
-                        if declarator.type == "init_declarator"
-                        else declarator
-                    )
-                    if inner is None or inner.type != "pointer_declarator":
+                for inner in declarators(node):
+                    if inner.type != "pointer_declarator":
                         continue
                     name = inner.child_by_field_name("declarator")
                     if name is not None and name.type == "identifier":
@@ -158,13 +154,8 @@ class Function:
         if self._arrays is None:
             names = set()
             for node in find_all(self.body, "declaration"):
-                for declarator in node.children_by_field_name("declarator"):
-                    inner = (
-                        declarator.child_by_field_name("declarator")
-                        if declarator.type == "init_declarator"
-                        else declarator
-                    )
-                    if inner is not None and inner.type == "array_declarator":
+                for inner in declarators(node):
+                    if inner.type == "array_declarator":
                         name = declared_name(inner)
                         if name:
                             names.add(name)
@@ -287,12 +278,8 @@ def _locals_of(fn: Node, params: list[str]) -> frozenset[str]:
             c.type == "storage_class_specifier" and text_of(c) == "static" for c in node.children
         ):
             continue
-        for declarator in node.children_by_field_name("declarator"):
-            name = declared_name(
-                declarator.child_by_field_name("declarator")
-                if declarator.type == "init_declarator"
-                else declarator
-            )
+        for declarator in declarators(node):
+            name = declared_name(declarator)
             if name:
                 names.add(name)
     return frozenset(names)
@@ -355,13 +342,8 @@ class Program:
             for node in find_all(fn.body, "declaration"):
                 if not self.constants.is_union(node.child_by_field_name("type")):
                     continue
-                for declarator in node.children_by_field_name("declarator"):
-                    inner = (
-                        declarator.child_by_field_name("declarator")
-                        if declarator.type == "init_declarator"
-                        else declarator
-                    )
-                    if inner is not None and inner.type == "identifier":
+                for inner in declarators(node):
+                    if inner.type == "identifier":
                         names.add(text_of(inner))
             self._unions[key] = frozenset(names)
         return self._unions[key]

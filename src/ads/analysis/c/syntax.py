@@ -16,7 +16,9 @@ import tree_sitter_c
 __all__ = [
     "LOOP_TYPES",
     "Node",
+    "arrow_of",
     "callee_name",
+    "declarators",
     "declared_name",
     "error_lines",
     "find_all",
@@ -156,6 +158,19 @@ def returns_pointer(fn: Node) -> bool:
     return node is not None and node.type == "pointer_declarator"
 
 
+def declarators(declaration: Node) -> Iterator[Node]:
+    """The declarators of a declaration, without their initialisers: ``char *p = x, b[4]``
+    gives the ``*p`` and ``b[4]`` nodes."""
+    for declarator in declaration.children_by_field_name("declarator"):
+        inner = (
+            declarator.child_by_field_name("declarator")
+            if declarator.type == "init_declarator"
+            else declarator
+        )
+        if inner is not None:
+            yield inner
+
+
 def declared_name(declarator: Node | None) -> str | None:
     """The identifier an (init_)declarator declares: ``char *buf[4] = x`` → ``buf``."""
     found = _innermost_declarator(declarator)
@@ -172,6 +187,18 @@ def callee_name(call: Node) -> str | None:
     ):
         function = function.named_children[0]
     return text_of(function) if function is not None and function.type == "identifier" else None
+
+
+def arrow_of(node: Node | None) -> tuple[str, str] | None:
+    """``x->field`` as (x, field), for an identifier ``x``; None for anything else."""
+    bare = strip_expression(node)
+    if bare is None or bare.type != "field_expression":
+        return None
+    operator = bare.child_by_field_name("operator")
+    base = strip_expression(bare.child_by_field_name("argument"))
+    if operator is None or operator.type != "->" or base is None or base.type != "identifier":
+        return None
+    return text_of(base), text_of(bare.child_by_field_name("field"))
 
 
 def strip_expression(node: Node | None) -> Node | None:

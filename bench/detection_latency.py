@@ -36,10 +36,10 @@ from _common import SERVICE, local_pagerduty, median, percentile, verdict
 
 from ads.config import load_settings
 from ads.interfaces.demo_workspace import create_demo_workspace
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.models import MemorySample, OomEvent
 from ads.sources.monitors import LocalRuntime, RunObserver, detect_limiter
 from ads.workflow import Context, runtime_alerter
+from pagerduty_local import LocalPagerDuty
 
 
 class AlertPoller(threading.Thread):

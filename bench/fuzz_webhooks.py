@@ -29,9 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ads.interfaces.pagerduty_server import create_app
 from ads.interfaces.webhook import WebhookService, sign
 from ads.sources.storage import Store
+from pagerduty_local import create_app
 
 SECRET = "bench-secret"
 SERVICE = "ads-demo-service"

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pagerduty
-from ads.interfaces.pagerduty_server import LocalPagerDuty
+from pagerduty_local import LocalPagerDuty
 
 
 def _events_client(server: LocalPagerDuty) -> pagerduty.EventsApiV2Client:

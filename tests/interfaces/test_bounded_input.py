@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ads.interfaces.demo_workspace import create_demo_workspace
-from ads.interfaces.pagerduty_server import LocalPagerDuty
+from pagerduty_local import LocalPagerDuty
 from tests.interfaces.test_cli import assert_one_line_error
 
 

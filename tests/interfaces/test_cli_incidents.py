@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ads.interfaces.demo_workspace import create_demo_workspace
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 from tests.fixtures.pagerduty import demo_kill, page_oom
 
 

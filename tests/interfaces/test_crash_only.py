@@ -34,9 +34,9 @@ import pytest
 
 from ads.interfaces.demo_workspace import DEMO_SOURCE, create_demo_workspace
 from ads.interfaces.http_server import free_port
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 from tests.fixtures.github import GitHubDouble
 from tests.fixtures.pagerduty import demo_kill, page_oom
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from ads.interfaces.demo import run_demo
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.storage import Store
+from pagerduty_local import LocalPagerDuty
 
 WEEK_ONE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 WEEK_TWO = WEEK_ONE + timedelta(days=7)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "examples/ads-demo-service"

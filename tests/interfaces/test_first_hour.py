@@ -20,9 +20,9 @@ import httpx2
 import pytest
 
 from ads.interfaces.demo_workspace import create_demo_workspace
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 from tests.fixtures.pagerduty import demo_kill, page_oom
 from tests.interfaces.test_cli import assert_one_line_error
 

@@ -22,11 +22,12 @@ from click.testing import CliRunner
 
 from ads.errors import ConfigError
 from ads.interfaces.cli_pagerduty import pagerduty
+from ads.interfaces.http_background import BackgroundServer as Runner
+from ads.interfaces.http_background import ServerStartError
 from ads.interfaces.http_server import BackgroundServer
-from ads.interfaces.pagerduty_server import LocalPagerDuty
-from ads.interfaces.pagerduty_server.background import BackgroundServer as Runner
-from ads.interfaces.pagerduty_server.background import ServerStartError
-from ads.interfaces.pagerduty_server.tls import ensure_tls
+from pagerduty_local import LocalPagerDuty
+from pagerduty_local import ServerStartError as LocalStartError
+from pagerduty_local.tls import ensure_tls
 
 # Long enough that a stop waiting for an idle connection instead of cutting it (until this
 # bound, or asyncio's 30 s TLS shutdown timeout) cannot pass for a prompt one.
@@ -140,7 +141,7 @@ def test_port_in_use_is_the_same_config_error_for_both_users(tmp_path: Path, hol
             Runner(hello, port=port)
         with pytest.raises(ConfigError, match=f"^{expected}$"):
             BackgroundServer(hello, port=port)
-        with pytest.raises(ConfigError, match=f"^{expected}$"):
+        with pytest.raises(LocalStartError, match=f"^{expected}$"):
             LocalPagerDuty(tmp_path / "pd", port=port).start()
         result = CliRunner().invoke(
             pagerduty, ["serve", "--port", str(port), "--state-dir", str(tmp_path / "cli")]

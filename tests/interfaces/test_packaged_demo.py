@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -91,3 +92,32 @@ def test_demo_runs_from_the_installed_wheel_anywhere(
     assert "worker.c | 1 +" in diff
     assert (repo / "infra" / "kubernetes" / "deployment.yaml").is_file()
     assert not (elsewhere / "examples").exists()
+
+
+@pytest.mark.slow
+def test_pagerduty_local_serves_alone_from_the_installed_wheel(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The ``pagerduty-local`` console script, with its demo account (package data) and
+    nothing of the checkout: the lines it prints are what a client needs."""
+    process = subprocess.Popen(
+        [installed / "pagerduty-local", "serve", "--port", "0", "--state-dir", "pd"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    output = ""
+    try:
+        while "Ctrl-C" not in output and process.poll() is None:
+            output += process.stdout.readline()
+        script = (
+            f'eval "$({installed / "pagerduty-local"} env --state-dir pd)" && '
+            f"{installed / 'python'} -c 'import os, requests; print(requests.get("
+            'os.environ["PAGERDUTY_API_HOST"] + "/users", headers={"Authorization": '
+            '"Token token=" + os.environ["PAGERDUTY_API_TOKEN"]}).json()["users"][0]["email"])\''
+        )
+        email = run("bash", "-c", script, cwd=tmp_path, env=clean_env()).strip()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert "demo_seed.yaml" in output and str(installed.parent) in output, output  # the wheel's
+    assert email.endswith("@example.com")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 from tests.fixtures.kubernetes import RecordedKubeApi, WatchSession, recorded, recorded_stream
 
 

@@ -17,9 +17,9 @@ import pytest
 
 from ads.errors import TemporaryError
 from ads.interfaces.http_server import BackgroundServer
-from ads.interfaces.pagerduty_server import sign as local_pagerduty_sign
 from ads.interfaces.webhook import WebhookService, sign, verify_signature
 from ads.sources.storage import Job, Store
+from pagerduty_local import sign as local_pagerduty_sign
 
 SECRET = "whsec-current"
 OLD_SECRET = "whsec-previous"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx2
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 
 
 def test_trigger_dedup_note_resolve(

@@ -6,8 +6,8 @@ import httpx2
 import pytest
 
 from ads.errors import PagerDutyAuthError, PagerDutyNotFoundError
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 
 
 def test_pagination_returns_all_250_incidents(

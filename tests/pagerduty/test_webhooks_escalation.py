@@ -15,8 +15,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 
 
 class Receiver:

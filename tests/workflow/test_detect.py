@@ -11,11 +11,11 @@ import pytest
 
 from ads.config import load_settings
 from ads.interfaces.demo_workspace import create_demo_workspace, worker_with_free
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import LocalRuntime, MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.repository import GitRepository
 from ads.workflow import Context, runtime_alerter
+from pagerduty_local import LocalPagerDuty
 
 
 @pytest.mark.cgroup

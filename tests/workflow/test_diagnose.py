@@ -13,12 +13,12 @@ import pytest
 from ads.config import ServiceConfig, load_settings
 from ads.errors import AnalysisError, RepositoryError, UnknownServiceError
 from ads.interfaces.demo_workspace import create_demo_workspace
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.models import Alert, Confidence, FindingKind, Incident
 from ads.sources.monitors import LocalRuntime, MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.repository import GitRepository
 from ads.workflow import Context, analyse, diagnose
+from pagerduty_local import LocalPagerDuty
 from tests.fixtures.history import LeakHistory
 from tests.fixtures.pagerduty import page_oom
 

@@ -21,7 +21,6 @@ from click.testing import CliRunner, Result
 from ads.config import Secrets, Settings, load_settings
 from ads.interfaces.cli_doctor import doctor
 from ads.interfaces.demo_workspace import create_demo_workspace
-from ads.interfaces.pagerduty_server import DEMO_SEED, LocalPagerDuty
 from ads.sources.monitors.cgroups import detect_limiter
 from ads.sources.pagerduty import PagerDuty
 from ads.workflow.context import Context
@@ -36,6 +35,7 @@ from ads.workflow.doctor import (
     Check,
     run_checks,
 )
+from pagerduty_local import DEMO_SEED, LocalPagerDuty
 from tests.fixtures.kubernetes import RecordedKubeApi, recorded
 
 SERVICE = "ads-demo-service"

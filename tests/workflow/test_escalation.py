@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ads.config import load_settings
 from ads.interfaces.demo_workspace import create_demo_workspace
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.models import Diagnosis, Remediation
 from ads.sources.pagerduty import PagerDuty
 from ads.workflow import Context, evaluate_escalations
+from pagerduty_local import LocalPagerDuty
 from tests.fixtures.pagerduty import demo_kill, page_oom
 
 

@@ -62,9 +62,9 @@ def mcp(
     import uvicorn
 
     from ..config import load_settings
+    from .http_background import ServerStartError, listen
     from .mcp_server import build_server
     from .mcp_server.http import LOOPBACK_HOSTS, TOKEN_ENV, streamable_http_app
-    from .pagerduty_server.background import ServerStartError, listen
 
     settings = load_settings(config_path)
     server = build_server(settings, enable_write_tools=enable_write_tools)

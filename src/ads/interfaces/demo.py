@@ -11,16 +11,19 @@ and shuts everything down.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from rich.markdown import Markdown
 from rich.table import Table
+
+from pagerduty_local import LocalPagerDuty, LocalPagerDutyError
 
 from .. import interrupts
 from ..config import load_settings
@@ -40,7 +43,6 @@ from ..workflow.webhooks import Job
 from .console import LiveRunStatus, console, oom_table
 from .demo_workspace import create_demo_workspace
 from .http_server import BackgroundServer
-from .pagerduty_server import LocalPagerDuty
 from .webhook import WebhookService
 
 __all__ = ["run_demo"]
@@ -123,7 +125,7 @@ def _run_demo(
     settings.state_dir = workdir / "state"
     timeline.mark(f"workspace ready: {repo} (a private git copy with history)")
 
-    with LocalPagerDuty(workdir / "pagerduty", clock=clock) as pagerduty:
+    with _local_pagerduty(workdir / "pagerduty", clock) as pagerduty:
         ctx = Context.with_pagerduty(
             settings,
             token=pagerduty.token,
@@ -183,6 +185,21 @@ def _said(state: str) -> str:
         return f"not done ({state.partition(':')[2].strip() or 'nothing to do'})"
     said = {"start": "started", "skipped": "resumed from its checkpoint"}
     return said.get(state, state)
+
+
+@contextlib.contextmanager
+def _local_pagerduty(
+    state_dir: Path, clock: Callable[[], datetime] | None
+) -> Iterator[LocalPagerDuty]:
+    """The local PagerDuty server (its own product), its start-up errors as ADS's."""
+    try:
+        server = LocalPagerDuty(state_dir, clock=clock).start()
+    except LocalPagerDutyError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 MARKER = ".ads-demo"

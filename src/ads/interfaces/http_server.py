@@ -1,7 +1,6 @@
-"""The HTTP server of ``ads serve`` and ``ads demo``: the one background runner, which the local
-PagerDuty server uses too (``pagerduty_server.background``), raising ADS's errors, with the
-request limits both share (``pagerduty_server.limits``: body size, header and body deadlines, one
-log line for a client that went away).
+"""The HTTP server of ``ads serve`` and ``ads demo``: the background runner (``http_background``),
+raising ADS's errors, with its request limits (``http_limits``: body size, header and body
+deadlines, one log line for a client that went away).
 
 It serves an ASGI app with uvicorn in a background thread, on loopback and a free port unless
 told otherwise; the tests use it to talk to real servers rather than in-process fakes. An
@@ -15,9 +14,9 @@ import socket
 from typing import Any
 
 from ..errors import ConfigError
-from .pagerduty_server import background
-from .pagerduty_server.background import DEFAULT_SHUTDOWN_TIMEOUT, ServerStartError
-from .pagerduty_server.limits import (
+from . import http_background as background
+from .http_background import DEFAULT_SHUTDOWN_TIMEOUT, ServerStartError
+from .http_limits import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
     BodyTooLarge,

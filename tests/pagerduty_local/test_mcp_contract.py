@@ -21,8 +21,8 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 
 CACHE = Path(os.environ.get("ADS_TEST_CACHE", Path.home() / ".cache" / "ads-tests"))
 

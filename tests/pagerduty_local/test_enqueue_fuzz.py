@@ -16,8 +16,8 @@ import httpx2
 import pytest
 from hypothesis import given, settings
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
-from ads.interfaces.pagerduty_server.store import IncidentQuery
+from pagerduty_local import LocalPagerDuty
+from pagerduty_local.store import IncidentQuery
 from tests.strategies import FUZZ, mutated
 
 

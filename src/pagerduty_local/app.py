@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse, Response
 
 from . import routes_directory, routes_events, routes_incidents, routes_web, routes_webhooks
 from .account import Account
-from .http import ApiError, Server, error_response
+from .http import DEFAULT_RATE_LIMIT, ApiError, RateLimiter, Server, error_response
 from .incidents import IncidentBook
-from .limits import RequestLimits
+from .limits import RequestIds, RequestLimits
 from .seed import Seed, load_seed
 from .store import Store
 from .webhooks import WebhookSender
@@ -42,12 +42,14 @@ def create_app(
     escalation_tick_seconds: float = 0.2,
     webhook_retry_seconds: float = 1.0,
     clock: Callable[[], datetime] | None = None,
+    rate_limit: int | None = None,
 ) -> Starlette:
     """An app serving the account in ``store_path`` (seeded from ``seed``, the demo if None).
 
     The seed is validated before the store is opened, so a bad seed changes nothing. ``clock``
     is the account's time (on-call rotations, incident times, escalation); the real UTC time if
     None — tests pin it to a date so who is on call does not depend on the week they run in.
+    ``rate_limit``: REST requests per minute per token before 429 (PagerDuty's 960 if None).
     """
     loaded = seed if isinstance(seed, Seed) else load_seed(seed)
     store = Store(store_path)
@@ -55,7 +57,7 @@ def create_app(
     account.load_seed(loaded)
     sender = WebhookSender(account, first_retry_seconds=webhook_retry_seconds)
     book = IncidentBook(account, on_change=sender.incident_changed)
-    server = Server(account, book)
+    server = Server(account, book, RateLimiter(rate_limit or DEFAULT_RATE_LIMIT))
 
     async def escalation_clock() -> None:
         while True:
@@ -97,11 +99,12 @@ def create_app(
         ],
         lifespan=lifespan,
         middleware=[
+            Middleware(RequestIds),
             Middleware(
                 RequestLimits,
                 max_body_bytes=MAX_REQUEST_BYTES,
                 error_body=lambda message: {"error": {"message": message, "code": 2001}},
-            )
+            ),
         ],
         exception_handlers={404: not_found, 405: not_allowed, 500: crashed},
     )

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ...errors import ConfigError
+from ._exceptions import ConfigError
 
 __all__ = ["DEMO_SEED", "Seed", "load_seed"]
 

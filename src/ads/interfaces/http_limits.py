@@ -1,7 +1,7 @@
 """Bounds on what one HTTP client can make a server hold: body size, time, and its leaving.
 
-Shared by ``ads serve`` and the local PagerDuty server (uvicorn, Starlette and the standard
-library only, so it moves with the local server, like ``background``):
+Used by ``ads serve`` (through ``http_server``); the local PagerDuty server (``pagerduty_local``)
+keeps its own copy, being a separate product that imports nothing from ``ads``:
 
 - ``read_body``: an endpoint's body read with that endpoint's limit — a declared
   ``Content-Length`` over it is refused before a byte is read, a chunked body as soon as it

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from ads.errors import ConfigError
-from ads.interfaces.pagerduty_server import DEMO_SEED, LocalPagerDuty, load_seed
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import DEMO_SEED, LocalPagerDuty, load_seed
+from pagerduty_local import ConfigError as ServerConfigError
 
 
 def _client(server: LocalPagerDuty) -> PagerDuty:
@@ -50,7 +51,7 @@ def test_bad_seed_is_one_clear_config_error(tmp_path: Path, change: object, expe
     change(data)  # type: ignore[operator]
     path = tmp_path / "seed.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(ServerConfigError) as raised:
         LocalPagerDuty(tmp_path / "state", seed=path)
     assert expected in str(raised.value) and str(path) in str(raised.value)
     assert "\n" not in str(raised.value)
@@ -60,9 +61,9 @@ def test_bad_seed_is_one_clear_config_error(tmp_path: Path, change: object, expe
 def test_unparseable_and_missing_seed(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("users: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ServerConfigError, match="not valid YAML"):
         load_seed(bad)
-    with pytest.raises(ConfigError, match="cannot read seed file"):
+    with pytest.raises(ServerConfigError, match="cannot read seed file"):
         load_seed(tmp_path / "missing.yaml")
 
 

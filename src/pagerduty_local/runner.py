@@ -2,8 +2,8 @@
 
 It binds 127.0.0.1 on a free port (or the one given) before uvicorn starts, so its URLs are known
 at once; serves HTTPS with the CA from ``tls.ensure_tls`` unless ``insecure_http`` is set; keeps
-its state in ``state_dir/pagerduty.sqlite3`` so it survives a restart. It runs on the one
-background runner (``background``) that ``ads serve`` and ``ads demo`` use too.
+its state in ``state_dir/pagerduty.sqlite3`` so it survives a restart. It runs on this
+package's background runner (``background``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 
 import httpx2
 
-from ...errors import ConfigError
+from ._exceptions import ConfigError, ServerStartError
 from .app import create_app
-from .background import DEFAULT_SHUTDOWN_TIMEOUT, BackgroundServer, ServerStartError, listen
+from .background import DEFAULT_SHUTDOWN_TIMEOUT, BackgroundServer, listen
+from .environment import Integration, environment, shell_lines
 from .seed import Seed, load_seed
 from .tls import ensure_tls
 
@@ -41,6 +42,7 @@ class LocalPagerDuty:
         webhook_retry_seconds: float = 1.0,
         clock: Callable[[], datetime] | None = None,
         shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT,
+        rate_limit: int | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.seed: Seed = load_seed(seed)
@@ -51,6 +53,7 @@ class LocalPagerDuty:
         self.webhook_retry_seconds = webhook_retry_seconds
         self.clock = clock
         self.shutdown_timeout = shutdown_timeout
+        self.rate_limit = rate_limit
         self.ca_file: Path | None = None
         self.runner: BackgroundServer | None = None
         self.app: Any = None
@@ -87,6 +90,22 @@ class LocalPagerDuty:
         raise ConfigError(
             f"no Events API v2 integration for service {service_name!r}; seeded services: {known}"
         )
+
+    def integrations(self) -> list[Integration]:
+        """Every Events API v2 integration of the seed, service by service."""
+        return [
+            Integration(service.name, integration.integration_key)
+            for service in self.seed.services
+            for integration in service.integrations
+        ]
+
+    def client_environment(self) -> dict[str, str]:
+        """The variables a client needs (``environment``): URL, token, CA, routing key."""
+        return environment(self.api_url, self.token, self.ca_file, self.integrations())
+
+    def shell_lines(self) -> list[str]:
+        """``export`` lines of ``client_environment``, for ``eval "$(…)"``."""
+        return shell_lines(self.api_url, self.token, self.ca_file, self.integrations())
 
     def web_url(self, incident: str) -> str:
         return f"{self.api_url}/web/incidents/{incident}"
@@ -159,12 +178,10 @@ class LocalPagerDuty:
 
     # lifecycle ----------------------------------------------------------------------------
     def start(self) -> LocalPagerDuty:
-        """Serve; an address in use, or a server that does not come up, is a ``ConfigError``."""
+        """Serve; an address in use, or a server that does not come up, is a
+        ``ServerStartError``."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            sock = listen(self.host, self.port)  # first: the app needs its own URL
-        except ServerStartError as exc:
-            raise ConfigError(str(exc)) from None
+        sock = listen(self.host, self.port)  # first: the app needs its own URL
         self.port = int(sock.getsockname()[1])
         tls: dict[str, Any] = {}
         if not self.insecure_http:
@@ -178,6 +195,7 @@ class LocalPagerDuty:
             time_scale=self.time_scale,
             webhook_retry_seconds=self.webhook_retry_seconds,
             clock=self.clock,
+            rate_limit=self.rate_limit,
         )
         server = BackgroundServer(
             self.app,
@@ -189,9 +207,9 @@ class LocalPagerDuty:
         )
         try:
             self.runner = server.start()
-        except ServerStartError as exc:
+        except ServerStartError:
             self.app.state.pd.account.store.close()
-            raise ConfigError(str(exc)) from exc.__cause__
+            raise
         return self
 
     def stop(self) -> None:

@@ -11,8 +11,8 @@ import httpx2
 import pytest
 import yaml
 
-from ads.interfaces.pagerduty_server import DEMO_SEED, LocalPagerDuty
-from ads.interfaces.pagerduty_server.store import IncidentQuery
+from pagerduty_local import DEMO_SEED, LocalPagerDuty
+from pagerduty_local.store import IncidentQuery
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """What every REST v2 route shares: token check, PagerDuty's error bodies, pagination, queries.
 
 Errors are ``{"error": {"message", "code", "errors"}}`` with PagerDuty's codes (2001 invalid
-input, 2006 authentication failed, 2100 not found). Pagination is PagerDuty's classic
+input, 2006 authentication failed, 2100 not found, 2020 rate limit). A request is authenticated
+with ``Authorization: Token token=…`` (an API key) or ``Bearer …`` (an OAuth token), and counted
+against the token's rate limit (``RateLimiter``: PagerDuty's ``ratelimit-*`` headers on every
+answer, 429 past the limit). Pagination is PagerDuty's classic
 offset/limit: ``limit`` defaults to 25 and is capped at 100, ``offset + limit`` may not pass
 10000, and the page says whether there is ``more``.
 
@@ -13,6 +16,9 @@ when the declared length is larger) and nested at most ``MAX_JSON_DEPTH`` deep, 
 from __future__ import annotations
 
 import hmac
+import threading
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -20,7 +26,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ...json_input import JsonInputError, parse_json
+from ._json import JsonInputError, parse_json
 from .account import Account
 from .incidents import IncidentBook
 from .limits import BodyTooLarge, read_body
@@ -70,12 +76,45 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=error.status)
 
 
+DEFAULT_RATE_LIMIT = 960  # PagerDuty's REST limit per minute for one user's API key
+
+
+class RateLimiter:
+    """At most ``per_minute`` requests per token in any 60 seconds, as PagerDuty limits REST
+    calls; ``take`` says whether one more may go, how many are left and when one frees up."""
+
+    def __init__(
+        self, per_minute: int = DEFAULT_RATE_LIMIT, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.window = 60.0
+        self.calls: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def take(self, token: str) -> tuple[bool, int, int]:
+        """``(allowed, remaining, reset_seconds)`` for one more request with ``token``."""
+        now = self.clock()
+        with self.lock:
+            calls = self.calls.setdefault(token, deque())
+            while calls and calls[0] <= now - self.window:
+                calls.popleft()
+            allowed = len(calls) < self.per_minute
+            if allowed:
+                calls.append(now)
+            reset = int(calls[0] + self.window - now) + 1 if calls else int(self.window)
+            return allowed, self.per_minute - len(calls), reset
+
+
 class Server:
     """What the routes work on: the account and its incidents (kept in ``app.state.pd``)."""
 
-    def __init__(self, account: Account, book: IncidentBook) -> None:
+    def __init__(
+        self, account: Account, book: IncidentBook, limiter: RateLimiter | None = None
+    ) -> None:
         self.account = account
         self.book = book
+        self.limiter = limiter or RateLimiter()
 
     def me(self) -> Doc:
         """The user the local API token belongs to (the seed's first user)."""
@@ -103,24 +142,40 @@ def _user_ref(user: Doc) -> Doc:
 Handler = Callable[[Request, Server], Awaitable[Response]]
 
 
+def bearer_or_token(header: str) -> str:
+    """The credential in ``Authorization``: ``Token token=KEY`` or ``Bearer TOKEN``."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "token":
+        return value.strip().removeprefix("token=")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    return ""
+
+
 def api_route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Check the ``Authorization: Token token=...`` header, then run the handler; any
-    ``ApiError`` (or a lookup of an unknown id) becomes PagerDuty's error body."""
+    """Check the ``Authorization`` header and the token's rate limit, then run the handler;
+    any ``ApiError`` (or a lookup of an unknown id) becomes PagerDuty's error body."""
 
     async def endpoint(request: Request) -> Response:
         server: Server = request.app.state.pd
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        token = value.strip().removeprefix("token=") if scheme.lower() == "token" else ""
+        token = bearer_or_token(request.headers.get("authorization", ""))
         expected = server.account.token
         if not token or not hmac.compare_digest(token.encode(), expected.encode()):
             return error_response(ApiError(401, "Authentication failed", 2006))
-        try:
-            return await handler(request, server)
-        except ApiError as error:
-            return error_response(error)
-        except KeyError:
-            return error_response(ApiError.not_found())
+        allowed, remaining, reset = server.limiter.take(token)
+        if not allowed:
+            response: Response = error_response(ApiError(429, "Rate Limit Exceeded", 2020))
+        else:
+            try:
+                response = await handler(request, server)
+            except ApiError as error:
+                response = error_response(error)
+            except KeyError:
+                response = error_response(ApiError.not_found())
+        response.headers["ratelimit-limit"] = str(server.limiter.per_minute)
+        response.headers["ratelimit-remaining"] = str(max(remaining, 0))
+        response.headers["ratelimit-reset"] = str(reset)
+        return response
 
     endpoint.__name__ = handler.__name__
     return endpoint

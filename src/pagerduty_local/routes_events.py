@@ -3,7 +3,7 @@
 
 Every check runs before anything is written, so a rejected event changes nothing. A body is
 read with its limit (``MAX_EVENT_BYTES``, PagerDuty's 512 KB: a larger declared length is refused
-before reading) and parsed with the nesting bound of ``ads.json_input``.
+before reading) and parsed with the nesting bound of ``_json``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ...json_input import JsonInputError, JsonTooDeep, parse_json
+from ._json import JsonInputError, JsonTooDeep, parse_json
 from .account import new_id, reference
 from .http import Server
 from .limits import BodyTooLarge, read_body

@@ -17,8 +17,8 @@ import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.pagerduty import PagerDuty
+from pagerduty_local import LocalPagerDuty
 
 
 def _one_of_as_any_of(node: dict[str, Any]) -> None:

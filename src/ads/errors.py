@@ -16,7 +16,7 @@ thing will fail the same way) or ``TemporaryError`` (try again after ``delay`` s
     │   ├── PagerDutyError               PagerDuty answered with an error
     │   │   ├── PagerDutyAuthError       401/403: wrong token or host
     │   │   └── PagerDutyNotFoundError   404: no such incident/service/...
-    │   ├── AnalysisError                nothing analysable (no C sources, no OOM signal)
+    │   ├── AnalysisError                nothing analysable (no source files, no OOM signal)
     │   ├── RemediationError             patch does not apply, push rejected, PR refused
     │   ├── KubernetesError              the API server refused (401/403/404) or bad kubeconfig
     │   └── NotImplementedYetError       a documented capability that is not built yet

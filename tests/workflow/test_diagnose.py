@@ -143,7 +143,7 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path, leak_history_repo: LeakHist
         ],
         check=True,
     )
-    with pytest.raises(AnalysisError, match="no C sources"):
+    with pytest.raises(AnalysisError, match="no source files"):
         analyse(saved_incident(leak_history_repo), ServiceConfig(name="s"), GitRepository(empty))
     demo = load_settings(Path(__file__).parents[2] / "examples/ads-demo-service/ads.yaml")
     with pytest.raises(UnknownServiceError, match="ads-demo-service"):

@@ -29,6 +29,7 @@ from ads.sources.owner import current_owner
 
 __all__ = [
     "CorroborationResult",
+    "corroborate",
     "GccDiagnostic",
     "WrapperHeader",
     "corroborate_with_gcc",
@@ -355,3 +356,22 @@ def corroborate_with_gcc(
                 finding.support.append(Support.ANALYSER)
     result.seconds = round(time.monotonic() - budget.started, 3)
     return result
+
+
+#: file types an established analyser reads (gcc -fanalyzer: C); other languages have none yet
+CORROBORATED_SUFFIXES = (".c", ".h")
+
+
+def corroborate(
+    repo_dir: Path,
+    findings: list[Finding],
+    files: list[str],
+    wrappers: list[str],
+    timeout: float = 60.0,
+) -> CorroborationResult | None:
+    """The findings an established analyser can check, checked by it; None when no finding is
+    in a language that has one (a Python service's findings are not given to gcc)."""
+    checked = [f for f in findings if f.file.endswith(CORROBORATED_SUFFIXES)]
+    if not checked:
+        return None
+    return corroborate_with_gcc(repo_dir, checked, files, wrappers, timeout=timeout)

@@ -252,6 +252,7 @@ class LeakSnapshots(RunObserver):
     every ``interval`` seconds for slow growth.
     """
 
+    name = "LeakSanitizer"
     THRESHOLDS = (0.3, 0.5, 0.7, 0.85)
 
     def __init__(

@@ -5,8 +5,9 @@ checkout is never touched) and run under the deployment's memory limit in a real
 by the local runtime:
 
 * **before**: the current build must be OOM-killed by the kernel within ``reproduce_timeout``
-  (reproduced). Meanwhile LeakSanitizer snapshots (``ads.actions.lsan``) name the allocation
-  site whose leaked bytes grow, before the SIGKILL that leaves no report;
+  (reproduced). Meanwhile the run-time probe of the finding's language (``ads.actions.probes``:
+  LeakSanitizer snapshots for C, tracemalloc snapshots for Python) names the allocation site
+  whose bytes grow, before the SIGKILL that leaves no report;
 * **after**: the patched build must run the whole ``duration`` with no kill, no exit, and memory
   flat — the least-squares slope of its usage below ``flat_threshold`` (see there for why).
 
@@ -27,7 +28,6 @@ command, or the current code does not build — with the reason), REPRODUCED (no
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +52,7 @@ from ..sources.monitors.local_runtime import (
 from ..sources.monitors.sandbox import Sandbox
 from ..sources.repository import head_sha
 from ..units import format_bytes, format_quantity
-from .lsan import LeakSnapshots
+from .probes import NEEDS_CGROUP, RuntimeProbe, runtime_probe
 from .worktrees import temporary_worktree
 
 __all__ = [
@@ -255,7 +255,7 @@ class _Verification:
         finally:
             self.timings[stage] = round(time.monotonic() - started, 3)
 
-    def _run_before(self, tree: Path) -> tuple[RunResult, LeakSnapshots | None]:
+    def _run_before(self, tree: Path) -> tuple[RunResult, RuntimeProbe | None]:
         self.stage(f"running the current build under {format_quantity(self.limit)}")
         started = time.monotonic()
         snapshots = self._snapshots(tree)
@@ -271,8 +271,8 @@ class _Verification:
             if snapshots is not None and snapshots.available and not result.events:
                 fatal = snapshots.fatal_error()
                 if fatal or result.last_exit_code not in (None, 0):
-                    # LeakSanitizer itself may have stopped the service: reproduce without it.
-                    self.notes.append(f"LeakSanitizer disturbed the run ({fatal or 'exit'}).")
+                    # The probe itself may have stopped the service: reproduce without it.
+                    self.notes.append(f"{snapshots.name} disturbed the run ({fatal or 'exit'}).")
                     snapshots.cleanup()
                     snapshots = None
                     plain = exec_form(self.service.run or "")
@@ -289,17 +289,16 @@ class _Verification:
         finally:
             self.timings["verify-before"] = round(time.monotonic() - started, 3)
 
-    def _snapshots(self, tree: Path) -> LeakSnapshots | None:
+    def _snapshots(self, tree: Path) -> RuntimeProbe | None:
         if not self.use_lsan:
             return None
-        if self.limiter.is_weaker:
+        snapshots = runtime_probe(self.finding, tree, self.sandbox)
+        if self.limiter.is_weaker and snapshots.name in NEEDS_CGROUP:
             self.notes.append(
-                "LeakSanitizer not used: under RLIMIT_AS its address-space reservations fail."
+                f"{snapshots.name} not used: under RLIMIT_AS its address-space reservations fail."
             )
+            snapshots.cleanup()
             return None
-        snapshots = LeakSnapshots(
-            strip_prefixes=(str(tree), os.path.realpath(tree)), sandbox=self.sandbox
-        )
         if not snapshots.available:
             self.notes.append(f"{snapshots.unavailable}; the leak site was not named at run time.")
             snapshots.cleanup()
@@ -344,7 +343,7 @@ class _Verification:
         before: RunResult,
         after: RunResult,
         exits: list[int],
-        snapshots: LeakSnapshots | None,
+        snapshots: RuntimeProbe | None,
     ) -> VerificationResult:
         before_slope = _growth_to_kill(before)
         after_slope = memory_slope(after.samples)
@@ -390,7 +389,7 @@ class _Verification:
         )
 
     def _not_reproduced(
-        self, before: RunResult, snapshots: LeakSnapshots | None
+        self, before: RunResult, snapshots: RuntimeProbe | None
     ) -> VerificationResult:
         peak = max((s.bytes for s in before.samples), default=0)
         text = (
@@ -408,7 +407,7 @@ class _Verification:
         *,
         before: RunResult | None = None,
         after: RunResult | None = None,
-        site: LeakSnapshots | None = None,
+        site: RuntimeProbe | None = None,
         slopes: tuple[float, float, float] | None = None,
     ) -> VerificationResult:
         result = VerificationResult(outcome=outcome, before=before, after=after, detail=detail)
@@ -417,7 +416,7 @@ class _Verification:
             grown = site.growing_site()
             if grown is None:
                 notes.append(
-                    f"LeakSanitizer: no allocation site grew between snapshots "
+                    f"{site.name}: no allocation site grew between snapshots "
                     f"({site.signalled} requested)."
                 )
             else:
@@ -432,7 +431,7 @@ class _Verification:
                         else f", not the finding's {self.finding.file}:{self.finding.line}"
                     )
                 notes.append(
-                    f"LeakSanitizer: the growing leak is at {leak} (+{format_bytes(size)} over "
+                    f"{site.name}: the growing leak is at {leak} (+{format_bytes(size)} over "
                     f"{count} snapshots){verdict}."
                 )
             site.cleanup()

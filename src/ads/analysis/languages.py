@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: Modules that each define ``FRONT_END``, one per language.
-FRONT_END_MODULES = ("ads.analysis.c",)
+FRONT_END_MODULES = ("ads.analysis.c", "ads.analysis.python")
 #: A commit touching this many files at once is an import (or a mass reformat), not a change
 #: of the code: its edits are not read at the syntax level and it introduces no suspect.
 BULK_FILES = 20

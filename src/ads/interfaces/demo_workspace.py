@@ -18,12 +18,25 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["DEMO_SOURCE", "create_demo_workspace", "worker_with_free"]
+__all__ = [
+    "DEMO_SOURCE",
+    "PY_DEMO_SOURCE",
+    "create_demo_workspace",
+    "create_python_demo_workspace",
+    "worker_with_eviction",
+    "worker_with_free",
+]
 
 # examples/ads-demo-service, shipped inside the package (a symlink in the source tree, a copy in
 # a wheel), so `ads demo` finds it however ADS was installed and wherever it is run from.
 DEMO_SOURCE = Path(__file__).parent / "demo_service"
 LEAK_LINE = 27  # process_work(buffer); the fixed file has free(buffer); after it
+# examples/py-pages-service, shipped the same way: the Python demo (`ads demo --service
+# py-pages-service`). Its history's bug is a commit that removed the page cache's eviction.
+PY_DEMO_SOURCE = Path(__file__).parent / "py_demo_service"
+PY_WORKER = Path("pages") / "worker.py"
+PY_INSERT = "    _pages[page_id] = body\n"
+PY_EVICTION = "    if len(_pages) > MAX_CACHED_PAGES:\n        _pages.popitem(last=False)\n"
 
 
 def _git(repo: Path, *args: str, author: tuple[str, str], when: datetime) -> None:
@@ -81,6 +94,51 @@ def create_demo_workspace(
 
     readme.write_text(readme_text)
     _commit(target, "Document the worker's payload format", priya, now - timedelta(hours=1))
+
+    deployment_path.write_text(deployment)
+    _commit(target, "Right-size worker memory limit to 64Mi", sam, now - timedelta(minutes=30))
+    return target
+
+
+def worker_with_eviction(worker: str) -> str:
+    """The Python demo's worker with the eviction its page cache had before the bad commit."""
+    if PY_INSERT not in worker:
+        raise ConfigError(f"the Python demo's {PY_WORKER} has no {PY_INSERT.strip()!r} line")
+    return worker.replace(PY_INSERT, PY_INSERT + PY_EVICTION, 1)
+
+
+def create_python_demo_workspace(
+    target: Path, *, source: Path = PY_DEMO_SOURCE, now: datetime | None = None
+) -> Path:
+    """The Python demo's workspace: its history has a bounded page cache first, then the commit
+    that removed the eviction, unrelated work, and the limit right-sized to 64Mi."""
+    if not (source / PY_WORKER).is_file():
+        raise ConfigError(f"Python demo service not found at {source}")
+    now = now or datetime.now(UTC)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".ads"))
+    worker_path = target / PY_WORKER
+    worker = worker_path.read_text()
+    deployment_path = target / "infra" / "kubernetes" / "deployment.yaml"
+    deployment = deployment_path.read_text()
+    readme = target / "README.md"
+    readme_text = readme.read_text() if readme.exists() else "# py-pages-service\n"
+
+    lena = ("Lena Okafor", "lena@example.com")
+    sam = ("Sam Rivera", "sam@example.com")
+    worker_path.write_text(worker_with_eviction(worker))
+    deployment_path.write_text(deployment.replace("memory: 64Mi", "memory: 128Mi"))
+    readme.write_text("# py-pages-service\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=target, check=True)
+    _commit(target, "Add py-pages-service with a bounded page cache", lena, now - timedelta(days=3))
+
+    worker_path.write_text(worker)
+    _commit(target, "Keep rendered pages cached: stop evicting hot pages", sam,
+            now - timedelta(hours=2))  # fmt: skip
+
+    readme.write_text(readme_text)
+    _commit(target, "Document the page worker", lena, now - timedelta(hours=1))
 
     deployment_path.write_text(deployment)
     _commit(target, "Right-size worker memory limit to 64Mi", sam, now - timedelta(minutes=30))

@@ -4,8 +4,9 @@
    on call by level, the service's repository.
 2. Code-change analysis: commits in the window before the incident that touch the service's
    sources or manifests, each described (removed a free, added an allocation, lowered a limit).
-3. C leak analysis on the current sources, corroborated by gcc -fanalyzer, attributed to the
-   commit that introduced each leak.
+3. Leak and growth analysis of the current sources by each language's front end (corroborated
+   by an established analyser where the language has one: gcc -fanalyzer for C), attributed to
+   the commit that introduced each leak.
 4. Rank by how well each finding explains this incident; impact and confidence with reasons.
 """
 
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..actions.corroboration import corroborate_with_gcc
+from ..actions.corroboration import corroborate as corroborate_findings
 from ..analysis.history import describe_commit, rank_changes
 from ..analysis.languages import (
     Analysis,
@@ -157,7 +158,7 @@ def analyse(
     sources = sorted(files.items())
     if not sources:
         raise AnalysisError(
-            f"no C sources under {', '.join(service.sources)} in {repo.path}"
+            f"no source files under {', '.join(service.sources)} in {repo.path}"
             f" (ADS reads {', '.join(suffixes())} files)",
             hint="set services.<name>.sources in ads.yaml",
         )
@@ -186,7 +187,7 @@ def analyse(
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = (
             pool.submit(
-                corroborate_with_gcc,
+                corroborate_findings,
                 repo.path,
                 growing,
                 [path for path, _ in sources],
@@ -199,8 +200,8 @@ def analyse(
         # History for every finding: the change-first suspects already carry the commit that
         # removed (or moved) a release or added a leaking allocation, for every finding the
         # window's commits explain; no per-finding blame is needed.
-        if pending is not None:
-            corroboration = pending.result()
+        corroboration = pending.result() if pending is not None else None
+        if corroboration is not None:
             agreed = {(f.file, f.line): f for f in corroboration.findings}
             findings = [
                 f.model_copy(update={"evidence": g.evidence, "support": g.support})

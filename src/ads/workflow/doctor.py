@@ -314,8 +314,8 @@ def _check_repository(ctx: Context, service: ServiceConfig) -> Check:
         return Check(
             REPOSITORY,
             False,
-            f"no C sources under {', '.join(service.sources)} in {repo.path}",
-            f"set services.{name}.sources in ads.yaml to the C files or directories",
+            f"no source files under {', '.join(service.sources)} in {repo.path}",
+            f"set services.{name}.sources in ads.yaml to the source files or directories",
             name,
         )
     files = ", ".join(path for path, _ in sources[:5]) + (" ..." if len(sources) > 5 else "")
@@ -323,7 +323,7 @@ def _check_repository(ctx: Context, service: ServiceConfig) -> Check:
     return Check(
         REPOSITORY,
         True,
-        f"git repository {where}{repo.root} at {sha[:12]}; {len(sources)} C file(s): {files}",
+        f"git repository {where}{repo.root} at {sha[:12]}; {len(sources)} source file(s): {files}",
         "",
         name,
     )

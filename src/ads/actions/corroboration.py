@@ -29,9 +29,9 @@ from ads.sources.owner import current_owner
 
 __all__ = [
     "CorroborationResult",
-    "corroborate",
     "GccDiagnostic",
     "WrapperHeader",
+    "corroborate",
     "corroborate_with_gcc",
     "wrapper_header",
 ]

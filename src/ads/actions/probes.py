@@ -19,7 +19,7 @@ from ..sources.monitors.sandbox import Sandbox
 from .lsan import LeakSnapshots
 from .tracemalloc_probe import TracemallocSnapshots
 
-__all__ = ["GrowingSite", "RuntimeProbe", "runtime_probe"]
+__all__ = ["GrowingSite", "PatchedRunProbe", "RuntimeProbe", "patched_run_probe", "runtime_probe"]
 
 
 class GrowingSite(Protocol):
@@ -50,6 +50,13 @@ class RuntimeProbe(RunObserver, Protocol):
     def cleanup(self) -> None: ...
 
 
+class PatchedRunProbe(RuntimeProbe, Protocol):
+    """A probe light enough to watch the patched build too (tracemalloc; not LeakSanitizer,
+    whose preload costs the service memory under the limit the flat check measures)."""
+
+    def growth_at(self, finding: Finding) -> tuple[int, int] | None: ...
+
+
 def _lsan(tree: Path, sandbox: Sandbox | None) -> RuntimeProbe:
     return LeakSnapshots(strip_prefixes=(str(tree), os.path.realpath(tree)), sandbox=sandbox)
 
@@ -68,3 +75,23 @@ def runtime_probe(finding: Finding | None, tree: Path, sandbox: Sandbox | None) 
     """The probe for the finding's language (LeakSanitizer when there is no finding)."""
     suffix = Path(finding.file).suffix if finding is not None else ""
     return PROBES.get(suffix, _lsan)(tree, sandbox)
+
+
+PATCHED_WARM_UP = 1.0  # seconds: start-up and the first fill of bounded caches, not growth
+#: file type of the finding → the probe that also checks the patched build's run
+PATCHED_RUN_PROBES: dict[str, Callable[[Path, Sandbox | None], PatchedRunProbe]] = {
+    ".py": lambda tree, sandbox: TracemallocSnapshots(
+        tree, sandbox=sandbox, interval=0.5, first_after=PATCHED_WARM_UP
+    ),
+}
+
+
+def patched_run_probe(
+    finding: Finding | None, tree: Path, sandbox: Sandbox | None
+) -> PatchedRunProbe | None:
+    """The probe that checks the patched run no longer grows at the site, where the finding's
+    language has one."""
+    if finding is None:
+        return None
+    make = PATCHED_RUN_PROBES.get(Path(finding.file).suffix)
+    return make(tree, sandbox) if make is not None else None

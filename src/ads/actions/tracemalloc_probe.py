@@ -144,6 +144,18 @@ def _strip(path: str, prefixes: tuple[str, ...]) -> str | None:
     return None
 
 
+def _namespace_pid(pid: int) -> int | None:
+    """The pid the process sees itself as (the sandbox has its own pid namespace): the last
+    ``NSpid`` field of its status; the bootstrap names its ready file with it."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid
+
+
 class TracemallocSnapshots(RunObserver):
     """A run observer that asks the bootstrap for snapshots as memory climbs, then names the
     growing site (the same contract as ``lsan.LeakSnapshots``)."""
@@ -158,6 +170,7 @@ class TracemallocSnapshots(RunObserver):
         interval: float = 1.0,
         sandbox: Sandbox | None = None,
         frames: int = FRAMES,
+        first_after: float = 0.0,
     ) -> None:
         self.tree = Path(tree)
         self.strip_prefixes = (str(tree), os.path.realpath(tree))
@@ -171,6 +184,8 @@ class TracemallocSnapshots(RunObserver):
             sandbox.adopt(self.directory)
         self.interval = interval
         self.frames = frames
+        self.first_after = first_after  # seconds of warm-up before the baseline snapshot
+        self._started = 0.0
         self.signalled = 0
         self._pid: int | None = None
         self._crossed = 0
@@ -197,10 +212,10 @@ class TracemallocSnapshots(RunObserver):
     def started(self, restart: int, pid: int) -> None:
         self._pid = pid
         self._crossed = 0
-        self._last = time.monotonic()
+        self._last = self._started = time.monotonic()
 
     def sample(self, sample: MemorySample, limit: int) -> None:
-        if self._pid is None:
+        if self._pid is None or time.monotonic() - self._started < self.first_after:
             return
         due = time.monotonic() - self._last >= self.interval
         crossed = sum(1 for t in self.THRESHOLDS if sample.bytes >= t * limit)
@@ -220,7 +235,7 @@ class TracemallocSnapshots(RunObserver):
         }
         sent = 0
         for pid in self._run_processes():
-            if pid in ready:
+            if _namespace_pid(pid) in ready:  # only a process whose handler is installed
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, SNAPSHOT_SIGNAL)
                     sent += 1
@@ -309,6 +324,25 @@ class TracemallocSnapshots(RunObserver):
                 if best is None or grown > best[1]:
                     best = (site, grown, len(reports))
         self._growing, self._resolved = best, True
+        return best
+
+    def growth_at(self, finding: Finding) -> tuple[int, int] | None:
+        """(bytes grown at the finding's site by the last snapshot, snapshots taken), or None
+        with fewer than two snapshots: the patched run's check that the site stopped growing."""
+        best: tuple[int, int] | None = None
+        for reports in self.reports().values():
+            if len(reports) < 2:
+                continue
+            grown = 0
+            stats = reports[-1].get("stats")
+            for stat in stats if isinstance(stats, list) else []:
+                if not isinstance(stat, dict) or not isinstance(stat.get("size_diff"), int):
+                    continue
+                site = self._site(stat.get("frames"))
+                if site is not None and site.matches(finding):
+                    grown += max(0, int(stat["size_diff"]))
+            if best is None or grown > best[0]:
+                best = (grown, len(reports))
         return best
 
     def loaded(self) -> bool:

@@ -9,7 +9,9 @@ by the local runtime:
   LeakSanitizer snapshots for C, tracemalloc snapshots for Python) names the allocation site
   whose bytes grow, before the SIGKILL that leaves no report;
 * **after**: the patched build must run the whole ``duration`` with no kill, no exit, and memory
-  flat — the least-squares slope of its usage below ``flat_threshold`` (see there for why).
+  flat — the least-squares slope of its usage below ``flat_threshold`` (see there for why) —
+  and, where the language's probe is light enough to watch it (tracemalloc), its snapshots
+  must no longer grow at the finding's site.
 
 Builds use ``CFLAGS=-O0 -g`` from the environment (a Makefile's ``CFLAGS ?=`` lets it win): at
 ``-O2`` gcc deletes a ``malloc`` whose buffer is never read, and the leak would vanish from the
@@ -52,7 +54,13 @@ from ..sources.monitors.local_runtime import (
 from ..sources.monitors.sandbox import Sandbox
 from ..sources.repository import head_sha
 from ..units import format_bytes, format_quantity
-from .probes import NEEDS_CGROUP, RuntimeProbe, runtime_probe
+from .probes import (
+    NEEDS_CGROUP,
+    PatchedRunProbe,
+    RuntimeProbe,
+    patched_run_probe,
+    runtime_probe,
+)
 from .worktrees import temporary_worktree
 
 __all__ = [
@@ -66,6 +74,7 @@ __all__ = [
 BUILD_CFLAGS = "-O0 -g"
 DEFAULT_DURATION = 3.0
 DEFAULT_REPRODUCE_TIMEOUT = 30.0
+PROBE_AFTER_SECONDS = 3.0  # the patched build under the probe: warm-up, then snapshots
 BUILD_TIMEOUT = 600.0
 WARM_UP_FRACTION = 0.25
 LIMIT_FRACTION_PER_SECOND = 0.01
@@ -166,6 +175,7 @@ class _Verification:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     git_sha: str | None = None
+    after_growth: tuple[str, int, int] | None = None  # (probe, bytes at the site, snapshots)
 
     def run(self) -> VerificationResult:
         missing = self._missing_commands()
@@ -234,6 +244,8 @@ class _Verification:
         if not before.events:
             return self._not_reproduced(before, site)
         after, exits = self._run_after(after_tree)
+        if not after.events and not exits:
+            self._probe_after(after_tree)
         return self._judge(before, after, exits, site)
 
     def _build(self, tree: Path, stage: str) -> None:
@@ -316,6 +328,34 @@ class _Verification:
         finally:
             self.timings["verify-after"] = round(time.monotonic() - started, 3)
 
+    def _probe_after(self, tree: Path) -> None:
+        """A short run of the patched build under the probe, when the language has one light
+        enough: does the finding's site still grow? Its own run, so the probe's memory never
+        counts against the flat check."""
+        probe = patched_run_probe(self.finding, tree, self.sandbox) if self.use_lsan else None
+        if probe is None:
+            return
+        self.stage(f"running the patched build under {probe.name} for {PROBE_AFTER_SECONDS:g} s")
+        started = time.monotonic()
+        try:
+            run_command = probe.wrap(exec_form(self.service.run or ""))
+            runtime = self._runtime(tree, run_command, [probe], [probe.directory])
+            runtime.run(max_kills=1, duration=PROBE_AFTER_SECONDS, build=False)
+            self.after_growth = self._site_growth_after(probe)
+        finally:
+            probe.cleanup()
+            self.timings["probe-after"] = round(time.monotonic() - started, 3)
+
+    def _site_growth_after(self, probe: PatchedRunProbe | None) -> tuple[str, int, int] | None:
+        """(probe name, bytes grown at the finding's site, snapshots) in the patched run."""
+        if probe is None or self.finding is None:
+            return None
+        grown = probe.growth_at(self.finding)
+        if grown is None:
+            self.notes.append(f"{probe.name} took too few snapshots of the patched build.")
+            return None
+        return probe.name, grown[0], grown[1]
+
     def _runtime(
         self,
         tree: Path,
@@ -363,6 +403,8 @@ class _Verification:
                 f"{after.duration:.1f} s (flat means below {format_bytes(threshold)}/s)."
             )
             outcome = VerificationOutcome.FIX_FAILED
+        elif self._still_grows_at_site(before_slope, lines):
+            outcome = VerificationOutcome.FIX_FAILED
         else:
             lines.append(
                 f"The patched build ran {after.duration:.1f} s with no kill and flat memory: "
@@ -378,6 +420,26 @@ class _Verification:
             site=snapshots,
             slopes=(before_slope, after_slope, threshold),
         )
+
+    def _still_grows_at_site(self, before_slope: float, lines: list[str]) -> bool:
+        """Whether the patched run's probe saw the finding's site grow (it says so either way)."""
+        if self.after_growth is None or self.finding is None:
+            return False
+        name, grown, snapshots = self.after_growth
+        site = f"{self.finding.function}() ({self.finding.file}:{self.finding.line})"
+        # 10 % of what the current build grew by in a second, and at least 1 MiB
+        allowed = max(2**20, 0.1 * before_slope)
+        if grown > allowed:
+            lines.append(
+                f"{name} on the patched build: {site} still grows "
+                f"(+{format_bytes(grown)} over {snapshots} snapshots)."
+            )
+            return True
+        self.notes.append(
+            f"{name} on the patched build: no growth at {site} "
+            f"(+{format_bytes(grown)} over {snapshots} snapshots)."
+        )
+        return False
 
     def _describe_before(self, before: RunResult) -> str:
         event = before.events[0]

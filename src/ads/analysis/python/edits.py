@@ -82,10 +82,10 @@ class _Side:
                 continue
             self._statement(stmt, function, in_loop)
             loop = isinstance(stmt, ast.While | ast.For | ast.AsyncFor)
-            for field in ("body", "orelse", "finalbody"):
-                inner = getattr(stmt, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    self._walk(inner, prefix, in_loop=in_loop or loop, function=function)
+            for block in ("body", "orelse", "finalbody"):
+                nested = getattr(stmt, block, None)
+                if isinstance(nested, list) and nested and isinstance(nested[0], ast.stmt):
+                    self._walk(nested, prefix, in_loop=in_loop or loop, function=function)
             for handler in getattr(stmt, "handlers", []):
                 self._walk(handler.body, prefix, in_loop=in_loop, function=function)
             if isinstance(stmt, ast.Match):
@@ -105,7 +105,9 @@ class _Side:
         if isinstance(stmt, ast.Delete):
             for target in stmt.targets:
                 base = target.value if isinstance(target, ast.Subscript) else target
-                self._op(self.evictions, function, base, f"del {ast.unparse(target)}", stmt, in_loop)
+                self._op(
+                    self.evictions, function, base, f"del {ast.unparse(target)}", stmt, in_loop
+                )
         if isinstance(stmt, ast.Assign | ast.AugAssign):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:

@@ -70,7 +70,9 @@ def _unified_diff(path: str, before: str, after: str) -> str:
 
 def _unused_bound(tree: ast.Module) -> str | None:
     """A module-level integer constant named like a bound that no code reads."""
-    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    loaded = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target, value = stmt.targets[0], stmt.value
@@ -105,9 +107,12 @@ def _bound(tree: ast.Module, finding: Finding) -> tuple[str, str]:
 def _statement_at(tree: ast.Module, line: int) -> ast.stmt | None:
     best: ast.stmt | None = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and node.lineno == line:
-            if best is None or isinstance(best, ast.FunctionDef | ast.AsyncFunctionDef):
-                best = node
+        if (
+            isinstance(node, ast.stmt)
+            and node.lineno == line
+            and (best is None or isinstance(best, ast.FunctionDef | ast.AsyncFunctionDef))
+        ):
+            best = node
     return best
 
 
@@ -141,7 +146,9 @@ def propose_fix(path: str, source: str, finding: Finding) -> FixProposal:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise AnalysisError(f"{path} does not parse as Python ({exc.msg}, line {exc.lineno})")
+        raise AnalysisError(
+            f"{path} does not parse as Python ({exc.msg}, line {exc.lineno})"
+        ) from None
     lines = source.splitlines(keepends=True)
     statement = _statement_at(tree, finding.line)
     if statement is None and not finding.allocation.startswith("@"):
@@ -167,7 +174,10 @@ def propose_fix(path: str, source: str, finding: Finding) -> FixProposal:
         added = [f"{indent}while len({name}) > {bound}:\n", f"{inner}{name}.popitem(last=False)\n"]
         how = "evicting the oldest"
     elif kind in ("dict", "defaultdict", "Counter"):
-        added = [f"{indent}while len({name}) > {bound}:\n", f"{inner}del {name}[next(iter({name}))]\n"]
+        added = [
+            f"{indent}while len({name}) > {bound}:\n",
+            f"{inner}del {name}[next(iter({name}))]\n",
+        ]
         how = "evicting the oldest (dicts keep insertion order)"
     elif kind == "list":
         added = [f"{indent}del {name}[:-{bound}]\n"]

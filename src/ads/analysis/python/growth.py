@@ -137,9 +137,7 @@ class _Evictions:
                 method = _method(node)
                 receiver = _receiver(node)
                 if method in EVICTIONS or (method == "get" and receiver is not None):
-                    container = (
-                        self.program.container(fn.file, fn, receiver) if receiver else None
-                    )
+                    container = self.program.container(fn.file, fn, receiver) if receiver else None
                     if container is not None and (method != "get" or container.kind == "queue"):
                         self.evicted.setdefault(id(container), f"{ast.unparse(node)}")
                 name = (dotted(node.func) or "").rpartition(".")[2].lower()
@@ -186,7 +184,7 @@ def _cache_decorator(fn: Function) -> tuple[ast.expr, str] | None:
     if isinstance(node, ast.Module):
         return None
     for decorator in node.decorator_list:
-        name = (dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or "")
+        name = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or ""
         last = name.rpartition(".")[2]
         if last == "cache" and not isinstance(decorator, ast.Call):
             return decorator, f"@{name}"
@@ -377,18 +375,23 @@ def find_growth(program: Program) -> list[Finding]:
                 Growth(fn, _statement(fn, node), container, what, driver, driver.loop,
                        sizes.of(fn, value))
             )  # fmt: skip
-        if path is not None or fn.qualname == "<module>":
-            cached = _cache_decorator(fn)
-            if cached is not None and path is not None and _arguments(fn):
-                if not any(
-                    _method(c) == "cache_clear" and fn.name in ast.unparse(c.func)
-                    for f in program.functions.values()
-                    for c in _calls(f.node)
-                ):
-                    growths.append(Growth(fn, cached[0], None, "cache", path, path.loop))
-            for call, what, _target in _registrations(program, fn) if path else []:
-                growths.append(Growth(fn, _statement(fn, call), None, what, path, path.loop))
+        if path is None:
+            continue
+        cached = _cache_decorator(fn)
+        if cached is not None and _arguments(fn) and not _cleared(program, fn):
+            growths.append(Growth(fn, cached[0], None, "cache", path, path.loop))
+        for call, what, _target in _registrations(program, fn):
+            growths.append(Growth(fn, _statement(fn, call), None, what, path, path.loop))
     return [_finding(program, g) for g in growths]
+
+
+def _cleared(program: Program, fn: Function) -> bool:
+    """Whether some code calls ``fn.cache_clear()``."""
+    return any(
+        _method(c) == "cache_clear" and fn.name in ast.unparse(c.func)
+        for f in program.functions.values()
+        for c in _calls(f.node)
+    )
 
 
 def _issue(growth: Growth) -> str:

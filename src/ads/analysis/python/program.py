@@ -383,17 +383,12 @@ def _loop_shape(node: ast.While | ast.For | ast.AsyncFor) -> tuple[str, str] | N
 
 
 def _sleep_seconds(body: Sequence[ast.stmt], constants: dict[str, int | float]) -> float | None:
+    """Seconds one iteration sleeps (``time.sleep``/``asyncio.sleep`` with a constant)."""
     total = 0.0
     for stmt in body:
-        for node in _own_nodes(stmt) if not isinstance(stmt, ast.expr) else []:
+        for node in [stmt, *_own_nodes(stmt)]:
             if isinstance(node, ast.Call) and _last(dotted(node.func)) == "sleep" and node.args:
                 seconds = fold_float(node.args[0], constants)
-                if seconds is not None and seconds > 0:
-                    total += seconds
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call | ast.Await):
-            call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
-            if isinstance(call, ast.Call) and _last(dotted(call.func)) == "sleep" and call.args:
-                seconds = fold_float(call.args[0], constants)
                 if seconds is not None and seconds > 0:
                     total += seconds
     return total or None
@@ -496,7 +491,7 @@ class _Indexer:
         key = (self.module.file, name, owner)
         if key not in self.program.containers:
             self.program.containers[key] = Container(
-                name, self.module.file, target.lineno, kind, scope, bounded, owner
+                name, self.module.file, getattr(target, "lineno", 0), kind, scope, bounded, owner
             )
 
     def _definition(self, node: ast.AST, cls: ast.ClassDef | None, prefix: str) -> None:
@@ -521,10 +516,14 @@ class _Indexer:
             owner = prefix.rstrip(".")
         fn = Function(qual, self.module.file, node, owner, _entry_of(node, cls, self.module.file))
         self.program.functions[(self.module.file, qual)] = fn
-        if node.name == "__init__" and owner is not None and owner not in self.module.handler_classes:
-            for stmt in own_nodes(node):
-                if isinstance(stmt, ast.Assign | ast.AnnAssign):
-                    for target, value in _assigned(stmt):
+        if (
+            node.name == "__init__"
+            and owner is not None
+            and owner not in self.module.handler_classes
+        ):
+            for each in own_nodes(node):
+                if isinstance(each, ast.Assign | ast.AnnAssign):
+                    for target, value in _assigned(each):
                         if dotted(target) and str(dotted(target)).startswith("self."):
                             self._maybe_container(target, value, "instance", owner)
         self._loops(fn)
@@ -540,7 +539,12 @@ class _Indexer:
             if shape is None:
                 continue
             loop = HotLoop(
-                node, fn.qualname, fn.file, shape[0], shape[1], _sleep_seconds(node.body, self.floats)
+                node,
+                fn.qualname,
+                fn.file,
+                shape[0],
+                shape[1],
+                _sleep_seconds(node.body, self.floats),
             )
             self.program.loops.append(loop)
             # Locals made before the loop (not inside it) and filled in it live as long as it.

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-random lint bench clean
+.PHONY: demo demo-python test test-random lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/ads demo
+
+# The same loop on the Python demo service (examples/py-pages-service): tracemalloc at run time.
+demo-python: $(STAMP)
+	$(BIN)/ads demo --service py-pages-service --workdir .ads/demo-python
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

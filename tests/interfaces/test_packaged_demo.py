@@ -121,3 +121,15 @@ def test_pagerduty_local_serves_alone_from_the_installed_wheel(
         process.wait(timeout=20)
     assert "demo_seed.yaml" in output and str(installed.parent) in output, output  # the wheel's
     assert email.endswith("@example.com")
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_python_demo_service(installed: Path, tmp_path: Path) -> None:
+    """``ads demo --service py-pages-service`` needs its sources in the installed package."""
+    code = (
+        "from ads.interfaces.demo_workspace import PY_DEMO_SOURCE as s; "
+        "print(sorted(p.relative_to(s).as_posix() for p in s.rglob('*') if p.is_file()))"
+    )
+    listed = run(installed / "python", "-c", code, cwd=tmp_path, env=clean_env())
+    for name in ("pages/worker.py", "ads.yaml", "infra/kubernetes/deployment.yaml", "Makefile"):
+        assert f"'{name}'" in listed, listed

@@ -8,7 +8,10 @@ import click
 
 from .cli_common import reports_errors
 
-__all__ = ["demo"]
+__all__ = ["DEMO_SERVICES", "demo"]
+
+#: ``ads.interfaces.demo.DEMOS`` by name (listed here so ``--help`` needs no import of it)
+DEMO_SERVICES = ("ads-demo-service", "py-pages-service")
 
 
 @click.command()
@@ -34,8 +37,15 @@ __all__ = ["demo"]
     help="Seconds for the whole demo; past it, the step under way stops and nothing more is "
     "posted or pushed.",
 )
+@click.option(
+    "--service",
+    type=click.Choice(DEMO_SERVICES),
+    default=DEMO_SERVICES[0],
+    show_default=True,
+    help="Which demo service: the C worker, or the Python page service (py-pages-service).",
+)
 @reports_errors
-def demo(workdir: Path, kills: int, timeout: float) -> None:
+def demo(workdir: Path, kills: int, timeout: float, service: str) -> None:
     """Run the whole ADS loop on the demo service, on this machine, with nothing to configure.
 
     Ctrl-C stops the step under way at once; nothing is posted or pushed after it (exit 130).
@@ -44,7 +54,8 @@ def demo(workdir: Path, kills: int, timeout: float) -> None:
     Examples:
       ads demo
       ads demo --workdir /tmp/ads-demo --kills 2 --timeout 120
+      ads demo --service py-pages-service
     """
     from .demo import run_demo
 
-    run_demo(workdir, kills=kills, timeout=timeout)
+    run_demo(workdir, kills=kills, timeout=timeout, service=service)

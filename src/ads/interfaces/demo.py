@@ -41,13 +41,18 @@ from ..workflow import (
 from ..workflow.report import analysis_block
 from ..workflow.webhooks import Job
 from .console import LiveRunStatus, console, oom_table
-from .demo_workspace import create_demo_workspace
+from .demo_workspace import create_demo_workspace, create_python_demo_workspace
 from .http_server import BackgroundServer
 from .webhook import WebhookService
 
 __all__ = ["run_demo"]
 
 SERVICE = "ads-demo-service"
+#: the services ``ads demo --service`` runs, each with the history its workspace is built with
+DEMOS: dict[str, Callable[..., Path]] = {
+    SERVICE: create_demo_workspace,  # C: a worker that stopped freeing its buffer
+    "py-pages-service": create_python_demo_workspace,  # Python: a cache that lost its eviction
+}
 
 
 @dataclass
@@ -89,8 +94,11 @@ def run_demo(
     kills: int = 2,
     timeout: float = 60.0,
     clock: Callable[[], datetime] | None = None,
+    service: str = SERVICE,
 ) -> None:
     """The demo, end to end; ``AdsError`` if it does not finish within ``timeout`` seconds.
+
+    ``service`` is one of ``DEMOS``: the C worker (the default) or the Python page service.
 
     ``timeout`` bounds the whole demo: when it passes, the step under way is stopped at once
     (``ads.interrupts``, as Ctrl-C does) and nothing is posted or pushed after it. ``clock`` is
@@ -102,7 +110,7 @@ def run_demo(
     deadline.daemon = True
     deadline.start()
     try:
-        _run_demo(workdir, kills=kills, timeout=timeout, clock=clock)
+        _run_demo(workdir, kills=kills, timeout=timeout, clock=clock, service=service)
     except interrupts.Interrupted as exc:
         if exc.reason != reason:
             raise
@@ -115,12 +123,21 @@ def run_demo(
 
 
 def _run_demo(
-    workdir: Path, *, kills: int, timeout: float, clock: Callable[[], datetime] | None
+    workdir: Path,
+    *,
+    kills: int,
+    timeout: float,
+    clock: Callable[[], datetime] | None,
+    service: str = SERVICE,
 ) -> None:
-    console.rule("[bold]ADS demo: ads-demo-service under a 64Mi memory limit")
+    if service not in DEMOS:
+        raise ConfigError(
+            f"no demo service {service!r}", hint=f"choose one of {', '.join(sorted(DEMOS))}"
+        )
+    console.rule(f"[bold]ADS demo: {service} under a 64Mi memory limit")
     timeline = Timeline()
     workdir = _fresh_workdir(workdir.resolve())
-    repo = create_demo_workspace(workdir / SERVICE, now=clock() if clock else None)
+    repo = DEMOS[service](workdir / service, now=clock() if clock else None)
     settings = load_settings(repo / "ads.yaml")
     settings.state_dir = workdir / "state"
     timeline.mark(f"workspace ready: {repo} (a private git copy with history)")
@@ -167,7 +184,9 @@ def _run_demo(
             receiver.start_worker()
             timeline.mark(f"ads serve at {ads_server.url}, subscribed to PagerDuty webhooks")
             try:
-                _reproduce(ctx, repo, pagerduty, timeline, kills=kills, timeout=timeout)
+                _reproduce(
+                    ctx, repo, pagerduty, timeline, kills=kills, timeout=timeout, name=service
+                )
                 with console.status("ADS is diagnosing, verifying and opening the PR…"):
                     while not outcome.done.wait(0.1):
                         interrupts.check()
@@ -176,7 +195,7 @@ def _run_demo(
         interrupts.check()  # the worker may have been stopped mid-job: no summary of half a job
         if outcome.error or outcome.remediation is None:
             raise RuntimeUnavailableError(f"remediation failed: {outcome.error}")
-        _summarise(ctx, outcome.remediation, timeline)
+        _summarise(ctx, outcome.remediation, timeline, service)
 
 
 def _said(state: str) -> str:
@@ -209,7 +228,7 @@ def _fresh_workdir(workdir: Path) -> Path:
     """Each demo starts from a clean account (no incident left open): the previous demo's
     directory is removed, but only one that a demo made (it holds the marker file)."""
     if workdir.exists():
-        ours = {MARKER, SERVICE, "pagerduty", "state"}
+        ours = {MARKER, *DEMOS, "pagerduty", "state"}
         if not (workdir / MARKER).is_file() and not {p.name for p in workdir.iterdir()} <= ours:
             raise ConfigError(
                 f"{workdir} exists and was not made by ads demo; refusing to overwrite it",
@@ -229,11 +248,12 @@ def _reproduce(
     *,
     kills: int,
     timeout: float,
+    name: str = SERVICE,
 ) -> None:
-    service = ctx.settings.service(SERVICE)
-    with LiveRunStatus(SERVICE) as status:
+    service = ctx.settings.service(name)
+    with LiveRunStatus(name) as status:
         alerter = runtime_alerter(
-            ctx, service, repo, routing_key=pagerduty.routing_key(SERVICE), notify=status.notice
+            ctx, service, repo, routing_key=pagerduty.routing_key(name), notify=status.notice
         )
 
         observers = [status, alerter, _Marker(timeline)]
@@ -258,7 +278,9 @@ class _Marker(RunObserver):
         self.timeline.mark("kernel OOM-killed the worker (exit 137) → Events API v2 trigger")
 
 
-def _summarise(ctx: Context, remediation: Remediation, timeline: Timeline) -> None:
+def _summarise(
+    ctx: Context, remediation: Remediation, timeline: Timeline, name: str = SERVICE
+) -> None:
     client = ctx.pagerduty
     incident = client.get_incident(remediation.incident_id)
     diagnosis = ctx.store.diagnosis(incident.id)
@@ -280,7 +302,7 @@ def _summarise(ctx: Context, remediation: Remediation, timeline: Timeline) -> No
         console.print(f"verification: [bold]{outcome}[/] — {verification.detail}")
     console.print(remediation.fix_diff or remediation.fix_summary, highlight=False, markup=False)
     console.rule("Pull request")
-    repo = ctx.settings.repo_path(ctx.settings.service(SERVICE))
+    repo = ctx.settings.repo_path(ctx.settings.service(name))
     console.print(f"branch {remediation.branch} in {repo}")
     console.print(f"Title: {remediation.pr_title}", markup=False)
     console.print(remediation.pr_body or "", markup=False)

@@ -1,0 +1,93 @@
+"""tracemalloc snapshots from an unmodified Python service: the bootstrap, the diff, the site."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from ads.actions.tracemalloc_probe import TracemallocSnapshots
+from ads.models import Finding, FindingKind
+
+SERVICE = '''\
+import time
+
+KEPT = []
+
+
+def handle(n):
+    KEPT.append(b"x" * 100_000)
+
+
+def main():
+    n = 0
+    while True:
+        n += 1
+        handle(n)
+        time.sleep(0.005)
+
+
+main()
+'''
+
+
+def _finding(function: str, line: int) -> Finding:
+    return Finding(
+        file="svc/app.py", function=function, line=line, end_line=line,
+        kind=FindingKind.UNBOUNDED_GROWTH, issue="grows", allocation="KEPT.append(...)",
+    )  # fmt: skip
+
+
+def _wait_for(condition, seconds: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_the_growing_site_is_named_with_its_function(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "svc").mkdir(parents=True)
+    (tree / "svc" / "app.py").write_text(SERVICE)
+    probe = TracemallocSnapshots(tree)
+    proc = subprocess.Popen(
+        ["bash", "-c", probe.wrap("exec python3 svc/app.py")], cwd=tree,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )  # fmt: skip
+    try:
+        probe.started(0, proc.pid)
+        _wait_for(probe.loaded)
+        for taken in (1, 2, 3):
+            assert probe.snapshot() == 1
+            _wait_for(lambda n=taken: len(next(iter(probe.reports().values()), [])) >= n)
+            time.sleep(0.2)
+    finally:
+        proc.kill()
+        proc.wait()
+    found = probe.growing_site()
+    assert found is not None
+    site, grown, snapshots = found
+    assert (site.file, site.line, site.function) == ("svc/app.py", 7, "handle")
+    assert str(site) == "svc/app.py:7 in handle()"
+    assert site.traceback().startswith("svc/app.py:7 handle() ← svc/app.py:14 main()")
+    assert grown > 1_000_000 and snapshots == 3
+    assert site.matches(_finding("handle", 7))
+    assert not site.matches(_finding("other", 30))
+    growth = probe.growth_at(_finding("handle", 7))
+    assert growth is not None and growth[0] > 1_000_000
+    probe.cleanup()
+    assert not probe.directory.exists()
+
+
+def test_a_service_without_the_bootstrap_is_never_signalled(tmp_path: Path) -> None:
+    """SIGUSR2 would kill a process that has no handler: only ready processes get it."""
+    probe = TracemallocSnapshots(tmp_path)
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        probe.started(0, proc.pid)
+        assert probe.snapshot() == 0
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+        probe.cleanup()

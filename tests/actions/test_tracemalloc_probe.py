@@ -9,7 +9,7 @@ from pathlib import Path
 from ads.actions.tracemalloc_probe import TracemallocSnapshots
 from ads.models import Finding, FindingKind
 
-SERVICE = '''\
+SERVICE = """\
 import time
 
 KEPT = []
@@ -28,7 +28,7 @@ def main():
 
 
 main()
-'''
+"""
 
 
 def _finding(function: str, line: int) -> Finding:

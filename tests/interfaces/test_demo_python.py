@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from ads.interfaces.demo import run_demo
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.sources.storage import Store
+from pagerduty_local import LocalPagerDuty
 from tests.interfaces.test_demo import WEEK_ONE, level_one_handle, pinned
 
 
@@ -44,7 +44,10 @@ def test_python_demo_runs_the_whole_loop(
     diff = git(repo, "diff", f"main...{branch}", "--unified=0")
     added = [line for line in diff.splitlines() if line.startswith("+") and "+++" not in line]
     removed = [line for line in diff.splitlines() if line.startswith("-") and "---" not in line]
-    assert added == ["+    while len(_pages) > MAX_CACHED_PAGES:", "+        _pages.popitem(last=False)"]
+    assert added == [
+        "+    while len(_pages) > MAX_CACHED_PAGES:",
+        "+        _pages.popitem(last=False)",
+    ]
     assert removed == []
 
     pr = (workdir / "state" / "pull-requests" / "1.md").read_text()

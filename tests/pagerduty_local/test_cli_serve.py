@@ -85,7 +85,7 @@ def test_what_serve_prints_is_all_a_client_needs(
     )
     assert shell.returncode == 0, shell.stderr
     names, ids = shell.stdout.splitlines()
-    assert names == '["ads-demo-service"]'
+    assert names == '["ads-demo-service", "py-pages-service"]'
     assert ids.startswith('["P')
 
 

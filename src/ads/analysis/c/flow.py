@@ -12,8 +12,10 @@ the usual allocation-failure handling is not mistaken for a leak.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
+from functools import lru_cache
 
 from ads.analysis.c.expressions import ExpressionWalker
 from ads.analysis.c.paths import (
@@ -50,8 +52,16 @@ __all__ = [
 
 # Statements never skipped: jump targets, and preprocessor branches (they split paths).
 _NEVER_INERT = frozenset({"labeled_statement", "case_statement"})
-_PATH_ENDERS = (b"return", b"break", b"continue", b"goto", b"exit", b"abort", b"err",
-                b"longjmp", b"unreachable", b"panic", b"Panic", b"assert")  # fmt: skip
+_PATH_ENDERS = re.compile(
+    rb"return|break|continue|goto|exit|abort|err|longjmp|unreachable|panic|Panic|assert"
+)
+
+
+@lru_cache(maxsize=4096)
+def _mentions(names: frozenset[str]) -> re.Pattern[bytes]:
+    """A regex finding any of ``names`` as a whole C identifier (not inside a longer one)."""
+    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+    return re.compile(rb"(?<![A-Za-z0-9_$])(?:" + alternatives + rb")(?![A-Za-z0-9_$])")
 
 
 class _Walker(ExpressionWalker):
@@ -82,25 +92,29 @@ class _Walker(ExpressionWalker):
     def _inert(self, node: Node, states: list[PathState]) -> bool:
         """Whether ``node`` leaves every state as it is: it holds neither the allocation site
         nor a name the paths follow, nor anything that can end a path. Checked on the source
-        bytes (a C-speed substring test); a false "maybe" only costs the full walk."""
+        bytes (C-speed searches: a substring test for the path enders, a whole-word regex for
+        the names, so ``p`` is not found in ``printf``); a false "maybe" only costs the walk."""
         if node.type in _NEVER_INERT:
             return False
         text = node.text or b""
         site = self.r.site
         if site is not None and node.start_byte <= site.start_byte < node.end_byte:
             return False
-        if any(word in text for word in _PATH_ENDERS):
-            return False
+        words: set[str] = set()
+        allocated = False
         for st in states:
             if st.status is Status.DEAD:
                 continue
-            if any(name.encode() in text for name in st.names):
-                return False
-            if self.r.out_param and self.r.out_param.encode() in text:
-                return False
-            if any(t in st.names and p.encode() in text for p, t in self.r.pointees.items()):
-                return False
-        return True
+            allocated = allocated or st.status is not Status.NONE
+            words |= st.names
+            words.update(p for p, t in self.r.pointees.items() if t in st.names)
+        if self.r.out_param:
+            words.add(self.r.out_param)
+        if words and _mentions(frozenset(words)).search(text) is not None:
+            return False
+        # Before the allocation every path holds nothing: a path that ends there (``return``,
+        # ``break``) ends holding nothing, which no verdict counts, so only the site matters.
+        return not allocated or _PATH_ENDERS.search(text) is None
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
         if node is None:

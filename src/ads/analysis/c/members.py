@@ -99,29 +99,38 @@ def _owners_seen_by(fn: Function, kind: str, owners: list[_Owner]) -> list[_Owne
     return [o for o in owners if not private(o.function.file, o.function)]
 
 
-def _constructors(
-    program: Program, functions: list[Function], destructor: Function
-) -> set[str] | None:
+#: callee name → the calls of it, with their caller: who calls a destructor, found at once
+_CallIndex = dict[str, list[tuple[Function, Node]]]
+
+
+def _calls_by_callee(functions: list[Function]) -> _CallIndex:
+    index: _CallIndex = {}
+    for fn in functions:
+        for call in fn.calls:
+            name = callee_name(call)
+            if name is not None:
+                index.setdefault(name, []).append((fn, call))
+    return index
+
+
+def _constructors(program: Program, calls: _CallIndex, destructor: Function) -> set[str] | None:
     """The repo functions whose result is what callers hand to ``destructor`` (``c =
     createFakeClient(); … freeFakeClient(c);``); None when some caller's object comes from
     elsewhere (a lookup, a parameter, anything but a fresh allocation), so every owner
     counts."""
     found: set[str] = set()
-    for fn in functions:
-        for call in fn.calls:
-            if callee_name(call) != destructor.name:
-                continue
-            argument = _first_argument(call)
-            made = [
-                callee_name(value)
-                for node in find_all(fn.body, "assignment_expression")
-                if " ".join(text_of(node.child_by_field_name("left")).split()) == argument
-                and (value := strip_expression(node.child_by_field_name("right"))) is not None
-                and value.type == "call_expression"
-            ]
-            if not made or not all(program.allocates(name) for name in made):
-                return None  # an object found by a lookup: any owner may have filled it
-            found |= {name for name in made if name}
+    for fn, call in calls.get(destructor.name, []):
+        argument = _first_argument(call)
+        made = [
+            callee_name(value)
+            for node in find_all(fn.body, "assignment_expression")
+            if " ".join(text_of(node.child_by_field_name("left")).split()) == argument
+            and (value := strip_expression(node.child_by_field_name("right"))) is not None
+            and value.type == "call_expression"
+        ]
+        if not made or not all(program.allocates(name) for name in made):
+            return None  # an object found by a lookup: any owner may have filled it
+        found |= {name for name in made if name}
     return found or None
 
 
@@ -205,24 +214,18 @@ def _released_members(
     return released
 
 
-def _callers_release_first(
-    functions: list[Function], destructor: Function, releasers: set[str]
-) -> bool:
+def _callers_release_first(calls: _CallIndex, destructor: Function, releasers: set[str]) -> bool:
     """Whether every call of ``destructor(x)`` comes with a call of a member releaser on the
     same ``x`` in the same caller (``freeFakeClientArgv(c); … freeFakeClient(c);``). With no
     call by name in sight (a callback), the releasers elsewhere get the benefit of the doubt."""
-    for fn in functions:
-        calls = fn.calls
-        for call in calls:
-            if callee_name(call) != destructor.name:
-                continue
-            argument = _first_argument(call)
-            covered = any(
-                callee_name(other) in releasers and _first_argument(other) == argument
-                for other in calls
-            )
-            if not covered:
-                return False
+    for fn, call in calls.get(destructor.name, []):
+        argument = _first_argument(call)
+        covered = any(
+            callee_name(other) in releasers and _first_argument(other) == argument
+            for other in fn.calls
+        )
+        if not covered:
+            return False
     return True
 
 
@@ -288,6 +291,7 @@ def forgotten_members(program: Program, driven: dict[str, LoopInfo]) -> list[Fin
     if not owned:
         return []
     released = _released_members(program, functions)
+    calls = _calls_by_callee(functions)
     kinds = {kind for kind, _ in owned}
     findings: list[Finding] = []
     for fn in functions:
@@ -300,7 +304,7 @@ def forgotten_members(program: Program, driven: dict[str, LoopInfo]) -> list[Fin
             release = _released_param(program, fn, param)
             if release is None:
                 continue
-            makers = _constructors(program, functions, fn)
+            makers = _constructors(program, calls, fn)
             for (owner_kind, member), all_owners in sorted(owned.items()):
                 if owner_kind != kind:
                     continue
@@ -313,7 +317,7 @@ def forgotten_members(program: Program, driven: dict[str, LoopInfo]) -> list[Fin
                 if _handles(program, fn, param, member, 0):
                     continue
                 releasers = released.get((kind, member), set()) - {fn.name}
-                if releasers and _callers_release_first(functions, fn, releasers):
+                if releasers and _callers_release_first(calls, fn, releasers):
                     continue
                 findings.append(_finding(fn, param, kind, member, owner, release, driven))
     return findings

@@ -6,13 +6,27 @@ followed pointer, so that assignments, returns and call arguments can say where 
 
 from __future__ import annotations
 
+import re
+
 from ads.analysis.c.paths import CalleeEffect, PathState, Region, Status, settle, use
-from ads.analysis.c.syntax import Node, arrow_of, callee_name, line_of, strip_expression
+from ads.analysis.c.syntax import (
+    Node,
+    arrow_of,
+    callee_name,
+    identifier_pattern,
+    line_of,
+    strip_expression,
+)
 from ads.analysis.c.vocabulary import MEMORY_COPIES
 
-__all__ = ["REALLOC_FAILURE", "ExpressionWalker"]
+__all__ = ["PATH_ENDERS", "REALLOC_FAILURE", "ExpressionWalker"]
 
 REALLOC_FAILURE = "lost when realloc() fails (the old block is overwritten with NULL)"
+#: Words in source text that may end a path (jumps, ``exit``-like calls): text without any of
+#: them, without the site and without a followed name leaves every path state as it was.
+PATH_ENDERS = re.compile(
+    rb"return|break|continue|goto|exit|abort|err|longjmp|unreachable|panic|Panic|assert"
+)
 
 
 class ExpressionWalker:
@@ -25,8 +39,11 @@ class ExpressionWalker:
         """Evaluate ``node``; the bool says whether its value is the followed pointer."""
         if node is None or st.status is Status.DEAD:
             return st, False
-        if self.r.site is not None and node.id == self.r.site.id:
+        site = self.r.site
+        if site is not None and node.id == site.id:
             return self._allocate(node, st)
+        if node.named_child_count > 1 and self._untouched(node, st):
+            return st, False
         kind = node.type
         if kind == "identifier":
             name = node.text.decode() if node.text else ""
@@ -93,6 +110,23 @@ class ExpressionWalker:
         for child in node.named_children:
             st, _ = self.expr(child, st)
         return st, False
+
+    def _untouched(self, node: Node, st: PathState) -> bool:
+        """Whether ``node`` cannot change ``st`` nor carry its pointer: it holds neither the
+        site nor a followed name (as a whole identifier, or a pointer standing for one), nor a
+        word that may end the path. A C-speed test on the source text, so that the operands of
+        a long condition are not walked one by one; a false "maybe" only costs the walk."""
+        site = self.r.site
+        if site is not None and node.start_byte <= site.start_byte < node.end_byte:
+            return False
+        text = node.text or b""
+        words = set(st.names)
+        words.update(p for p, t in self.r.pointees.items() if t in st.names)
+        if self.r.out_param:
+            words.add(self.r.out_param)
+        if words and identifier_pattern(frozenset(words)).search(text) is not None:
+            return False
+        return PATH_ENDERS.search(text) is None
 
     def _holder(self, node: Node | None) -> str | None:
         """The local an lvalue denotes: ``x`` itself, ``*pp`` when ``pp`` stands for a local,

@@ -12,12 +12,10 @@ the usual allocation-failure handling is not mistaken for a leak.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable
-from functools import lru_cache
 
-from ads.analysis.c.expressions import ExpressionWalker
+from ads.analysis.c.expressions import PATH_ENDERS, ExpressionWalker
 from ads.analysis.c.paths import (
     NORETURN,
     CalleeEffect,
@@ -32,6 +30,7 @@ from ads.analysis.c.paths import (
 from ads.analysis.c.syntax import (
     Node,
     declared_name,
+    identifier_pattern,
     line_of,
     strip_expression,
     text_of,
@@ -52,16 +51,6 @@ __all__ = [
 
 # Statements never skipped: jump targets, and preprocessor branches (they split paths).
 _NEVER_INERT = frozenset({"labeled_statement", "case_statement"})
-_PATH_ENDERS = re.compile(
-    rb"return|break|continue|goto|exit|abort|err|longjmp|unreachable|panic|Panic|assert"
-)
-
-
-@lru_cache(maxsize=4096)
-def _mentions(names: frozenset[str]) -> re.Pattern[bytes]:
-    """A regex finding any of ``names`` as a whole C identifier (not inside a longer one)."""
-    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
-    return re.compile(rb"(?<![A-Za-z0-9_$])(?:" + alternatives + rb")(?![A-Za-z0-9_$])")
 
 
 class _Walker(ExpressionWalker):
@@ -110,11 +99,11 @@ class _Walker(ExpressionWalker):
             words.update(p for p, t in self.r.pointees.items() if t in st.names)
         if self.r.out_param:
             words.add(self.r.out_param)
-        if words and _mentions(frozenset(words)).search(text) is not None:
+        if words and identifier_pattern(frozenset(words)).search(text) is not None:
             return False
         # Before the allocation every path holds nothing: a path that ends there (``return``,
         # ``break``) ends holding nothing, which no verdict counts, so only the site matters.
-        return not allocated or _PATH_ENDERS.search(text) is None
+        return not allocated or PATH_ENDERS.search(text) is None
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
         if node is None:

@@ -7,6 +7,7 @@ one the parser saw.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ __all__ = [
     "find_all",
     "function_name",
     "function_parameters",
+    "identifier_pattern",
     "line_of",
     "parse_c",
     "pointer_parameters",
@@ -211,3 +213,11 @@ def strip_expression(node: Node | None) -> Node | None:
         else:
             return node
     return None
+
+
+@lru_cache(maxsize=4096)
+def identifier_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
+    """A regex finding any of ``names`` as a whole C identifier (``p`` is not in ``printf``):
+    the walks' C-speed test of whether some source text can touch a followed pointer."""
+    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+    return re.compile(rb"(?<![A-Za-z0-9_$])(?:" + alternatives + rb")(?![A-Za-z0-9_$])")

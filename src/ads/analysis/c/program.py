@@ -305,6 +305,7 @@ class Program:
     _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
+    _members: dict[int, frozenset[str]] = field(default_factory=dict)  # fn → p->array members
     _macros: dict[str, Function | None] = field(default_factory=dict)
     _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
@@ -328,12 +329,16 @@ class Program:
         )
 
     def _array_members(self, fn: Function) -> frozenset[str]:
-        """``p->buf`` for each pointer ``p`` of ``fn`` whose struct declares ``buf`` an array."""
-        return frozenset(
-            f"{name}->{member}"
-            for name, kind in fn.pointer_types.items()
-            for member in self.constants.array_fields(kind)
-        )
+        """``p->buf`` for each pointer ``p`` of ``fn`` whose struct declares ``buf`` an array
+        (once per function: every allocation site in it asks)."""
+        key = id(fn.node)
+        if key not in self._members:
+            self._members[key] = frozenset(
+                f"{name}->{member}"
+                for name, kind in fn.pointer_types.items()
+                for member in self.constants.array_fields(kind)
+            )
+        return self._members[key]
 
     def _union_locals(self, fn: Function) -> frozenset[str]:
         key = id(fn.node)

@@ -93,11 +93,12 @@ def walk(node: Node, *, skip: frozenset[str] = frozenset()) -> Iterator[Node]:
 def error_lines(root: Node) -> list[int]:
     """Lines of ERROR and MISSING nodes: where the parser could not follow the code."""
     lines: list[int] = []
-    if not root.has_error:
-        return lines
-    for node in walk(root):
+    stack = [root] if root.has_error else []
+    while stack:  # only subtrees that hold an error are entered
+        node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
             lines.append(line_of(node))
+        stack.extend(c for c in node.named_children if c.has_error or c.is_missing)
     return sorted(set(lines))
 
 

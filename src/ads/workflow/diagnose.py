@@ -38,7 +38,7 @@ from ..analysis.scoring import (
 from ..config import ServiceConfig
 from ..errors import AnalysisError, ConfigError
 from ..json_input import JsonInputError, parse_json
-from ..models import Change, Confidence, Diagnosis, Incident, OnCall
+from ..models import Change, Commit, Confidence, Diagnosis, Incident, OnCall
 from ..sources.pagerduty import incident_from_api
 from ..sources.repository import GitRepository
 from .context import Context
@@ -105,16 +105,17 @@ def changes_in_window(
     readers: dict[str, EditReader] | None = None,
     described: list[str] | None = None,
     rev: str = "HEAD",
+    commits: list[Commit] | None = None,
 ) -> list[Change]:
     """Commits in [since, until] touching ``paths`` (default: the service's sources and
     manifests; a source of ``.`` means the whole repository), each described against ``until``:
     removed releases, allocations, limit changes, read by each language's front end bound to
     the analysed program (``readers``), so the repository's own allocators and releasers
     count. ``described`` narrows
-    which source files get the C-level description; every commit's files are listed either way."""
-    chosen = paths if paths is not None else [*service.sources, service.manifests]
-    filters = [] if "." in chosen or "" in chosen else chosen
-    commits = repo.commits(since, until, filters, rev=rev)
+    which source files get the C-level description; every commit's files are listed either way.
+    ``commits``: the window's commits when already read (``window_commits``)."""
+    if commits is None:
+        commits = window_commits(repo, service, since, until, paths=paths, rev=rev)
     return [
         describe_commit(
             commit,
@@ -127,15 +128,34 @@ def changes_in_window(
     ]
 
 
+def window_commits(
+    repo: GitRepository,
+    service: ServiceConfig,
+    since: datetime,
+    until: datetime,
+    *,
+    paths: list[str] | None = None,
+    rev: str = "HEAD",
+) -> list[Commit]:
+    """The commits ``changes_in_window`` describes, read from git (its own processes, so the
+    read can run while the code is analysed)."""
+    chosen = paths if paths is not None else [*service.sources, service.manifests]
+    filters = [] if "." in chosen or "" in chosen else chosen
+    return repo.commits(since, until, filters, rev=rev)
+
+
 def _changes(
     repo: GitRepository,
     incident: Incident,
     service: ServiceConfig,
     readers: dict[str, EditReader],
     rev: str,
+    commits: list[Commit],
 ) -> tuple[list[Change], list[str]]:
     since, until = _window(incident, service)
-    changes = changes_in_window(repo, service, since, until, readers=readers, rev=rev)
+    changes = changes_in_window(
+        repo, service, since, until, readers=readers, rev=rev, commits=commits
+    )
     notes = [] if changes else [f"no commits between {since:%Y-%m-%d %H:%M} and the incident"]
     return changes, notes
 
@@ -165,11 +185,16 @@ def analyse(
     built, scope_note = repo.built_files()
     notes.append(scope_note)
     scope = BuildScope.from_build(built, service.sources)
-    analyses: dict[str, tuple[FrontEnd, Analysis]] = {}
-    for front_end in front_ends():  # each language analyses its own files
-        mine = [(path, data) for path, data in sources if path.endswith(front_end.suffixes)]
-        if mine:
-            analyses[front_end.name] = (front_end, front_end.analyse(mine, scope))
+    with ThreadPoolExecutor(max_workers=1) as history:
+        # git reads the window's history on the other core while the code is analysed
+        since, until = _window(incident, service)
+        reading = history.submit(window_commits, repo, service, since, until, rev=revision)
+        analyses: dict[str, tuple[FrontEnd, Analysis]] = {}
+        for front_end in front_ends():  # each language analyses its own files
+            mine = [(path, data) for path, data in sources if path.endswith(front_end.suffixes)]
+            if mine:
+                analyses[front_end.name] = (front_end, front_end.analyse(mine, scope))
+        window = reading.result()
     analysed = [analysis for _, analysis in analyses.values()]
     damaged = {pair for analysis in analysed for pair in analysis.damaged}
     wrappers = sorted({w for analysis in analysed for w in analysis.allocator_wrappers})
@@ -178,7 +203,7 @@ def analyse(
     # Change-first: every commit in the window is read in the program's own vocabulary; the
     # releases they removed are the prime suspects, judged by the path analysis of this code.
     readers = {name: fe.edit_reader(analysis) for name, (fe, analysis) in analyses.items()}
-    changes, change_notes = _changes(repo, incident, service, readers, revision)
+    changes, change_notes = _changes(repo, incident, service, readers, revision, window)
     notes += change_notes
     suspects = [s for fe, analysis in analyses.values() for s in fe.suspects(changes, analysis)]
     findings = merge_suspects([f for a in analysed for f in a.findings], suspects)

@@ -16,6 +16,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..actions.corroboration import corroborate as corroborate_findings
 from ..analysis.history import describe_commit, rank_changes
@@ -41,7 +42,10 @@ from ..json_input import JsonInputError, parse_json
 from ..models import Change, Commit, Confidence, Diagnosis, Incident, OnCall
 from ..sources.pagerduty import incident_from_api
 from ..sources.repository import GitRepository
-from .context import Context
+
+if TYPE_CHECKING:  # the PagerDuty client and the store stay unloaded for offline analyses
+    from .context import Context
+
 
 __all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read_sources"]
 

@@ -5,7 +5,7 @@
     triggers repeating an open dedup_key (each adds an alert);
   * p50/p99 latency of ``GET /incidents/{id}`` (``RestApiV2Client``) over random incidents.
 
-Run: ``.venv/bin/python bench/pagerduty_local.py [--incidents 10000] [--lookups 2000]``
+Run: ``.venv/bin/python bench/local_pagerduty.py [--incidents 10000] [--lookups 2000]``
 """
 
 from __future__ import annotations

@@ -35,7 +35,17 @@ _PATHS = {
     "escalation_policy": "escalation_policies",
     "service": "services",
     "incident": "incidents",
+    "priority": "priorities",
 }
+
+# The priorities a PagerDuty account has once priorities are turned on (P1 highest).
+PRIORITIES = [
+    ("PPRIO01", "P1", "Critical: the service is down for everyone"),
+    ("PPRIO02", "P2", "High: a major part of the service is impaired"),
+    ("PPRIO03", "P3", "Moderate: a minor part of the service is impaired"),
+    ("PPRIO04", "P4", "Low: a cosmetic or small issue"),
+    ("PPRIO05", "P5", "Informational"),
+]
 
 
 def reference(kind: str, object_id: str, summary: str) -> Doc:
@@ -94,6 +104,21 @@ class Account:
         if isinstance(value, list):
             return [self.render(item) for item in value]
         return value
+
+    def priorities(self) -> list[Doc]:
+        """The account's incident priorities, highest first."""
+        return [
+            {
+                **reference("priority", priority_id, name),
+                "type": "priority",
+                "name": name,
+                "description": description,
+                "color": color,
+            }
+            for (priority_id, name, description), color in zip(
+                PRIORITIES, ("a8171c", "eb6016", "f9b406", "555555", "cccccc"), strict=True
+            )
+        ]
 
     # seeding ------------------------------------------------------------------------------
     def load_seed(self, seed: Seed) -> None:

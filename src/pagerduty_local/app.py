@@ -19,7 +19,16 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import routes_directory, routes_events, routes_incidents, routes_web, routes_webhooks
+from . import (
+    routes_directory,
+    routes_directory_writes,
+    routes_events,
+    routes_incident_actions,
+    routes_incidents,
+    routes_unavailable,
+    routes_web,
+    routes_webhooks,
+)
 from .account import Account
 from .http import DEFAULT_RATE_LIMIT, ApiError, RateLimiter, Server, error_response
 from .incidents import IncidentBook
@@ -92,8 +101,11 @@ def create_app(
     app = Starlette(
         routes=[
             *routes_incidents.routes,
+            *routes_incident_actions.routes,
             *routes_directory.routes,
+            *routes_directory_writes.routes,
             *routes_webhooks.routes,
+            *routes_unavailable.routes,
             *routes_events.routes,
             *routes_web.routes,
         ],

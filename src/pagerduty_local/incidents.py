@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from .account import Account, new_id, reference
@@ -22,6 +23,23 @@ Doc = dict[str, Any]
 ChangeListener = Callable[[str, Doc, Doc | None], None]
 
 _HIGH = {"critical", "error"}
+
+
+def contexts(event: Doc) -> list[Doc]:
+    """An Events API trigger's ``links`` and ``images`` as alert contexts, typed as PagerDuty
+    types them (``link``: href, text; ``image``: src, href, alt text)."""
+    found: list[Doc] = []
+    for link in event.get("links") or []:
+        if isinstance(link, dict) and link.get("href"):
+            found.append({"type": "link", "href": link["href"], "text": link.get("text", "")})
+    for image in event.get("images") or []:
+        if isinstance(image, dict) and image.get("src"):
+            found.append(
+                {"type": "image", "src": image["src"]}
+                | ({"href": image["href"]} if image.get("href") else {})
+                | ({"text": image["alt"]} if image.get("alt") else {})
+            )
+    return found
 
 
 class Rejected(Exception):
@@ -178,6 +196,245 @@ class IncidentBook:
         self.on_change("incident.annotated", incident, user)
         return note
 
+    def create(self, service: Doc, fields: Doc, agent: Doc) -> Doc:
+        """Open an incident from ``POST /incidents`` (no alert: PagerDuty creates none either),
+        assigned to ``fields["assignments"]`` users or the policy's level-1 on-calls."""
+        now = format_time(self.account.now())
+        with self.store.transaction():
+            if fields.get("incident_key"):
+                open_id = self.store.open_incident_for_dedup(service["id"], fields["incident_key"])
+                if open_id is not None:
+                    raise Rejected(
+                        "Open incident with matching dedup key already exists on this service"
+                    )
+            number = self.store.next_incident_number()
+            incident_id = new_id()
+            policy = fields.get("escalation_policy") or service["escalation_policy"]
+            title = fields["title"]
+            incident: Doc = {
+                **reference("incident", incident_id, f"[#{number}] {title}"),
+                "type": "incident",
+                "incident_number": number,
+                "title": title,
+                "description": title,
+                "created_at": now,
+                "updated_at": now,
+                "status": "triggered",
+                "incident_key": fields.get("incident_key") or uuid.uuid4().hex,
+                "service": reference("service", service["id"], service["name"]),
+                "assignments": [],
+                "assigned_via": "direct_assignment"
+                if fields.get("assignments")
+                else "escalation_policy",
+                "last_status_change_at": now,
+                "last_status_change_by": agent,
+                "alert_counts": {"all": 0, "triggered": 0, "resolved": 0},
+                "is_mergeable": True,
+                "escalation_policy": {
+                    k: policy[k] for k in ("id", "type", "summary", "self", "html_url")
+                },
+                "teams": service.get("teams", []),
+                "pending_actions": [],
+                "acknowledgements": [],
+                "priority": fields.get("priority"),
+                "urgency": fields.get("urgency") or "high",
+                "incident_type": {"name": "incident_default"},
+                "body": {"type": "incident_body", "details": fields.get("details") or ""},
+            }
+            entry = self._log(
+                incident, "trigger_log_entry", "Triggered through the API", agent, now
+            )
+            incident["first_trigger_log_entry"] = {
+                k: entry[k] for k in ("id", "summary", "self", "html_url")
+            } | {"type": "trigger_log_entry_reference"}
+            users = fields.get("assignments") or self.account.on_call_at_level(policy["id"], 1)
+            self._assign(incident, users, now)
+            level_since = self.account.now().timestamp()
+            self.store.insert_incident(incident, level=1, level_since=level_since)
+        self.on_change("incident.triggered", incident, agent)
+        return incident
+
+    def set_fields(self, incident_id: str, fields: Doc, agent: Doc) -> Doc:
+        """Change ``title``, ``urgency``, ``priority``, ``escalation_policy`` or record a
+        ``resolution`` (a note PagerDuty adds when resolving), with the log entries."""
+        with self.store.transaction():
+            incident, level, since = self._require(incident_id)
+            now = format_time(self.account.now())
+            if "title" in fields:
+                incident["title"] = incident["description"] = fields["title"]
+                incident["summary"] = f"[#{incident['incident_number']}] {fields['title']}"
+            if "urgency" in fields and fields["urgency"] != incident.get("urgency"):
+                incident["urgency"] = fields["urgency"]
+                self._log(
+                    incident, "urgency_change_log_entry", f"Urgency changed to {fields['urgency']}",
+                    agent, now,
+                )  # fmt: skip
+            if "priority" in fields:
+                incident["priority"] = fields["priority"]
+            if "escalation_policy" in fields:
+                policy = fields["escalation_policy"]
+                if incident["status"] == "resolved":
+                    raise Rejected("Incident Already Resolved")
+                incident["escalation_policy"] = {
+                    k: policy[k] for k in ("id", "type", "summary", "self", "html_url")
+                }
+                self._log(
+                    incident, "escalate_log_entry",
+                    f"Reassigned to escalation policy {policy['summary']}", agent, now,
+                )  # fmt: skip
+                self._assign(incident, self.account.on_call_at_level(policy["id"], 1), now)
+                level, since = 1, self.account.now().timestamp()
+            if fields.get("resolution"):
+                self.store.add_note(
+                    incident["id"],
+                    {
+                        "id": new_id("Q", 14),
+                        "user": agent,
+                        "channel": {"summary": "The PagerDuty REST API", "type": "api"},
+                        "content": fields["resolution"],
+                        "created_at": now,
+                    },
+                )
+            incident["updated_at"] = now
+            self.store.update_incident(incident, level=level, level_since=since)
+        return incident
+
+    def snooze(self, incident_id: str, seconds: int, agent: Doc) -> Doc:
+        """Snooze an acknowledged incident: it returns to triggered after ``seconds``
+        (recorded as PagerDuty's ``pending_actions`` ``unacknowledge``)."""
+        with self.store.transaction():
+            incident, level, since = self._require(incident_id)
+            if incident["status"] != "acknowledged":
+                raise Rejected("Incident must be acknowledged to be snoozed")
+            now = self.account.now()
+            at = format_time(now + timedelta(seconds=seconds))
+            incident["pending_actions"] = [
+                a for a in incident.get("pending_actions", []) if a.get("type") != "unacknowledge"
+            ] + [{"type": "unacknowledge", "at": at}]
+            self._log(
+                incident, "snooze_log_entry", f"Snoozed for {seconds} seconds", agent,
+                format_time(now), changed_actions=[],
+            )  # fmt: skip
+            incident["updated_at"] = format_time(now)
+            self.store.update_incident(incident, level=level, level_since=since)
+        return incident
+
+    def merge(self, target_id: str, source_ids: list[str], agent: Doc) -> Doc:
+        """Move the sources' alerts into the target and resolve the sources, as PagerDuty
+        merges incidents."""
+        with self.store.transaction():
+            target, level, since = self._require(target_id)
+            if target["status"] == "resolved":
+                raise Rejected("Incident Already Resolved")
+            now = format_time(self.account.now())
+            for source_id in source_ids:
+                source, s_level, s_since = self._require(source_id)
+                if source["id"] == target["id"]:
+                    raise Rejected("An incident cannot be merged into itself")
+                moved = self.store.list_alerts(source["id"])
+                for alert in moved:
+                    alert["incident"] = reference("incident", target["id"], target["summary"])
+                    self.store.move_alert(alert, target["id"])
+                counts, more = target["alert_counts"], source["alert_counts"]
+                target["alert_counts"] = {k: counts[k] + more[k] for k in counts}
+                source["alert_counts"] = {"all": 0, "triggered": 0, "resolved": 0}
+                self._status(source, "resolved", agent, now)
+                source["resolved_at"] = now
+                source["assignments"] = []
+                source["resolve_reason"] = {
+                    "type": "merge_resolve_reason",
+                    "incident": reference("incident", target["id"], target["summary"]),
+                }
+                self._log(
+                    source, "resolve_log_entry", f"Resolved by merging into {target['summary']}",
+                    agent, now,
+                )  # fmt: skip
+                self.store.update_incident(source, level=s_level, level_since=s_since)
+                self._log(
+                    target, "annotate_log_entry", f"Merged {source['summary']} into this incident",
+                    agent, now,
+                )  # fmt: skip
+            target["updated_at"] = now
+            self.store.update_incident(target, level=level, level_since=since)
+        return target
+
+    def request_responders(
+        self, incident_id: str, requester: Doc, message: str, targets: list[Doc]
+    ) -> Doc:
+        """Ask users (or an escalation policy's on-calls) to join the incident; they are added
+        to ``incident_responders`` as pending, as PagerDuty records a responder request."""
+        with self.store.transaction():
+            incident, level, since = self._require(incident_id)
+            if incident["status"] == "resolved":
+                raise Rejected("Incident Already Resolved")
+            now = format_time(self.account.now())
+            incident_ref = reference("incident", incident["id"], incident["summary"])
+            answered = []
+            for target in targets:
+                users = (
+                    [target]
+                    if target["type"] == "user_reference"
+                    else self.account.on_call_at_level(target["id"], 1)
+                )
+                responders = [
+                    {
+                        "state": "pending",
+                        "user": user,
+                        "incident": incident_ref,
+                        "updated_at": now,
+                        "message": message,
+                        "requester": requester,
+                        "requested_at": now,
+                    }
+                    for user in users
+                ]
+                incident.setdefault("incidents_responders", []).extend(responders)
+                answered.append(
+                    {
+                        "type": target["type"].removesuffix("_reference"),
+                        "id": target["id"],
+                        "summary": target["summary"],
+                        "incident_responders": responders,
+                    }
+                )
+            self._log(
+                incident, "annotate_log_entry",
+                f"{requester['summary']} requested responders: {message}", requester, now,
+            )  # fmt: skip
+            incident["updated_at"] = now
+            self.store.update_incident(incident, level=level, level_since=since)
+        return {
+            "id": new_id("Q", 14),
+            "incident": incident_ref,
+            "requester": requester,
+            "requested_at": now,
+            "message": message,
+            "responder_request_targets": [{"responder_request_target": t} for t in answered],
+        }
+
+    def set_alert_status(self, incident_id: str, alert_id: str, status: str) -> Doc:
+        """Resolve (or re-trigger) one alert; the incident's alert counts follow."""
+        with self.store.transaction():
+            incident, level, since = self._require(incident_id)
+            alert = self.store.get_alert(alert_id)
+            if alert is None or alert["incident"]["id"] != incident["id"]:
+                raise KeyError(alert_id)
+            if alert["status"] != status:
+                now = format_time(self.account.now())
+                alert["status"] = status
+                alert["resolved_at"] = now if status == "resolved" else None
+                self.store.update_alert(alert)
+                alerts = self.store.list_alerts(incident["id"])
+                resolved = sum(1 for a in alerts if a["status"] == "resolved")
+                incident["alert_counts"] = {
+                    "all": len(alerts),
+                    "triggered": len(alerts) - resolved,
+                    "resolved": resolved,
+                }
+                incident["updated_at"] = now
+                self.store.update_incident(incident, level=level, level_since=since)
+        return alert
+
     def escalate_due(self) -> int:
         """Escalate every triggered incident whose level has timed out; returns how many."""
         moved = 0
@@ -290,7 +547,7 @@ class IncidentBook:
                 "severity": payload["severity"],
                 "body": {
                     "type": "alert_body",
-                    "contexts": event.get("links", []) + event.get("images", []),
+                    "contexts": contexts(event),
                     "details": details,
                     "cef_details": {
                         "client": event.get("client"),

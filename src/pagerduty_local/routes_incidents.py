@@ -1,4 +1,5 @@
-"""REST v2 incident routes: list/get/update incidents, alerts, log entries, notes, changes."""
+"""REST v2 incident reads: list/get incidents, log entries, notes, related change events
+(writes are in ``routes_incident_actions``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from .http import (
     read_json,
     time_param,
 )
-from .incidents import Rejected
 from .oncall import format_time, parse_time
 from .store import IncidentQuery
 
@@ -64,60 +64,6 @@ async def list_incidents(request: Request, server: Server) -> Response:
 
 async def get_incident(request: Request, server: Server) -> Response:
     return ok({"incident": _incident(server, request)}, server)
-
-
-async def update_incident(request: Request, server: Server) -> Response:
-    incident = _incident(server, request)
-    body = await read_json(request)
-    change = body.get("incident")
-    if not isinstance(change, dict):
-        raise ApiError.invalid("incident is required")
-    agent = server.agent(request)
-    status = change.get("status")
-    level = change.get("escalation_level")
-    assignments = change.get("assignments")
-    if status is not None and status not in ("acknowledged", "resolved"):
-        raise ApiError.invalid("status must be acknowledged or resolved")
-    if level is not None and (not isinstance(level, int) or isinstance(level, bool)):
-        raise ApiError.invalid("escalation_level must be an integer")
-    users: list[Doc] = []
-    if assignments is not None:
-        if not isinstance(assignments, list) or not assignments:
-            raise ApiError.invalid("assignments must be a non-empty list")
-        for assignment in assignments:
-            assignee = assignment.get("assignee") if isinstance(assignment, dict) else None
-            user_id = assignee.get("id") if isinstance(assignee, dict) else None
-            user = server.account.store.get_object("user", str(user_id))
-            if user is None:
-                raise ApiError.invalid(f"Assignee {user_id!r} is not a user")
-            users.append(
-                {k: user[k] for k in ("id", "summary", "self", "html_url")}
-                | {"type": "user_reference"}
-            )
-    if status is None and level is None and assignments is None:
-        raise ApiError.invalid("Nothing to update: give status, escalation_level or assignments")
-    try:
-        if level is not None:
-            incident = server.book.escalate(incident["id"], level, agent)
-        if users:
-            incident = server.book.reassign(incident["id"], users, agent)
-        if status == "acknowledged":
-            incident = server.book.acknowledge(incident["id"], agent)
-        elif status == "resolved":
-            incident = server.book.resolve(incident["id"], agent)
-    except Rejected as exc:
-        raise ApiError.invalid(str(exc)) from None
-    return ok({"incident": incident}, server)
-
-
-async def incident_alerts(request: Request, server: Server) -> Response:
-    incident = _incident(server, request)
-    page = page_params(request)
-    alerts = server.account.store.list_alerts(incident["id"])
-    statuses = list_param(request, "statuses")
-    if statuses:
-        alerts = [a for a in alerts if a["status"] in statuses]
-    return ok(page.slice("alerts", alerts), server)
 
 
 async def incident_log_entries(request: Request, server: Server) -> Response:
@@ -186,8 +132,6 @@ async def related_change_events(request: Request, server: Server) -> Response:
 routes = [
     Route("/incidents", api_route(list_incidents), methods=["GET"]),
     Route("/incidents/{id}", api_route(get_incident), methods=["GET"]),
-    Route("/incidents/{id}", api_route(update_incident), methods=["PUT"]),
-    Route("/incidents/{id}/alerts", api_route(incident_alerts), methods=["GET"]),
     Route("/incidents/{id}/log_entries", api_route(incident_log_entries), methods=["GET"]),
     Route("/incidents/{id}/notes", api_route(list_notes), methods=["GET"]),
     Route("/incidents/{id}/notes", api_route(add_note), methods=["POST"]),

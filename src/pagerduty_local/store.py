@@ -252,6 +252,25 @@ class Store:
     def update_alert(self, doc: Doc) -> None:
         self._exec("UPDATE alerts SET data = ? WHERE id = ?", (json.dumps(doc), doc["id"]))
 
+    def move_alert(self, doc: Doc, incident_id: str) -> None:
+        """The alert now belongs to ``incident_id`` (a merge)."""
+        self._exec(
+            "UPDATE alerts SET data = ?, incident_id = ? WHERE id = ?",
+            (json.dumps(doc), incident_id, doc["id"]),
+        )
+
+    def delete_object(self, kind: str, object_id: str) -> bool:
+        """Remove a directory object; whether there was one."""
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM objects WHERE kind = ? AND id = ?", (kind, object_id)
+            )
+            return cursor.rowcount > 0
+
+    def get_change_event(self, event_id: str) -> Doc | None:
+        rows = self._rows("SELECT data FROM change_events WHERE id = ?", (event_id,))
+        return json.loads(rows[0][0]) if rows else None
+
     def get_alert(self, alert_id: str) -> Doc | None:
         rows = self._rows("SELECT data FROM alerts WHERE id = ?", (alert_id,))
         return json.loads(rows[0][0]) if rows else None

@@ -95,6 +95,37 @@ class WebhookSender:
             self.deliveries.append(delivery)
             self._loop.call_soon_threadsafe(self._queue.put_nowait, delivery)
 
+    def ping(self, sub: Doc) -> bool:
+        """Send ``pagey.ping`` to one subscription, as PagerDuty's "test" does; False when the
+        sender is not running."""
+        if self._loop is None or self._queue is None:
+            return False
+        occurred = self.account.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        envelope = {
+            "event": {
+                "id": uuid.uuid4().hex[:26].upper(),
+                "event_type": "pagey.ping",
+                "resource_type": "pagey",
+                "occurred_at": occurred,
+                "agent": None,
+                "client": None,
+                "data": {"message": "Hello from your friend Pagey!", "type": "ping"},
+            }
+        }
+        body = json.dumps(envelope, separators=(",", ":")).encode()
+        method = sub["delivery_method"]
+        delivery = Delivery(
+            webhook_id=str(uuid.uuid4()),
+            subscription_id=sub["id"],
+            url=method["url"],
+            event_type="pagey.ping",
+            body=body,
+            signature=sign(body, method["secret"]),
+        )
+        self.deliveries.append(delivery)
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, delivery)
+        return True
+
     def envelope(self, event_type: str, incident: Doc, agent: Doc | None) -> Doc:
         account = self.account
         if event_type == "incident.annotated":
@@ -187,8 +218,10 @@ class WebhookSender:
 
 
 def _matches(subscription: Doc, incident: Doc) -> bool:
-    """An account-wide subscription, or one filtered to the incident's service."""
+    """An account-wide subscription, or one filtered to the incident's service or team."""
     target = subscription["filter"]
     if target["type"] == "service_reference":
         return bool(target.get("id") == incident["service"]["id"])
+    if target["type"] == "team_reference":
+        return any(t["id"] == target.get("id") for t in incident.get("teams", []))
     return True

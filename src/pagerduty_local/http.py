@@ -181,7 +181,7 @@ def api_route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def ok(body: Doc, server: Server, status: int = 200) -> JSONResponse:
+def ok(body: Doc | list[Doc], server: Server, status: int = 200) -> JSONResponse:
     """A success body. Fields that are ``null`` are left out: PagerDuty's OpenAPI description
     declares most of them non-nullable, and clients read absent and null alike."""
     return JSONResponse(_without_nulls(server.account.render(body)), status_code=status)

@@ -239,11 +239,13 @@ class IncidentBook:
                 "priority": fields.get("priority"),
                 "urgency": fields.get("urgency") or "high",
                 "incident_type": {"name": "incident_default"},
-                "body": {"type": "incident_body", "details": fields.get("details") or ""},
             }
+            # the body's details are the trigger's event details (PagerDuty's incident body is
+            # not part of the incident it returns)
             entry = self._log(
-                incident, "trigger_log_entry", "Triggered through the API", agent, now
-            )
+                incident, "trigger_log_entry", "Triggered through the API", agent, now,
+                event_details={"description": str(fields.get("details") or title)},
+            )  # fmt: skip
             incident["first_trigger_log_entry"] = {
                 k: entry[k] for k in ("id", "summary", "self", "html_url")
             } | {"type": "trigger_log_entry_reference"}

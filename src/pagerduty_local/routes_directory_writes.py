@@ -470,8 +470,8 @@ async def list_overrides(request: Request, server: Server) -> Response:
 
 
 async def create_overrides(request: Request, server: Server) -> Response:
-    """``{"overrides": [...]}`` (or one ``{"override": ...}``): each answered with its status,
-    as PagerDuty answers the list form (201 per created override)."""
+    """``{"overrides": [...]}`` (or one ``{"override": ...}``): the list form is answered with a
+    list of ``{"status": 201, "override": …}``, one per override, as PagerDuty answers it."""
     schedule = _get(server, "schedule", request.path_params["id"])
     body = await read_json(request)
     given = body.get("overrides", [body["override"]] if "override" in body else None)
@@ -500,7 +500,7 @@ async def create_overrides(request: Request, server: Server) -> Response:
     _put(server, "schedule", schedule)
     if "override" in body and "overrides" not in body:
         return ok({"override": created[0]["override"]}, server, status=201)
-    return ok({"overrides": created}, server, status=201)
+    return ok(created, server, status=201)
 
 
 async def delete_override(request: Request, server: Server) -> Response:

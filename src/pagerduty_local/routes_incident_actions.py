@@ -98,7 +98,8 @@ async def update_incidents(request: Request, server: Server) -> Response:
     for change in changes:
         if not isinstance(change, dict) or not isinstance(change.get("id"), str):
             raise ApiError.invalid("each incident needs an id")
-        _incident(server, change["id"])
+        if server.account.store.get_incident(change["id"]) is None:
+            raise ApiError.invalid(f"Incident {change['id']!r} not found")
     agent = server.agent(request)
     updated = [apply_change(server, change["id"], change, agent) for change in changes]
     return ok({"incidents": updated}, server)
@@ -117,7 +118,8 @@ async def merge_incidents(request: Request, server: Server) -> Response:
         merged = server.book.merge(target["id"], [str(i) for i in ids], server.agent(request))
     except Rejected as exc:
         raise ApiError.invalid(str(exc)) from None
-    return ok({"incident": merged}, server)
+    # PagerDuty's description answers a merge with the target as an incident_reference
+    return ok({"incident": reference("incident", merged["id"], merged["summary"])}, server)
 
 
 async def snooze_incident(request: Request, server: Server) -> Response:

@@ -127,20 +127,40 @@ def incident_response_calls() -> list[Call]:
         ("list_services", lambda c: {}, _keep("service", lambda a: a["response"][0]["id"])),
         ("get_service", lambda c: {"service_id": c["service"]}, None),
         ("get_technical_service_dependencies", lambda c: {"service_id": c["service"]}, None),
-        ("list_escalation_policies", lambda c: {}, _keep("policy", lambda a: a["response"][0]["id"])),
+        (
+            "list_escalation_policies",
+            lambda c: {},
+            _keep("policy", lambda a: a["response"][0]["id"]),
+        ),
         ("get_escalation_policy", lambda c: {"policy_id": c["policy"]}, None),
         ("list_teams", lambda c: {}, _keep("team", lambda a: a["response"][0]["id"])),
         ("get_team", lambda c: {"team_id": c["team"]}, None),
         ("list_team_members", lambda c: {"team_id": c["team"]}, None),
-        ("list_schedules", lambda c: {"query_model": {}}, _keep("schedule", lambda a: a["response"][0]["id"])),
+        (
+            "list_schedules",
+            lambda c: {"query_model": {}},
+            _keep("schedule", lambda a: a["response"][0]["id"]),
+        ),
         ("get_schedule", lambda c: {"schedule_id": c["schedule"]}, None),
         ("list_schedule_users", lambda c: {"schedule_id": c["schedule"]}, None),
         ("list_oncalls", lambda c: {"escalation_policy_ids": [c["policy"]]}, None),
         ("list_priorities", lambda c: {}, None),
-        ("list_incidents", lambda c: {"request_scope": "all"}, _keep("oom", lambda a: a["response"][0]["id"])),
+        (
+            "list_incidents",
+            lambda c: {"request_scope": "all"},
+            _keep("oom", lambda a: a["response"][0]["id"]),
+        ),
         ("get_incident", lambda c: {"incident_id": c["oom"]}, None),
-        ("list_alerts_from_incident", lambda c: {"incident_id": c["oom"]}, _keep("alert", lambda a: a["response"][0]["id"])),
-        ("get_alert_from_incident", lambda c: {"incident_id": c["oom"], "alert_id": c["alert"]}, None),
+        (
+            "list_alerts_from_incident",
+            lambda c: {"incident_id": c["oom"]},
+            _keep("alert", lambda a: a["response"][0]["id"]),
+        ),
+        (
+            "get_alert_from_incident",
+            lambda c: {"incident_id": c["oom"], "alert_id": c["alert"]},
+            None,
+        ),
         ("list_log_entries", lambda c: {}, _keep("entry", lambda a: a["response"][0]["id"])),
         ("get_log_entry", lambda c: {"log_entry_id": c["entry"]}, None),
         ("list_change_events", lambda c: {}, _keep("change", lambda a: a["response"][0]["id"])),
@@ -150,32 +170,176 @@ def incident_response_calls() -> list[Call]:
         ("get_past_incidents", lambda c: {"incident_id": c["oom"], "query_model": {}}, None),
         ("get_related_incidents", lambda c: {"incident_id": c["oom"], "query_model": {}}, None),
         ("get_outlier_incident", lambda c: {"incident_id": c["oom"], "query_model": {}}, None),
-        ("create_incident", lambda c: {"incident": {"title": "Checkout latency", "service": {"id": c["service"], "type": "service_reference"}, "urgency": "low", "body": {"type": "incident_body", "details": "p99 4 s"}}}, _keep("made", lambda a: a["id"])),
+        (
+            "create_incident",
+            lambda c: {
+                "incident": {
+                    "title": "Checkout latency",
+                    "service": {"id": c["service"], "type": "service_reference"},
+                    "urgency": "low",
+                    "body": {"type": "incident_body", "details": "p99 4 s"},
+                }
+            },
+            _keep("made", lambda a: a["id"]),
+        ),
         ("add_note_to_incident", lambda c: {"incident_id": c["made"], "note": "looking"}, None),
         ("list_incident_notes", lambda c: {"incident_id": c["made"]}, None),
-        ("add_responders", lambda c: {"incident_id": c["made"], "request": {"message": "join?", "responder_request_targets": [{"responder_request_target": {"id": c["users"][-1], "type": "user_reference"}}]}}, None),
-        ("manage_incidents", lambda c: {"manage_request": {"incident_ids": [c["made"]], "urgency": "high"}}, None),
-        ("manage_incidents", lambda c: {"manage_request": {"incident_ids": [c["made"]], "assignement": {"id": c["users"][-1]}}}, None),
-        ("manage_incidents", lambda c: {"manage_request": {"incident_ids": [c["made"]], "escalation_level": 2}}, None),
-        ("manage_incidents", lambda c: {"manage_request": {"incident_ids": [c["made"]], "status": "acknowledged"}}, None),
-        ("manage_incidents", lambda c: {"manage_request": {"incident_ids": [c["made"]], "status": "resolved"}}, None),
-        ("create_team", lambda c: {"create_model": {"team": {"name": "Payments", "description": "pay"}}}, _keep("new_team", lambda a: a["id"])),
-        ("update_team", lambda c: {"team_id": c["new_team"], "update_model": {"team": {"name": "Payments SRE"}}}, None),
-        ("add_team_member", lambda c: {"team_id": c["new_team"], "member_data": {"user_id": c["me"], "role": "responder"}}, None),
+        (
+            "add_responders",
+            lambda c: {
+                "incident_id": c["made"],
+                "request": {
+                    "message": "join?",
+                    "responder_request_targets": [
+                        {
+                            "responder_request_target": {
+                                "id": c["users"][-1],
+                                "type": "user_reference",
+                            }
+                        }
+                    ],
+                },
+            },
+            None,
+        ),
+        (
+            "manage_incidents",
+            lambda c: {"manage_request": {"incident_ids": [c["made"]], "urgency": "high"}},
+            None,
+        ),
+        (
+            "manage_incidents",
+            lambda c: {
+                "manage_request": {
+                    "incident_ids": [c["made"]],
+                    "assignement": {"id": c["users"][-1]},
+                }
+            },
+            None,
+        ),
+        (
+            "manage_incidents",
+            lambda c: {"manage_request": {"incident_ids": [c["made"]], "escalation_level": 2}},
+            None,
+        ),
+        (
+            "manage_incidents",
+            lambda c: {"manage_request": {"incident_ids": [c["made"]], "status": "acknowledged"}},
+            None,
+        ),
+        (
+            "manage_incidents",
+            lambda c: {"manage_request": {"incident_ids": [c["made"]], "status": "resolved"}},
+            None,
+        ),
+        (
+            "create_team",
+            lambda c: {"create_model": {"team": {"name": "Payments", "description": "pay"}}},
+            _keep("new_team", lambda a: a["id"]),
+        ),
+        (
+            "update_team",
+            lambda c: {
+                "team_id": c["new_team"],
+                "update_model": {"team": {"name": "Payments SRE"}},
+            },
+            None,
+        ),
+        (
+            "add_team_member",
+            lambda c: {
+                "team_id": c["new_team"],
+                "member_data": {"user_id": c["me"], "role": "responder"},
+            },
+            None,
+        ),
         ("remove_team_member", lambda c: {"team_id": c["new_team"], "user_id": c["me"]}, None),
         ("delete_team", lambda c: {"team_id": c["new_team"]}, None),
-        ("create_service", lambda c: {"service_data": {"service": {"name": "checkout", "escalation_policy": {"id": c["policy"], "type": "escalation_policy_reference"}}}}, _keep("new_service", lambda a: a["id"])),
-        ("update_service", lambda c: {"service_id": c["new_service"], "service_data": {"service": {"name": "checkout-api", "escalation_policy": {"id": c["policy"], "type": "escalation_policy_reference"}}}}, None),
-        ("create_user", lambda c: {"request": {"name": "Dana Ops", "email": "dana@example.com"}}, None),
-        ("create_schedule_override", lambda c: {"schedule_id": c["schedule"], "override_request": {"overrides": [{"start": soon.isoformat(), "end": (soon + timedelta(hours=2)).isoformat(), "user_id": c["me"]}]}}, None),
-        ("create_schedule", lambda c: {"schedule_data": {"name": "Weekend", "time_zone": "UTC"}}, None),
-        ("update_schedule", lambda c: {"schedule_id": c["schedule"], "schedule_data": {"name": "Primary"}}, None),
-        ("create_webhook_subscription", lambda c: {"webhook_data": {"delivery_method": {"url": "https://hooks.example.com/pd"}, "events": ["incident.triggered"], "filter": {"type": "account_reference"}}}, _keep("hook", lambda a: a["id"])),
+        (
+            "create_service",
+            lambda c: {
+                "service_data": {
+                    "service": {
+                        "name": "checkout",
+                        "escalation_policy": {
+                            "id": c["policy"],
+                            "type": "escalation_policy_reference",
+                        },
+                    }
+                }
+            },
+            _keep("new_service", lambda a: a["id"]),
+        ),
+        (
+            "update_service",
+            lambda c: {
+                "service_id": c["new_service"],
+                "service_data": {
+                    "service": {
+                        "name": "checkout-api",
+                        "escalation_policy": {
+                            "id": c["policy"],
+                            "type": "escalation_policy_reference",
+                        },
+                    }
+                },
+            },
+            None,
+        ),
+        (
+            "create_user",
+            lambda c: {"request": {"name": "Dana Ops", "email": "dana@example.com"}},
+            None,
+        ),
+        (
+            "create_schedule_override",
+            lambda c: {
+                "schedule_id": c["schedule"],
+                "override_request": {
+                    "overrides": [
+                        {
+                            "start": soon.isoformat(),
+                            "end": (soon + timedelta(hours=2)).isoformat(),
+                            "user_id": c["me"],
+                        }
+                    ]
+                },
+            },
+            None,
+        ),
+        (
+            "create_schedule",
+            lambda c: {"schedule_data": {"name": "Weekend", "time_zone": "UTC"}},
+            None,
+        ),
+        (
+            "update_schedule",
+            lambda c: {"schedule_id": c["schedule"], "schedule_data": {"name": "Primary"}},
+            None,
+        ),
+        (
+            "create_webhook_subscription",
+            lambda c: {
+                "webhook_data": {
+                    "delivery_method": {"url": "https://hooks.example.com/pd"},
+                    "events": ["incident.triggered"],
+                    "filter": {"type": "account_reference"},
+                }
+            },
+            _keep("hook", lambda a: a["id"]),
+        ),
         ("list_webhook_subscriptions", lambda c: {}, None),
         ("get_webhook_subscription", lambda c: {"subscription_id": c["hook"]}, None),
-        ("update_webhook_subscription", lambda c: {"subscription_id": c["hook"], "webhook_data": {"description": "paging bridge", "active": False}}, None),
+        (
+            "update_webhook_subscription",
+            lambda c: {
+                "subscription_id": c["hook"],
+                "webhook_data": {"description": "paging bridge", "active": False},
+            },
+            None,
+        ),
         ("delete_webhook_subscription", lambda c: {"subscription_id": c["hook"]}, None),
-    ]  # fmt: skip
+    ]
 
 
 def _text(result: Any) -> str:
@@ -279,13 +443,14 @@ def test_pagerduty_mcp_incident_response_tools_work_with_only_the_printed_enviro
         services = {s["name"] for s in http.get("/services").json()["services"]}
         users = {u["email"] for u in http.get("/users").json()["users"]}
         hooks = http.get("/webhook_subscriptions").json()["webhook_subscriptions"]
-        alerts = http.get("/incidents", params={"incident_key": "oomkilled/default/ads-demo-service/worker"}).json()  # fmt: skip
+        key = "oomkilled/default/ads-demo-service/worker"
+        paged = http.get("/incidents", params={"incident_key": key}).json()["incidents"]
         unavailable = {prefix: http.get(prefix) for prefix in FAMILIES}
     assert made["urgency"] == "high" and made["status"] == "resolved"
     assert [n["content"] for n in notes] == ["looking"]
     assert "checkout-api" in services and "dana@example.com" in users
     assert all(h["delivery_method"]["url"] != "https://hooks.example.com/pd" for h in hooks)
-    assert alerts["incidents"][0]["status"] == "triggered"
+    assert paged[0]["status"] == "triggered"
     for prefix, answer in unavailable.items():
         assert answer.status_code == 402, prefix
         assert answer.json()["error"]["message"] == "Payment Required", prefix

@@ -2,13 +2,14 @@
 OpenAPI descriptions (../shared/reference/pagerduty-openapi/, from PagerDuty/api-schema).
 
 Four places of the published REST description contradict themselves so that no real object can
-validate; ``SPEC_DEFECTS`` lists them with the smallest repair. Nothing else is changed.
+validate; ``openapi_spec.SPEC_DEFECTS`` lists them with the smallest repair. Nothing else is
+changed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,42 +21,11 @@ from openapi_core.testing import MockRequest, MockResponse
 from ads.sources.pagerduty import PagerDuty
 from pagerduty_local import LocalPagerDuty
 
-
-def _one_of_as_any_of(node: dict[str, Any]) -> None:
-    node["anyOf"] = node.pop("oneOf")
-
-
-def _listed_with_200(node: dict[str, Any]) -> None:
-    node["200"] = node.pop("201")
-
-
-def _acknowledge_type(node: dict[str, Any]) -> None:
-    node["properties"]["type"]["enum"] = ["acknowledge_log_entry"]
-
-
-# Where PagerDuty's published description contradicts itself, so no real object can validate.
-SPEC_DEFECTS: list[tuple[tuple[str | int, ...], Callable[[dict[str, Any]], None]]] = [
-    # NagiosChannel/APIChannel/...: no required field, no discriminator → every channel matches all
-    (("components", "schemas", "Channel"), _one_of_as_any_of),
-    # the two alternatives share all properties and require none
-    (
-        ("components", "schemas", "Service", "allOf", 1, "properties", "alert_grouping_parameters"),
-        _one_of_as_any_of,
-    ),
-    # LogEntry's own enum says acknowledge_log_entry (PagerDuty's real type); this says otherwise
-    (("components", "schemas", "AcknowledgeLogEntry", "allOf", 1), _acknowledge_type),
-    # listing a schedule's overrides is described as answering 201; PagerDuty answers 200
-    (("paths", "/schedules/{id}/overrides", "get", "responses"), _listed_with_200),
-]
+from .openapi_spec import repaired
 
 
 def _load(path: Path, *, defects: bool = False) -> OpenAPI:
-    spec = json.loads(path.read_text())
-    for where, fix in SPEC_DEFECTS if defects else []:
-        node = spec
-        for key in where:
-            node = node[key]
-        fix(node)
+    spec = repaired(path) if defects else json.loads(path.read_text())
     # the description itself fails the spec validator (a string default on an integer); we
     # validate responses against it, not the description against the OpenAPI meta-schema
     return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))

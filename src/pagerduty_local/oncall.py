@@ -74,4 +74,27 @@ def turns(schedule: dict[str, Any], since: datetime, until: datetime) -> list[Tu
             index += 1
             if start + length > until:
                 break
-    return found
+    return _overridden(found, schedule.get("overrides", []), since, until)
+
+
+def _overridden(
+    found: list[Turn], overrides: list[dict[str, Any]], since: datetime, until: datetime
+) -> list[Turn]:
+    """The turns with each override's user on call for its window instead (``POST
+    /schedules/{id}/overrides``), as PagerDuty's final schedule shows them."""
+    for override in overrides:
+        start, end = parse_time(override["start"]), parse_time(override["end"])
+        if end <= since or start > until:
+            continue
+        kept: list[Turn] = []
+        for turn in found:
+            if turn.end <= start or turn.start >= end:
+                kept.append(turn)
+                continue
+            if turn.start < start:
+                kept.append(Turn(turn.user, turn.start, start))
+            if turn.end > end:
+                kept.append(Turn(turn.user, end, turn.end))
+        kept.append(Turn(override["user"], start, end))
+        found = sorted(kept, key=lambda t: t.start)
+    return [t for t in found if t.end > since and t.start <= until]

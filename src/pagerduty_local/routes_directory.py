@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from .http import ApiError, Server, api_route, list_param, ok, page_params, time_param
 from .oncall import MAX_WINDOW, TooManyTurns, format_time, turns
+from .present import in_time_zone, time_zone
 
 __all__ = ["routes"]
 
@@ -124,7 +125,7 @@ async def list_oncalls(request: Request, server: Server) -> Response:
     items.sort(
         key=lambda o: (o["escalation_policy"]["id"], o["escalation_level"], o["start"] or "")
     )
-    return ok(page.slice("oncalls", items), server)
+    return ok(in_time_zone(page.slice("oncalls", items), time_zone(request)), server)
 
 
 async def list_schedules(request: Request, server: Server) -> Response:

@@ -596,6 +596,14 @@ async def list_priorities(request: Request, server: Server) -> Response:
     return ok(page.slice("priorities", server.account.priorities()), server)
 
 
+async def get_priority(request: Request, server: Server) -> Response:
+    """A priority by id (PagerDuty lists them only; this is what their ``self`` leads to)."""
+    for priority in server.account.priorities():
+        if priority["id"] == request.path_params["id"]:
+            return ok({"priority": priority}, server)
+    raise ApiError.not_found()
+
+
 async def get_change_event(request: Request, server: Server) -> Response:
     event = server.account.store.get_change_event(request.path_params["id"])
     if event is None:
@@ -646,5 +654,6 @@ routes = [
     Route("/escalation_policies/{id}", api_route(update_policy), methods=["PUT"]),
     Route("/escalation_policies/{id}", api_route(delete_policy), methods=["DELETE"]),
     Route("/priorities", api_route(list_priorities), methods=["GET"]),
+    Route("/priorities/{id}", api_route(get_priority), methods=["GET"]),
     Route("/change_events/{id}", api_route(get_change_event), methods=["GET"]),
 ]

@@ -21,7 +21,8 @@ from .http import (
     time_param,
 )
 from .oncall import format_time, parse_time
-from .store import IncidentQuery
+from .present import INCIDENT_INCLUDES, in_time_zone, includes, time_zone, with_included
+from .store import SORTABLE, IncidentQuery
 
 __all__ = ["routes"]
 
@@ -49,6 +50,9 @@ async def list_incidents(request: Request, server: Server) -> Response:
     if since and until and since > until:
         raise ApiError(400, "Invalid Input Provided", 2001, ["since must be before until"])
     everything = request.query_params.get("date_range") == "all"
+    order, descending = _sort(request)
+    wanted = includes(request, INCIDENT_INCLUDES)
+    zone = time_zone(request)
     query = IncidentQuery(
         statuses=statuses,
         service_ids=list_param(request, "service_ids"),
@@ -57,13 +61,30 @@ async def list_incidents(request: Request, server: Server) -> Response:
         dedup_key=request.query_params.get("incident_key"),
         since=None if everything or since is None else format_time(since),
         until=None if everything or until is None else format_time(until),
+        order=order,
+        descending=descending,
     )
     items, total = server.account.store.query_incidents(query, page.offset, page.limit)
-    return ok(page.body("incidents", items, total), server)
+    shown = [with_included(server, i, wanted) for i in items]
+    return ok(in_time_zone(page.body("incidents", shown, total), zone), server)
+
+
+def _sort(request: Request) -> tuple[str, bool]:
+    """``sort_by=created_at:desc`` (PagerDuty's fields, ``:asc`` by default)."""
+    given = request.query_params.get("sort_by") or "incident_number"
+    field, _, direction = given.partition(":")
+    if field not in SORTABLE or direction not in ("", "asc", "desc"):
+        raise ApiError.invalid(
+            f"sort_by must be one of {', '.join(SORTABLE)}, optionally with :asc or :desc"
+        )
+    return SORTABLE[field], direction == "desc"
 
 
 async def get_incident(request: Request, server: Server) -> Response:
-    return ok({"incident": _incident(server, request)}, server)
+    wanted = includes(request, INCIDENT_INCLUDES)
+    zone = time_zone(request)
+    incident = with_included(server, _incident(server, request), wanted)
+    return ok(in_time_zone({"incident": incident}, zone), server)
 
 
 async def incident_log_entries(request: Request, server: Server) -> Response:
@@ -85,7 +106,7 @@ async def _log_entries(request: Request, server: Server, incident_id: str | None
         offset=page.offset,
         limit=page.limit,
     )
-    return ok(page.body("log_entries", items, total), server)
+    return ok(in_time_zone(page.body("log_entries", items, total), time_zone(request)), server)
 
 
 async def get_log_entry(request: Request, server: Server) -> Response:

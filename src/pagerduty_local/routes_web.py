@@ -9,6 +9,7 @@ module serves each of those paths, plus ``/web/incidents`` (the list, newest fir
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from html import escape
 from typing import Any
 
@@ -17,6 +18,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .http import Server
+from .oncall import format_time, turns
+from .store import IncidentQuery
 
 __all__ = ["routes"]
 
@@ -135,6 +138,58 @@ async def object_page(request: Request) -> HTMLResponse:
     return _page(str(doc.get("name") or doc.get("summary") or doc["id"]), _object_body(doc))
 
 
+async def schedule_page(request: Request) -> HTMLResponse:
+    """A schedule: who is on call now, and the turns of the coming week."""
+    server = _server(request)
+    found = server.account.store.get_object("schedule", request.path_params["id"])
+    if found is None:
+        return _not_found("Schedule")
+    now = server.account.now()
+    coming = turns(found, now, now + timedelta(days=7))
+    schedule = server.account.render(found)
+    current = [t for t in coming if t.start <= now < t.end]
+    on_call = ", ".join(_link(server.account.render(t.user)) for t in current) or "nobody"
+    rows = "".join(
+        f"<tr><td>{escape(format_time(t.start))}</td><td>{escape(format_time(t.end))}</td>"
+        f"<td>{_link(server.account.render(t.user))}</td></tr>"
+        for t in coming
+    )
+    body = (
+        f"<p>On call now: <b>{on_call}</b> · time zone {escape(str(schedule['time_zone']))}</p>"
+        f"<h2>The next 7 days</h2><table><tr><th>from</th><th>to</th><th>who</th></tr>{rows}"
+        f"</table><h2>Details</h2>{_object_body(schedule)}"
+    )
+    return _page(str(schedule["name"]), body)
+
+
+async def service_page(request: Request) -> HTMLResponse:
+    """A service: its open incidents, then its fields."""
+    server = _server(request)
+    found = server.account.store.get_object("service", request.path_params["id"])
+    if found is None:
+        return _not_found("Service")
+    service = server.account.render(found)
+    query = IncidentQuery(statuses=["triggered", "acknowledged"], service_ids=[found["id"]])
+    open_items, total = server.account.store.query_incidents(query, 0, LISTED)
+    rows = "".join(
+        f"<li>{_link(i)} {escape(i['status'])} · {escape(i['created_at'])}</li>"
+        for i in server.account.render(open_items)
+    )
+    body = (
+        f"<h2>Open incidents ({total})</h2><ul>{rows or '<li>none</li>'}</ul>"
+        f"<h2>Details</h2>{_object_body(service)}"
+    )
+    return _page(str(service["name"]), body)
+
+
+async def priority_page(request: Request) -> HTMLResponse:
+    server = _server(request)
+    for priority in server.account.render(server.account.priorities()):
+        if priority["id"] == request.path_params["id"]:
+            return _page(str(priority["name"]), _object_body(priority))
+    return _not_found("Priority")
+
+
 async def integration_page(request: Request) -> HTMLResponse:
     server = _server(request)
     service = server.account.store.get_object("service", request.path_params["service"])
@@ -186,5 +241,8 @@ routes = [
     Route("/web/alerts/{id}", alert_page, methods=["GET"]),
     Route("/web/incidents/{incident}/log_entries/{id}", log_entry_page, methods=["GET"]),
     Route("/web/services/{service}/integrations/{id}", integration_page, methods=["GET"]),
+    Route("/web/schedules/{id}", schedule_page, methods=["GET"]),
+    Route("/web/services/{id}", service_page, methods=["GET"]),
+    Route("/web/priorities/{id}", priority_page, methods=["GET"]),
     Route("/web/{kind}/{id}", object_page, methods=["GET"]),
 ]

@@ -50,6 +50,15 @@ CREATE TABLE IF NOT EXISTS change_events (
 """
 
 
+# ``sort_by`` fields of ``GET /incidents`` → the column (or JSON field) ordering them
+SORTABLE = {
+    "incident_number": "number",
+    "created_at": "created_at",
+    "urgency": "urgency",
+    "resolved_at": "json_extract(data, '$.resolved_at')",
+}
+
+
 class IncidentQuery:
     """Filters of ``GET /incidents``; ``None`` means not filtered."""
 
@@ -63,7 +72,13 @@ class IncidentQuery:
         dedup_key: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        order: str = "number",
+        descending: bool = False,
     ) -> None:
+        if order not in SORTABLE.values():
+            raise ValueError(f"cannot sort incidents by {order}")
+        self.order = order
+        self.descending = descending
         self.statuses = statuses
         self.service_ids = service_ids
         self.user_ids = user_ids
@@ -220,7 +235,8 @@ class Store:
         where, args = query.where()
         total = self._rows(f"SELECT COUNT(*) FROM incidents{where}", args)[0][0]
         rows = self._rows(
-            f"SELECT data FROM incidents{where} ORDER BY number LIMIT ? OFFSET ?",
+            f"SELECT data FROM incidents{where} ORDER BY {query.order}"
+            f"{' DESC' if query.descending else ''}, number LIMIT ? OFFSET ?",
             [*args, limit, offset],
         )
         return [json.loads(r[0]) for r in rows], int(total)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ads.analysis.c.paths import CalleeEffect, PathState, Region, Status, settle, use
+from ads.analysis.c.statics import guarded_store
 from ads.analysis.c.syntax import (
     Node,
     arrow_of,
@@ -19,9 +20,11 @@ from ads.analysis.c.syntax import (
 )
 from ads.analysis.c.vocabulary import MEMORY_COPIES
 
-__all__ = ["PATH_ENDERS", "REALLOC_FAILURE", "ExpressionWalker"]
+__all__ = ["PATH_ENDERS", "REALLOC_FAILURE", "STATIC_STORE", "ExpressionWalker"]
 
 REALLOC_FAILURE = "lost when realloc() fails (the old block is overwritten with NULL)"
+#: how a store into a static slot that nothing releases is told (``c_statics``)
+STATIC_STORE = "stored into static"
 #: Words in source text that may end a path (jumps, ``exit``-like calls): text without any of
 #: them, without the site and without a followed name leaves every path state as it was.
 PATH_ENDERS = re.compile(
@@ -194,6 +197,9 @@ class ExpressionWalker:
             name = holder
             if name in self.r.locals:
                 return self._bind(st, name, carried, line), carried
+            if carried and name in self.r.static_slots and not guarded_store(node, name):
+                event = f"{STATIC_STORE} {name} at line {line}, which nothing releases"
+                return settle(st, Status.LOST, event), carried
             if carried:
                 st = settle(st, Status.ESCAPED, f"stored into global {name} at line {line}")
             return st, carried

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ads.analysis.c.constants import ConstantTable
-from ads.analysis.c.expressions import REALLOC_FAILURE
+from ads.analysis.c.expressions import REALLOC_FAILURE, STATIC_STORE
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.members import forgotten_members
 from ads.analysis.c.paths import Outcome
@@ -269,9 +269,15 @@ def _classify(
     else:
         kind = FindingKind.ONE_OFF_LEAK
         confidence = Confidence.MEDIUM if unconditional else Confidence.LOW
+        if all(st.event.startswith(STATIC_STORE) for st in leaks):
+            # stored once into a static: still reachable until exit, lost only if stored again
+            confidence = Confidence.LOW
         bounded = f" in a {loops[0].shape} loop" if loops else ""
         reasons.append(f"{where}{bounded}; it runs a bounded number of times, so it is not an "
                        "OOM cause on its own")  # fmt: skip
+    slots = sorted({st.event for st in leaks if st.event.startswith(STATIC_STORE)})
+    if slots:  # "no escape": the global it went to is a static nothing releases
+        reasons.append(f"the block is {slots[0]}: each store loses the block stored before")
     if uncertain:
         reasons.append(f"on other paths the pointer is {uncertain[0].event}")
     return _finding(program, fn, call, kind, loop, reasons, confidence, end_line=end_line,

@@ -147,6 +147,8 @@ class Region:
     unions: frozenset[str] = frozenset()
     #: local arrays: stack storage that a heap block is never equal to
     arrays: frozenset[str] = frozenset()
+    #: ``static`` pointer variables in reach that no code releases (``c_statics``)
+    static_slots: frozenset[str] = frozenset()
     #: ``p->buf`` where the struct ``p`` points to declares ``buf`` an array: the address of
     #: that member is inside the block, so the expression carries it (sds's ``sh->buf``)
     array_members: frozenset[str] = frozenset()

@@ -26,6 +26,7 @@ from ads.analysis.c.flow import (
     follow,
     initial_state,
 )
+from ads.analysis.c.statics import static_pointers, unreleased_slots
 from ads.analysis.c.syntax import (
     LOOP_TYPES,
     Node,
@@ -306,6 +307,10 @@ class Program:
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
     _members: dict[int, frozenset[str]] = field(default_factory=dict)  # fn → p->array members
+    #: file → its ``static T *`` variables; (file, name) → whether some use may release it
+    statics: dict[str, list[str]] = field(default_factory=dict)
+    static_verdicts: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _slots: dict[int, frozenset[str]] = field(default_factory=dict)
     _macros: dict[str, Function | None] = field(default_factory=dict)
     _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
@@ -326,7 +331,14 @@ class Program:
             arrays=fn.local_arrays,
             array_members=self._array_members(fn),
             unions=self._union_locals(fn),
+            static_slots=self._static_slots(fn),
         )
+
+    def _static_slots(self, fn: Function) -> frozenset[str]:
+        key = id(fn.node)
+        if key not in self._slots:
+            self._slots[key] = unreleased_slots(self, fn) if fn.body is not None else frozenset()
+        return self._slots[key]
 
     def _array_members(self, fn: Function) -> frozenset[str]:
         """``p->buf`` for each pointer ``p`` of ``fn`` whose struct declares ``buf`` an array
@@ -359,6 +371,8 @@ class Program:
         for node in walk(root, skip=frozenset({"function_definition"})):
             if node.type == "declaration":
                 self._add_prototype(node)
+                if pointers := static_pointers(node):
+                    self.statics.setdefault(path, []).extend(pointers)
                 continue
             if node.type != "function_definition":
                 continue

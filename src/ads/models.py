@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Alert",
+    "BisectResult",
+    "BisectRun",
+    "CauseKind",
     "Change",
     "ChangeKind",
     "ChangeRole",
@@ -25,6 +28,7 @@ __all__ = [
     "FileChange",
     "Finding",
     "FindingKind",
+    "Hypothesis",
     "Incident",
     "LogEntry",
     "MemorySample",
@@ -34,6 +38,8 @@ __all__ = [
     "Remediation",
     "ReproductionMode",
     "RunResult",
+    "SettingEdit",
+    "Verdict",
     "VerificationOutcome",
     "VerificationResult",
 ]
@@ -195,7 +201,25 @@ class ChangeRole(StrEnum):
     INTRODUCED = "introduced the leak"
     TOUCHES_FINDING = "touches the leaking code"
     CONTRIBUTING = "contributing"
+    CAUSED = "caused the OOM"
     OTHER = "other"
+
+
+class SettingEdit(_Model):
+    """One changed setting that can move a service's memory: a manifest's memory limit or
+    request, an environment variable or a command-line flag in a manifest, a size constant in
+    the code (``#define CACHE_MB 16`` → ``96``). ``line``/``text`` are the changed line in the
+    new file, so a diagnosis can name it the way it names a function and line for a leak."""
+
+    kind: str  # "limit", "request", "env", "arg", "constant"
+    file: str
+    name: str  # the container's limit ("worker"), the variable or flag, the constant
+    from_: str | None = None
+    to: str | None = None
+    line: int | None = None
+    text: str | None = None
+    container: str | None = None
+    workload: str | None = None
 
 
 class Change(_Model):
@@ -214,6 +238,7 @@ class Change(_Model):
     edits: list[CodeEdit] = Field(default_factory=list)
     role: ChangeRole | None = None
     functions: list[str] = Field(default_factory=list)  # edited C functions, "worker.c:controller"
+    settings: list[SettingEdit] = Field(default_factory=list)  # limits, env, flags, constants
 
 
 class FindingKind(StrEnum):
@@ -269,6 +294,45 @@ class Finding(_Model):
     refuted: bool = False  # a change's suspect that the path analysis finds released or kept
 
 
+class CauseKind(StrEnum):
+    """The competing explanations of an OOM kill that every diagnosis weighs."""
+
+    LEAK = "code leak"
+    LIMIT_LOWERED = "memory limit lowered"
+    SIZE_RAISED = "size or configuration raised"
+    RUNTIME_HEAP = "runtime heap setting incompatible with the limit"
+    LOAD = "load"
+
+
+class Verdict(StrEnum):
+    SUPPORTED = "supported"
+    UNDECIDED = "undecided"
+    REJECTED = "rejected"
+
+
+class Hypothesis(_Model):
+    """One cause judged on the evidence: the verdict, why, and where it points.
+
+    For a non-code cause ``file``/``line``/``text`` name the manifest (or constant) and its
+    changed line instead of a function; ``change`` is the commit that made it."""
+
+    kind: CauseKind
+    verdict: Verdict
+    summary: str
+    reasons: list[str] = Field(default_factory=list)
+    score: float = 0.0
+    confidence: Confidence = Confidence.LOW
+    change: Change | None = None
+    setting: SettingEdit | None = None
+    file: str | None = None
+    line: int | None = None
+    text: str | None = None
+    issue: str | None = None
+    impact: str | None = None
+    held_bytes: int | None = None  # what the service holds from start-up, when known
+    safe_limit: str | None = None  # the limit the evidence says is enough ("128Mi")
+
+
 class Diagnosis(_Model):
     """The answer for one incident: ranked findings with evidence, and the context used."""
 
@@ -285,6 +349,19 @@ class Diagnosis(_Model):
     notes: list[str] = Field(default_factory=list)
     created_at: datetime
     revision: str | None = None  # the commit analysed; the fix and its verification start there
+    hypotheses: list[Hypothesis] = Field(default_factory=list)  # the winner first
+
+    @property
+    def cause(self) -> Hypothesis | None:
+        """The winning hypothesis, when one is supported."""
+        top = self.hypotheses[0] if self.hypotheses else None
+        return top if top is not None and top.verdict is Verdict.SUPPORTED else None
+
+    @property
+    def non_code_cause(self) -> Hypothesis | None:
+        """The winner when it is not a leak in the code (then the findings are not the cause)."""
+        cause = self.cause
+        return cause if cause is not None and cause.kind is not CauseKind.LEAK else None
 
 
 class VerificationOutcome(StrEnum):
@@ -328,6 +405,34 @@ class Remediation(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     noted_at: datetime | None = None
     escalated_to: int | None = None
+
+
+class BisectRun(_Model):
+    """One candidate commit's build run under the limit during a bisection."""
+
+    sha: str
+    subject: str
+    verdict: str  # "bad" (OOM-killed or grew past the threshold), "good", "skip" (no build)
+    detail: str = ""
+    seconds: float = 0.0
+    samples: list[MemorySample] = Field(default_factory=list)
+    peak_bytes: int | None = None
+
+
+class BisectResult(_Model):
+    """What ``ads bisect`` found: the first bad commit, and every run as evidence."""
+
+    service: str
+    good: str
+    bad: str
+    memory_limit: int
+    candidates: int  # commits between good (exclusive) and bad (inclusive)
+    first_bad: str | None = None
+    first_bad_subject: str | None = None
+    runs: list[BisectRun] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None  # good is not good, bad is not bad: one line
 
 
 class FileChange(_Model):

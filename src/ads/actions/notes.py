@@ -48,7 +48,15 @@ def incident_note(
     pushed is said to be local, so the note is true whenever it is written.
     """
     lines = [NOTE_MARKER]
-    if diagnosis.findings:
+    cause = diagnosis.non_code_cause
+    if cause is not None:
+        where = f" ({cause.file}" + (f":{cause.line}" if cause.line else "") + ")"
+        lines += [
+            f"Root cause: {cause.summary}{where if cause.file else ''}",
+            f"Impact: {cause.impact or 'unknown'}",
+            f"Confidence: {cause.confidence.value} ({'; '.join(cause.reasons) or 'no reasons'})",
+        ]
+    elif diagnosis.findings:
         top = diagnosis.findings[0]
         lines += [
             f"Root cause: {top.file}:{line_span(top)} in {top.function}() — {top.issue}",

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import re
 
-from ..models import ChangeRole, Diagnosis, Finding
+from ..models import ChangeRole, Diagnosis, Finding, Hypothesis, Verdict
 from ..units import format_quantity
 
-__all__ = ["analysis_block", "diagnosis_json", "diagnosis_markdown", "line_span"]
+__all__ = [
+    "analysis_block",
+    "diagnosis_json",
+    "diagnosis_markdown",
+    "hypotheses_section",
+    "line_span",
+]
 
 
 def line_span(finding: Finding) -> str:
@@ -41,8 +47,42 @@ def analysis_block(diagnosis: Diagnosis) -> list[str]:
     return [keep_emails(line) for line in _analysis_block(diagnosis)]
 
 
+def _cause_block(cause: Hypothesis) -> list[str]:
+    """The brief's lines for a cause that is not in the code: the manifest (or constant) and
+    its changed line stand where a function and line stand for a leak."""
+    reasons = "; ".join(cause.reasons) if cause.reasons else "no reasons recorded"
+    lines = [f"- **Root cause**: {_sentence(cause.summary)}"]
+    if cause.file:
+        lines.append(f"- **File**: `{cause.file}`")
+    if cause.line is not None:
+        lines.append(f"- **Line**: {cause.line}" + (f" (`{cause.text}`)" if cause.text else ""))
+    lines += [
+        f"- **Issue**: {_sentence(cause.issue or cause.kind.value)}",
+        f"- **Impact**: {_sentence(cause.impact or 'unknown')}",
+        f"- **Confidence**: {cause.confidence.value} ({reasons})",
+    ]
+    return lines
+
+
+def hypotheses_section(diagnosis: Diagnosis) -> list[str]:
+    """Every cause considered, with its verdict and why: the differential diagnosis."""
+    if not diagnosis.hypotheses:
+        return []
+    lines = ["## Hypotheses considered", ""]
+    for hypothesis in diagnosis.hypotheses:
+        why = "; ".join(hypothesis.reasons[:3]) or hypothesis.summary
+        lines.append(
+            f"- **{hypothesis.verdict.value}** — {hypothesis.kind.value}: "
+            + (hypothesis.summary if hypothesis.verdict is Verdict.SUPPORTED else why)
+        )
+    return [*lines, ""]
+
+
 def _analysis_block(diagnosis: Diagnosis) -> list[str]:
     """The brief's six lines for the top finding (or what could not be concluded)."""
+    cause = diagnosis.non_code_cause
+    if cause is not None:
+        return _cause_block(cause)
     if not diagnosis.findings:
         return ["- **Root cause**: not found in the analysed code", *_notes(diagnosis)]
     top = diagnosis.findings[0]
@@ -77,15 +117,17 @@ def diagnosis_markdown(diagnosis: Diagnosis) -> str:
         *analysis_block(diagnosis),
         "",
     ]
+    lines += hypotheses_section(diagnosis)
     if diagnosis.oncall:
         lines += ["## On call", ""]
         for person in diagnosis.oncall:
             handle = f" (@{person.github})" if person.github else ""
             lines.append(f"- level {person.level}: {person.name}{handle}")
         lines.append("")
-    if len(diagnosis.findings) > 1:
+    others = diagnosis.findings[0 if diagnosis.non_code_cause else 1 :]
+    if others:
         lines += ["## Other candidates", ""]
-        for finding in diagnosis.findings[1:]:
+        for finding in others:
             lines.append(
                 f"- `{finding.file}:{line_span(finding)}` in `{finding.function}()`: "
                 f"{finding.kind.value}, confidence {finding.confidence.value}"
@@ -103,9 +145,9 @@ def diagnosis_markdown(diagnosis: Diagnosis) -> str:
             who = f"{change.author}, {hours:.1f} h before"
             lines.append(f"- `{change.sha[:7]}` {change.subject} ({who}){role}{notes}")
         lines.append("")
-    if diagnosis.findings and diagnosis.findings[0].evidence:
+    if diagnosis.findings and diagnosis.findings[0].evidence and not diagnosis.non_code_cause:
         lines += ["## Evidence", "", *[f"- {e}" for e in diagnosis.findings[0].evidence], ""]
-    if diagnosis.notes and diagnosis.findings:
+    if diagnosis.notes and (diagnosis.findings or diagnosis.non_code_cause):
         lines += ["## Notes", "", *_notes(diagnosis), ""]
     if diagnosis.predicted_seconds_to_oom is not None:
         limit = diagnosis_limit(diagnosis)

@@ -18,10 +18,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..errors import ConfigError
-from ..models import Change, ChangeKind, ChangeRole, CodeEdit, CodeEditKind, Commit, FileChange
+from ..models import (
+    Change,
+    ChangeKind,
+    ChangeRole,
+    CodeEdit,
+    CodeEditKind,
+    Commit,
+    FileChange,
+    SettingEdit,
+)
 from ..units import parse_quantity
-from .languages import BULK_FILES, EditReader, FileEdits, front_end_for
+from .languages import BULK_FILES, EditReader, FileEdits, WorkingSet, front_end_for
 from .manifests import LimitChange, diff_manifests
+from .settings import manifest_setting_edits
 
 __all__ = [
     "MANIFEST_SUFFIXES",
@@ -58,6 +68,13 @@ def _limit_note(what: str, change: LimitChange, path: str) -> str:
     return f"memory {what} of {change.container} {change.from_} → {change.to} {where}"
 
 
+def _setting_note(edit: SettingEdit) -> str:
+    """``CACHE_MB 16 → 96 (worker.c:5)``, ``env JAVA_OPTS -Xmx64m → -Xmx512m (…)``."""
+    where = f"{edit.file}:{edit.line}" if edit.line else edit.file
+    what = {"env": "env ", "arg": "flag "}.get(edit.kind, "")
+    return f"{what}{edit.name} {edit.from_ or 'unset'} → {edit.to or 'unset'} ({where})"
+
+
 def _manifest_notes(change: FileChange) -> tuple[list[str], list[LimitChange]]:
     diff = diff_manifests(change.old_text, change.new_text, source=change.path)
     notes = [_limit_note("limit", c, change.path) for c in diff.limits]
@@ -84,6 +101,7 @@ def describe_commit(
     edits: list[CodeEdit] = []
     functions: list[str] = []
     limits: list[LimitChange] = []
+    settings: list[SettingEdit] = []
     touched_code = touched_manifest = False
     bulk = len(commit.files) >= BULK_FILES
     if bulk:
@@ -92,6 +110,9 @@ def describe_commit(
         if _under(change.path, [manifest_dir]) and change.path.endswith(MANIFEST_SUFFIXES):
             touched_manifest = True
             file_notes, file_limits = _manifest_notes(change)
+            edited = manifest_setting_edits(change)
+            settings += edited
+            file_notes += [_setting_note(e) for e in edited if e.kind in ("env", "arg")]
         elif _under(change.path, source_paths):
             touched_code = True
             front_end = front_end_for(change.path)
@@ -99,7 +120,11 @@ def describe_commit(
                 continue
             read = (readers or {}).get(front_end.name) or front_end.edit_reader(None)
             found = FileEdits(change.path) if change.skipped else read(change)
-            file_notes, file_limits = found.notes, []
+            file_notes, file_limits = list(found.notes), []
+            if isinstance(front_end, WorkingSet) and not change.skipped:
+                constants = front_end.setting_edits(change)
+                settings += constants
+                file_notes += [_setting_note(e) for e in constants]
             edits += found.edits
             functions += found.functions
         else:
@@ -120,6 +145,7 @@ def describe_commit(
         memory_limit_to=chosen.to if chosen else None,
         edits=edits,
         functions=functions,
+        settings=settings,
     )
 
 

@@ -14,9 +14,9 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from ..models import Change, CodeEdit, CodeEditKind, FileChange, Finding
+from ..models import Change, CodeEdit, CodeEditKind, FileChange, Finding, SettingEdit
 from .scope import BuildScope
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "FileEdits",
     "FixProposal",
     "FrontEnd",
+    "Held",
+    "WorkingSet",
     "front_end_for",
     "front_ends",
     "merge_suspects",
@@ -103,6 +105,28 @@ class FrontEnd(Protocol):
     def suspects(self, changes: Sequence[Change], analysis: Analysis) -> list[Finding]: ...
 
     def propose_fix(self, path: str, source: str, finding: Finding) -> FixProposal: ...
+
+
+class Held(Protocol):
+    """Memory a service allocates once at start-up and keeps (a lower bound, in bytes)."""
+
+    @property
+    def bytes(self) -> int: ...
+
+    def lines(self) -> list[str]: ...
+
+
+@runtime_checkable
+class WorkingSet(Protocol):
+    """Optional for a front end: what the service holds from start-up, and which size
+    constants a commit changed. The limit-lowered and size-raised hypotheses use it; a
+    language without it leaves those judged on the manifests and the incident alone."""
+
+    def held_memory(self, analysis: Analysis) -> Held: ...
+
+    def held_in(self, files: Sequence[tuple[str, bytes]], scope: BuildScope) -> Held: ...
+
+    def setting_edits(self, change: FileChange) -> list[SettingEdit]: ...
 
 
 @lru_cache(maxsize=1)

@@ -52,6 +52,10 @@ class ContainerMemory:
     limit: str | None = None
     request: str | None = None
     init: bool = False
+    #: ``env`` as (name, value) pairs (only literal values), ``command`` + ``args`` as tokens:
+    #: where heap flags, cache sizes and worker counts live
+    env: tuple[tuple[str, str], ...] = ()
+    args: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str | None, str, str, str]:
@@ -141,6 +145,18 @@ def _workload_containers(document: dict[str, Any]) -> list[ContainerMemory]:
             if not isinstance(container, dict):
                 continue
             resources = container.get("resources")
+            env = container.get("env")
+            pairs = tuple(
+                (str(item["name"]), str(item["value"]))
+                for item in (env if isinstance(env, list) else [])
+                if isinstance(item, dict) and "name" in item and "value" in item
+            )
+            tokens = tuple(
+                str(token)
+                for key in ("command", "args")
+                if isinstance(container.get(key), list)
+                for token in container[key]
+            )
             found.append(
                 ContainerMemory(
                     kind=kind,
@@ -150,6 +166,8 @@ def _workload_containers(document: dict[str, Any]) -> list[ContainerMemory]:
                     limit=_quantity(resources, "limits"),
                     request=_quantity(resources, "requests"),
                     init=init,
+                    env=pairs,
+                    args=tokens,
                 )
             )
     return found

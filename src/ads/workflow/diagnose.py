@@ -19,27 +19,43 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..actions.corroboration import corroborate as corroborate_findings
-from ..analysis.history import describe_commit, rank_changes
+from ..analysis.history import MANIFEST_SUFFIXES, describe_commit, rank_changes
+from ..analysis.hypotheses import Evidence, ManifestContainer, Reproduction, judge_all
 from ..analysis.languages import (
     Analysis,
     EditReader,
     FrontEnd,
+    WorkingSet,
     front_ends,
     merge_suspects,
     suffixes,
 )
+from ..analysis.manifests import parse_manifests
 from ..analysis.scope import BuildScope
 from ..analysis.scoring import (
     GROWS,
+    IncidentSignal,
     impact_text,
     incident_signal,
     predict_seconds_to_oom,
     rank_findings,
 )
 from ..config import ServiceConfig
-from ..errors import AnalysisError, ConfigError
+from ..errors import AdsError, AnalysisError, ConfigError
 from ..json_input import JsonInputError, parse_json
-from ..models import Change, Commit, Confidence, Diagnosis, Incident, OnCall
+from ..models import (
+    CauseKind,
+    Change,
+    ChangeRole,
+    Commit,
+    Confidence,
+    Diagnosis,
+    Finding,
+    Hypothesis,
+    Incident,
+    OnCall,
+    Verdict,
+)
 from ..sources.pagerduty import incident_from_api
 from ..sources.repository import GitRepository
 
@@ -47,8 +63,16 @@ if TYPE_CHECKING:  # the PagerDuty client and the store stay unloaded for offlin
     from .context import Context
 
 
-__all__ = ["analyse", "changes_in_window", "diagnose", "diagnose_offline", "read_sources"]
+__all__ = [
+    "analyse",
+    "changes_in_window",
+    "diagnose",
+    "diagnose_offline",
+    "gather_evidence",
+    "read_sources",
+]
 
+LEAK = CauseKind.LEAK
 CORROBORATED = 2  # growth findings checked with gcc -fanalyzer, best first
 GCC_BUDGET_SECONDS = 8.0
 SKIP_DIRS = {".git", ".ads", "build", "node_modules", ".venv"}
@@ -180,11 +204,15 @@ def analyse(
     files, too_large = repo.files_at(revision, service.sources, suffixes())
     notes += [f"skipped: {path} (larger than the analysis reads)" for path in too_large]
     sources = sorted(files.items())
-    if not sources:
+    if not sources and not _has_workloads(repo, revision, service):
         raise AnalysisError(
             f"no source files under {', '.join(service.sources)} in {repo.path}"
             f" (ADS reads {', '.join(suffixes())} files)",
             hint="set services.<name>.sources in ads.yaml",
+        )
+    if not sources:
+        notes.append(
+            f"no {', '.join(suffixes())} sources: the code was not analysed, the manifests were"
         )
     built, scope_note = repo.built_files()
     notes.append(scope_note)
@@ -250,9 +278,18 @@ def analyse(
             hint="fix the syntax, or leave the file out of services.<name>.sources",
         )
     top = ranked[0] if ranked else None
+    limit = signal.memory_limit or service.memory_limit_bytes
+    evidence = gather_evidence(
+        incident, service, repo, revision, analyses, ranked, changes, limit, scope
+    )
+    hypotheses = judge_all(evidence)
+    winner = hypotheses[0] if hypotheses else None
+    if winner is not None and winner.verdict is Verdict.SUPPORTED and winner.kind is not LEAK:
+        return _non_code_diagnosis(
+            incident, service, oncall, changes, ranked, notes, revision, signal, hypotheses
+        )
     if top is not None and top.introduced_by is None:
         notes.append("the leak predates the window: a pre-existing bug, no rollback target")
-    limit = signal.memory_limit or service.memory_limit_bytes
     return Diagnosis(
         incident=incident,
         service=service.name,
@@ -272,6 +309,128 @@ def analyse(
         notes=notes,
         revision=revision,
         created_at=datetime.now(UTC),
+        hypotheses=hypotheses,
+    )
+
+
+def _non_code_diagnosis(
+    incident: Incident,
+    service: ServiceConfig,
+    oncall: list[OnCall] | None,
+    changes: list[Change],
+    findings: list[Finding],
+    notes: list[str],
+    revision: str,
+    signal: IncidentSignal,
+    hypotheses: list[Hypothesis],
+) -> Diagnosis:
+    """The diagnosis when a manifest, a size or a runtime setting (or load) is the cause: the
+    leak candidates stay listed, the changes lead with the one that caused it."""
+    cause = hypotheses[0]
+    ranked = rank_changes(changes)
+    if cause.change is not None:
+        ranked = sorted(ranked, key=lambda c: c.sha != cause.change.sha)  # type: ignore[union-attr]
+        ranked[0] = ranked[0].model_copy(update={"role": ChangeRole.CAUSED})
+    return Diagnosis(
+        incident=incident,
+        service=service.name,
+        severity=incident.severity,
+        oncall=oncall or [],
+        changes=ranked,
+        findings=findings,
+        impact=cause.impact,
+        predicted_seconds_to_oom=None,
+        observed_seconds_to_oom=signal.observed_seconds_to_oom,
+        confidence=cause.confidence,
+        notes=notes,
+        revision=revision,
+        created_at=datetime.now(UTC),
+        hypotheses=hypotheses,
+    )
+
+
+def _has_workloads(repo: GitRepository, revision: str, service: ServiceConfig) -> bool:
+    """Whether the manifests at ``revision`` declare a container (a service in a language no
+    front end reads is still judged on its limits and runtime settings)."""
+    try:
+        manifests, _ = repo.files_at(revision, [service.manifests], MANIFEST_SUFFIXES)
+    except AdsError:
+        return False
+    return any(
+        parse_manifests(data.decode("utf-8", "replace"), path).containers
+        for path, data in manifests.items()
+    )
+
+
+def _observed_peak(incident: Incident) -> int | None:
+    peaks = [
+        int(raw)
+        for alert in incident.alerts
+        if isinstance(raw := alert.custom_details.get("peak_usage_bytes"), int | float)
+        and not isinstance(raw, bool)
+        and raw > 0
+    ]
+    return max(peaks) if peaks else None
+
+
+def gather_evidence(
+    incident: Incident,
+    service: ServiceConfig,
+    repo: GitRepository,
+    revision: str,
+    analyses: dict[str, tuple[FrontEnd, Analysis]],
+    findings: list[Finding],
+    changes: list[Change],
+    limit: int | None,
+    scope: BuildScope,
+    reproductions: list[Reproduction] | None = None,
+) -> Evidence:
+    """What the hypotheses are judged on: the findings and changes, what the service holds
+    from start-up (and before each commit that changed a size constant), the containers the
+    manifests at ``revision`` declare, the incident's observed peak."""
+    held: int | None = None
+    sites: list[str] = []
+    working = [(fe, analysis) for fe, analysis in analyses.values() if isinstance(fe, WorkingSet)]
+    for fe, analysis in working:
+        assert isinstance(fe, WorkingSet)
+        memory = fe.held_memory(analysis)
+        held = (held or 0) + memory.bytes
+        sites += memory.lines()
+    held_before: dict[str, int] = {}
+    for change in changes:
+        if not working or not any(e.kind == "constant" for e in change.settings):
+            continue
+        if not repo.has_commit(f"{change.sha}^"):
+            continue
+        files, _ = repo.files_at(f"{change.sha}^", service.sources, suffixes())
+        total = 0
+        for fe, _analysis in working:
+            assert isinstance(fe, WorkingSet)
+            mine = [(p, d) for p, d in sorted(files.items()) if p.endswith(fe.suffixes)]
+            total += fe.held_in(mine, scope).bytes
+        held_before[change.sha] = total
+    containers: list[ManifestContainer] = []
+    try:
+        manifests, _ = repo.files_at(revision, [service.manifests], MANIFEST_SUFFIXES)
+    except AdsError:
+        manifests = {}
+    for path, data in sorted(manifests.items()):
+        text = data.decode("utf-8", "replace")
+        scan = parse_manifests(text, path)
+        containers += [ManifestContainer(path, c, text) for c in scan.containers]
+    signal = incident_signal(incident)
+    return Evidence(
+        findings=findings,
+        changes=changes,
+        limit=limit,
+        held=held,
+        held_sites=sites,
+        held_before=held_before,
+        observed_peak=_observed_peak(incident),
+        observed_seconds_to_oom=signal.observed_seconds_to_oom,
+        containers=containers,
+        oom=signal.oom,
+        reproductions=reproductions or [],
     )
 
 

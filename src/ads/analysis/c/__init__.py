@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from ...models import Change, FileChange, Finding
+from ...models import Change, FileChange, Finding, SettingEdit
 from ..languages import Analysis, EditReader, FileEdits, FrontEnd
 from ..scope import BuildScope
 from .edits import c_file_edits
 from .fixes import FixProposal, propose_fix
+from .held import HeldMemory, constant_edits, held_by_program, held_in_sources
 from .leaks import LeakReport, analyze_c_sources
 from .suspects import change_suspects
 from .vocabulary import KNOWN, Vocabulary
@@ -47,6 +48,18 @@ class CFrontEnd:
 
     def propose_fix(self, path: str, source: str, finding: Finding) -> FixProposal:
         return propose_fix(path, source, finding)
+
+    # -- the working set (``languages.WorkingSet``): what the service holds from start-up --
+
+    def held_memory(self, analysis: Analysis) -> HeldMemory:
+        report = cast(LeakReport, analysis)
+        return held_by_program(report.program, report.driven)
+
+    def held_in(self, files: Sequence[tuple[str, bytes]], scope: BuildScope) -> HeldMemory:
+        return held_in_sources(files, scope)
+
+    def setting_edits(self, change: FileChange) -> list[SettingEdit]:
+        return constant_edits(change)
 
 
 FRONT_END: FrontEnd = CFrontEnd()

@@ -66,16 +66,15 @@ def test_a_raised_define_names_the_constant_and_its_commit(tmp_path: Path) -> No
 
 
 def test_a_jvm_heap_larger_than_the_limit_is_named_in_the_manifest(tmp_path: Path) -> None:
+    before = deployment("256Mi", env={"JAVA_OPTS": "-Xmx128m"})
+    after = deployment("256Mi", env={"JAVA_OPTS": "-Xms64m -Xmx512m"})
     repo, shas = tiny_history(
         tmp_path / "svc",
         [
-            Step("Add the billing service", {"App.java": "class App {}\n",
-                                             MANIFEST: deployment("256Mi", env={"JAVA_OPTS": "-Xmx128m"})},
-                 hours=24 * 3),
-            Step("billing: more heap for the batch", {MANIFEST: deployment(
-                "256Mi", env={"JAVA_OPTS": "-Xms64m -Xmx512m"})}, hours=1),
+            Step("Add the billing service", {"App.java": "class App {}\n", MANIFEST: before}, 72),
+            Step("billing: more heap for the batch", {MANIFEST: after}, hours=1),
         ],
-    )  # fmt: skip
+    )
 
     diagnosis = diagnose_cause(repo, "256Mi")
 

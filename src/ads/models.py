@@ -431,6 +431,7 @@ class BisectResult(_Model):
     first_bad_subject: str | None = None
     runs: list[BisectRun] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
+    ambiguous: list[str] = Field(default_factory=list)  # skipped commits just before first_bad
     seconds: float = 0.0
     error: str | None = None  # good is not good, bad is not bad: one line
 

@@ -87,8 +87,11 @@ def pull_request_text(
     """Title and body: the brief's six fields first, then the evidence."""
     incident = diagnosis.incident
     number = incident.number if incident.number is not None else incident.id
-    top = diagnosis.findings[0] if diagnosis.findings else None
+    cause = diagnosis.non_code_cause
+    top = diagnosis.findings[0] if diagnosis.findings and cause is None else None
     root_cause = f"Memory leak in {top.function}() function" if top else "unknown"
+    if cause is not None:
+        root_cause = cause.summary[:1].upper() + cause.summary[1:]
     body = [
         "Description:",
         f"- Incident: {incident.html_url or incident.id}",
@@ -112,6 +115,16 @@ def pull_request_text(
             body.append(f'- Introduced by: {change.sha[:12]} "{change.subject}" ({change.author})')
         else:
             body.append("- Introduced by: pre-existing (no commit in the window introduced it)")
+    if cause is not None:
+        where = f"`{cause.file}:{cause.line}`" if cause.line else f"`{cause.file}`"
+        body += [
+            f"- Cause: {cause.kind.value} — {where}"
+            + (f" (`{cause.text}`)" if cause.text else "")
+            + f", confidence {cause.confidence.value}",
+            *[f"  - {reason}" for reason in cause.reasons],
+        ]
+        rejected = [h for h in diagnosis.hypotheses if h.verdict.value == "rejected"]
+        body += [f"- Rejected: {h.kind.value} — {'; '.join(h.reasons[:1])}" for h in rejected]
     if diagnosis.impact:
         body.append(f"- Impact: {diagnosis.impact}")
     body += _verification_lines(verification)
@@ -120,6 +133,8 @@ def pull_request_text(
     body.append(f"- Mitigation: {mitigation or 'none proposed'}")
     body += ["", "_Opened by ADS, the Automated Diagnostic System._"]
     title = f"[Incident #{number}] Fix memory leak in {component} service"
+    if cause is not None:
+        title = f"[Incident #{number}] Fix OOM in {component} service: {cause.kind.value}"
     return PullRequestText(title=title, body="\n".join(body) + "\n")
 
 

@@ -20,6 +20,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, str] = {
     "ack": "cli_incidents:ack",
     "analyze": "cli_incidents:analyze",
+    "bisect": "cli_bisect:bisect_command",
     "change": "cli_runtime:change",
     "demo": "cli_demo:demo",
     "doctor": "cli_doctor:doctor",

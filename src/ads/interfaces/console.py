@@ -15,11 +15,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ..models import MemorySample, OomEvent
+from ..models import BisectRun, MemorySample, OomEvent
 from ..units import format_bytes, format_quantity
 
 __all__ = [
     "LiveRunStatus",
+    "bisect_progress",
     "console",
     "err_console",
     "oom_table",
@@ -171,3 +172,37 @@ def stage_progress(target: Console | None = None) -> Iterator[Callable[[str, str
                 out.print(line, highlight=False)
 
         yield progress
+
+
+@contextmanager
+def bisect_progress(
+    service: str, *, quiet: bool = False, target: Console | None = None
+) -> Iterator[Callable[[BisectRun, int], None]]:
+    """Progress of ``ads bisect``: a line per run (sha, subject, verdict, why, how many are
+    left), under a live spinner on a terminal; plain lines when piped. ``quiet`` sends the
+    lines to stderr, so ``--format json`` keeps stdout for the JSON."""
+    out = err_console if quiet else (target or console)
+    count = 0
+    status = (
+        out.status(f"bisecting {service}: building the first candidate")
+        if out.is_terminal
+        else None
+    )
+
+    def show(run: BisectRun, left: int) -> None:
+        nonlocal count
+        count += 1
+        out.print(
+            f"run {count}: {run.sha[:12]} {run.subject} — {run.verdict} ({run.detail}); "
+            f"{left} commit(s) left to test",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if status is not None:
+            status.update(f"bisecting {service}: {count} run(s) done, {left} commit(s) left")
+
+    if status is None:
+        yield show
+        return
+    with status:
+        yield show

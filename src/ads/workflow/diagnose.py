@@ -195,8 +195,10 @@ def analyse(
     *,
     oncall: list[OnCall] | None = None,
     corroborate: bool = True,
+    reproductions: list[Reproduction] | None = None,
 ) -> Diagnosis:
-    """The diagnosis of ``incident`` from ``service``'s code in ``repo`` (no PagerDuty calls)."""
+    """The diagnosis of ``incident`` from ``service``'s code in ``repo`` (no PagerDuty calls);
+    ``reproductions`` are runs of the service here that the hypotheses are judged on too."""
     signal = incident_signal(incident)
     notes = list(signal.notes)
     revision, revision_note = _revision(repo, incident)
@@ -280,7 +282,7 @@ def analyse(
     top = ranked[0] if ranked else None
     limit = signal.memory_limit or service.memory_limit_bytes
     evidence = gather_evidence(
-        incident, service, repo, revision, analyses, ranked, changes, limit, scope
+        incident, service, repo, revision, analyses, ranked, changes, limit, scope, reproductions
     )
     hypotheses = judge_all(evidence)
     winner = hypotheses[0] if hypotheses else None

@@ -61,8 +61,9 @@ from ..actions.verification import verify_fix
 from ..actions.worktrees import git
 from ..analysis.languages import front_end_for
 from ..config import ServiceConfig
-from ..errors import AdsError, RemediationError, RepositoryError, TemporaryError
+from ..errors import AdsError, BuildError, RemediationError, RepositoryError, TemporaryError
 from ..models import (
+    CauseKind,
     Diagnosis,
     Finding,
     MemorySample,
@@ -74,6 +75,13 @@ from ..sources.monitors.local_runtime import RunObserver
 from ..sources.repository import GitRepository
 from .context import Context
 from .diagnose import diagnose
+from .differential import (
+    cause_limit,
+    cause_remediation,
+    rejudge,
+    reproduce_causes,
+    verify_cause_fix,
+)
 from .housekeeping import reclaim_leftovers
 
 __all__ = ["STAGES", "Point", "Stage", "remediate", "suggest_remediation", "verify_incident"]
@@ -87,6 +95,9 @@ failure), "interrupted" (Ctrl-C, SIGTERM or a deadline stopped it), or "nothing:
 and there was nothing to do: no rollback target, no verification possible here). Only "done"
 and "skipped" may be shown as a success."""
 Point = Callable[[str], None]  # a named point in a remediation: the fault-injection seam
+#: Causes that live in the manifest alone: the local runtime's limit comes from ads.yaml, so
+#: their revert is verified by the limit runs of the verification stage, not rebuilt again.
+MANIFEST_CAUSES = (CauseKind.LIMIT_LOWERED, CauseKind.RUNTIME_HEAP)
 STAGES = ("diagnose", "verification", "rollback", "branch", "push", "pull request", "note")
 
 
@@ -132,6 +143,10 @@ def _verification_state(result: VerificationResult | None) -> str | None:
 
 def suggest_remediation(ctx: Context, diagnosis: Diagnosis) -> Remediation:
     """Fix diff, rollback and mitigation for a diagnosis, without running or writing anything."""
+    cause = diagnosis.non_code_cause
+    if cause is not None:  # a manifest, a size or a runtime setting: correct or revert it
+        service = ctx.settings.service(diagnosis.service)
+        return cause_remediation(diagnosis, cause, service, ctx.repository(service))
     if not diagnosis.findings:
         raise RemediationError(
             f"incident {diagnosis.incident.id}: the diagnosis found no leak to fix"
@@ -294,7 +309,8 @@ class _Run:
     ) -> None:
         service = self.ctx.settings.service(diagnosis.service)
         repo = self.ctx.repository(service)
-        top = diagnosis.findings[0]
+        cause = diagnosis.non_code_cause
+        top = diagnosis.findings[0] if diagnosis.findings and cause is None else None
         if self.verify:
             self._stage("verification", remediation, lambda: self._verify(diagnosis, remediation))
         elif previous is not None and previous.fix_diff == remediation.fix_diff:
@@ -303,12 +319,16 @@ class _Run:
         number = incident.number or incident.id
 
         def rollback() -> str | None:
-            introduced = top.introduced_by.sha if top.introduced_by else None
+            if cause is not None:
+                introduced = cause.change.sha if cause.change else None
+            else:
+                introduced = top.introduced_by.sha if top and top.introduced_by else None
             try:
                 plan = prepare_rollback(
                     repo.path, service, number, introduced, base=_revision(diagnosis)
                 )
-                if self.verify:  # "ready to merge" only once seen to work, like the fix
+                manifest_only = cause is not None and cause.kind in MANIFEST_CAUSES
+                if self.verify and not manifest_only:  # "ready to merge" once seen to work
                     plan = verify_rollback(
                         repo.path, service, plan, base=_revision(diagnosis), finding=top
                     )
@@ -319,7 +339,11 @@ class _Run:
             return None if plan.branch else "nothing: no rollback target"
 
         self._stage("rollback", remediation, rollback)
-        if remediation.verification is not None and remediation.verification.growth_before:
+        if (
+            top is not None
+            and remediation.verification is not None
+            and remediation.verification.growth_before
+        ):
             remediation.mitigation = _mitigation_text(
                 repo.path, service, top, remediation.verification.growth_before
             )
@@ -330,6 +354,8 @@ class _Run:
 
     def _verify(self, diagnosis: Diagnosis, remediation: Remediation) -> str | None:
         service = self.ctx.settings.service(diagnosis.service)
+        if diagnosis.non_code_cause is not None:
+            return self._verify_cause(diagnosis, remediation)
         points = _RunPoints(self.at_point) if self.at_point else None
         remediation.verification = verify_fix(
             self.ctx.repository(service).path,
@@ -341,6 +367,38 @@ class _Run:
             on_stage=points.on_stage if points else None,
         )
         return _verification_state(remediation.verification)
+
+    def _verify_cause(self, diagnosis: Diagnosis, remediation: Remediation) -> str | None:
+        """Reproduction settles a non-code cause: the current build at the lowered and the
+        previous limit, the parent of a raised setting; the diagnosis is judged again with the
+        runs as evidence and stored. A setting revert is verified like a leak fix."""
+        service = self.ctx.settings.service(diagnosis.service)
+        repo = self.ctx.repository(service)
+        try:
+            reproductions, runs = reproduce_causes(repo.path, service, diagnosis)
+        except BuildError as exc:
+            remediation.verification = VerificationResult(
+                outcome=VerificationOutcome.CANNOT_BUILD, detail=str(exc)
+            )
+            return _verification_state(remediation.verification)
+        if reproductions:
+            judged = rejudge(diagnosis, service, repo, reproductions)
+            diagnosis.hypotheses = judged.hypotheses
+            diagnosis.confidence = judged.confidence
+            self.ctx.store.save_diagnosis(diagnosis)
+        result = verify_cause_fix(repo.path, service, diagnosis, runs)
+        if result is None:
+            result = verify_fix(
+                repo.path,
+                service,
+                remediation.fix_diff,
+                finding=None,
+                rev=_revision(diagnosis),
+                leak_sanitizer=False,
+                memory_limit=cause_limit(diagnosis, service),
+            )
+        remediation.verification = result
+        return _verification_state(result)
 
     def _pull_request_stages(
         self, diagnosis: Diagnosis, remediation: Remediation, number: int | str
@@ -444,7 +502,7 @@ class _PullRequest:
     def branch(self) -> None:
         service = self.ctx.settings.service(self.diagnosis.service)
         repo = self.ctx.repository(service)
-        top = self.diagnosis.findings[0]
+        cause = self.diagnosis.non_code_cause
         remediation, verification = self.remediation, self.remediation.verification
         branch = branch_name(self.number)
         text = pull_request_text(
@@ -456,8 +514,14 @@ class _PullRequest:
             mitigation=remediation.mitigation,
         )
         title = self.diagnosis.incident.title
+        if cause is not None:
+            where = f"{cause.file}:{cause.line}" if cause.line else (cause.file or "")
+            headline = f"Fix OOM: {cause.kind.value} ({where})"
+        else:
+            top = self.diagnosis.findings[0]
+            headline = f"Fix memory leak in {top.function}() ({top.file}:{top.line})"
         message = (
-            f"Fix memory leak in {top.function}() ({top.file}:{top.line})\n\n"
+            f"{headline}\n\n"
             f"{remediation.fix_summary}. Incident #{self.number}: {title}.\n"
             + (f"Verification: {verification.outcome.value}.\n" if verification else "")
         )

@@ -19,13 +19,13 @@ The CLI (``ads bisect``) and the MCP ``bisect`` tool both call ``bisect`` here.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from .. import interrupts
 from ..actions.reproduction import BuiltRevision, killed
+from ..actions.worktrees import git
 from ..config import ServiceConfig
 from ..errors import BuildError, PermanentError
 from ..models import BisectResult, BisectRun
@@ -48,9 +48,7 @@ class BisectError(PermanentError):
 
 
 def _git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    proc = git(repo, *args, check=False)
     if proc.returncode != 0:
         line = (proc.stderr.strip().splitlines() or ["git failed"])[0]
         raise BisectError(f"git {' '.join(args[:2])}: {line}")
@@ -58,13 +56,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _resolve(repo: Path, rev: str, which: str) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", f"{rev}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = git(repo, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
     if proc.returncode != 0:
         raise BisectError(f"--{which} {rev}: no such commit in {repo}")
     return proc.stdout.strip()
@@ -75,12 +67,7 @@ def candidates(repo: Path, good: str, bad: str) -> list[tuple[str, str]]:
     good_sha, bad_sha = _resolve(repo, good, "good"), _resolve(repo, bad, "bad")
     if good_sha == bad_sha:
         raise BisectError(f"--good and --bad are the same commit ({good_sha[:12]})")
-    ancestor = subprocess.run(
-        ["git", "-C", str(repo), "merge-base", "--is-ancestor", good_sha, bad_sha],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    ancestor = git(repo, "merge-base", "--is-ancestor", good_sha, bad_sha, check=False)
     if ancestor.returncode != 0:
         raise BisectError(f"--good {good} is not an ancestor of --bad {bad}")
     out = _git(repo, "log", "--first-parent", "--reverse", "--format=%H%x09%s",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...models import (
     Change,
     Confidence,
+    Hypothesis,
     Incident,
     OnCall,
     Remediation,
@@ -23,6 +24,7 @@ from ...models import (
 )
 
 __all__ = [
+    "HypothesisList",
     "IncidentList",
     "IncidentStatus",
     "IncidentSummary",
@@ -203,3 +205,11 @@ class PullRequestResult(_Result):
             note_id=remediation.note_id,
             notes=list(remediation.notes),
         )
+
+
+class HypothesisList(_Result):
+    """The differential diagnosis of one incident: the winning cause and every one weighed."""
+
+    incident_id: str
+    cause: Hypothesis | None = None
+    hypotheses: list[Hypothesis] = Field(default_factory=list)

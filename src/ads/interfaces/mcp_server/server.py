@@ -13,7 +13,16 @@ from importlib.metadata import PackageNotFoundError, version
 from mcp.server.mcpserver import MCPServer
 
 from ...config import Settings
-from . import changes, diagnosis, incidents, oncall, prompts, remediation, resources
+from . import (
+    changes,
+    diagnosis,
+    hypotheses,
+    incidents,
+    oncall,
+    prompts,
+    remediation,
+    resources,
+)
 from .state import ContextFactory, ServerState, default_context
 
 __all__ = ["INSTRUCTIONS", "READ_TOOLS", "WRITE_TOOLS", "build_server"]
@@ -27,6 +36,7 @@ READ_TOOLS = (
     "get_root_cause",
     "suggest_remediation",
     "get_report",
+    "list_hypotheses",
 )
 WRITE_TOOLS = (
     "verify_fix",
@@ -35,6 +45,7 @@ WRITE_TOOLS = (
     "acknowledge_incident",
     "escalate_incident",
     "resolve_incident",
+    "bisect",
 )
 
 INSTRUCTIONS = (
@@ -68,6 +79,15 @@ def build_server(
         version=_version(),
         lifespan=state.lifespan,
     )
-    for module in (incidents, oncall, changes, diagnosis, remediation, prompts, resources):
+    for module in (
+        incidents,
+        oncall,
+        changes,
+        diagnosis,
+        hypotheses,
+        remediation,
+        prompts,
+        resources,
+    ):
         module.register(server, state)
     return server

@@ -436,8 +436,9 @@ def gather_evidence(
     )
 
 
-def diagnose(ctx: Context, incident_id: str) -> Diagnosis:
-    """Diagnose a PagerDuty incident (real account or the local server) and store the result."""
+def diagnose(ctx: Context, incident_id: str, *, store: bool = True) -> Diagnosis:
+    """Diagnose a PagerDuty incident (real account or the local server) and store the result
+    (unless ``store`` is false: a read-only caller that only looks)."""
     pagerduty = ctx.pagerduty
     incident = pagerduty.get_incident(incident_id)
     if not incident.service_name:
@@ -452,7 +453,8 @@ def diagnose(ctx: Context, incident_id: str) -> Diagnosis:
     for event in pagerduty.related_change_events(incident.id):
         when = event.get("timestamp", "?")
         diagnosis.notes.append(f"PagerDuty change event {when}: {event.get('summary', '')}")
-    ctx.store.save_diagnosis(diagnosis)
+    if store:
+        ctx.store.save_diagnosis(diagnosis)
     return diagnosis
 
 

@@ -15,8 +15,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ...models import BisectResult
+from ...workflow import diagnose
 from ...workflow.bisect import DEFAULT_SECONDS, bisect
-from .diagnosis import stored_or_new_diagnosis
 from .guards import add_tool, check_incident_id, echo, service_config
 from .results import HypothesisList
 from .state import ServerState
@@ -33,8 +33,10 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
         """Every cause ADS weighed for an incident's OOM kill — code leak, memory limit lowered,
         size or configuration raised, runtime heap setting larger than the limit, load — each
         with its verdict (supported, undecided, rejected), reasons, and for a non-code cause the
-        manifest file, changed line and commit. The winning cause first. Diagnoses if needed."""
-        diagnosis = stored_or_new_diagnosis(state, check_incident_id(incident_id))
+        manifest file, changed line and commit. The winning cause first. Uses the stored
+        diagnosis, else diagnoses without storing anything."""
+        ctx, wanted = state.context, check_incident_id(incident_id)
+        diagnosis = ctx.store.diagnosis(wanted) or diagnose(ctx, wanted, store=False)
         return HypothesisList(
             incident_id=diagnosis.incident.id,
             cause=diagnosis.cause,
@@ -42,8 +44,7 @@ def register(server: MCPServer[Any], state: ServerState) -> None:
         )
 
     add_tool(
-        server, state, list_hypotheses, title="List hypotheses", read_only=False,
-        open_world=False,
+        server, state, list_hypotheses, title="List hypotheses", read_only=True,
     )  # fmt: skip
     if not state.write_tools:
         return

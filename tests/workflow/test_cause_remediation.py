@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from ads.config import load_settings
-from ads.interfaces.pagerduty_server import LocalPagerDuty
 from ads.models import CauseKind, VerificationOutcome
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from ads.workflow import Context
 from ads.workflow.remediate import remediate
+from pagerduty_local import LocalPagerDuty
 from tests.fixtures.causes import ADS_YAML, MANIFEST, cache_service, deployment, history_until
 from tests.fixtures.pagerduty import demo_kill, page_oom
 from tests.fixtures.tiny import Step

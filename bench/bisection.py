@@ -8,29 +8,25 @@ behind ``ads bisect`` and the MCP tool) then searches the whole range; each good
 by ``--seconds``. The table shows whether it named the right commit, the runs it used against
 ceil(log2(n)) (+1 when an end had to be checked), and the wall time (builds included).
 
-Run: .venv/bin/python bench/bisect.py [--sizes 8 64 512] [--seconds 1.0]
+(Named bisection.py, not bisect.py: a script's directory comes first on sys.path, and a
+bench/bisect.py would shadow the standard library's ``bisect`` for every bench that imports
+``random``.)
+
+Run: .venv/bin/python bench/bisection.py [--sizes 8 64 512] [--seconds 1.0]
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import argparse
+import math
+import random
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
-# Run as a script, this file's directory comes first on sys.path and its name would shadow the
-# standard library's ``bisect`` (which ``random`` imports): take the directory off first.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-
-import argparse  # noqa: E402
-import math  # noqa: E402
-import random  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from ads.config import ServiceConfig  # noqa: E402
-from ads.workflow.bisect import bisect  # noqa: E402
+from ads.config import ServiceConfig
+from ads.workflow.bisect import bisect
 
 WORKER = """#include <stdlib.h>
 #include <string.h>

@@ -45,3 +45,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def parse(tokens: list[str]) -> dict[str, str]:
+    """A loop that ends hands its result on, and a worklist drains: neither grows."""
+    found: dict[str, str] = {}
+    while True:
+        token = tokens.pop()
+        if token == "end":
+            break
+        found[token] = token
+    seen = []
+    stack = [tokens]
+    while stack:
+        node = stack.pop()
+        seen.append(node)
+    return found

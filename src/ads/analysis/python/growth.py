@@ -19,7 +19,17 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from ...models import Confidence, Finding, FindingKind, Support
-from .program import Container, Function, HotLoop, Program, dotted, fold_int, own_nodes
+from .program import (
+    Container,
+    Function,
+    HotLoop,
+    Module,
+    Program,
+    dotted,
+    fold_int,
+    loop_exits,
+    own_nodes,
+)
 
 __all__ = ["GROWTH_ISSUE", "Growth", "HotPath", "find_growth", "hot_paths"]
 
@@ -64,8 +74,8 @@ class Growth:
     reasons: list[str] = field(default_factory=list)
 
 
-def _calls(node: ast.AST) -> list[ast.Call]:
-    return [n for n in own_nodes(node) if isinstance(n, ast.Call)]
+def _calls(fn: Function) -> list[ast.Call]:
+    return fn.facts.calls
 
 
 def hot_paths(program: Program) -> dict[tuple[str, str], HotPath]:
@@ -76,7 +86,7 @@ def hot_paths(program: Program) -> dict[tuple[str, str], HotPath]:
         if fn.entry is not None:
             path = HotPath(fn.entry, None, program.scope.contains(fn.file))
             hot[key] = path
-            todo.append((fn, path, _calls(fn.node)))
+            todo.append((fn, path, _calls(fn)))
     for loop in program.loops:
         fn = program.functions[(loop.file, loop.function)]
         path = HotPath(f"the loop {loop.describe()}", loop, program.scope.contains(loop.file))
@@ -93,7 +103,7 @@ def hot_paths(program: Program) -> dict[tuple[str, str], HotPath]:
             if not path.in_scope_driver and program.scope.contains(callee.file):
                 continue  # a test's loop does not make the service's code per-iteration
             hot[key] = HotPath(path.reason, path.loop, path.in_scope_driver)
-            todo.append((callee, hot[key], _calls(callee.node)))
+            todo.append((callee, hot[key], _calls(callee)))
     return hot
 
 
@@ -115,7 +125,7 @@ class _Evictions:
 
     def __init__(self, program: Program, hot: dict[tuple[str, str], HotPath]) -> None:
         self.program = program
-        self.evicted: dict[int, str] = {}  # id(container) → how
+        self.evicted: dict[int, ast.AST] = {}  # id(container) → the code that evicts
         referenced = _referenced_names(program)
         for key, fn in program.functions.items():
             # An eviction only counts in code that runs: the module, a hot path, or a function
@@ -124,7 +134,7 @@ class _Evictions:
             if runs or fn.name in referenced or fn.name.startswith("__"):
                 self._scan(fn)
 
-    def _mark(self, fn: Function, expr: ast.AST | None, how: str) -> None:
+    def _mark(self, fn: Function, expr: ast.AST | None, how: ast.AST) -> None:
         if expr is None:
             return
         container = self.program.container(fn.file, fn, expr)
@@ -132,29 +142,30 @@ class _Evictions:
             self.evicted.setdefault(id(container), how)
 
     def _scan(self, fn: Function) -> None:
-        for node in own_nodes(fn.node):
+        facts = fn.facts
+        for node in [*facts.calls, *facts.deletes, *facts.assigns]:
             if isinstance(node, ast.Call):
                 method = _method(node)
                 receiver = _receiver(node)
                 if method in EVICTIONS or (method == "get" and receiver is not None):
                     container = self.program.container(fn.file, fn, receiver) if receiver else None
                     if container is not None and (method != "get" or container.kind == "queue"):
-                        self.evicted.setdefault(id(container), f"{ast.unparse(node)}")
+                        self.evicted.setdefault(id(container), node)
                 name = (dotted(node.func) or "").rpartition(".")[2].lower()
                 if any(word in name for word in EVICTING_HELPERS):
                     for argument in node.args:
-                        self._mark(fn, argument, f"handed to {ast.unparse(node.func)}()")
+                        self._mark(fn, argument, node)
             elif isinstance(node, ast.Delete):
                 for target in node.targets:
                     base = target.value if isinstance(target, ast.Subscript) else target
-                    self._mark(fn, base, f"del {ast.unparse(target)}")
+                    self._mark(fn, base, node)
             elif isinstance(node, ast.Assign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice):
-                        self._mark(fn, target.value, f"{ast.unparse(target)} = …")
+                        self._mark(fn, target.value, node)
                     elif fn.qualname != "<module>" and self._rebinds(fn, target):
-                        self._mark(fn, target, f"{ast.unparse(target)} rebound in {fn.name}()")
+                        self._mark(fn, target, node)
 
     def _rebinds(self, fn: Function, target: ast.expr) -> bool:
         name = dotted(target)
@@ -162,19 +173,13 @@ class _Evictions:
             return False
         if name.startswith("self."):
             return fn.name != "__init__"
-        return any(
-            isinstance(n, ast.Global) and name in n.names for n in ast.walk(fn.node)
-        ) and not isinstance(fn.node, ast.Module)
+        return name in fn.facts.declared_global and not isinstance(fn.node, ast.Module)
 
 
 def _referenced_names(program: Program) -> set[str]:
     names: set[str] = set()
-    for module in program.modules.values():
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                names.add(node.id)
-            elif isinstance(node, ast.Attribute):
-                names.add(node.attr)
+    for fn in program.functions.values():
+        names |= fn.facts.loads
     return names
 
 
@@ -252,7 +257,7 @@ class _Sizes:
             if callee is not None and not isinstance(callee.node, ast.Module):
                 sizes = [
                     self.of(callee, n.value, depth + 1)
-                    for n in own_nodes(callee.node)
+                    for n in callee.facts.returns
                     if isinstance(n, ast.Return) and n.value is not None
                 ]
                 known = [s for s in sizes if s is not None]
@@ -262,7 +267,7 @@ class _Sizes:
             line = getattr(expr, "lineno", 0)
             assigned = [
                 n
-                for n in own_nodes(fn.node)
+                for n in fn.facts.assigns
                 if isinstance(n, ast.Assign)
                 and any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)
                 and n.lineno <= line
@@ -288,7 +293,8 @@ def _stored_value(node: ast.AST) -> ast.AST | None:
 def _growth_ops(program: Program, fn: Function) -> list[tuple[ast.AST, Container, str]]:
     """(node, container, what) for each growth operation in ``fn``'s own body."""
     found: list[tuple[ast.AST, Container, str]] = []
-    for node in own_nodes(fn.node):
+    facts = fn.facts
+    for node in [*facts.assigns, *facts.calls]:
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -323,19 +329,14 @@ def _growth_ops(program: Program, fn: Function) -> list[tuple[ast.AST, Container
 
 def _statement(fn: Function, node: ast.AST) -> ast.AST:
     """The statement holding ``node`` (an expression statement for a bare call)."""
-    for stmt in own_nodes(fn.node):
-        if isinstance(stmt, ast.Expr) and stmt.value is node:
-            return stmt
-    return node
+    return fn.facts.expressions.get(id(node), node)
 
 
 def _registrations(program: Program, fn: Function) -> list[tuple[ast.Call, str, str]]:
     """Per-call registrations with no removal in the same function: (call, what, target)."""
-    calls = [n for n in own_nodes(fn.node) if isinstance(n, ast.Call)]
+    calls = fn.facts.calls
     methods = {_method(c) for c in calls}
-    local_names = {
-        n.id for n in own_nodes(fn.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
+    local_names = fn.facts.stores
     found = []
     for call in calls:
         method, receiver = _method(call), _receiver(call)
@@ -347,7 +348,7 @@ def _registrations(program: Program, fn: Function) -> list[tuple[ast.Call, str, 
         if isinstance(root, ast.Name) and (root.id in local_names or root.id == "self"):
             continue  # registered on an object of this request: it goes with the request
         what = "handler" if method in ("addHandler", "add_handler") else "callback"
-        found.append((call, what, ast.unparse(receiver)))
+        found.append((call, what, dotted(receiver) or "?"))
     return found
 
 
@@ -363,8 +364,9 @@ def find_growth(program: Program) -> list[Finding]:
             loop = _enclosing_loop(program, fn, node)
             if loop is not None and container.scope == "loop-local":
                 inside = loop.node.lineno <= container.line <= (loop.node.end_lineno or 0)
-                if inside or container.owner != fn.qualname:
-                    continue
+                ends = loop.shape == "stream" or loop_exits(loop.node)
+                if inside or container.owner != fn.qualname or ends:
+                    continue  # a loop that ends hands its local on: a result, not growth
             elif container.scope == "loop-local":
                 continue  # filled outside any loop: grows once per call of a scoped local
             driver = HotPath(f"the loop {loop.describe()}", loop, True) if loop else path
@@ -388,9 +390,9 @@ def find_growth(program: Program) -> list[Finding]:
 def _cleared(program: Program, fn: Function) -> bool:
     """Whether some code calls ``fn.cache_clear()``."""
     return any(
-        _method(c) == "cache_clear" and fn.name in ast.unparse(c.func)
+        _method(c) == "cache_clear" and fn.name in (dotted(c.func) or "")
         for f in program.functions.values()
-        for c in _calls(f.node)
+        for c in _calls(f)
     )
 
 
@@ -415,12 +417,28 @@ def _issue(growth: Growth) -> str:
     return f"{container.name} is appended to on every {unit} and never trimmed"
 
 
+def _segment(module: Module, node: ast.AST) -> str | None:
+    """The node's source text (``ast.get_source_segment`` splits the whole file per call)."""
+    start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+    first, last = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+    if start is None or end is None or first is None or last is None:
+        return None
+    lines = module.lines[start - 1 : end]
+    if not lines:
+        return None
+    if len(lines) == 1:
+        return lines[0].encode()[first:last].decode(errors="replace")
+    lines[0] = lines[0].encode()[first:].decode(errors="replace")
+    lines[-1] = lines[-1].encode()[:last].decode(errors="replace")
+    return "\n".join(lines)
+
+
 def _finding(program: Program, growth: Growth) -> Finding:
     fn, node = growth.fn, growth.node
     module = program.modules[fn.file]
     line = getattr(node, "lineno", fn.line)
     end_line = getattr(node, "end_lineno", None) or line
-    text = ast.get_source_segment(module.source, node) or ast.unparse(node)
+    text = _segment(module, node) or ast.unparse(node)
     text = " ".join(text.split())
     if growth.what == "cache":
         text = f"@{text}"

@@ -50,7 +50,8 @@ ROUTE_DECORATORS = {
 }  # fmt: skip
 HANDLER_METHODS = {"do_GET", "do_POST", "do_PUT", "do_PATCH", "do_DELETE", "do_HEAD"}
 HANDLER_BASES = ("RequestHandler", "BaseHTTPRequestHandler", "StreamRequestHandler")
-UNBOUNDED_ITERATORS = {"count", "cycle", "repeat", "stdin", "iter", "serve_forever"}
+UNBOUNDED_ITERATORS = {"count", "cycle", "repeat", "stdin", "serve_forever"}
+FLAG_METHODS = {"is_set", "wait", "is_alive", "running", "is_running", "alive", "keep_running"}
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -105,6 +106,71 @@ class HotLoop:
 
 
 @dataclass
+class Facts:
+    """What one walk over a function's own nodes (not nested definitions) finds, sorted by
+    what the analysis asks about: read once, asked many times (a code base of 150k lines is
+    walked once, not once per question)."""
+
+    calls: list[ast.Call] = field(default_factory=list)
+    assigns: list[ast.Assign | ast.AugAssign | ast.AnnAssign] = field(default_factory=list)
+    deletes: list[ast.Delete] = field(default_factory=list)
+    loops: list[ast.While | ast.For | ast.AsyncFor] = field(default_factory=list)
+    returns: list[ast.Return] = field(default_factory=list)
+    stores: set[str] = field(default_factory=set)
+    loads: set[str] = field(default_factory=set)  # names read and attribute names used
+    declared_global: set[str] = field(default_factory=set)
+    arguments: set[str] = field(default_factory=set)
+    expressions: dict[int, ast.Expr] = field(default_factory=dict)  # id(call) → its statement
+
+
+_BUCKETS = {
+    ast.Call: "calls", ast.Assign: "assigns", ast.AugAssign: "assigns", ast.AnnAssign: "assigns",
+    ast.Delete: "deletes", ast.While: "loops", ast.For: "loops", ast.AsyncFor: "loops",
+    ast.Return: "returns",
+}  # fmt: skip
+
+
+def _facts(node: ast.AST) -> Facts:
+    """One walk of the function's own nodes, sorting what the analysis asks about as it goes."""
+    facts = Facts()
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        every = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        every += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
+        facts.arguments = {a.arg for a in every}
+    buckets = {name: getattr(facts, name) for name in set(_BUCKETS.values())}
+    by_type = {kind: buckets[name] for kind, name in _BUCKETS.items()}
+    stores, loads = facts.stores, facts.loads
+    Name, Attribute, Call, Store, Expr = ast.Name, ast.Attribute, ast.Call, ast.Store, ast.Expr
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        for name in current._fields:
+            if name == "ctx":
+                continue
+            value = getattr(current, name, None)
+            children = value if isinstance(value, list) else (value,)
+            for item in children:
+                if not isinstance(item, ast.AST):
+                    continue
+                kind = type(item)
+                if kind is Name:
+                    (stores if type(item.ctx) is Store else loads).add(item.id)  # type: ignore[attr-defined]
+                    continue
+                bucket = by_type.get(kind)
+                if bucket is not None:
+                    bucket.append(item)
+                elif kind is Attribute:
+                    loads.add(item.attr)  # type: ignore[attr-defined]
+                elif kind is Expr and type(item.value) is Call:  # type: ignore[attr-defined]
+                    facts.expressions[id(item.value)] = item  # type: ignore[attr-defined,assignment]
+                elif kind is ast.Global or kind is ast.Nonlocal:
+                    facts.declared_global.update(item.names)  # type: ignore[attr-defined]
+                if not isinstance(item, _DEFINITIONS):
+                    stack.append(item)
+    return facts
+
+
+@dataclass
 class Function:
     """One function or method, by qualified name (``Class.method``)."""
 
@@ -113,6 +179,13 @@ class Function:
     node: FunctionNode | ast.Module
     cls: str | None = None
     entry: str | None = None  # why it runs per request ("Flask route", "http.server handler")
+    _facts: Facts | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def facts(self) -> Facts:
+        if self._facts is None:
+            self._facts = _facts(self.node)
+        return self._facts
 
     @property
     def name(self) -> str:
@@ -131,6 +204,13 @@ class Module:
     constants: dict[str, int] = field(default_factory=dict)
     imports: dict[str, str] = field(default_factory=dict)  # local name → imported dotted name
     handler_classes: set[str] = field(default_factory=set)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.source.splitlines()
+        return list(self._lines)
 
 
 @dataclass
@@ -144,6 +224,8 @@ class Program:
     problems: list[str] = field(default_factory=list)
     damaged: set[tuple[str, str]] = field(default_factory=set)
     scope: BuildScope = field(default_factory=BuildScope)
+    _module_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _class_names: dict[str, set[str]] | None = field(default=None, repr=False)
 
     def function_at(self, file: str, line: int) -> Function | None:
         """The innermost function of ``file`` whose lines hold ``line``."""
@@ -171,7 +253,7 @@ class Program:
         local = self.containers.get((file, name, fn.qualname))
         if local is not None:
             return local
-        if "." not in name and fn.qualname != "<module>" and _assigns_locally(fn.node, name):
+        if "." not in name and fn.qualname != "<module>" and _assigns_locally(fn, name):
             return None  # a local of the same name shadows the module's
         found = self.containers.get((file, name, None))
         if found is not None:
@@ -187,14 +269,20 @@ class Program:
                     return found
         return None
 
-    def _modules_named(self, dotted_name: str) -> Iterator[str]:
+    def _modules_named(self, dotted_name: str) -> list[str]:
         if not dotted_name:
-            return
-        tail = dotted_name.lstrip(".").replace(".", "/")
-        for file in self.modules:
-            stem = file.removesuffix(".py").removesuffix("/__init__")
-            if stem == tail or stem.endswith("/" + tail):
-                yield file
+            return []
+        cached = self._module_names.get(dotted_name)
+        if cached is None:
+            tail = dotted_name.lstrip(".").replace(".", "/")
+            cached = [
+                file
+                for file in self.modules
+                if (stem := file.removesuffix(".py").removesuffix("/__init__")) == tail
+                or stem.endswith("/" + tail)
+            ]
+            self._module_names[dotted_name] = cached
+        return cached
 
     def resolve_call(self, file: str, fn: Function, call: ast.Call) -> Function | None:
         """The program's function a call reaches, by name (``f()``, ``self.m()``, ``mod.f()``)."""
@@ -222,31 +310,44 @@ class Program:
         return None
 
     def _classes(self, file: str) -> set[str]:
-        return {fn.cls for (path, _), fn in self.functions.items() if path == file and fn.cls}
+        if self._class_names is None:
+            self._class_names = {}
+            for (path, _), fn in self.functions.items():
+                if fn.cls:
+                    self._class_names.setdefault(path, set()).add(fn.cls)
+        return self._class_names.get(file, set())
 
 
-def _assigns_locally(node: ast.AST, name: str) -> bool:
-    declared_global = any(
-        isinstance(n, ast.Global | ast.Nonlocal) and name in n.names for n in ast.walk(node)
-    )
-    if declared_global:
+def _assigns_locally(fn: Function, name: str) -> bool:
+    facts = fn.facts
+    if name in facts.declared_global:
         return False
-    for n in _own_nodes(node):
-        if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store):
-            return True
-        if isinstance(n, ast.arg) and n.arg == name:
-            return True
-    return False
+    return name in facts.stores or name in facts.arguments
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's body, not those of functions or classes nested in it."""
-    todo = list(ast.iter_child_nodes(node))
-    while todo:
-        current = todo.pop()
-        yield current
-        if not isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            todo.extend(ast.iter_child_nodes(current))
+    """The nodes of a function's body, not those of functions or classes nested in it (nor the
+    ``Load``/``Store`` context markers): one explicit walk, the hot loop of the analysis."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        for name in current._fields:
+            if name == "ctx":
+                continue
+            value = getattr(current, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        yield item
+                        if not isinstance(item, _DEFINITIONS):
+                            stack.append(item)
+            elif isinstance(value, ast.AST):
+                yield value
+                if not isinstance(value, _DEFINITIONS):
+                    stack.append(value)
 
 
 def own_nodes(node: ast.AST) -> Iterator[ast.AST]:
@@ -356,27 +457,88 @@ def _entry_of(fn: FunctionNode, cls: ast.ClassDef | None, file: str) -> str | No
     return None
 
 
+def _short(node: ast.AST) -> str:
+    """How a loop's condition reads, without unparsing a huge literal."""
+    name = dotted(node.func) if isinstance(node, ast.Call) else dotted(node)
+    if isinstance(node, ast.Call) and name:
+        return f"{name}(…)" if node.args or node.keywords else f"{name}()"
+    if name:
+        return name
+    if isinstance(node, ast.Constant):
+        return repr(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return f"not {_short(node.operand)}"
+    return type(node).__name__.lower()
+
+
+_DRAINING = {"pop", "popleft", "popitem", "get", "get_nowait"}
+
+
+def _drains(node: ast.While) -> bool:
+    """Whether the loop's condition names a container its body takes entries from."""
+    tested = {dotted(n) for n in ast.walk(node.test) if isinstance(n, ast.Name | ast.Attribute)}
+    tested.discard(None)
+    for stmt in node.body:
+        for n in [stmt, *_own_nodes(stmt)]:
+            if (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in _DRAINING
+                and dotted(n.func.value) in tested
+            ):
+                return True
+            if isinstance(n, ast.Delete) and any(
+                isinstance(t, ast.Subscript) and dotted(t.value) in tested for t in n.targets
+            ):
+                return True
+    return False
+
+
+def loop_exits(node: ast.While | ast.For | ast.AsyncFor) -> bool:
+    """Whether the loop's own body can leave it (``break`` of this loop, or ``return``)."""
+    todo: list[ast.AST] = list(node.body)
+    while todo:
+        current = todo.pop()
+        if isinstance(current, ast.Return | ast.Break):
+            return True
+        if isinstance(current, _DEFINITIONS):
+            continue
+        for child in ast.iter_child_nodes(current):
+            if isinstance(child, ast.While | ast.For | ast.AsyncFor):
+                todo.extend(n for n in ast.walk(child) if isinstance(n, ast.Return))
+            else:
+                todo.append(child)
+    return False
+
+
 def _loop_shape(node: ast.While | ast.For | ast.AsyncFor) -> tuple[str, str] | None:
     """(shape, condition text) for an unbounded loop, None for a bounded one."""
     if isinstance(node, ast.While):
         test = node.test
-        text = f"while {ast.unparse(test)}"
+        text = f"while {_short(test)}"
         if isinstance(test, ast.Constant):
             return ("infinite", text) if test.value else None
-        if isinstance(test, ast.Name | ast.Attribute):
-            return "flag", text
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            return "flag", text
-        if isinstance(test, ast.Call) or (
-            isinstance(test, ast.UnaryOp) and isinstance(test.operand, ast.Call)
+        if _drains(node):
+            return None  # a worklist: `while stack: … stack.pop()` ends when it is empty
+        bare = (
+            test.operand if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) else test
+        )
+        if isinstance(bare, ast.Name | ast.Attribute):
+            return "flag", text  # while running / while not self.stopped
+        if (
+            isinstance(bare, ast.Call)
+            and isinstance(bare.func, ast.Attribute)
+            and bare.func.attr in FLAG_METHODS
         ):
-            return "flag", text
-        return None  # a comparison: a counted or draining loop
-    text = f"{'async ' if isinstance(node, ast.AsyncFor) else ''}for … in {ast.unparse(node.iter)}"
+            return "flag", text  # while not stop.is_set()
+        return None  # a comparison or a predicate on what the loop changes: it ends
+    iterator = node.iter
+    text = f"{'async ' if isinstance(node, ast.AsyncFor) else ''}for … in {_short(iterator)}"
     if isinstance(node, ast.AsyncFor):
         return "stream", text
-    iterator = node.iter
     name = _last(_callee(iterator) or dotted(iterator))
+    if name == "iter" and isinstance(iterator, ast.Call) and len(iterator.args) == 2:
+        return "stream", text  # iter(queue.get, None): until the sentinel comes
     if name in UNBOUNDED_ITERATORS:
         return "infinite" if name in {"count", "cycle", "repeat"} else "stream", text
     return None
@@ -429,7 +591,7 @@ def _int_constants(tree: ast.Module) -> dict[str, int]:
 def _imports(tree: ast.Module, file: str) -> dict[str, str]:
     names: dict[str, str] = {}
     package = PurePosixPath(file).parent.as_posix().replace("/", ".")
-    for node in ast.walk(tree):
+    for node in module_statements(tree.body):  # imports inside functions are not followed
         if isinstance(node, ast.Import):
             for alias in node.names:
                 names[alias.asname or alias.name.partition(".")[0]] = (
@@ -442,6 +604,17 @@ def _imports(tree: ast.Module, file: str) -> dict[str, str]:
             for alias in node.names:
                 names[alias.asname or alias.name] = f"{base}.{alias.name}".strip(".")
     return names
+
+
+def module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements, including those under ``if``/``try``/``with`` at top level."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If | ast.Try | ast.With):
+            for inner in ("body", "orelse", "finalbody"):
+                yield from module_statements(getattr(stmt, inner, []))
+            for handler in getattr(stmt, "handlers", []):
+                yield from module_statements(handler.body)
 
 
 def _assigned(stmt: ast.stmt) -> list[tuple[ast.expr, ast.expr]]:
@@ -464,21 +637,12 @@ class _Indexer:
         file, tree = self.module.file, self.module.tree
         top = Function("<module>", file, tree)
         self.program.functions[(file, "<module>")] = top
-        for stmt in self._module_level(tree.body):
+        for stmt in module_statements(tree.body):
             for target, value in _assigned(stmt):
                 self._maybe_container(target, value, "module", None)
         self._loops(top)
         for node in tree.body:
             self._definition(node, None, "")
-
-    def _module_level(self, body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
-        for stmt in body:
-            yield stmt
-            if isinstance(stmt, ast.If | ast.Try | ast.With):
-                for inner in ("body", "orelse", "finalbody"):
-                    yield from self._module_level(getattr(stmt, inner, []))
-                for handler in getattr(stmt, "handlers", []):
-                    yield from self._module_level(handler.body)
 
     def _maybe_container(
         self, target: ast.AST, value: ast.AST, scope: str, owner: str | None
@@ -521,7 +685,7 @@ class _Indexer:
             and owner is not None
             and owner not in self.module.handler_classes
         ):
-            for each in own_nodes(node):
+            for each in fn.facts.assigns:
                 if isinstance(each, ast.Assign | ast.AnnAssign):
                     for target, value in _assigned(each):
                         if dotted(target) and str(dotted(target)).startswith("self."):
@@ -532,9 +696,7 @@ class _Indexer:
                 self._definition(inner, None, f"{qual}.")
 
     def _loops(self, fn: Function) -> None:
-        for node in own_nodes(fn.node):
-            if not isinstance(node, ast.While | ast.For | ast.AsyncFor):
-                continue
+        for node in fn.facts.loops:
             shape = _loop_shape(node)
             if shape is None:
                 continue
@@ -554,7 +716,7 @@ class _Indexer:
                 for n in ast.walk(node)
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
             }
-            for stmt in own_nodes(fn.node):
+            for stmt in fn.facts.assigns:
                 if id(stmt) in inside or not isinstance(stmt, ast.Assign | ast.AnnAssign):
                     continue
                 if stmt.lineno > node.lineno:

@@ -119,3 +119,22 @@ def test_the_demo_fix_uses_the_bound_the_module_still_defines() -> None:
         "+    while len(_pages) > MAX_CACHED_PAGES:",
         "+        _pages.popitem(last=False)",
     ]
+
+
+def test_a_growth_site_seen_at_run_time_raises_confidence() -> None:
+    """The path analysis alone is Low; the same site growing under tracemalloc makes two
+    independent kinds of evidence: High, with the reason written out."""
+    from ads.analysis.scoring import incident_signal, rank_findings, seen_at_run_time
+    from ads.models import Alert, Confidence, Incident, Support
+
+    files = _case_files("results_appended_per_iteration.py")
+    incident = Incident(
+        id="P1", title="worker OOMKilled", status="triggered", created_at="2026-03-02T09:00:00Z",
+        alerts=[Alert(id="A", summary="OOMKilled", custom_details={"reason": "OOMKilled"})],
+    )  # fmt: skip
+    (ranked,) = rank_findings(analyze_python_sources(files).findings, incident_signal(incident))
+    assert ranked.confidence is Confidence.LOW
+    seen = seen_at_run_time(ranked, "results_appended_per_iteration.py:9 in compute()")
+    assert seen.confidence is Confidence.HIGH and Support.RUNTIME in seen.support
+    assert seen.reasons[-1].endswith("results_appended_per_iteration.py:9 in compute()")
+    assert seen_at_run_time(seen, "again") == seen

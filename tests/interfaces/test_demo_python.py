@@ -68,6 +68,7 @@ def test_python_demo_runs_the_whole_loop(
     # build's snapshots no longer grow there
     assert "leak site at run time: pages/worker.py:27 in render_page() (matches the finding)" in pr
     assert "tracemalloc on the patched build: no growth at render_page()" in pr
+    assert "  - growth site seen at run time: pages/worker.py:27 in render_page()" in pr
 
     with LocalPagerDuty(workdir / "pagerduty", clock=pinned(WEEK_ONE)) as server:
         client = PagerDuty(

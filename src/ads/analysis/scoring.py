@@ -25,6 +25,7 @@ __all__ = [
     "incident_signal",
     "predict_seconds_to_oom",
     "rank_findings",
+    "seen_at_run_time",
 ]
 
 KIND_WEIGHT = {
@@ -296,3 +297,28 @@ def impact_text(finding: Finding, signal: IncidentSignal) -> str:
             text += f" (observed {signal.observed_seconds_to_oom:.1f} s)"
         parts.append(text)
     return "; ".join(parts)
+
+
+def seen_at_run_time(finding: Finding, site: str) -> Finding:
+    """``finding`` once a run-time probe (LeakSanitizer, tracemalloc) saw memory grow at its
+    site: one more independent kind of evidence, so the confidence the rules above give with
+    it (path-proved growth in the service's code and a second kind: High)."""
+    if Support.RUNTIME in finding.support:
+        return finding
+    support = [*finding.support, Support.RUNTIME]
+    reasons = [*finding.reasons, f"{Support.RUNTIME.value}: {site}"]
+    confidence = finding.confidence
+    independent = INDEPENDENT.intersection(support)
+    proved_growth = finding.kind in GROWS and Support.PATH in support
+    if proved_growth and len(independent) >= 2 and finding.in_scope and not finding.refuted:
+        confidence = Confidence.HIGH
+    elif confidence is Confidence.LOW and len(independent) >= 2 and finding.in_scope:
+        confidence = Confidence.MEDIUM
+    return finding.model_copy(
+        update={
+            "support": support,
+            "reasons": reasons,
+            "confidence": confidence,
+            "score": round(finding.score + SUPPORT_WEIGHT[Support.RUNTIME], 3),
+        }
+    )

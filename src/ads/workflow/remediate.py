@@ -60,6 +60,7 @@ from ..actions.rollback import (
 from ..actions.verification import verify_fix
 from ..actions.worktrees import git
 from ..analysis.languages import front_end_for
+from ..analysis.scoring import seen_at_run_time
 from ..config import ServiceConfig
 from ..errors import AdsError, BuildError, RemediationError, RepositoryError, TemporaryError
 from ..models import (
@@ -366,6 +367,7 @@ class _Run:
             observers=[points] if points else (),
             on_stage=points.on_stage if points else None,
         )
+        _with_run_time_site(self.ctx, diagnosis, remediation.verification)
         return _verification_state(remediation.verification)
 
     def _verify_cause(self, diagnosis: Diagnosis, remediation: Remediation) -> str | None:
@@ -481,6 +483,19 @@ class _RunPoints(RunObserver):
         if sample.bytes > 0 and self.stage not in self.called:
             self.called.add(self.stage)
             self.at_point(self.stage)
+
+
+def _with_run_time_site(
+    ctx: Context, diagnosis: Diagnosis, result: VerificationResult | None
+) -> None:
+    """A run-time probe that saw the top finding's site grow is evidence for it: the finding
+    (and the diagnosis's confidence) are updated and stored, before the PR and note say so."""
+    if result is None or not result.site_matches_finding or not result.runtime_leak_site:
+        return
+    top = seen_at_run_time(diagnosis.findings[0], result.runtime_leak_site)
+    diagnosis.findings[0] = top
+    diagnosis.confidence = top.confidence
+    ctx.store.save_diagnosis(diagnosis)
 
 
 def _verification_timings(remediation: Remediation) -> dict[str, float]:

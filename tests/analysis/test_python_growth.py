@@ -138,3 +138,29 @@ def test_a_growth_site_seen_at_run_time_raises_confidence() -> None:
     assert seen.confidence is Confidence.HIGH and Support.RUNTIME in seen.support
     assert seen.reasons[-1].endswith("results_appended_per_iteration.py:9 in compute()")
     assert seen_at_run_time(seen, "again") == seen
+
+
+def _edits(old: str, new: str) -> list[tuple[str, str | None, str, str | None]]:
+    from ads.analysis.python.edits import python_file_edits
+    from ads.models import FileChange
+
+    change = FileChange(path="svc.py", status="M", old_text=old, new_text=new)
+    return [(e.kind.value, e.function, e.call, e.variable) for e in python_file_edits(change).edits]
+
+
+def test_a_commit_is_read_at_the_syntax_level() -> None:
+    cached = "import functools\n\n\n@functools.lru_cache(maxsize={})\ndef profile(uid):\n    return uid\n"
+    assert _edits(cached.format(128), cached.format("None")) == [
+        ("removed free", "profile", "lru_cache(maxsize=128)", "profile")
+    ]
+    bounded = "import collections\n\nLOG = collections.deque({})\n\n\ndef log(x):\n    LOG.append(x)\n"
+    assert _edits(bounded.format("maxlen=100"), bounded.format("")) == [
+        ("removed free", "log", "the bound of LOG", "LOG")
+    ]
+    evicting = "C = {}\n\n\ndef put(k, v):\n    C[k] = v\n    if len(C) > 9:\n        C.pop(next(iter(C)))\n"
+    plain = "C = {}\n\n\ndef put(k, v):\n    C[k] = v\n"
+    assert _edits(evicting, plain) == [("removed free", "put", "C.pop(next(iter(C)))", "C")]
+    assert _edits(plain, evicting) == [("added free", "put", "C.pop(next(iter(C)))", "C")]
+    assert _edits("def f():\n    pass\n", "R = []\n\n\ndef f():\n    R.append(1)\n") == [
+        ("added allocation", "f", "R.append(1)", "R")
+    ]

@@ -81,3 +81,22 @@ def test_python_demo_runs_the_whole_loop(
     assert len(notes) == 1
     assert "pages/worker.py:28 in render_page()" in notes[0].content
     assert branch in notes[0].content and "verified" in notes[0].content
+
+
+def test_an_unknown_demo_service_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "ads", "demo", "--service", "billing", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "'billing' is not one of 'ads-demo-service', 'py-pages-service'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_every_demo_the_cli_offers_exists() -> None:
+    from ads.interfaces.cli_demo import DEMO_SERVICES
+    from ads.interfaces.demo import DEMOS
+
+    assert set(DEMO_SERVICES) == set(DEMOS)

@@ -10,7 +10,9 @@ Pure: the sources are handed in; nothing is imported or run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -42,9 +44,27 @@ def analyze_python_sources(
     files: Sequence[tuple[str, bytes]], *, scope: BuildScope | None = None
 ) -> PythonAnalysis:
     """Growth findings for ``files`` ((posix path, bytes) pairs), in file and line order."""
-    program = parse_program(files, scope)
-    findings = sorted(find_growth(program), key=lambda f: (not f.in_scope, f.file, f.line))
+    with _without_cyclic_gc():
+        program = parse_program(files, scope)
+        findings = sorted(find_growth(program), key=lambda f: (not f.in_scope, f.file, f.line))
     return PythonAnalysis(findings, program, parse_problems=list(program.problems))
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """The cycle collector paused while the syntax trees are built and read.
+
+    Millions of AST nodes are allocated and none of them form a cycle, but each allocation
+    burst triggers a collection that traverses the whole growing heap: measured on Django's
+    153k lines, ``ast.parse`` takes 2.9 s of CPU with the collector and 0.7 s without it.
+    Reference counting still frees everything; the collector is restored as it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class PythonFrontEnd:

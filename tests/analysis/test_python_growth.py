@@ -149,15 +149,23 @@ def _edits(old: str, new: str) -> list[tuple[str, str | None, str, str | None]]:
 
 
 def test_a_commit_is_read_at_the_syntax_level() -> None:
-    cached = "import functools\n\n\n@functools.lru_cache(maxsize={})\ndef profile(uid):\n    return uid\n"
+    cached = (
+        "import functools\n\n\n@functools.lru_cache(maxsize={})\n"
+        "def profile(uid):\n    return uid\n"
+    )
     assert _edits(cached.format(128), cached.format("None")) == [
         ("removed free", "profile", "lru_cache(maxsize=128)", "profile")
     ]
-    bounded = "import collections\n\nLOG = collections.deque({})\n\n\ndef log(x):\n    LOG.append(x)\n"
+    bounded = (
+        "import collections\n\nLOG = collections.deque({})\n\n\ndef log(x):\n    LOG.append(x)\n"
+    )
     assert _edits(bounded.format("maxlen=100"), bounded.format("")) == [
         ("removed free", "log", "the bound of LOG", "LOG")
     ]
-    evicting = "C = {}\n\n\ndef put(k, v):\n    C[k] = v\n    if len(C) > 9:\n        C.pop(next(iter(C)))\n"
+    evicting = (
+        "C = {}\n\n\ndef put(k, v):\n    C[k] = v\n"
+        "    if len(C) > 9:\n        C.pop(next(iter(C)))\n"
+    )
     plain = "C = {}\n\n\ndef put(k, v):\n    C[k] = v\n"
     assert _edits(evicting, plain) == [("removed free", "put", "C.pop(next(iter(C)))", "C")]
     assert _edits(plain, evicting) == [("added free", "put", "C.pop(next(iter(C)))", "C")]

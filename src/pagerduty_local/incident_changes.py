@@ -15,7 +15,14 @@ from .account import reference
 from .http import ApiError, Server
 from .incidents import Rejected
 
-__all__ = ["FIELDS", "apply_change", "priority_ref", "user_refs"]
+__all__ = [
+    "FIELDS",
+    "apply_change",
+    "apply_checked",
+    "check_change",
+    "priority_ref",
+    "user_refs",
+]
 
 Doc = dict[str, Any]
 FIELDS = (
@@ -105,11 +112,20 @@ def _checked(server: Server, change: Doc) -> Doc:
     return checked
 
 
-def apply_change(server: Server, incident_id: str, change: Any, agent: Doc) -> Doc:
-    """Validate ``change`` whole, then apply it; the incident as it is afterwards."""
+def check_change(server: Server, change: Any) -> Doc:
+    """``change`` validated whole (400 naming the first bad field), ready for ``apply_checked``."""
     if not isinstance(change, dict):
         raise ApiError.invalid("incident is required")
-    checked = _checked(server, change)
+    return _checked(server, change)
+
+
+def apply_change(server: Server, incident_id: str, change: Any, agent: Doc) -> Doc:
+    """Validate ``change`` whole, then apply it; the incident as it is afterwards."""
+    return apply_checked(server, incident_id, check_change(server, change), agent)
+
+
+def apply_checked(server: Server, incident_id: str, checked: Doc, agent: Doc) -> Doc:
+    """Apply a change ``check_change`` accepted."""
     book = server.book
     fields: Doc = {
         k: checked[k]

@@ -299,6 +299,10 @@ class IncidentBook:
                 )
             incident["updated_at"] = now
             self.store.update_incident(incident, level=level, level_since=since)
+        if "priority" in fields:
+            self.on_change("incident.priority_updated", incident, agent)
+        if "escalation_policy" in fields:
+            self.on_change("incident.reassigned", incident, agent)
         return incident
 
     def snooze(self, incident_id: str, seconds: int, agent: Doc) -> Doc:
@@ -324,6 +328,7 @@ class IncidentBook:
     def merge(self, target_id: str, source_ids: list[str], agent: Doc) -> Doc:
         """Move the sources' alerts into the target and resolve the sources, as PagerDuty
         merges incidents."""
+        resolved: list[Doc] = []
         with self.store.transaction():
             target, level, since = self._require(target_id)
             if target["status"] == "resolved":
@@ -352,12 +357,15 @@ class IncidentBook:
                     agent, now,
                 )  # fmt: skip
                 self.store.update_incident(source, level=s_level, level_since=s_since)
+                resolved.append(source)
                 self._log(
                     target, "annotate_log_entry", f"Merged {source['summary']} into this incident",
                     agent, now,
                 )  # fmt: skip
             target["updated_at"] = now
             self.store.update_incident(target, level=level, level_since=since)
+        for source in resolved:
+            self.on_change("incident.resolved", source, agent)
         return target
 
     def request_responders(
@@ -405,6 +413,7 @@ class IncidentBook:
             )  # fmt: skip
             incident["updated_at"] = now
             self.store.update_incident(incident, level=level, level_since=since)
+        self.on_change("incident.responder.added", incident, requester)
         return {
             "id": new_id("Q", 14),
             "incident": incident_ref,

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from .account import reference
 from .http import ApiError, Server, api_route, list_param, ok, page_params, read_json
-from .incident_changes import apply_change, priority_ref, user_refs
+from .incident_changes import apply_change, apply_checked, check_change, priority_ref, user_refs
 from .incidents import Rejected
 from .oncall import format_time, parse_time
 from .store import IncidentQuery
@@ -87,8 +87,8 @@ async def update_incident(request: Request, server: Server) -> Response:
 
 
 async def update_incidents(request: Request, server: Server) -> Response:
-    """Bulk ``PUT /incidents``: each listed incident gets its own change; all are checked to
-    exist first, so one unknown id changes nothing."""
+    """Bulk ``PUT /incidents``: each listed incident gets its own change; every id and every
+    change is checked first, so one unknown id or bad field changes nothing."""
     body = await read_json(request)
     changes = body.get("incidents")
     if not isinstance(changes, list) or not changes:
@@ -100,8 +100,9 @@ async def update_incidents(request: Request, server: Server) -> Response:
             raise ApiError.invalid("each incident needs an id")
         if server.account.store.get_incident(change["id"]) is None:
             raise ApiError.invalid(f"Incident {change['id']!r} not found")
+    checked = [(change["id"], check_change(server, change)) for change in changes]
     agent = server.agent(request)
-    updated = [apply_change(server, change["id"], change, agent) for change in changes]
+    updated = [apply_checked(server, incident_id, one, agent) for incident_id, one in checked]
     return ok({"incidents": updated}, server)
 
 

@@ -405,6 +405,8 @@ class Remediation(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     noted_at: datetime | None = None
     escalated_to: int | None = None
+    escalated_at: datetime | None = None
+    started_at: dict[str, datetime] = Field(default_factory=dict)  # stage → when it started
 
 
 class BisectRun(_Model):

@@ -14,7 +14,10 @@ import pytest
 
 from ads.interfaces.cli import COMMANDS
 
-HEAVY = ["mcp", "kubernetes", "github", "uvicorn", "pagerduty", "tree_sitter", "starlette"]
+HEAVY = [
+    "mcp", "kubernetes", "github", "uvicorn", "pagerduty", "tree_sitter", "starlette",
+    "matplotlib", "jinja2", "numpy",
+]  # fmt: skip
 
 PROBE = """
 import json, sys

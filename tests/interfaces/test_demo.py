@@ -110,8 +110,9 @@ def test_demo_runs_the_whole_loop(
 
     # The report with its chart.
     html = (workdir / "state" / "reports" / incident.id / "report.html").read_text()
-    assert "<svg" in html and 'data-series="current build"' in html
-    assert 'class="oom-kill"' in html  # the kill is marked where the current build died
+    assert "<svg" in html and 'id="run-current-build"' in html and 'id="run-patched-build"' in html
+    assert 'id="oom-kill-1"' in html  # the kill is marked where the current build died
+    assert "webhook received by ads serve" in html  # the timeline has the job's arrival
 
 
 def test_demo_refuses_a_workdir_it_did_not_make(tmp_path: Path) -> None:

@@ -39,7 +39,6 @@ from ..config import ServiceConfig
 from ..errors import BuildError
 from ..models import (
     Finding,
-    MemorySample,
     RunResult,
     VerificationOutcome,
     VerificationResult,
@@ -61,6 +60,7 @@ from .probes import (
     patched_run_probe,
     runtime_probe,
 )
+from .run_figures import memory_slope, run_figures
 from .worktrees import temporary_worktree
 
 __all__ = [
@@ -76,34 +76,10 @@ DEFAULT_DURATION = 3.0
 DEFAULT_REPRODUCE_TIMEOUT = 30.0
 PROBE_AFTER_SECONDS = 3.0  # the patched build under the probe: warm-up, then snapshots
 BUILD_TIMEOUT = 600.0
-WARM_UP_FRACTION = 0.25
 LIMIT_FRACTION_PER_SECOND = 0.01
 BEFORE_SLOPE_FRACTION = 0.10
 
 Stage = Callable[[str], None]
-
-
-def memory_slope(samples: Sequence[MemorySample], *, warm_up: float = WARM_UP_FRACTION) -> float:
-    """Growth in bytes per second: the least-squares slope of usage over the run.
-
-    The first ``warm_up`` fraction of the run is left out: loading libraries, the allocator's
-    first arena and the first buffers are one-off costs at start-up, not growth; a leak keeps
-    growing over the rest of the run.
-    """
-    if len(samples) < 2:
-        return 0.0
-    start, end = samples[0].t, samples[-1].t
-    cut = start + (end - start) * warm_up
-    kept = [s for s in samples if s.t >= cut]
-    if len(kept) < 2:
-        kept = list(samples)
-    n = len(kept)
-    mean_t = sum(s.t for s in kept) / n
-    mean_b = sum(s.bytes for s in kept) / n
-    var_t = sum((s.t - mean_t) ** 2 for s in kept)
-    if var_t == 0:
-        return 0.0
-    return sum((s.t - mean_t) * (s.bytes - mean_b) for s in kept) / var_t
 
 
 def _growth_to_kill(before: RunResult) -> float:
@@ -388,7 +364,7 @@ class _Verification:
         before_slope = _growth_to_kill(before)
         after_slope = memory_slope(after.samples)
         threshold = flat_threshold(self.limit, before_slope)
-        peak = max((s.bytes for s in after.samples), default=0)
+        peak = run_figures(after).peak
         lines = [self._describe_before(before)]
         if after.events:
             when = after.events[0].seconds_to_kill or after.duration
@@ -442,18 +418,17 @@ class _Verification:
         return False
 
     def _describe_before(self, before: RunResult) -> str:
-        event = before.events[0]
-        when = event.seconds_to_kill or before.duration
+        figures = run_figures(before)  # the report shows these same numbers
         return (
-            f"The current build was OOM-killed after {when:.1f} s under "
-            f"{format_quantity(self.limit)} (peak {format_bytes(event.peak_usage or 0)}, "
-            f"growth {format_bytes(_growth_to_kill(before))}/s, {before.mode})."
+            f"The current build was OOM-killed after {figures.seconds_to_kill or 0:.1f} s under "
+            f"{format_quantity(self.limit)} (peak {format_bytes(figures.peak)}, "
+            f"growth {format_bytes(figures.growth)}/s, {before.mode})."
         )
 
     def _not_reproduced(
         self, before: RunResult, snapshots: RuntimeProbe | None
     ) -> VerificationResult:
-        peak = max((s.bytes for s in before.samples), default=0)
+        peak = run_figures(before).peak
         text = (
             f"The current build was not OOM-killed in {self.reproduce_timeout:g} s under "
             f"{format_quantity(self.limit)} (ran {before.duration:.1f} s, peak {format_bytes(peak)}"

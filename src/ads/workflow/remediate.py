@@ -110,10 +110,17 @@ class _Step:
 
 
 @contextmanager
-def _timed(timings: dict[str, float], stage: str, progress: Stage | None) -> Iterator[_Step]:
+def _timed(
+    timings: dict[str, float],
+    stage: str,
+    progress: Stage | None,
+    started_at: dict[str, datetime] | None = None,
+) -> Iterator[_Step]:
     interrupts.check()  # after Ctrl-C nothing starts: nothing is pushed, opened or posted
     if progress:
         progress(stage, "start")
+    if started_at is not None:
+        started_at[stage] = datetime.now(UTC)  # the report's timeline: when, not only how long
     started = time.perf_counter()
     step = _Step()
     try:
@@ -267,6 +274,7 @@ class _Run:
     at_point: Point | None
     done: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    started_at: dict[str, datetime] = field(default_factory=dict)
 
     def run(self) -> Remediation:
         saved = self.ctx.store.checkpoint(self.incident_id)
@@ -287,6 +295,7 @@ class _Run:
             raise
         remediation.timings = {**remediation.timings, **self.timings}
         remediation.timings.update(_verification_timings(remediation))
+        remediation.started_at = {**remediation.started_at, **self.started_at}
         self.ctx.store.save_remediation(remediation)
         self.ctx.store.clear_checkpoint(self.incident_id)
         return remediation
@@ -300,7 +309,7 @@ class _Run:
                 self._resumed("diagnose")
                 return stored
             self.done = []  # the checkpoint outlived its diagnosis: start again
-        with _timed(self.timings, "diagnose", self.progress):
+        with _timed(self.timings, "diagnose", self.progress, self.started_at):
             diagnosis = diagnose(self.ctx, self.incident_id)
         self._completed("diagnose", None)
         return diagnosis
@@ -422,7 +431,7 @@ class _Run:
         if name in self.done:
             self._resumed(name)
             return
-        with _timed(self.timings, name, self.progress) as step:
+        with _timed(self.timings, name, self.progress, self.started_at) as step:
             step.state = work() or "done"
         self._completed(name, remediation)
 
@@ -430,6 +439,8 @@ class _Run:
         if self.at_point is not None:
             self.at_point(name)  # after the work, before its checkpoint: the worst moment to die
         self.done.append(name)
+        if remediation is not None:  # a resumed run's timeline keeps the first attempt's times
+            remediation.started_at = {**remediation.started_at, **self.started_at}
         self.ctx.store.save_checkpoint(self.incident_id, self.done, remediation)
 
     def _resumed(self, name: str) -> None:

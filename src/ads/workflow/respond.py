@@ -78,6 +78,7 @@ def _escalate_if_due(ctx: Context, remediation: Remediation, now: datetime) -> s
         )
         ctx.pagerduty.add_note(incident.id, reason)
         remediation.escalated_to = rule.to_level
+        remediation.escalated_at = now
         ctx.store.save_remediation(remediation)
         return reason
     return None

@@ -1,0 +1,93 @@
+"""The memory chart: every run's memory over time against the limit, as inline SVG.
+
+Drawn by matplotlib's SVG backend (no display, no raster backend), from the report model's
+runs: ticks and gridlines in MiB and seconds, the limit as a labelled dashed line, each OOM
+kill a marker where it happened (the run's line ends there), and a legend. matplotlib is
+imported here, inside the function, so only rendering a report pays for it.
+
+The SVG keeps its text as text (``svg.fonttype = none``), so the tick labels can be read and
+searched in the page, and it carries ids a test (or a person with the inspector) can find:
+``memory-chart``, ``oom-kill-<n>`` for the markers, ``limit-line``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..units import format_quantity
+from .report_model import RunView
+
+__all__ = ["memory_chart_svg"]
+
+MiB = 1024 * 1024
+
+
+def memory_chart_svg(runs: Sequence[RunView], limit: int | None) -> str:
+    """One SVG element (no XML prologue) to put inline in an HTML page."""
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    from matplotlib.figure import Figure
+
+    params: Any = {
+        "svg.fonttype": "none",  # text stays <text>, readable and searchable
+        "svg.hashsalt": "ads-report",  # the same ids for the same chart
+        "font.size": 9,
+        "font.family": "sans-serif",
+    }
+    with matplotlib.rc_context(params):
+        figure = Figure(figsize=(6.4, 3.4), dpi=100, layout="constrained")
+        axes = figure.add_subplot()
+        longest = 0.0
+        kill_number = 0
+        for run in runs:
+            xs = [t for t, _ in run.points]
+            ys = [b / MiB for _, b in run.points]
+            longest = max([longest, *xs])
+            axes.plot(xs, ys, color=run.colour, linewidth=1.8, label=run.label, gid=_gid(run.label))
+            for t, b in run.kills:
+                kill_number += 1
+                axes.plot([t], [b / MiB], marker="X", markersize=10, color=run.colour,
+                          markeredgecolor="black", linestyle="none",
+                          gid=f"oom-kill-{kill_number}",
+                          label="OOM kill" if kill_number == 1 else "_nolegend_")  # fmt: skip
+                axes.annotate(f"OOMKilled at {t:.1f} s", (t, b / MiB), xytext=(-8, -14),
+                              textcoords="offset points", ha="right", fontsize=8,
+                              color=run.colour)  # fmt: skip
+        top = max([b / MiB for run in runs for _, b in run.points] + [1.0])
+        if limit:
+            axes.axhline(limit / MiB, color="#b00020", linestyle="--", linewidth=1.2,
+                         gid="limit-line", label=f"limit {format_quantity(limit)}")  # fmt: skip
+            axes.annotate(f"limit {format_quantity(limit)}", (0, limit / MiB), xytext=(4, 4),
+                          textcoords="offset points", color="#b00020", fontsize=8)  # fmt: skip
+            top = max(top, limit / MiB)
+        axes.set_ylim(0, top * 1.15)
+        axes.set_xlim(0, max(longest, 0.1) * 1.02)
+        axes.set_xlabel("seconds since the run started")
+        axes.set_ylabel("memory (MiB)")
+        axes.grid(True, color="#dddddd", linewidth=0.6)
+        axes.set_axisbelow(True)
+        if runs or limit:  # above the plot, in a row: the plot keeps the page's whole width
+            axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=4, fontsize=8,
+                        frameon=False, borderaxespad=0.0)  # fmt: skip
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return _inline(buffer.getvalue())
+
+
+def _gid(label: str) -> str:
+    return "run-" + re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def _inline(svg: str) -> str:
+    """The <svg> element alone, scaled to its container, labelled for screen readers."""
+    start = svg.index("<svg")
+    element = svg[start:]
+    element = re.sub(r'\swidth="[^"]*"', ' width="100%"', element, count=1)
+    element = re.sub(r'\sheight="[^"]*"', "", element, count=1)
+    return element.replace(
+        "<svg", '<svg id="memory-chart" role="img" aria-label="memory over time"', 1
+    )

@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.history",
     "tests.fixtures.mcp",
     "tests.fixtures.github",
+    "tests.fixtures.browser",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

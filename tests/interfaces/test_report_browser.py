@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ads.actions.report_html import diagnosis_html
+from ads.interfaces.http_server import BackgroundServer
 from ads.models import Diagnosis, Remediation
 
 from ..fixtures.browser import console_errors, screenshot
+from ..fixtures.served_reports import pages_app, stocked_context
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "report_recorded"
 
@@ -72,3 +74,30 @@ def test_the_report_fits_a_phone(browser: Any, tmp_path: Path) -> None:
     )
     assert 0 < chart_width <= view_width
     screenshot(browser, "report-phone", tmp_path)
+
+
+def test_the_serve_page_lists_the_demo_incident_and_opens_its_report(
+    browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ctx, diagnosis = stocked_context(tmp_path)
+    browser.set_window_size(1200, 1000)
+    with BackgroundServer(pages_app(ctx)) as server:
+        browser.get(server.url + "/")
+        assert console_errors(browser) == []
+        rows = texts(browser, "#incidents tbody tr")
+        assert any(r.startswith("#1") and "done" in r and "worker.c:26-27" in r for r in rows)
+        screenshot(browser, "serve-index", tmp_path)
+        browser.find_element(By.LINK_TEXT, "#1").click()
+        WebDriverWait(browser, 30).until(expected_conditions.url_contains(diagnosis.incident.id))
+        assert console_errors(browser) == []
+        assert "incident #1" in browser.find_element(By.ID, "title").text
+        assert browser.find_element(By.ID, "memory-chart").is_displayed()
+        assert browser.find_element(By.ID, "oom-kill-1").is_displayed()
+        assert any("webhook received by ads serve" in r for r in texts(browser, "#timeline tr"))
+        screenshot(browser, "serve-report", tmp_path)
+        browser.find_element(By.LINK_TEXT, "← all incidents").click()
+        WebDriverWait(browser, 30).until(expected_conditions.url_to_be(server.url + "/"))

@@ -44,8 +44,14 @@ DEMO_SERVICES = ("ads-demo-service", "py-pages-service")
     show_default=True,
     help="Which demo service: the C worker, or the Python page service (py-pages-service).",
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also print the timeline, the kill table, the whole analysis, the diff and the PR text "
+    "(the report has them all).",
+)
 @reports_errors
-def demo(workdir: Path, kills: int, timeout: float, service: str) -> None:
+def demo(workdir: Path, kills: int, timeout: float, service: str, verbose: bool) -> None:
     """Run the whole ADS loop on the demo service, on this machine, with nothing to configure.
 
     Ctrl-C stops the step under way at once; nothing is posted or pushed after it (exit 130).
@@ -55,7 +61,8 @@ def demo(workdir: Path, kills: int, timeout: float, service: str) -> None:
       ads demo
       ads demo --workdir /tmp/ads-demo --kills 2 --timeout 120
       ads demo --service py-pages-service
+      ads demo --verbose
     """
     from .demo import run_demo
 
-    run_demo(workdir, kills=kills, timeout=timeout, service=service)
+    run_demo(workdir, kills=kills, timeout=timeout, service=service, verbose=verbose)

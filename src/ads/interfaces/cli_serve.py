@@ -23,7 +23,7 @@ __all__ = ["serve"]
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to listen on (beyond loopback, /jobs and /mcp need ADS_MCP_TOKEN).",
+    help="Address to listen on (beyond loopback, the pages, /jobs and /mcp need ADS_MCP_TOKEN).",
 )
 @click.option(
     "--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -58,8 +58,10 @@ def serve(
 
     Needs ADS_WEBHOOK_SECRETS (comma-separated signing secrets of the webhook subscription,
     several during a rotation) and the PagerDuty settings of ``ads analyze``. With ADS_MCP_TOKEN
-    set, the MCP server is served at /mcp too, for clients sending that bearer token; bound
-    beyond loopback, /jobs answers only requests bearing that token.
+    set, the MCP server is served at /mcp too, for clients sending that bearer token. At / it
+    serves web pages: the incidents with their jobs' status (live while one runs) and each
+    incident's report. Bound beyond loopback, the pages and /jobs answer only requests bearing
+    that token.
 
     \b
     Examples:
@@ -105,6 +107,7 @@ def serve(
     with BackgroundServer(app, host=host, port=port) as server:
         service.start_worker()
         console.print(f"ads serve: webhooks at {server.url}/webhooks/pagerduty, jobs at /jobs")
+        console.print(f"incidents and their reports at {server.url}/")
         if mcp_token:
             console.print(f"MCP at {server.url}/mcp (bearer token from {TOKEN_ENV})")
         try:

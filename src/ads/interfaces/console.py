@@ -26,6 +26,7 @@ __all__ = [
     "oom_table",
     "stage_line",
     "stage_progress",
+    "when_terminal",
 ]
 
 console = Console()
@@ -34,9 +35,9 @@ err_console = Console(stderr=True)
 BAR_WIDTH = 30
 
 
-def _bar(fraction: float) -> str:
-    filled = max(0, min(BAR_WIDTH, round(fraction * BAR_WIDTH)))
-    return "█" * filled + "░" * (BAR_WIDTH - filled)
+def _bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    filled = max(0, min(width, round(fraction * width)))
+    return "█" * filled + "░" * (width - filled)
 
 
 class LiveRunStatus:
@@ -45,48 +46,67 @@ class LiveRunStatus:
     It has every hook of the local runtime's ``RunObserver`` (a protocol), so it is one.
     """
 
-    def __init__(self, service: str, *, target: Console | None = None) -> None:
+    def __init__(self, service: str, *, target: Console | None = None, events: bool = True) -> None:
         self.service = service
         self.console = target or console
+        self.events = events  # print builds, kills, exits and back-offs (the demo has its own)
         self.restart = 0
         self.usage = 0
         self.limit = 1
         self.last_output = ""
         self.kills = 0
-        self.live = Live(self._render(), console=self.console, refresh_per_second=10)
+        # Only a terminal gets the live line, and it goes away when the run ends (transient):
+        # piped, frames would pile up in the log between the events.
+        self.live = (
+            Live(self._render(), console=self.console, refresh_per_second=10, transient=True)
+            if self.console.is_terminal
+            else None
+        )
 
     def __enter__(self) -> LiveRunStatus:
-        self.live.__enter__()
+        if self.live is not None:
+            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.__exit__(None, None, None)
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
 
     def _render(self) -> Text:
-        line = Text()
+        """One line, never wider than the terminal: the run under way, the kills so far, its
+        memory against the limit; below it, that run's last output line (cut to fit)."""
+        width = self.console.width
+        line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"{self.service} ", style="bold")
-        line.append(f"restart {self.restart} · OOM kills {self.kills} · ")
+        kills = f"{self.kills} OOM kill{'s' if self.kills != 1 else ''}"
+        line.append(f"run {self.restart + 1} · {kills} · ")
         fraction = self.usage / self.limit if self.limit else 0.0
         style = "red" if fraction > 0.85 else "yellow" if fraction > 0.5 else "green"
-        line.append(_bar(fraction), style=style)
+        line.append(_bar(fraction, max(5, min(BAR_WIDTH, width - len(line) - 22))), style=style)
         line.append(f" {format_bytes(self.usage)} / {format_quantity(self.limit)}")
+        line.truncate(width, overflow="ellipsis")
         if self.last_output:
-            line.append(f"\n  {self.last_output[:100]}", style="dim")
+            output = Text(f"  {self.last_output}", style="dim", no_wrap=True)
+            output.truncate(width, overflow="ellipsis")
+            return Text("\n").join([line, output])
         return line
 
     def _refresh(self) -> None:
-        self.live.update(self._render())
+        if self.live is not None:
+            self.live.update(self._render())
 
     def notice(self, message: str) -> None:
         self.console.print(f"[yellow]note:[/] {message}")
 
     def built(self, git_sha: str | None) -> None:
         sha = git_sha[:12] if git_sha else "not a git checkout"
-        self.console.print(f"built {self.service} ({sha})")
+        if self.events:
+            self.console.print(f"built {self.service} ({sha})")
 
     def started(self, restart: int, pid: int) -> None:
         self.restart = restart
         self.usage = 0
+        self.last_output = ""  # the line shown is always this run's own
         self._refresh()
 
     def sample(self, sample: MemorySample, limit: int) -> None:
@@ -101,37 +121,41 @@ class LiveRunStatus:
         self.kills += 1
         took = event.seconds_to_kill
         after = f" after {took:.1f} s" if took is not None else ""
+        self._refresh()
+        if not self.events:
+            return
         self.console.print(
             f"[bold red]OOMKilled[/] {event.service} pid {event.pid} exit {event.exit_code}"
             f"{after}, peak {format_bytes(event.peak_usage or 0)} ({event.mode.value})"
         )
-        self._refresh()
 
     def exited(self, restart: int, exit_code: int) -> None:
-        self.console.print(f"{self.service} exited with code {exit_code}")
+        if self.events:
+            self.console.print(f"{self.service} exited with code {exit_code}")
 
     def backing_off(self, restart: int, delay: float) -> None:
-        if delay > 0:
+        if delay > 0 and self.events:
             self.console.print(f"[dim]back-off {delay:.1f} s before restart {restart}[/]")
 
 
 def oom_table(events: list[OomEvent]) -> Table:
     """The recorded OOM kills, as a kubelet's restart history would show them."""
-    table = Table(title="OOM kills recorded")
-    for column in ("#", "service", "pid", "exit", "limit", "peak", "after", "killed at", "sha"):
-        table.add_column(column)
+    services = {event.service for event in events}
+    title = f"OOM kills of {', '.join(sorted(services))}" if services else "OOM kills"
+    table = Table(title=title)  # the service once in the title: every column fits 80 columns
+    for column in ("#", "pid", "exit", "limit", "peak", "after", "killed at", "sha"):
+        table.add_column(column, no_wrap=True)
     for number, event in enumerate(events, 1):
         took = event.seconds_to_kill
         table.add_row(
             str(number),
-            event.service,
             str(event.pid),
             str(event.exit_code),
             format_quantity(event.memory_limit or 0),
             format_bytes(event.peak_usage or 0),
             f"{took:.1f} s" if took is not None else "?",
-            event.killed_at.strftime("%H:%M:%S.%f")[:-3],
-            (event.git_sha or "-")[:10],
+            event.killed_at.strftime("%H:%M:%S"),
+            (event.git_sha or "-")[:7],
         )
     return table
 
@@ -152,6 +176,18 @@ def stage_line(stage: str, state: str, took: float | None = None) -> str | None:
     if state == "skipped":
         return f"[green]✓[/] {stage} [dim](done before: resumed from its checkpoint)[/]"
     return None
+
+
+@contextmanager
+def when_terminal(message: str, target: Console | None = None) -> Iterator[None]:
+    """A spinner saying what is under way, on a terminal only; piped, nothing (its frames would
+    end up in the log)."""
+    out = target or console
+    if not out.is_terminal:
+        yield
+        return
+    with out.status(message):
+        yield
 
 
 @contextmanager

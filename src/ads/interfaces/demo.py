@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 
 from pagerduty_local import LocalPagerDuty, LocalPagerDutyError
 
@@ -29,6 +31,7 @@ from .. import interrupts
 from ..config import load_settings
 from ..errors import AdsError, ConfigError, RuntimeUnavailableError
 from ..models import OomEvent, Remediation
+from ..units import format_bytes
 from ..workflow import (
     Context,
     RunObserver,
@@ -38,9 +41,9 @@ from ..workflow import (
     runtime_alerter,
     write_report,
 )
-from ..workflow.report import analysis_block
+from ..workflow.report import ReportModel, analysis_block, report_model
 from ..workflow.webhooks import Job
-from .console import LiveRunStatus, console, oom_table
+from .console import LiveRunStatus, console, oom_table, when_terminal
 from .demo_workspace import create_demo_workspace, create_python_demo_workspace
 from .http_server import BackgroundServer
 from .webhook import WebhookService
@@ -95,6 +98,7 @@ def run_demo(
     timeout: float = 60.0,
     clock: Callable[[], datetime] | None = None,
     service: str = SERVICE,
+    verbose: bool = False,
 ) -> None:
     """The demo, end to end; ``AdsError`` if it does not finish within ``timeout`` seconds.
 
@@ -103,14 +107,17 @@ def run_demo(
     ``timeout`` bounds the whole demo: when it passes, the step under way is stopped at once
     (``ads.interrupts``, as Ctrl-C does) and nothing is posted or pushed after it. ``clock`` is
     the local PagerDuty's time (so its weekly on-call rotation) and dates the demo repository's
-    history; the real time if None.
+    history; the real time if None. ``verbose`` adds the timeline and kill tables, the whole
+    analysis, the diff and the PR text after the summary (all of which the report has).
     """
     reason = f"ads demo did not finish within {timeout:g} s (--timeout)"
     deadline = threading.Timer(timeout, interrupts.request, [reason])
     deadline.daemon = True
     deadline.start()
     try:
-        _run_demo(workdir, kills=kills, timeout=timeout, clock=clock, service=service)
+        _run_demo(
+            workdir, kills=kills, timeout=timeout, clock=clock, service=service, verbose=verbose
+        )
     except interrupts.Interrupted as exc:
         if exc.reason != reason:
             raise
@@ -129,6 +136,7 @@ def _run_demo(
     timeout: float,
     clock: Callable[[], datetime] | None,
     service: str = SERVICE,
+    verbose: bool = False,
 ) -> None:
     if service not in DEMOS:
         raise ConfigError(
@@ -140,7 +148,7 @@ def _run_demo(
     repo = DEMOS[service](workdir / service, now=clock() if clock else None)
     settings = load_settings(repo / "ads.yaml")
     settings.state_dir = workdir / "state"
-    timeline.mark(f"workspace ready: {repo} (a private git copy with history)")
+    timeline.mark(f"workspace ready (a private git copy with history): {repo}")
 
     with _local_pagerduty(workdir / "pagerduty", clock) as pagerduty:
         ctx = Context.with_pagerduty(
@@ -150,14 +158,21 @@ def _run_demo(
             events_url=pagerduty.events_url,
             verify=pagerduty.ssl_context(),
         )
-        timeline.mark(f"local PagerDuty at {pagerduty.api_url} (CA {pagerduty.ca_file})")
+        timeline.mark(f"local PagerDuty at {pagerduty.api_url}")
         outcome = Outcome()
 
         def work(job: Job) -> None:
             timeline.mark(f"webhook incident.triggered received: job for {job.incident_id}")
 
+            started: dict[str, float] = {}
+
             def progress(stage: str, state: str) -> None:
-                timeline.mark(f"{stage} {_said(state)}")
+                if state == "start":
+                    started[stage] = time.perf_counter()
+                    timeline.mark(f"{stage} {_said(state)}")
+                    return
+                took = time.perf_counter() - started.get(stage, time.perf_counter())
+                timeline.mark(f"{stage} {_said(state)}" + (f" in {took:.1f} s" if took else ""))
 
             try:
                 outcome.remediation = respond(ctx, job, progress=progress)
@@ -182,12 +197,11 @@ def _run_demo(
             )
             secrets.append(secret)
             receiver.start_worker()
-            timeline.mark(f"ads serve at {ads_server.url}, subscribed to PagerDuty webhooks")
+            timeline.mark(f"ads serve at {ads_server.url}, subscribed to its webhooks")
             try:
-                _reproduce(
-                    ctx, repo, pagerduty, timeline, kills=kills, timeout=timeout, name=service
-                )
-                with console.status("ADS is diagnosing, verifying and opening the PR…"):
+                _reproduce(ctx, repo, pagerduty, timeline, kills=kills, timeout=timeout,
+                           name=service, verbose=verbose)  # fmt: skip
+                with when_terminal("ADS is diagnosing, verifying and opening the PR…"):
                     while not outcome.done.wait(0.1):
                         interrupts.check()
             finally:
@@ -195,7 +209,7 @@ def _run_demo(
         interrupts.check()  # the worker may have been stopped mid-job: no summary of half a job
         if outcome.error or outcome.remediation is None:
             raise RuntimeUnavailableError(f"remediation failed: {outcome.error}")
-        _summarise(ctx, outcome.remediation, timeline, service)
+        _summarise(ctx, outcome.remediation, timeline, service, verbose=verbose)
 
 
 def _said(state: str) -> str:
@@ -249,16 +263,18 @@ def _reproduce(
     kills: int,
     timeout: float,
     name: str = SERVICE,
+    verbose: bool = False,
 ) -> None:
     service = ctx.settings.service(name)
-    with LiveRunStatus(name) as status:
+    with LiveRunStatus(name, events=False) as status:  # the timeline prints the events
         alerter = runtime_alerter(
-            ctx, service, repo, routing_key=pagerduty.routing_key(name), notify=status.notice
+            ctx, service, repo, routing_key=pagerduty.routing_key(name), notify=timeline.mark
         )
 
         observers = [status, alerter, _Marker(timeline)]
         result = run_locally(service, repo, observers, max_kills=kills, duration=timeout)
-    console.print(oom_table(result.events))
+    if verbose:
+        console.print(oom_table(result.events))
     if len(result.events) < kills:
         raise RuntimeUnavailableError(
             f"expected {kills} OOM kills within {timeout:.0f} s, saw {len(result.events)}"
@@ -270,48 +286,111 @@ class _Marker(RunObserver):
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
+        self.kills = 0
 
     def built(self, git_sha: str | None) -> None:
-        self.timeline.mark(f"built worker at {(git_sha or '?')[:12]}")
+        self.timeline.mark(f"built the worker at {(git_sha or '?')[:12]}")
 
     def oom_killed(self, event: OomEvent) -> None:
-        self.timeline.mark("kernel OOM-killed the worker (exit 137) → Events API v2 trigger")
+        self.kills += 1
+        took = event.seconds_to_kill
+        after = f" after {took:.1f} s" if took is not None else ""
+        self.timeline.mark(
+            f"OOM kill #{self.kills}{after}, peak {format_bytes(event.peak_usage or 0)}: "
+            "the kernel killed the worker (exit 137) → PagerDuty event"
+        )
 
 
 def _summarise(
-    ctx: Context, remediation: Remediation, timeline: Timeline, name: str = SERVICE
+    ctx: Context,
+    remediation: Remediation,
+    timeline: Timeline,
+    name: str = SERVICE,
+    *,
+    verbose: bool = False,
 ) -> None:
+    """One screen (80×24): what happened and where to read more. ``verbose`` adds what the
+    report has anyway: the timeline and the whole analysis, the diff, the PR text."""
     client = ctx.pagerduty
     incident = client.get_incident(remediation.incident_id)
     diagnosis = ctx.store.diagnosis(incident.id)
     assert diagnosis is not None
-    console.print(timeline.table())
-    console.rule("Incident")
-    oncall = ", ".join(
-        f"level {o.level}: {o.name}" + (f" (@{o.github})" if o.github else "")
+    html, markdown = write_report(ctx, diagnosis)
+    report = report_model(ctx, diagnosis)  # the report's own numbers, so the two agree
+    notes = client.list_notes(incident.id)
+    if verbose:
+        _details(ctx, remediation, timeline, diagnosis)
+    summary = report.summary
+    oncall = "; ".join(
+        f"level {o.level} {o.name}" + (f" (@{o.github})" if o.github else "")
         for o in diagnosis.oncall
     )
-    console.print(f"#{incident.number} {incident.title}\n{incident.html_url}")
-    console.print(f"alerts: {len(incident.alerts)} · status: {incident.status} · on call: {oncall}")
+    alerts = f"{len(incident.alerts)} OOM alert{'s' if len(incident.alerts) != 1 else ''}"
+    rows: list[tuple[str, str]] = [
+        ("incident", f"#{incident.number} {incident.title} · {alerts} · {incident.status}"),
+        ("", incident.html_url or ""),
+        ("on call", oncall or "nobody"),
+        ("root cause", summary.root_cause),
+        ("confidence", summary.confidence.split(" (")[0]),
+    ]
+    if summary.introduced_by:
+        rows.append(("introduced", summary.introduced_by))
+    rows.append(("verified", _verification_line(report)))
+    rows.append(("fix", _fix_line(remediation)))
+    rows.append(("PR", remediation.pr_url or f"branch {remediation.branch}"))
+    rows.append(("", f"in {ctx.settings.repo_path(ctx.settings.service(name))}"))
+    if remediation.pr_file:
+        rows.append(("", f"text: {remediation.pr_file}"))
+    said = f"{len(notes)} note{'s' if len(notes) != 1 else ''} on the incident"
+    rows.append(("note", f"{said}: the diagnosis and the PR link"))
+    rows.append(("report", str(html)))
+    rows.append(("", f"and {markdown.name}; --verbose prints the details here"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        grid.add_row(label, Text(value))
+    console.rule(f"[bold]done in {time.perf_counter() - timeline.started:.1f} s")
+    console.print(grid)
+
+
+def _verification_line(report: ReportModel) -> str:
+    """The verdict with the runs' figures, as the report's bullets give them."""
+    verdict = report.summary.verdict
+    said = []
+    for run in report.runs[:2]:
+        f = run.figures
+        if f.seconds_to_kill is not None:
+            said.append(f"{run.label} OOM-killed after {f.seconds_to_kill:.1f} s "
+                        f"(peak {format_bytes(f.peak)})")  # fmt: skip
+        else:
+            said.append(f"{run.label} flat for {f.duration:.1f} s (peak {format_bytes(f.peak)})")
+    return f"{verdict}: {'; '.join(said)}" if said else verdict
+
+
+def _fix_line(remediation: Remediation) -> str:
+    added = [
+        line[1:].strip()
+        for line in (remediation.fix_diff or "").splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    if not added:
+        return remediation.fix_summary
+    return f"adds {' '.join(added[:2])}" + (" …" if len(added) > 2 else "")
+
+
+def _details(ctx: Context, remediation: Remediation, timeline: Timeline, diagnosis: Any) -> None:
+    """What ``--verbose`` adds before the summary."""
+    console.print(timeline.table())
     console.rule("Diagnosis")
     console.print(Markdown("\n".join(analysis_block(diagnosis))))
     console.rule("Fix")
     verification = remediation.verification
     if verification is not None:
-        outcome = verification.outcome.value
-        console.print(f"verification: [bold]{outcome}[/] — {verification.detail}")
-    console.print(remediation.fix_diff or remediation.fix_summary, highlight=False, markup=False)
+        console.print(f"verification: {verification.outcome.value} — {verification.detail}",
+                      markup=False, highlight=False)  # fmt: skip
+    console.print(remediation.fix_diff or remediation.fix_summary, highlight=False, markup=False,
+                  overflow="fold")  # fmt: skip
     console.rule("Pull request")
-    repo = ctx.settings.repo_path(ctx.settings.service(name))
-    console.print(f"branch {remediation.branch} in {repo}")
     console.print(f"Title: {remediation.pr_title}", markup=False)
     console.print(remediation.pr_body or "", markup=False)
-    if remediation.pr_file:
-        console.print(f"(written to {remediation.pr_file})")
-    notes = client.list_notes(incident.id)
-    first = notes[0].content.splitlines()[1] if notes else "-"
-    said = f"{len(notes)} note{'s' if len(notes) != 1 else ''} on the incident"
-    console.print(f"{said} (ADS's diagnosis with the PR link), the first: {first}", markup=False)
-    html, markdown = write_report(ctx, diagnosis)
-    console.print(f"report: {html} (and {markdown.name})")
-    console.print(f"[green]done[/] in {time.perf_counter() - timeline.started:.1f} s")

@@ -32,6 +32,7 @@ from ..workflow.webhooks import Job
 from .http_server import RequestLimits
 from .mcp_server.http import streamable_http_app
 from .mcp_server.server import build_server
+from .web_pages import page_routes
 from .webhook import MAX_REQUEST_BYTES, WebhookService
 
 __all__ = ["JsonLines", "WithMcp", "build_service", "mounted_app"]
@@ -124,14 +125,16 @@ def mounted_app(
     write_tools: bool = False,
     host: str = "127.0.0.1",
 ) -> ASGIApp:
-    """The webhook app, plus the MCP server at ``/mcp`` behind ``mcp_token`` when one is set."""
+    """The webhook app and the web pages (``web_pages``), plus the MCP server at ``/mcp``
+    behind ``mcp_token`` when one is set."""
+    pages = page_routes(ctx, service.admin_refusal)
     if not mcp_token:
-        return service.app()
+        return service.app(pages)
     server = build_server(
         ctx.settings, enable_write_tools=write_tools, context_factory=lambda settings: ctx
     )
     mcp_app = streamable_http_app(server, token=mcp_token, host=host)
-    return RequestLimits(WithMcp(service.app(), mcp_app), max_body_bytes=MAX_REQUEST_BYTES)
+    return RequestLimits(WithMcp(service.app(pages), mcp_app), max_body_bytes=MAX_REQUEST_BYTES)
 
 
 def _has_rules(ctx: Context) -> bool:

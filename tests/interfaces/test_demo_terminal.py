@@ -39,7 +39,7 @@ def test_piped_demo_is_short_plain_and_fits_80_columns(
 
     # The events, one line each, in the order they happened.
     order = ["built the worker", "OOM kill #1", "webhook incident.triggered received",
-             "diagnose done", "verification done", "note done", "done in"]  # fmt: skip
+             "diagnose done", "verification done", "note done", "─ done in"]  # fmt: skip
     places = [next(i for i, line in enumerate(lines) if step in line) for step in order]
     assert places == sorted(places), proc.stdout
 
@@ -51,7 +51,7 @@ def test_piped_demo_is_short_plain_and_fits_80_columns(
     for label in ("root cause", "verified", "PR", "note", "report"):
         assert any(line.startswith(label) for line in summary), (label, said)
     report = next(line for line in summary if line.startswith("report")).split()[-1]
-    assert Path(report).is_file() and report.endswith("report.html")
+    assert (tmp_path / report).is_file() and report.endswith("report.html")  # relative to cwd
     assert "ads/incident-1-fix-memory-leak" in said
     # Counters agree: the summary counts the alerts the incident has, one per kill sent.
     assert "OOM alert" in said

@@ -338,12 +338,12 @@ def _summarise(
     rows.append(("verified", _verification_line(report)))
     rows.append(("fix", _fix_line(remediation)))
     rows.append(("PR", remediation.pr_url or f"branch {remediation.branch}"))
-    rows.append(("", f"in {ctx.settings.repo_path(ctx.settings.service(name))}"))
+    rows.append(("", f"in {_shown(ctx.settings.repo_path(ctx.settings.service(name)))}"))
     if remediation.pr_file:
-        rows.append(("", f"text: {remediation.pr_file}"))
+        rows.append(("", f"text: {_shown(Path(remediation.pr_file))}"))
     said = f"{len(notes)} note{'s' if len(notes) != 1 else ''} on the incident"
     rows.append(("note", f"{said}: the diagnosis and the PR link"))
-    rows.append(("report", str(html)))
+    rows.append(("report", _shown(html)))
     rows.append(("", f"and {markdown.name}; --verbose prints the details here"))
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
@@ -352,6 +352,15 @@ def _summarise(
         grid.add_row(label, Text(value))
     console.rule(f"[bold]done in {time.perf_counter() - timeline.started:.1f} s")
     console.print(grid)
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said: relative to the working directory when inside it
+    (``.ads/demo/…`` after ``make demo``), so it fits a line and can be copied whole."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _verification_line(report: ReportModel) -> str:

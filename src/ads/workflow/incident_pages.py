@@ -125,5 +125,5 @@ def incident_page(ctx: Context, incident_id: str) -> str | None:
         return None
     return render_page(
         "job.html.j2", page_title=f"ADS: incident {row.label}", row=row, nav="/",
-        refresh=REFRESH_SECONDS,
+        refresh=REFRESH_SECONDS if row.active else None,  # a failed job: nothing to wait for
     )  # fmt: skip

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..actions.github_pr import github_repo_from_remote
 from ..actions.report import analysis_block, diagnosis_json, diagnosis_markdown, line_span
 from ..actions.report_html import render_page, report_html
 from ..actions.report_model import Rejected, ReportModel, build_report_model, run_views
@@ -44,6 +43,8 @@ __all__ = [
 
 def _commit_links(ctx: Context, diagnosis: Diagnosis) -> Callable[[str], str | None]:
     """The web page of a commit when the service's repository is on GitHub."""
+    from ..actions.github_pr import github_repo_from_remote  # PyGithub: only when reporting
+
     service = ctx.settings.services.get(diagnosis.service)
     if service is None:
         return lambda sha: None

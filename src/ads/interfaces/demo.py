@@ -296,8 +296,8 @@ class _Marker(RunObserver):
         took = event.seconds_to_kill
         after = f" after {took:.1f} s" if took is not None else ""
         self.timeline.mark(
-            f"OOM kill #{self.kills}{after}, peak {format_bytes(event.peak_usage or 0)}: "
-            "the kernel killed the worker (exit 137) → PagerDuty event"
+            f"OOM kill #{self.kills}{after}, peak {format_bytes(event.peak_usage or 0)}, "
+            "exit 137 → PagerDuty event"
         )
 
 

@@ -18,7 +18,7 @@ import pytest
 from ads.actions.report_html import diagnosis_html, report_html
 from ads.actions.report_model import Rejected, build_report_model
 from ads.actions.run_figures import run_figures
-from ads.models import Diagnosis, Remediation
+from ads.models import CauseKind, Diagnosis, Hypothesis, Remediation, Verdict
 from ads.units import format_bytes
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "report_recorded"
@@ -172,3 +172,32 @@ def test_self_contained_and_escaped(diagnosis: Diagnosis, remediation: Remediati
     assert not re.search(r'(src|href)="(https?:)?//(?!127\.0\.0\.1)', page.split("<body>")[0])
     assert "<link" not in page  # no stylesheet fetched: the style is inline
     assert '<meta name="viewport"' in page and "@media print" in page
+
+
+def test_the_diagnosis_rejected_hypotheses_and_a_limit_fix_runs_are_shown(
+    diagnosis: Diagnosis, remediation: Remediation
+) -> None:
+    """What issue 14's differential diagnosis stores: hypotheses with verdicts, and a limit fix
+    verified by the current build at the lowered and at the restored limit."""
+    judged = diagnosis.model_copy(deep=True)
+    judged.hypotheses = [
+        Hypothesis(kind=CauseKind.LEAK, verdict=Verdict.SUPPORTED, summary="loop leak"),
+        Hypothesis(
+            kind=CauseKind.LIMIT_LOWERED,
+            verdict=Verdict.REJECTED,
+            summary="limit 128Mi → 64Mi by 4b5e2bf",
+            reasons=["the current build is OOM-killed at 128Mi too"],
+        ),
+        Hypothesis(kind=CauseKind.LOAD, verdict=Verdict.UNDECIDED, summary="load"),
+    ]
+    limit_fix = remediation.model_copy(deep=True)
+    assert limit_fix.verification is not None and limit_fix.verification.after is not None
+    limit_fix.verification.after.memory_limit = 128 * 1024 * 1024
+    page = diagnosis_html(judged, limit_fix)
+    rejected = text_of(page.split('id="rejected"')[1].split("</section>")[0])
+    assert "memory limit lowered: limit 128Mi → 64Mi by 4b5e2bf" in rejected
+    assert "OOM-killed at 128Mi too" in rejected
+    assert "load" not in rejected and "loop leak" not in rejected  # only what was ruled out
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert "current build at 64Mi" in svg and "current build at 128Mi" in svg
+    assert 'id="limit-line"' in svg and 'id="limit-line-2"' in svg and "limit 128Mi" in svg

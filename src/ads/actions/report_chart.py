@@ -61,12 +61,17 @@ def memory_chart_svg(runs: Sequence[RunView], limit: int | None) -> str:
                               textcoords="offset points", ha="right", fontsize=8,
                               color=run.colour)  # fmt: skip
         top = max([b / MiB for run in runs for _, b in run.points] + [1.0])
-        if limit:
-            axes.axhline(limit / MiB, color="#b00020", linestyle="--", linewidth=1.2,
-                         gid="limit-line", label=f"limit {format_quantity(limit)}")  # fmt: skip
-            axes.annotate(f"limit {format_quantity(limit)}", (0, limit / MiB), xytext=(4, 4),
-                          textcoords="offset points", color="#b00020", fontsize=8)  # fmt: skip
-            top = max(top, limit / MiB)
+        # One line per limit the runs were under (a limit fix runs at the old and the new one).
+        under = [run.figures.limit for run in runs if run.figures.limit]
+        limits = list(dict.fromkeys([*([limit] if limit else []), *under]))
+        for index, value in enumerate(limits):
+            gid = "limit-line" if index == 0 else f"limit-line-{index + 1}"
+            colour = "#b00020" if index == 0 else "#7a4b00"
+            axes.axhline(value / MiB, color=colour, linestyle="--", linewidth=1.2,
+                         gid=gid, label=f"limit {format_quantity(value)}")  # fmt: skip
+            axes.annotate(f"limit {format_quantity(value)}", (0, value / MiB), xytext=(4, 4),
+                          textcoords="offset points", color=colour, fontsize=8)  # fmt: skip
+            top = max(top, value / MiB)
         axes.set_ylim(0, top * 1.15)
         axes.set_xlim(0, max(longest, 0.1) * 1.02)
         axes.set_xlabel("seconds since the run started")

@@ -16,7 +16,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..models import Diagnosis, Incident, Remediation, RunResult, VerificationOutcome
+from ..models import (
+    Diagnosis,
+    Incident,
+    Remediation,
+    RunResult,
+    Verdict,
+    VerificationOutcome,
+    VerificationResult,
+)
+from ..units import format_quantity
 from .report import diagnosis_markdown, line_span
 from .run_figures import RunFigures, run_figures
 
@@ -341,6 +350,31 @@ def _links(diagnosis: Diagnosis, remediation: Remediation | None, summary: Summa
     return links
 
 
+def _verification_runs(verification: VerificationResult | None) -> list[tuple[str, RunResult]]:
+    """The verification's runs, named for what they were: the current and the patched build,
+    or (a limit fix) the current build at the lowered and at the restored limit."""
+    if verification is None:
+        return []
+    before, after = verification.before, verification.after
+    if before is not None and after is not None and before.memory_limit != after.memory_limit:
+        return [
+            (f"current build at {format_quantity(before.memory_limit)}", before),
+            (f"current build at {format_quantity(after.memory_limit)}", after),
+        ]
+    named = (("current build", before), ("patched build", after))
+    return [(label, run) for label, run in named if run is not None]
+
+
+def _rejected(diagnosis: Diagnosis) -> list[Rejected]:
+    """The causes the diagnosis weighed and ruled out, with the evidence that did."""
+    rejected = []
+    for h in diagnosis.hypotheses:
+        if h.verdict is Verdict.REJECTED:
+            cause = f"{h.kind.value}: {h.summary}" if h.summary else h.kind.value
+            rejected.append(Rejected(cause, "; ".join(h.reasons) or "ruled out by the evidence"))
+    return rejected
+
+
 def build_report_model(
     diagnosis: Diagnosis,
     remediation: Remediation | None,
@@ -356,12 +390,7 @@ def build_report_model(
     incident = diagnosis.incident
     summary = _summary(diagnosis, remediation, commit_url)
     verification = remediation.verification if remediation else None
-    all_runs: list[tuple[str, RunResult]] = []
-    if verification is not None:
-        all_runs += [(label, run) for label, run in
-                     (("current build", verification.before), ("patched build", verification.after))
-                     if run is not None]  # fmt: skip
-    all_runs += list(runs)
+    all_runs = _verification_runs(verification) + list(runs)
     views = run_views(all_runs)
     kills = _kill_rows(incident)
     date = _utc(incident.created_at)
@@ -386,7 +415,7 @@ def build_report_model(
         timeline=_timeline(diagnosis, remediation, kills, webhook_at),
         kills=kills,
         links=_links(diagnosis, remediation, summary),
-        rejected=list(rejected),
+        rejected=[*_rejected(diagnosis), *rejected],
         diagnosis_markdown=diagnosis_markdown(diagnosis),
         fix_diff=remediation.fix_diff if remediation else None,
         fix_summary=remediation.fix_summary if remediation else None,

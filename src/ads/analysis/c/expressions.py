@@ -61,6 +61,17 @@ class ExpressionWalker:
                 if held in st.names:
                     return use(st, line_of(node)), True
                 return st, False
+        if kind == "field_expression" and self.r.aggregate:
+            operator = node.child_by_field_name("operator")
+            base = strip_expression(node.child_by_field_name("argument"))
+            if (
+                operator is not None
+                and operator.type == "."
+                and base is not None
+                and base.type == "identifier"
+                and (base.text or b"").decode() in st.names
+            ):
+                return use(st, line_of(node)), True  # res = result.keys: what the local holds
         if kind == "field_expression" and self.r.array_members:
             arrow = arrow_of(node)
             if (
@@ -247,6 +258,20 @@ class ExpressionWalker:
             st = st._replace(status=Status.LOST, event=f"overwritten at line {line}")
         return st
 
+    def _aggregate_passed(
+        self, st: PathState, name: str | None, index: int, label: str, line: int
+    ) -> PathState:
+        """``f(&v)`` for a struct local that holds memory (``c_aggregates``)."""
+        oracle = self.r.oracle
+        if name is not None and oracle.releases_aggregate(name, index, self.r.file):
+            return settle(st, Status.FREED, f"released by {label} at line {line}")
+        effect = oracle.effect(name, index, self.r.file)
+        if effect is CalleeEffect.UNCERTAIN:
+            return settle(st, Status.UNCERTAIN, f"handed to {label}, whose effect on it is unknown")
+        if name is not None and oracle.returns_pointer(name, self.r.file):
+            return settle(st, Status.ESCAPED, f"handed out by {label} at line {line}")
+        return st  # strbuf_addf(&sb, …): filled or read, still the local's to release
+
     def _call(self, node: Node, st: PathState) -> tuple[PathState, bool]:
         name = callee_name(node)
         name = self.r.calls.get(name, name) if name is not None else None
@@ -267,6 +292,9 @@ class ExpressionWalker:
             if not (carried or address_of):
                 continue
             label = f"{name}()" if name else "a function pointer"
+            if address_of and self.r.aggregate:
+                st = self._aggregate_passed(st, name, index, label, line)
+                continue
             if address_of and name is not None and MEMORY_COPIES.get(name) == index:
                 st = settle(st, Status.ESCAPED, f"copied into memory by {label} at line {line}")
                 continue

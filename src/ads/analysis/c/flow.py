@@ -223,6 +223,9 @@ class _Walker(ExpressionWalker):
         right = text_of(cond.child_by_field_name("right")).replace(" ", "")
         if left is None or left.id != site.id or operator is None:
             return False
+        if self.r.aggregate and operator.type == "!=":
+            # zslParseLexRange(a, b, &range) != C_OK: it failed and filled nothing
+            return self.r.oracle.constant(cond.child_by_field_name("right")) == 0
         return (operator.type, right) in (("<", "0"), ("==", "-1"), ("<=", "-1"))
 
     def _null_checked(self, condition: Node | None, st: PathState) -> tuple[bool, bool]:

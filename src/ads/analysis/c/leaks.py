@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ads.analysis.c.aggregates import aggregate_sites
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import REALLOC_FAILURE, STATIC_STORE
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
@@ -134,6 +135,10 @@ def analyze_c_sources(
             finding = _classify(program, fn, call, driven.get(fn.name))
             if finding is not None:
                 report.findings.append(finding)
+        for call, local in aggregate_sites(program, fn):
+            finding = _classify(program, fn, call, driven.get(fn.name), local, aggregate=True)
+            if finding is not None:
+                report.findings.append(finding)
     report.findings += forgotten_members(program, driven)
     report.findings.sort(
         key=lambda f: (-f.score, -_rate(f), f.file, f.line),
@@ -182,6 +187,7 @@ def _classify(
     out_param: str | None = None,
     *,
     trust_owner_flags: bool = True,
+    aggregate: bool = False,
 ) -> Finding | None:
     loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
     unbounded = next((loop for loop in loops if loop.unbounded), None) or driver
@@ -195,7 +201,10 @@ def _classify(
     # Not growth (or realloc from NULL, which is a plain allocation): the new block is
     # followed like any other; realloc's own release of the old one is its argument's business.
     region = program.region(
-        fn, site=call, out_param=out_param or out_param_of(call, program.out_params)
+        fn,
+        site=call,
+        out_param=out_param or out_param_of(call, program.out_params),
+        aggregate=aggregate,
     )
     region.trust_owner_flags = trust_owner_flags
     if fn.body is None:
@@ -275,6 +284,10 @@ def _classify(
         bounded = f" in a {loops[0].shape} loop" if loops else ""
         reasons.append(f"{where}{bounded}; it runs a bounded number of times, so it is not an "
                        "OOM cause on its own")  # fmt: skip
+    if region.aggregate:  # what a struct local holds: the members are the repo's guess
+        confidence = Confidence.LOW
+        reasons.append(f"the memory is what the struct local {region.out_param} holds (its "
+                       f"members), released elsewhere in {fn.name}() by address")  # fmt: skip
     slots = sorted({st.event for st in leaks if st.event.startswith(STATIC_STORE)})
     if slots:  # "no escape": the global it went to is a static nothing releases
         reasons.append(f"the block is {slots[0]}: each store loses the block stored before")

@@ -69,6 +69,14 @@ class CalleeOracle(Protocol):
 
     def never_returns(self, name: str) -> bool: ...
 
+    def returns_pointer(self, name: str, file: str) -> bool:
+        """Whether the repo's function ``name`` returns a pointer."""
+        ...
+
+    def releases_aggregate(self, name: str, index: int, file: str) -> bool:
+        """Whether ``name`` releases what the struct its argument ``index`` points to holds."""
+        ...
+
     def releases_members(self, name: str | None, index: int, file: str) -> bool:
         """Whether the callee releases what its pointer argument points to holds."""
         ...
@@ -149,6 +157,9 @@ class Region:
     arrays: frozenset[str] = frozenset()
     #: ``static`` pointer variables in reach that no code releases (``c_statics``)
     static_slots: frozenset[str] = frozenset()
+    #: the followed ``out_param`` is a struct local whose members hold the memory
+    #: (``c_aggregates``): its address handed to repo code fills it, it does not escape
+    aggregate: bool = False
     #: ``p->buf`` where the struct ``p`` points to declares ``buf`` an array: the address of
     #: that member is inside the block, so the expression carries it (sds's ``sh->buf``)
     array_members: frozenset[str] = frozenset()

@@ -16,6 +16,7 @@ from functools import lru_cache
 import tree_sitter
 import tree_sitter_c
 
+from ads.analysis.c.aggregates import releases_aggregate
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.flow import (
     NORETURN,
@@ -316,7 +317,12 @@ class Program:
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
 
     def region(
-        self, fn: Function, *, site: Node | None = None, out_param: str | None = None
+        self,
+        fn: Function,
+        *,
+        site: Node | None = None,
+        out_param: str | None = None,
+        aggregate: bool = False,
     ) -> Region:
         """The region to follow a pointer through ``fn``, with what the program knows of its
         locals (function-pointer targets, pointers standing for locals, unions)."""
@@ -332,6 +338,7 @@ class Program:
             array_members=self._array_members(fn),
             unions=self._union_locals(fn),
             static_slots=self._static_slots(fn),
+            aggregate=aggregate,
         )
 
     def _static_slots(self, fn: Function) -> frozenset[str]:
@@ -479,6 +486,17 @@ class Program:
         return [fn for group in self.functions.values() for fn in group]
 
     # ----------------------------------------------------------------- CalleeOracle
+    def releases_aggregate(self, name: str, index: int, file: str) -> bool:
+        """Whether ``name(…, &local, …)`` releases what a struct local holds (``c_aggregates``)."""
+        key = ("aggregate", name, index)
+        if key not in self._held:
+            self._held[key] = releases_aggregate(self, file, name, index)
+        return self._held[key]
+
+    def returns_pointer(self, name: str, file: str) -> bool:
+        fn = self.lookup(name, file)
+        return fn is not None and fn.returns_pointer
+
     def never_returns(self, name: str) -> bool:
         return name in NORETURN
 

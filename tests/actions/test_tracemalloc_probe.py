@@ -24,6 +24,8 @@ def main():
     while True:
         n += 1
         handle(n)
+        with open("progress", "w") as out:
+            out.write(str(n))
         time.sleep(0.005)
 
 
@@ -38,7 +40,15 @@ def _finding(function: str, line: int) -> Finding:
     )  # fmt: skip
 
 
-def _wait_for(condition, seconds: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def _iterations(tree: Path) -> int:
+    """How many requests the test service has handled (it writes the count each time)."""
+    try:
+        return int((tree / "progress").read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _wait_for(condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -58,9 +68,12 @@ def test_the_growing_site_is_named_with_its_function(tmp_path: Path) -> None:
         probe.started(0, proc.pid)
         _wait_for(probe.loaded)
         for taken in (1, 2, 3):
+            # the service's own progress, not a sleep: ≥ 15 more 100 kB blocks between
+            # snapshots however loaded the machine is
+            before = _iterations(tree)
+            _wait_for(lambda before=before: _iterations(tree) >= before + 15)
             assert probe.snapshot() == 1
             _wait_for(lambda n=taken: len(next(iter(probe.reports().values()), [])) >= n)
-            time.sleep(0.2)
     finally:
         proc.kill()
         proc.wait()

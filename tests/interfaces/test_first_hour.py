@@ -137,7 +137,7 @@ def test_pagerduty_serve_subscribes_ads_serve_and_keeps_the_secret(tmp_path: Pat
             if "Ctrl-C to stop" in line or not line:
                 break
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        proc.wait(timeout=180)  # a graceful stop; generous, for a loaded machine
         return "".join(lines)
 
     first = serve_once()

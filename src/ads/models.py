@@ -294,6 +294,35 @@ class Finding(_Model):
     refuted: bool = False  # a change's suspect that the path analysis finds released or kept
 
 
+class BisectRun(_Model):
+    """One candidate commit's build run under the limit during a bisection."""
+
+    sha: str
+    subject: str
+    verdict: str  # "bad" (OOM-killed or grew past the threshold), "good", "skip" (no build)
+    detail: str = ""
+    seconds: float = 0.0
+    samples: list[MemorySample] = Field(default_factory=list)
+    peak_bytes: int | None = None
+
+
+class BisectResult(_Model):
+    """What ``ads bisect`` found: the first bad commit, and every run as evidence."""
+
+    service: str
+    good: str
+    bad: str
+    memory_limit: int
+    candidates: int  # commits between good (exclusive) and bad (inclusive)
+    first_bad: str | None = None
+    first_bad_subject: str | None = None
+    runs: list[BisectRun] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    ambiguous: list[str] = Field(default_factory=list)  # skipped commits just before first_bad
+    seconds: float = 0.0
+    error: str | None = None  # good is not good, bad is not bad: one line
+
+
 class CauseKind(StrEnum):
     """The competing explanations of an OOM kill that every diagnosis weighs."""
 
@@ -302,6 +331,7 @@ class CauseKind(StrEnum):
     SIZE_RAISED = "size or configuration raised"
     RUNTIME_HEAP = "runtime heap setting incompatible with the limit"
     LOAD = "load"
+    BISECTED = "first bad commit found by bisection"
 
 
 class Verdict(StrEnum):
@@ -331,6 +361,7 @@ class Hypothesis(_Model):
     impact: str | None = None
     held_bytes: int | None = None  # what the service holds from start-up, when known
     safe_limit: str | None = None  # the limit the evidence says is enough ("128Mi")
+    bisection: BisectResult | None = None  # the runs, when reproduction found the commit
 
 
 class Diagnosis(_Model):
@@ -407,35 +438,6 @@ class Remediation(_Model):
     escalated_to: int | None = None
     escalated_at: datetime | None = None
     started_at: dict[str, datetime] = Field(default_factory=dict)  # stage → when it started
-
-
-class BisectRun(_Model):
-    """One candidate commit's build run under the limit during a bisection."""
-
-    sha: str
-    subject: str
-    verdict: str  # "bad" (OOM-killed or grew past the threshold), "good", "skip" (no build)
-    detail: str = ""
-    seconds: float = 0.0
-    samples: list[MemorySample] = Field(default_factory=list)
-    peak_bytes: int | None = None
-
-
-class BisectResult(_Model):
-    """What ``ads bisect`` found: the first bad commit, and every run as evidence."""
-
-    service: str
-    good: str
-    bad: str
-    memory_limit: int
-    candidates: int  # commits between good (exclusive) and bad (inclusive)
-    first_bad: str | None = None
-    first_bad_subject: str | None = None
-    runs: list[BisectRun] = Field(default_factory=list)
-    skipped: list[str] = Field(default_factory=list)
-    ambiguous: list[str] = Field(default_factory=list)  # skipped commits just before first_bad
-    seconds: float = 0.0
-    error: str | None = None  # good is not good, bad is not bad: one line
 
 
 class FileChange(_Model):

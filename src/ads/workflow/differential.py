@@ -15,30 +15,48 @@ manifest or constant corrected, the introducing commit to revert, a measured mit
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..actions.cause_fix import propose_cause_fix
 from ..actions.reproduction import BuiltRevision, killed
 from ..actions.rollback import kubectl_undo
 from ..actions.verification import DEFAULT_DURATION, DEFAULT_REPRODUCE_TIMEOUT
+from ..actions.worktrees import git, temporary_worktree
 from ..analysis.hypotheses import Reproduction
 from ..config import ServiceConfig
-from ..errors import BuildError, ConfigError
+from ..errors import BuildError, ConfigError, RemediationError
 from ..models import (
     CauseKind,
+    Change,
+    Confidence,
     Diagnosis,
     Hypothesis,
     Remediation,
     RunResult,
+    Verdict,
     VerificationOutcome,
     VerificationResult,
 )
 from ..sources.monitors.cgroups import MemoryLimiter
 from ..sources.repository import GitRepository
 from ..units import format_quantity, parse_quantity
+from .bisect import BisectError, bisect
 from .diagnose import analyse
 
-__all__ = ["cause_limit", "cause_remediation", "rejudge", "reproduce_causes", "verify_cause_fix"]
+__all__ = [
+    "BISECT_SECONDS",
+    "bisect_for_cause",
+    "cause_limit",
+    "cause_remediation",
+    "rejudge",
+    "reproduce_causes",
+    "unsure",
+    "verify_cause_fix",
+]
+
+#: Bound on each run of the bisection ``ads remediate`` makes (a good build lives this long).
+BISECT_SECONDS = 5.0
 
 
 def _bytes(value: str | None) -> int | None:
@@ -77,6 +95,8 @@ def cause_remediation(
         raw = repo.show(revision, cause.file)
         text = raw.decode("utf-8", "replace") if raw is not None else None
         path = repo.from_root(cause.file)
+    if cause.kind is CauseKind.BISECTED and cause.change is not None:
+        return _revert_remediation(diagnosis, cause, service, repo)
     fix = propose_cause_fix(cause, path, text, limit=cause_limit(diagnosis, service))
     if cause.change is not None:
         rollback = (
@@ -91,6 +111,108 @@ def cause_remediation(
         fix_summary=fix.summary,
         rollback=rollback,
         mitigation=fix.mitigation,
+    )
+
+
+def _revert_remediation(
+    diagnosis: Diagnosis, cause: Hypothesis, service: ServiceConfig, repo: GitRepository
+) -> Remediation:
+    """The fix for a commit found by bisection: its revert, as a patch on the analysed revision
+    (none when later commits changed the same lines: then the rollback branch is the fix)."""
+    assert cause.change is not None
+    sha = cause.change.sha
+    diff = git(repo.root, "diff", "--binary", sha, f"{sha}^").stdout
+    applies = bool(diff.strip())
+    if applies:
+        try:
+            with temporary_worktree(repo.path, diagnosis.revision or "HEAD", patch=diff):
+                pass
+        except RemediationError:
+            applies = False
+    summary = f"revert {sha[:12]} ({cause.change.subject!r}), found by bisection"
+    return Remediation(
+        incident_id=diagnosis.incident.id,
+        fix_diff=diff if applies else None,
+        fix_summary=summary if applies else summary + " (it does not apply at HEAD: see rollback)",
+        rollback=(
+            f"revert {sha[:12]} ({cause.change.subject!r}); cluster: `{kubectl_undo(service)}`"
+        ),
+        mitigation=None,
+    )
+
+
+def unsure(diagnosis: Diagnosis, service: ServiceConfig) -> bool:
+    """Whether static analysis leaves the cause open (no High leak, no other cause supported)
+    and the service can be reproduced here: then ``ads remediate`` bisects."""
+    if not service.build or not service.run or diagnosis.non_code_cause is not None:
+        return False
+    top = diagnosis.findings[0] if diagnosis.findings else None
+    return top is None or top.confidence is not Confidence.HIGH
+
+
+def bisect_for_cause(
+    repo: GitRepository,
+    service: ServiceConfig,
+    diagnosis: Diagnosis,
+    *,
+    seconds: float = BISECT_SECONDS,
+    limiter: MemoryLimiter | None = None,
+) -> tuple[Hypothesis | None, str]:
+    """Bisect the window before the incident: from the last commit before it (good) to the
+    analysed revision (bad). The cause found, or None, and a note saying what happened."""
+    revision = diagnosis.revision or "HEAD"
+    since = diagnosis.incident.created_at - timedelta(days=service.lookback_days)
+    before = git(repo.root, "rev-list", "-1", f"--before={int(since.timestamp())}", revision,
+                 check=False).stdout.strip()  # fmt: skip
+    if not before:
+        return None, "bisection not run: no commit before the window to start from"
+    limit = cause_limit(diagnosis, service)
+    try:
+        result = bisect(repo.path, service, before, revision, memory_limit=limit,
+                        seconds=seconds, limiter=limiter)  # fmt: skip
+    except BisectError as exc:
+        return None, f"bisection: {exc}"
+    assert result.first_bad is not None
+    change = next((c for c in diagnosis.changes if c.sha == result.first_bad), None)
+    if change is None:
+        change = _change_of(repo, result.first_bad, diagnosis)
+    runs = [f"{r.sha[:7]} {r.subject}: {r.verdict} ({r.detail})" for r in result.runs]
+    bad_run = next((r for r in result.runs if r.sha == result.first_bad), None)
+    summary = (
+        f"found by bisection: {result.first_bad[:7]} ({result.first_bad_subject}) is the first "
+        f"commit whose build is OOM-killed under {format_quantity(limit)}"
+    )
+    hypothesis = Hypothesis(
+        kind=CauseKind.BISECTED,
+        verdict=Verdict.SUPPORTED,
+        summary=summary,
+        reasons=[
+            f"{len(result.runs)} sandboxed run(s) over {result.candidates} commit(s), each at "
+            f"most {seconds:g} s under {format_quantity(limit)}",
+            *runs,
+        ],
+        score=3.6,
+        confidence=Confidence.HIGH,
+        change=change,
+        issue="the first commit whose build is OOM-killed under the limit (static analysis "
+        "could not see why: found by reproduction)",
+        impact=f"its build is {bad_run.detail}" if bad_run else None,
+        bisection=result,
+    )
+    note = f"found by bisection in {len(result.runs)} run(s): {result.first_bad[:12]}"
+    return hypothesis, note
+
+
+def _change_of(repo: GitRepository, sha: str, diagnosis: Diagnosis) -> Change:
+    out = git(repo.root, "log", "-1", "--format=%an <%ae>%x09%at%x09%s", sha).stdout.strip()
+    author, stamp, subject = [*out.split("\t", 2), "", "", ""][:3]
+    when = datetime.fromtimestamp(int(stamp or 0), UTC)
+    return Change(
+        sha=sha,
+        author=author,
+        authored_at=when,
+        subject=subject,
+        before_incident_seconds=(diagnosis.incident.created_at - when).total_seconds(),
     )
 
 

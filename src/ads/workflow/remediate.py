@@ -77,10 +77,12 @@ from ..sources.repository import GitRepository
 from .context import Context
 from .diagnose import diagnose
 from .differential import (
+    bisect_for_cause,
     cause_limit,
     cause_remediation,
     rejudge,
     reproduce_causes,
+    unsure,
     verify_cause_fix,
 )
 from .housekeeping import reclaim_leftovers
@@ -280,6 +282,8 @@ class _Run:
         saved = self.ctx.store.checkpoint(self.incident_id)
         self.done = list(saved.stages) if saved else []
         diagnosis = self._diagnosis()
+        if self.verify and (saved is None or saved.remediation is None):
+            diagnosis = self._bisect_when_unsure(diagnosis)
         if saved is not None and saved.remediation is not None:
             remediation = saved.remediation
         else:
@@ -301,6 +305,21 @@ class _Run:
         return remediation
 
     # -- stages -------------------------------------------------------------------------------
+
+    def _bisect_when_unsure(self, diagnosis: Diagnosis) -> Diagnosis:
+        """No High suspect, and the service runs here: bisect the window by reproduction. A
+        commit found becomes the cause ("found by bisection", its runs as the evidence)."""
+        service = self.ctx.settings.service(diagnosis.service)
+        if not unsure(diagnosis, service):
+            return diagnosis
+        found, note = bisect_for_cause(self.ctx.repository(service), service, diagnosis)
+        diagnosis.notes.append(note)
+        if found is not None:
+            diagnosis.hypotheses = [found, *diagnosis.hypotheses]
+            diagnosis.confidence = found.confidence
+            diagnosis.impact = found.impact
+        self.ctx.store.save_diagnosis(diagnosis)
+        return diagnosis
 
     def _diagnosis(self) -> Diagnosis:
         if "diagnose" in self.done:

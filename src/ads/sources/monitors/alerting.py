@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,12 +26,15 @@ from ...analysis.alert_rules import (
     should_alert,
 )
 from ...config import ServiceConfig
-from ...errors import AdsError, PagerDutyError
+from ...errors import AdsError, PagerDutyError, TemporaryError
 from ...models import Incident, MemorySample, OomEvent
 from ..outbox import DeliveryStatus, Outbox
 from ..pagerduty import PagerDuty
 from ..repository import GitRepository
 from .local_runtime import RunObserver
+
+#: waits before each look-up of the incident an accepted event opened or joined (6.5 s in all)
+_LOOKUP_PAUSES = (0.0, 0.5, 1.0, 2.0, 3.0)
 
 __all__ = ["PagerDutySender", "RuntimeAlerter", "oom_alert_handler"]
 
@@ -164,12 +168,21 @@ class RuntimeAlerter(RunObserver):
     def _say_which_incident(self, dedup_key: str) -> None:
         """Name the incident the kill opened or joined: PagerDuty adds a kill whose dedup_key
         matches an open incident to it, as an alert, instead of opening a new one."""
-        try:
-            found = self.sender.pagerduty.list_incidents(
-                statuses=["triggered", "acknowledged"], incident_key=dedup_key
-            )
-        except AdsError:
-            return  # it was paged; naming the incident is a courtesy
+        found = []
+        for pause in _LOOKUP_PAUSES:
+            # PagerDuty turns an accepted event into an incident asynchronously: ask a few
+            # times before giving up (it was paged either way; naming it is a courtesy)
+            time.sleep(pause)
+            try:
+                found = self.sender.pagerduty.list_incidents(
+                    statuses=["triggered", "acknowledged"], incident_key=dedup_key
+                )
+            except TemporaryError:
+                continue  # a slow or busy PagerDuty: ask again
+            except AdsError:
+                return  # no token to list incidents with, say: nothing to name
+            if found:
+                break
         if not found:
             return
         incident = max(found, key=lambda i: i.created_at)

@@ -129,10 +129,23 @@ def _define_values(text: str | None) -> tuple[dict[str, int], dict[str, int]]:
     return values, lines
 
 
+def _touches_define(diff: str) -> bool:
+    """Whether a unified diff adds or removes a ``#define`` line (a C-speed scan first: the
+    window's other commits, hundreds on a busy repository, are not parsed twice each)."""
+    if "define" not in diff:
+        return False
+    return any(
+        line[:1] in "+-" and not line.startswith(("+++", "---")) and "define" in line
+        for line in diff.splitlines()
+    )
+
+
 def constant_edits(change: FileChange) -> list[SettingEdit]:
     """The ``#define`` constants whose value ``change`` altered, with the new line."""
     if change.old_text is None or change.new_text is None:
         return []
+    if change.diff and not _touches_define(change.diff):
+        return []  # no #define line added or removed: no constant's value changed here
     old, _ = _define_values(change.old_text)
     new, lines = _define_values(change.new_text)
     new_lines = change.new_text.splitlines()

@@ -83,6 +83,11 @@ def test_python_demo_runs_the_whole_loop(
     assert "pages/worker.py:28 in render_page()" in notes[0].content
     assert branch in notes[0].content and "verified" in notes[0].content
 
+    # The report with its chart, as for C.
+    html = (workdir / "state" / "reports" / incident.id / "report.html").read_text()
+    assert "<svg" in html and 'data-series="current build"' in html
+    assert "render_page()" in html
+
 
 def test_an_unknown_demo_service_is_one_line_and_exit_2(tmp_path: Path) -> None:
     import sys

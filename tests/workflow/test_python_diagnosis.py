@@ -7,10 +7,14 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ads.config import ServiceConfig
+import pytest
+
+from ads.config import ServiceConfig, load_settings
 from ads.interfaces.demo_workspace import create_python_demo_workspace
 from ads.models import Alert, Confidence, Incident
+from ads.sources.monitors import MemoryLimiter
 from ads.sources.repository import GitRepository
+from ads.workflow.bisect import bisect
 from ads.workflow.diagnose import analyse
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -102,3 +106,24 @@ def test_the_python_demo_diagnosis_names_file_function_line_and_commit(tmp_path:
     assert top.confidence is Confidence.HIGH
     assert diagnosis.impact and "512.0 KiB per iteration" in diagnosis.impact
     assert not any("gcc" in note for note in diagnosis.notes)  # no C analyser for Python
+
+
+@pytest.mark.cgroup
+def test_bisection_finds_the_commit_that_removed_the_eviction(
+    tmp_path: Path, cgroup_limiter: MemoryLimiter
+) -> None:
+    """``ads bisect`` works unchanged for a Python service: by reproduction alone (each build
+    run under 64Mi), the first OOM-killed commit is the one the static diagnosis names."""
+    repo = create_python_demo_workspace(tmp_path / "py-pages-service", now=NOW)
+    service = load_settings(repo / "ads.yaml").service("py-pages-service")
+    first = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--max-parents=0", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    result = bisect(
+        repo, service, first, "HEAD", seconds=5.0, threshold=40 * 2**20, limiter=cgroup_limiter
+    )
+    assert result.first_bad_subject == "Keep rendered pages cached: stop evicting hot pages"
+    verdicts = {run.sha: run.verdict for run in result.runs}
+    assert verdicts[result.first_bad or ""] == "bad"
+    assert verdicts.get(first, "good") == "good"  # the bounded cache stays under the limit

@@ -172,3 +172,9 @@ def test_a_commit_is_read_at_the_syntax_level() -> None:
     assert _edits("def f():\n    pass\n", "R = []\n\n\ndef f():\n    R.append(1)\n") == [
         ("added allocation", "f", "R.append(1)", "R")
     ]
+
+
+def test_numpy_arrays_are_sized_from_their_shape_and_dtype() -> None:
+    (finding,) = analyze_python_sources(_case_files("numpy_batches_appended.py")).findings
+    assert finding.bytes_per_iteration == 256 * 1024 * 4
+    assert finding.iterations_per_second == 2.0

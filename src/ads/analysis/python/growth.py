@@ -253,6 +253,8 @@ class _Sizes:
             name = func.attr if isinstance(func, ast.Attribute) else (dotted(func) or "")
             if name in ("bytes", "bytearray", "urandom", "ljust", "rjust", "center", "zfill"):
                 return fold_int(expr.args[0], constants) if expr.args else None
+            if name in NUMPY_MAKERS and (dotted(func) or "").startswith(("np.", "numpy.")):
+                return _array_bytes(expr, constants)
             callee = self.program.resolve_call(fn.file, fn, expr)
             if callee is not None and not isinstance(callee.node, ast.Module):
                 sizes = [
@@ -276,6 +278,32 @@ class _Sizes:
                 last = max(assigned, key=lambda n: n.lineno)
                 return self.of(fn, last.value, depth + 1)
         return None
+
+
+NUMPY_MAKERS = {"zeros", "ones", "empty", "full", "random", "rand"}
+ITEM_SIZES = {
+    "float64": 8, "int64": 8, "uint64": 8, "complex64": 8, "float32": 4, "int32": 4,
+    "uint32": 4, "float16": 2, "int16": 2, "uint16": 2, "int8": 1, "uint8": 1, "bool": 1,
+}  # fmt: skip
+
+
+def _array_bytes(call: ast.Call, constants: dict[str, int]) -> int | None:
+    """``np.zeros((1024, 256), dtype=np.float32)``: the array's buffer (float64 by default)."""
+    if not call.args:
+        return None
+    shape = call.args[0]
+    dims = shape.elts if isinstance(shape, ast.Tuple | ast.List) else [shape]
+    count = 1
+    for dim in dims:
+        size = fold_int(dim, constants)
+        if size is None:
+            return None
+        count *= size
+    dtype = next((k.value for k in call.keywords if k.arg == "dtype"), None)
+    name = (dotted(dtype) or "").rpartition(".")[2] if dtype is not None else "float64"
+    if isinstance(dtype, ast.Constant) and isinstance(dtype.value, str):
+        name = dtype.value
+    return count * ITEM_SIZES.get(name, 8)
 
 
 def _stored_value(node: ast.AST) -> ast.AST | None:
@@ -358,6 +386,7 @@ def find_growth(program: Program) -> list[Finding]:
     evictions = _Evictions(program, hot)
     sizes = _Sizes(program)
     growths: list[Growth] = []
+    registries: set[tuple[str, str]] = set()
     for key, fn in program.functions.items():
         path = hot.get(key)
         for node, container, what in _growth_ops(program, fn):
@@ -384,7 +413,16 @@ def find_growth(program: Program) -> list[Finding]:
             growths.append(Growth(fn, cached[0], None, "cache", path, path.loop))
         for call, what, _target in _registrations(program, fn):
             growths.append(Growth(fn, _statement(fn, call), None, what, path, path.loop))
-    return [_finding(program, g) for g in growths]
+            callee = program.resolve_call(fn.file, fn, call)
+            if callee is not None:
+                registries.add((callee.file, callee.qualname))
+    # The program's own register()/subscribe() grows its list by design: the finding is the
+    # per-request registration that calls it, not the append inside.
+    kept = [
+        g for g in growths
+        if g.what not in ("insert", "append") or (g.fn.file, g.fn.qualname) not in registries
+    ]  # fmt: skip
+    return [_finding(program, g) for g in kept]
 
 
 def _cleared(program: Program, fn: Function) -> bool:

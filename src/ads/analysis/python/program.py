@@ -224,6 +224,8 @@ class Program:
     problems: list[str] = field(default_factory=list)
     damaged: set[tuple[str, str]] = field(default_factory=set)
     scope: BuildScope = field(default_factory=BuildScope)
+    #: (file, name, owning class or None) → the constructor it was bound to (``PageCache``)
+    instances: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
     _module_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _class_names: dict[str, set[str]] | None = field(default=None, repr=False)
 
@@ -297,6 +299,9 @@ class Program:
                 return local
             if name in self._classes(file):  # instantiating a class runs its __init__
                 return self.functions.get((file, f"{name}.__init__"))
+        method = self._method_of_instance(file, fn, name)
+        if method is not None:
+            return method
         module = self.modules.get(file)
         head, _, rest = name.partition(".")
         imported = module.imports.get(head) if module else None
@@ -307,6 +312,53 @@ class Program:
                 found = self.functions.get((other, attr))
                 if found is not None:
                     return found
+        return None
+
+    def _method_of_instance(self, file: str, fn: Function, name: str) -> Function | None:
+        """``CACHE.put()`` / ``self.cache.put()``: a method of the class the module (or the
+        object's ``__init__``) instantiated under that name."""
+        parts = name.split(".")
+        where: tuple[str, str | None] | None = None
+        if len(parts) == 2:
+            where = self._instance(file, parts[0])
+        elif len(parts) == 3 and parts[0] == "self" and fn.cls is not None:
+            ctor = self.instances.get((file, f"self.{parts[1]}", fn.cls))
+            where = (file, ctor) if ctor else None
+        if where is None or where[1] is None:
+            return None
+        found = self._class_named(where[0], where[1])
+        return self.functions.get((found[0], f"{found[1]}.{parts[-1]}")) if found else None
+
+    def _instance(self, file: str, name: str) -> tuple[str, str | None] | None:
+        """(file, constructor) of a module-level instance, here or imported by name."""
+        ctor = self.instances.get((file, name, None))
+        if ctor is not None:
+            return file, ctor
+        module = self.modules.get(file)
+        imported = module.imports.get(name) if module else None
+        if imported is None:
+            return None
+        module_path, _, attr = imported.rpartition(".")
+        for other in self._modules_named(module_path):
+            ctor = self.instances.get((other, attr, None))
+            if ctor is not None:
+                return other, ctor
+        return None
+
+    def _class_named(self, file: str, ctor: str) -> tuple[str, str] | None:
+        """Where the class a constructor call names is defined: (file, class)."""
+        if ctor in self._classes(file):
+            return file, ctor
+        module = self.modules.get(file)
+        head, _, rest = ctor.partition(".")
+        imported = module.imports.get(head) if module else None
+        if imported is None:
+            return None
+        target = f"{imported}.{rest}" if rest else imported
+        module_path, _, cls = target.rpartition(".")
+        for other in self._modules_named(module_path):
+            if cls in self._classes(other):
+                return other, cls
         return None
 
     def _classes(self, file: str) -> set[str]:
@@ -640,9 +692,18 @@ class _Indexer:
         for stmt in module_statements(tree.body):
             for target, value in _assigned(stmt):
                 self._maybe_container(target, value, "module", None)
+                self._maybe_instance(target, value, None)
         self._loops(top)
         for node in tree.body:
             self._definition(node, None, "")
+
+    def _maybe_instance(self, target: ast.AST, value: ast.AST, owner: str | None) -> None:
+        """``CACHE = PageCache()``: calls of ``CACHE.put()`` reach ``PageCache.put``."""
+        name = dotted(target)
+        ctor = dotted(value.func) if isinstance(value, ast.Call) else None
+        if name is None or ctor is None or not ctor.rpartition(".")[2][:1].isupper():
+            return  # classes are named in CapWords; a call of a function is not an instance
+        self.program.instances.setdefault((self.module.file, name, owner), ctor)
 
     def _maybe_container(
         self, target: ast.AST, value: ast.AST, scope: str, owner: str | None
@@ -690,6 +751,8 @@ class _Indexer:
                     for target, value in _assigned(each):
                         if dotted(target) and str(dotted(target)).startswith("self."):
                             self._maybe_container(target, value, "instance", owner)
+                        if str(dotted(target) or "").startswith("self."):
+                            self._maybe_instance(target, value, owner)
         self._loops(fn)
         for inner in node.body:
             if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

@@ -85,7 +85,8 @@ def test_python_demo_runs_the_whole_loop(
 
     # The report with its chart, as for C.
     html = (workdir / "state" / "reports" / incident.id / "report.html").read_text()
-    assert "<svg" in html and 'data-series="current build"' in html
+    assert "<svg" in html and 'id="run-current-build"' in html and 'id="run-patched-build"' in html
+    assert 'id="oom-kill-1"' in html
     assert "render_page()" in html
 
 

@@ -45,9 +45,7 @@ from ads.interfaces.demo_workspace import worker_with_eviction
 GOAL_SECONDS = 5.0
 MIN_LINES = 50_000
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = Path.home() / ".cache" / "ads-bench"  # as bench/_common.py (not imported: see below)
-# bench/_common.py is not imported: run from bench/, its `import pagerduty_local` finds
-# bench/pagerduty_local.py instead of the package.
+CACHE = Path.home() / ".cache" / "ads-bench"  # the cache bench/_common.py uses too
 
 
 def median(values: list[float]) -> float:

@@ -147,13 +147,14 @@ class RuntimeAlerter(RunObserver):
         if not should_alert(event, rules):
             return
         alert = build_alert_event(event, rules)
+        already_open = self._open_incidents(alert.dedup_key)
         status = self.outbox.deliver(alert, self.sender)
         self._refused(status, "the OOM alert")
         self.delivered.append(alert)
         self.state["open_dedup_key"] = alert.dedup_key
         self._save()
         if status is DeliveryStatus.SENT:
-            self._say_which_incident(alert.dedup_key)
+            self._say_which_incident(alert.dedup_key, already_open)
 
     def _refused(self, status: DeliveryStatus, what: str) -> None:
         """A rejected event (a wrong routing key, say) stops the run: paging was asked for and
@@ -165,7 +166,18 @@ class RuntimeAlerter(RunObserver):
                 "service; the outbox keeps the event",
             )
 
-    def _say_which_incident(self, dedup_key: str) -> None:
+    def _open_incidents(self, dedup_key: str) -> set[str] | None:
+        """Ids of the open incidents this dedup_key already has, before the kill is sent: the
+        kill joins one of them rather than opening a new one. None when they cannot be listed."""
+        try:
+            found = self.sender.pagerduty.list_incidents(
+                statuses=["triggered", "acknowledged"], incident_key=dedup_key
+            )
+        except AdsError:
+            return None
+        return {incident.id for incident in found}
+
+    def _say_which_incident(self, dedup_key: str, already_open: set[str] | None = None) -> None:
         """Name the incident the kill opened or joined: PagerDuty adds a kill whose dedup_key
         matches an open incident to it, as an alert, instead of opening a new one."""
         found = []
@@ -191,7 +203,12 @@ class RuntimeAlerter(RunObserver):
         if incident.id in self.incidents:
             return  # said once per incident
         self.incidents[incident.id] = incident
-        if incident.created_at >= self.created_at.replace(microsecond=0):
+        opened = (
+            incident.id not in already_open
+            if already_open is not None
+            else incident.created_at >= self.created_at.replace(microsecond=0)
+        )
+        if opened:
             self.notify(f"opened PagerDuty incident #{number}: {incident.title}{url}")
             return
         self.notify(

@@ -30,7 +30,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -39,6 +38,7 @@ from ..models import Finding, MemorySample
 from ..sources.monitors.local_runtime import RunObserver
 from ..sources.monitors.sandbox import Sandbox
 from ..sources.owner import current_owner
+from .snapshot_schedule import SnapshotSchedule
 
 __all__ = ["LeakSite", "LeakSnapshots", "find_liblsan", "parse_report", "shim_library"]
 
@@ -247,13 +247,11 @@ def parse_report(text: str, strip_prefixes: tuple[str, ...] = ()) -> dict[LeakSi
 class LeakSnapshots(RunObserver):
     """A run observer that takes LeakSanitizer snapshots as memory climbs, then names the leak.
 
-    Snapshots are triggered when the charged memory first crosses 30, 50, 70 and 85 % of the
-    limit (so there are several before any OOM kill, however fast the growth), and at least
-    every ``interval`` seconds for slow growth.
+    Snapshots follow a ``SnapshotSchedule``: as memory crosses fractions of the limit, and at
+    least every ``interval`` seconds.
     """
 
     name = "LeakSanitizer"
-    THRESHOLDS = (0.3, 0.5, 0.7, 0.85)
 
     def __init__(
         self,
@@ -273,11 +271,9 @@ class LeakSnapshots(RunObserver):
         if sandbox is not None:
             sandbox.adopt(self.directory)
         self.strip_prefixes = strip_prefixes
-        self.interval = interval
+        self.schedule = SnapshotSchedule(interval)
         self.signalled = 0
         self._pid: int | None = None
-        self._crossed = 0
-        self._last = 0.0
         self._growing: tuple[LeakSite, int, int] | None = None
         self._resolved = False
 
@@ -301,23 +297,19 @@ class LeakSnapshots(RunObserver):
 
     def started(self, restart: int, pid: int) -> None:
         self._pid = pid
-        self._crossed = 0
-        self._last = time.monotonic()
+        self.schedule.restart()
 
     def sample(self, sample: MemorySample, limit: int) -> None:
         if not self.available or self._pid is None:
             return
-        due = time.monotonic() - self._last >= self.interval
-        crossed = sum(1 for t in self.THRESHOLDS if sample.bytes >= t * limit)
-        if crossed > self._crossed or due:
-            self._crossed = max(crossed, self._crossed)
+        if self.schedule.due(sample.bytes, limit):
             self.snapshot()
 
     # -- snapshots --------------------------------------------------------------------------------
 
     def snapshot(self) -> int:
         """Send the snapshot signal to every process of the run that loaded the shim."""
-        self._last = time.monotonic()
+        self.schedule.taken()
         sent = 0
         for pid in self._shim_processes():
             with contextlib.suppress(ProcessLookupError, PermissionError):

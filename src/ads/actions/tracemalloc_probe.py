@@ -25,7 +25,6 @@ import shlex
 import shutil
 import signal
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from ..models import Finding, MemorySample
 from ..sources.monitors.local_runtime import RunObserver
 from ..sources.monitors.sandbox import Sandbox
 from ..sources.owner import current_owner
+from .snapshot_schedule import SnapshotSchedule
 
 __all__ = ["BOOTSTRAP", "TracedSite", "TracemallocSnapshots"]
 
@@ -161,7 +161,6 @@ class TracemallocSnapshots(RunObserver):
     growing site (the same contract as ``lsan.LeakSnapshots``)."""
 
     name = "tracemalloc"
-    THRESHOLDS = (0.3, 0.5, 0.7, 0.85)
 
     def __init__(
         self,
@@ -182,14 +181,11 @@ class TracemallocSnapshots(RunObserver):
         self.directory.chmod(0o755)
         if sandbox is not None:
             sandbox.adopt(self.directory)
-        self.interval = interval
         self.frames = frames
-        self.first_after = first_after  # seconds of warm-up before the baseline snapshot
-        self._started = 0.0
+        # first_after: seconds of warm-up before the baseline snapshot
+        self.schedule = SnapshotSchedule(interval, first_after)
         self.signalled = 0
         self._pid: int | None = None
-        self._crossed = 0
-        self._last = 0.0
         self._growing: tuple[TracedSite, int, int] | None = None
         self._resolved = False
         self._functions: dict[str, Program | None] = {}
@@ -211,23 +207,17 @@ class TracemallocSnapshots(RunObserver):
 
     def started(self, restart: int, pid: int) -> None:
         self._pid = pid
-        self._crossed = 0
-        self._last = self._started = time.monotonic()
+        self.schedule.restart()
 
     def sample(self, sample: MemorySample, limit: int) -> None:
-        if self._pid is None or time.monotonic() - self._started < self.first_after:
-            return
-        due = time.monotonic() - self._last >= self.interval
-        crossed = sum(1 for t in self.THRESHOLDS if sample.bytes >= t * limit)
-        if crossed > self._crossed or due:
-            self._crossed = max(crossed, self._crossed)
+        if self._pid is not None and self.schedule.due(sample.bytes, limit):
             self.snapshot()
 
     # -- snapshots --------------------------------------------------------------------------------
 
     def snapshot(self) -> int:
         """Signal every process of the run that loaded the bootstrap."""
-        self._last = time.monotonic()
+        self.schedule.taken()
         ready = {
             int(p.name.removeprefix("ready-"))
             for p in self.directory.glob("ready-*")

@@ -22,10 +22,12 @@ file are done by the verification action.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser
+
+from ads.analysis.patches import FixProposal, unified_diff
 
 from ...errors import AnalysisError
 from ...models import Finding, FindingKind
@@ -36,22 +38,6 @@ _C = Language(tree_sitter_c.language())
 _JUMPS = ("continue_statement", "break_statement", "return_statement", "goto_statement")
 _LOOPS = ("while_statement", "for_statement", "do_statement")
 _SKIPPED = ("comment",)
-
-
-@dataclass(frozen=True)
-class FixProposal:
-    """A proposed change for one finding: a diff when ADS can place it, else a suggestion."""
-
-    path: str
-    summary: str
-    diff: str | None = None
-    suggestion: str | None = None
-    patched_source: str | None = None
-    inserted_lines: tuple[int, ...] = field(default=())
-
-    @property
-    def has_patch(self) -> bool:
-        return self.diff is not None
 
 
 @dataclass(frozen=True)
@@ -248,7 +234,7 @@ class _Planner:
         return FixProposal(
             path=self.path,
             summary=summary,
-            diff=_unified_diff(self.path, self.source, patched),
+            diff=unified_diff(self.path, self.source, patched),
             patched_source=patched,
             inserted_lines=inserted,
         )
@@ -423,20 +409,3 @@ def _growth_suggestion(path: str, finding: Finding) -> FixProposal:
             f"design decision."
         ),
     )
-
-
-def _unified_diff(path: str, before: str, after: str) -> str:
-    """A ``git apply``-able unified diff of one file, ``a/<path>`` → ``b/<path>``."""
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{path}",
-        tofile=f"b/{path}",
-        n=3,
-    )
-    out: list[str] = []
-    for line in lines:
-        out.append(line)
-        if not line.endswith("\n"):
-            out.append("\n\\ No newline at end of file\n")
-    return "".join(out)

@@ -22,12 +22,11 @@ Pure: text in, text out; the verification applies and runs it.
 from __future__ import annotations
 
 import ast
-import difflib
 import re
-from dataclasses import dataclass
 
 from ...errors import AnalysisError
 from ...models import Finding
+from ..patches import FixProposal, unified_diff
 from .program import container_kind, dotted
 
 __all__ = ["FixProposal", "propose_fix"]
@@ -35,37 +34,6 @@ __all__ = ["FixProposal", "propose_fix"]
 BUDGET_BYTES = 16 * 2**20
 MAX_ENTRIES = 1024
 _BOUND_NAME = re.compile(r"(^|_)(MAX|LIMIT|CAP|CAPACITY|SIZE|ENTRIES)(_|$)")
-
-
-@dataclass(frozen=True)
-class FixProposal:
-    """A proposed change for one finding: a diff when ADS can place it, else a suggestion."""
-
-    path: str
-    summary: str
-    diff: str | None = None
-    suggestion: str | None = None
-    patched_source: str | None = None
-
-    @property
-    def has_patch(self) -> bool:
-        return self.diff is not None
-
-
-def _unified_diff(path: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{path}",
-        tofile=f"b/{path}",
-        n=3,
-    )
-    out: list[str] = []
-    for line in lines:
-        out.append(line)
-        if not line.endswith("\n"):
-            out.append("\n\\ No newline at end of file\n")
-    return "".join(out)
 
 
 def _unused_bound(tree: ast.Module) -> str | None:
@@ -195,7 +163,7 @@ def propose_fix(path: str, source: str, finding: Finding) -> FixProposal:
     return FixProposal(
         path=path,
         summary=f"Bounded {name} to {why} ({how}) to prevent memory leak",
-        diff=_unified_diff(path, source, patched),
+        diff=unified_diff(path, source, patched),
         patched_source=patched,
     )
 
@@ -232,7 +200,7 @@ def _bound_cache(
         path=path,
         summary=f"Bounded the cache of {finding.function}() to {why} (lru_cache) "
         "to prevent memory leak",
-        diff=_unified_diff(path, source, patched),
+        diff=unified_diff(path, source, patched),
         patched_source=patched,
     )
 

@@ -7,6 +7,7 @@ followed pointer, so that assignments, returns and call arguments can say where 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ads.analysis.c.paths import CalleeEffect, PathState, Region, Status, settle, use
 from ads.analysis.c.statics import guarded_store
@@ -125,22 +126,28 @@ class ExpressionWalker:
             st, _ = self.expr(child, st)
         return st, False
 
-    def _untouched(self, node: Node, st: PathState) -> bool:
-        """Whether ``node`` cannot change ``st`` nor carry its pointer: it holds neither the
-        site nor a followed name (as a whole identifier, or a pointer standing for one), nor a
-        word that may end the path. A C-speed test on the source text, so that the operands of
-        a long condition are not walked one by one; a false "maybe" only costs the walk."""
+    def touches(self, node: Node, states: Iterable[PathState]) -> bool:
+        """Whether ``node`` holds the site or a name the live ``states`` follow (as a whole
+        identifier, or a pointer standing for one): a C-speed test on the source text, so that
+        code that cannot reach the followed pointer is not walked; a false "maybe" only costs
+        the walk."""
         site = self.r.site
         if site is not None and node.start_byte <= site.start_byte < node.end_byte:
-            return False
-        text = node.text or b""
-        words = set(st.names)
-        words.update(p for p, t in self.r.pointees.items() if t in st.names)
+            return True
+        words: set[str] = set()
+        for st in states:
+            if st.status is not Status.DEAD:
+                words |= st.names
+                words.update(p for p, t in self.r.pointees.items() if t in st.names)
         if self.r.out_param:
             words.add(self.r.out_param)
-        if words and identifier_pattern(frozenset(words)).search(text) is not None:
-            return False
-        return PATH_ENDERS.search(text) is None
+        pattern = identifier_pattern(frozenset(words)) if words else None
+        return pattern is not None and pattern.search(node.text or b"") is not None
+
+    def _untouched(self, node: Node, st: PathState) -> bool:
+        """Whether ``node`` cannot change ``st`` nor carry its pointer: it does not touch it and
+        holds no word that may end the path (so the operands of a long condition are skipped)."""
+        return not self.touches(node, [st]) and PATH_ENDERS.search(node.text or b"") is None
 
     def _holder(self, node: Node | None) -> str | None:
         """The local an lvalue denotes: ``x`` itself, ``*pp`` when ``pp`` stands for a local,

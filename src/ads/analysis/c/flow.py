@@ -30,7 +30,6 @@ from ads.analysis.c.paths import (
 from ads.analysis.c.syntax import (
     Node,
     declared_name,
-    identifier_pattern,
     line_of,
     strip_expression,
     text_of,
@@ -85,25 +84,12 @@ class _Walker(ExpressionWalker):
         the names, so ``p`` is not found in ``printf``); a false "maybe" only costs the walk."""
         if node.type in _NEVER_INERT:
             return False
-        text = node.text or b""
-        site = self.r.site
-        if site is not None and node.start_byte <= site.start_byte < node.end_byte:
+        if self.touches(node, states):
             return False
-        words: set[str] = set()
-        allocated = False
-        for st in states:
-            if st.status is Status.DEAD:
-                continue
-            allocated = allocated or st.status is not Status.NONE
-            words |= st.names
-            words.update(p for p, t in self.r.pointees.items() if t in st.names)
-        if self.r.out_param:
-            words.add(self.r.out_param)
-        if words and identifier_pattern(frozenset(words)).search(text) is not None:
-            return False
+        allocated = any(st.status not in (Status.NONE, Status.DEAD) for st in states)
         # Before the allocation every path holds nothing: a path that ends there (``return``,
         # ``break``) ends holding nothing, which no verdict counts, so only the site matters.
-        return not allocated or PATH_ENDERS.search(text) is None
+        return not allocated or PATH_ENDERS.search(node.text or b"") is None
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
         if node is None:

@@ -101,16 +101,13 @@ def _may_release(program: Program, fn: Function, name: str) -> bool:
     if body is None or identifier_pattern(frozenset({name})).search(body.text or b"") is None:
         return False
     copies: set[str] = set()
-    for node in find_all(body, "identifier"):
-        if text_of(node) != name:
-            continue
-        verdict = _use(program, fn, node, name, copies)
-        if verdict:
-            return True
+    uses = (node for node in find_all(body, "identifier") if text_of(node) == name)
+    if any(_use(program, fn, node, copies) for node in uses):
+        return True
     return any(_hands_on(program, fn, copy) for copy in copies)
 
 
-def _use(program: Program, fn: Function, node: Node, name: str, copies: set[str]) -> bool:
+def _use(program: Program, fn: Function, node: Node, copies: set[str]) -> bool:
     """True when this use of the slot may release it; copies into locals are collected."""
     child, parent = node, node.parent
     while parent is not None and parent.type in ("parenthesized_expression", "cast_expression"):

@@ -170,12 +170,14 @@ class RuntimeAlerter(RunObserver):
         """Ids of the open incidents this dedup_key already has, before the kill is sent: the
         kill joins one of them rather than opening a new one. None when they cannot be listed."""
         try:
-            found = self.sender.pagerduty.list_incidents(
-                statuses=["triggered", "acknowledged"], incident_key=dedup_key
-            )
+            return {incident.id for incident in self._open_with(dedup_key)}
         except AdsError:
             return None
-        return {incident.id for incident in found}
+
+    def _open_with(self, dedup_key: str) -> list[Incident]:
+        return self.sender.pagerduty.list_incidents(
+            statuses=["triggered", "acknowledged"], incident_key=dedup_key
+        )
 
     def _say_which_incident(self, dedup_key: str, already_open: set[str] | None = None) -> None:
         """Name the incident the kill opened or joined: PagerDuty adds a kill whose dedup_key
@@ -186,9 +188,7 @@ class RuntimeAlerter(RunObserver):
             # times before giving up (it was paged either way; naming it is a courtesy)
             time.sleep(pause)
             try:
-                found = self.sender.pagerduty.list_incidents(
-                    statuses=["triggered", "acknowledged"], incident_key=dedup_key
-                )
+                found = self._open_with(dedup_key)
             except TemporaryError:
                 continue  # a slow or busy PagerDuty: ask again
             except AdsError:

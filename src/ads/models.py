@@ -301,9 +301,12 @@ class BisectRun(_Model):
     subject: str
     verdict: str  # "bad" (OOM-killed or grew past the threshold), "good", "skip" (no build)
     detail: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # build and run
     samples: list[MemorySample] = Field(default_factory=list)
     peak_bytes: int | None = None
+    events: list[OomEvent] = Field(default_factory=list)  # the kill(s), for the report's chart
+    mode: ReproductionMode | None = None  # how the limit was enforced (None: not run)
+    duration: float = 0.0  # the run alone, without the build
 
 
 class BisectResult(_Model):

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import pytest
@@ -86,6 +87,31 @@ def test_stop_cuts_an_idle_keep_alive_connection(tmp_path: Path, user: str) -> N
         took = time.monotonic() - started
     assert not served.runner.thread.is_alive()
     assert took < PROMPT_STOP_SECONDS, f"stop took {took:.1f} s: the idle connection was waited for"
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_stop_cuts_a_closed_connection_the_client_keeps_open(tmp_path: Path, user: str) -> None:
+    """A client that asked for ``Connection: close``, read its answer and never sends TLS's
+    close_notify: the server has closed its side once already, and its shutdown closes it
+    again. It must still be cut, not waited for until the shutdown timeout."""
+    served = USERS[user](tmp_path)
+    verify = ssl.create_default_context(cafile=str(served.ca_file))
+    url = urlsplit(served.url)
+    assert url.hostname is not None and url.port is not None
+    raw = socket.create_connection((url.hostname, url.port), timeout=10)
+    with verify.wrap_socket(raw, server_hostname=url.hostname) as tls:
+        request = (
+            f"GET {url.path or '/'} HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n"
+        )
+        tls.sendall(request.encode())
+        assert tls.recv(65536).startswith(b"HTTP/1.1 ")
+        started = time.monotonic()
+        served.stop()
+        took = time.monotonic() - started
+    assert not served.runner.thread.is_alive()
+    assert took < PROMPT_STOP_SECONDS, (
+        f"stop took {took:.1f} s: the closed connection was waited for"
+    )
 
 
 def test_stop_lets_a_request_in_flight_finish() -> None:

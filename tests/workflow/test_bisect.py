@@ -14,7 +14,7 @@ from ads.sources.pagerduty import PagerDuty
 from ads.workflow import Context
 from ads.workflow.bisect import bisect
 from ads.workflow.remediate import remediate
-from ads.workflow.report import analysis_block
+from ads.workflow.report import analysis_block, report_model, report_page
 from pagerduty_local import LocalPagerDuty
 from tests.fixtures.bisect import library_history, pointer_history
 from tests.fixtures.pagerduty import demo_kill, page_oom
@@ -70,3 +70,15 @@ def test_remediate_bisects_when_static_analysis_is_unsure(
     assert "-    (void)p;" in (remediation.fix_diff or "")
     verification = remediation.verification
     assert verification is not None and verification.outcome is VerificationOutcome.VERIFIED
+
+    # The report draws every bisection run beside the verification's: the bad commit's run
+    # ends at its kill marker.
+    model = report_model(ctx, diagnosis)
+    labels = [run.label for run in model.runs]
+    assert labels[:2] == ["current build", "patched build"]
+    assert f"bisection {shas[3][:7]} (bad)" in labels
+    assert len(labels) == 2 + len(cause.bisection.runs)
+    bad = next(run for run in model.runs if run.label == f"bisection {shas[3][:7]} (bad)")
+    assert bad.kills and bad.points[-1] == bad.kills[0]
+    svg = report_page(ctx, diagnosis).split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert f"bisection {shas[3][:7]} (bad)" in svg

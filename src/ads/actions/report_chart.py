@@ -23,6 +23,9 @@ from .report_model import RunView
 __all__ = ["memory_chart_svg"]
 
 MiB = 1024 * 1024
+LEGEND_COLUMNS = 4
+ROW_INCHES = 0.2  # the height a legend row adds to the figure
+ANNOTATED_KILLS = 3  # kills labelled "OOMKilled at …"; the rest are markers only
 
 
 def memory_chart_svg(runs: Sequence[RunView], limit: int | None) -> str:
@@ -38,14 +41,21 @@ def memory_chart_svg(runs: Sequence[RunView], limit: int | None) -> str:
         "font.size": 9,
         "font.family": "sans-serif",
     }
+    # The legend sits above the plot, LEGEND_COLUMNS to a row: a bisection adds a run per
+    # commit tried, so the figure grows a little for each extra row rather than squeezing it.
+    entries = len(runs) + any(run.kills for run in runs) + len(_limits(runs, limit))
+    rows = max(1, -(-entries // LEGEND_COLUMNS))
+    height = 3.4 + ROW_INCHES * (rows - 1)
     with matplotlib.rc_context(params):
-        figure = Figure(figsize=(6.4, 3.4), dpi=100)
+        figure = Figure(figsize=(6.4, height), dpi=100)
         # Fixed margins rather than a layout engine: constrained layout draws the figure twice,
-        # doubling the time a report takes; these fit the labels and the legend row above.
-        figure.subplots_adjust(left=0.1, right=0.98, bottom=0.14, top=0.84)
+        # doubling the time a report takes; these fit the labels and the legend rows above.
+        top_margin = (0.16 * 3.4 + ROW_INCHES * (rows - 1)) / height
+        figure.subplots_adjust(left=0.1, right=0.98, bottom=0.14 * 3.4 / height, top=1 - top_margin)
         axes = figure.add_subplot()
         longest = 0.0
         kill_number = 0
+        annotated = 0
         for run in runs:
             xs = [t for t, _ in run.points]
             ys = [b / MiB for _, b in run.points]
@@ -57,14 +67,13 @@ def memory_chart_svg(runs: Sequence[RunView], limit: int | None) -> str:
                           markeredgecolor="black", linestyle="none",
                           gid=f"oom-kill-{kill_number}",
                           label="OOM kill" if kill_number == 1 else "_nolegend_")  # fmt: skip
-                axes.annotate(f"OOMKilled at {t:.1f} s", (t, b / MiB), xytext=(-8, -14),
-                              textcoords="offset points", ha="right", fontsize=8,
-                              color=run.colour)  # fmt: skip
+                if annotated < ANNOTATED_KILLS:  # more would pile up: the markers say enough
+                    annotated += 1
+                    axes.annotate(f"OOMKilled at {t:.1f} s", (t, b / MiB), xytext=(-8, -14),
+                                  textcoords="offset points", ha="right", fontsize=8,
+                                  color=run.colour)  # fmt: skip
         top = max([b / MiB for run in runs for _, b in run.points] + [1.0])
-        # One line per limit the runs were under (a limit fix runs at the old and the new one).
-        under = [run.figures.limit for run in runs if run.figures.limit]
-        limits = list(dict.fromkeys([*([limit] if limit else []), *under]))
-        for index, value in enumerate(limits):
+        for index, value in enumerate(_limits(runs, limit)):
             gid = "limit-line" if index == 0 else f"limit-line-{index + 1}"
             colour = "#b00020" if index == 0 else "#7a4b00"
             axes.axhline(value / MiB, color=colour, linestyle="--", linewidth=1.2,
@@ -78,12 +87,18 @@ def memory_chart_svg(runs: Sequence[RunView], limit: int | None) -> str:
         axes.set_ylabel("memory (MiB)")
         axes.grid(True, color="#dddddd", linewidth=0.6)
         axes.set_axisbelow(True)
-        if runs or limit:  # above the plot, in a row: the plot keeps the page's whole width
-            axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=4, fontsize=8,
-                        frameon=False, borderaxespad=0.0)  # fmt: skip
+        if runs or limit:  # above the plot, in rows: the plot keeps the page's whole width
+            axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=LEGEND_COLUMNS,
+                        fontsize=8, frameon=False, borderaxespad=0.0)  # fmt: skip
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return _inline(buffer.getvalue())
+
+
+def _limits(runs: Sequence[RunView], limit: int | None) -> list[int]:
+    """One line per limit the runs were under (a limit fix runs at the old and the new one)."""
+    under = [run.figures.limit for run in runs if run.figures.limit]
+    return list(dict.fromkeys([*([limit] if limit else []), *under]))
 
 
 def _gid(label: str) -> str:

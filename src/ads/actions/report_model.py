@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..models import (
+    BisectResult,
     Diagnosis,
     Incident,
     Remediation,
@@ -365,6 +366,28 @@ def _verification_runs(verification: VerificationResult | None) -> list[tuple[st
     return [(label, run) for label, run in named if run is not None]
 
 
+def _bisection_runs(diagnosis: Diagnosis) -> list[tuple[str, RunResult]]:
+    """The runs of a bisection that found (or looked for) the cause, each named by its commit
+    and verdict; builds that did not compile were not run and draw nothing."""
+    found: list[BisectResult] = [h.bisection for h in diagnosis.hypotheses if h.bisection]
+    runs = []
+    for result in found:
+        for run in result.runs:
+            if run.mode is None or not run.samples:
+                continue  # skipped (no build), or recorded before runs kept their kills
+            result_run = RunResult(
+                service=result.service,
+                mode=run.mode,
+                memory_limit=result.memory_limit,
+                git_sha=run.sha,
+                events=run.events,
+                samples=run.samples,
+                duration=run.duration,
+            )
+            runs.append((f"bisection {run.sha[:7]} ({run.verdict})", result_run))
+    return runs
+
+
 def _rejected(diagnosis: Diagnosis) -> list[Rejected]:
     """The causes the diagnosis weighed and ruled out, with the evidence that did."""
     rejected = []
@@ -390,7 +413,7 @@ def build_report_model(
     incident = diagnosis.incident
     summary = _summary(diagnosis, remediation, commit_url)
     verification = remediation.verification if remediation else None
-    all_runs = _verification_runs(verification) + list(runs)
+    all_runs = _verification_runs(verification) + _bisection_runs(diagnosis) + list(runs)
     views = run_views(all_runs)
     kills = _kill_rows(incident)
     date = _utc(incident.created_at)

@@ -69,23 +69,31 @@ class _Server(uvicorn.Server):
     shutdown would wait for ``shutdown_timeout`` (or asyncio's 30 s TLS shutdown timeout).
     Every request on an idle connection has been answered: aborting it loses nothing. A
     connection still answering a request is cut as soon as its response is complete.
+
+    The first cut runs before uvicorn's own shutdown: that closes every idle connection, and a
+    TLS transport closed twice (one already closing after ``Connection: close``) forgets its
+    TLS layer, after which ``abort`` does nothing and the connection waits out the timeout.
     """
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        cutter = asyncio.ensure_future(self._cut_idle_connections())
+        self._cut_idle_connections()
+        cutter = asyncio.ensure_future(self._keep_cutting())
         try:
             await super().shutdown(sockets)
         finally:
             cutter.cancel()
 
-    async def _cut_idle_connections(self) -> None:
+    def _cut_idle_connections(self) -> None:
+        for connection in list(self.server_state.connections):
+            cycle = getattr(connection, "cycle", None)
+            transport = getattr(connection, "transport", None)
+            if transport is not None and (cycle is None or cycle.response_complete):
+                transport.abort()
+
+    async def _keep_cutting(self) -> None:
         while True:
-            for connection in list(self.server_state.connections):
-                cycle = getattr(connection, "cycle", None)
-                transport = getattr(connection, "transport", None)
-                if transport is not None and (cycle is None or cycle.response_complete):
-                    transport.abort()
             await asyncio.sleep(0.01)
+            self._cut_idle_connections()
 
 
 class BackgroundServer:

@@ -104,6 +104,9 @@ def _run_one(
         seconds=round(time.monotonic() - started, 3),
         samples=run.samples,
         peak_bytes=peak,
+        events=run.events,
+        mode=run.mode,
+        duration=run.duration,
     )
 
 

@@ -101,3 +101,42 @@ def test_the_serve_page_lists_the_demo_incident_and_opens_its_report(
         screenshot(browser, "serve-report", tmp_path)
         browser.find_element(By.LINK_TEXT, "← all incidents").click()
         WebDriverWait(browser, 30).until(expected_conditions.url_to_be(server.url + "/"))
+
+
+def test_beyond_loopback_a_browser_signs_in_with_the_token_and_lands_on_its_page(
+    browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ctx, diagnosis = stocked_context(tmp_path)
+    token = "browser-admin-token-3"
+    report = f"/incidents/{diagnosis.incident.id}"
+    browser.set_window_size(1200, 1000)
+    browser.delete_all_cookies()
+    # Configured for 0.0.0.0 (the guard decides from that), served here on loopback.
+    with BackgroundServer(pages_app(ctx, host="0.0.0.0", token=token)) as server:
+        browser.get(server.url + report)
+        WebDriverWait(browser, 30).until(expected_conditions.url_contains("/login"))
+        assert browser.find_element(By.ID, "title").text == "ADS: sign in"
+        browser.find_element(By.ID, "token").send_keys("a guess")
+        browser.find_element(By.ID, "sign-in").click()
+        WebDriverWait(browser, 30).until(
+            expected_conditions.presence_of_element_located((By.ID, "login-error"))
+        )
+        assert "wrong token" in browser.find_element(By.ID, "login-error").text
+        assert [e for e in console_errors(browser) if "401" not in e] == []  # the guess's 401
+        browser.find_element(By.ID, "token").send_keys(token)
+        browser.find_element(By.ID, "sign-in").click()
+        WebDriverWait(browser, 30).until(expected_conditions.url_to_be(server.url + report))
+        assert console_errors(browser) == []
+        assert "incident #1" in browser.find_element(By.ID, "title").text
+        assert browser.find_element(By.ID, "memory-chart").is_displayed()
+        cookies = {c["name"]: c for c in browser.get_cookies()}
+        assert cookies["ads_session"]["httpOnly"] and token not in cookies["ads_session"]["value"]
+        browser.find_element(By.LINK_TEXT, "← all incidents").click()
+        WebDriverWait(browser, 30).until(expected_conditions.url_to_be(server.url + "/"))
+        assert any(r.startswith("#1") for r in texts(browser, "#incidents tbody tr"))
+        screenshot(browser, "serve-signed-in", tmp_path)
+    browser.delete_all_cookies()

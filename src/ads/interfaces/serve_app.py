@@ -127,7 +127,7 @@ def mounted_app(
 ) -> ASGIApp:
     """The webhook app and the web pages (``web_pages``), plus the MCP server at ``/mcp``
     behind ``mcp_token`` when one is set."""
-    pages = page_routes(ctx, service.admin_refusal)
+    pages = page_routes(ctx, service.admin_refusal, lambda: service.admin_token)
     if not mcp_token:
         return service.app(pages)
     server = build_server(

@@ -4,7 +4,9 @@ page is its report (or, while its job runs, the job's live status, reloading its
 
 They show what ``/jobs`` shows and more (root causes, code, notes), so they are behind the same
 guard: bound beyond loopback, only requests bearing ``Authorization: Bearer $ADS_MCP_TOKEN``
-get them (``WebhookService.admin_refusal``).
+or a session cookie from ``/login`` get them (``WebhookService.admin_refusal``). A browser
+without either is sent to the sign-in form, and back to the page once signed in
+(``web_session``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..workflow import Context
-from ..workflow.incident_pages import incident_page, incident_row, index_page
+from ..workflow.incident_pages import incident_page, incident_row, index_page, login_page
+from .web_session import login_redirect, login_routes
 
 __all__ = ["page_routes"]
 
@@ -31,17 +34,29 @@ SECURITY_HEADERS = {
 }
 
 
-def page_routes(ctx: Context, refusal: Callable[[Request], Response | None]) -> list[Route]:
-    """The routes, each answering ``refusal(request)`` instead when it is not None."""
+def page_routes(
+    ctx: Context,
+    refusal: Callable[[Request], Response | None],
+    token: Callable[[], str | None] = lambda: None,
+) -> list[Route]:
+    """The routes, each answering ``refusal(request)`` instead when it is not None (a page
+    refused for want of the token sends the browser to ``/login``); ``token()`` is the admin
+    token the sign-in form takes."""
+
+    def page_refusal(request: Request) -> Response | None:
+        refused = refusal(request)
+        if refused is not None and refused.status_code == 401:
+            return login_redirect(request)
+        return refused
 
     async def index(request: Request) -> Response:
-        refused = refusal(request)
+        refused = page_refusal(request)
         if refused is not None:
             return refused
         return HTMLResponse(await run_in_threadpool(index_page, ctx), headers=SECURITY_HEADERS)
 
     async def incident(request: Request) -> Response:
-        refused = refusal(request)
+        refused = page_refusal(request)
         if refused is not None:
             return refused
         incident_id = request.path_params["incident_id"]
@@ -69,4 +84,5 @@ def page_routes(ctx: Context, refusal: Callable[[Request], Response | None]) -> 
         Route("/", index, methods=["GET"]),
         Route(path, incident, methods=["GET"]),
         Route(path + "/status", status, methods=["GET"]),
+        *login_routes(token, login_page, SECURITY_HEADERS),
     ]

@@ -45,6 +45,7 @@ from ..errors import AdsError, TemporaryError
 from ..json_input import JsonInputError, parse_json
 from ..workflow.webhooks import MAX_ATTEMPTS, Job, Store, sign, verify_signature
 from .http_server import BodyTooLarge, RequestLimits, is_loopback, read_body
+from .web_session import SESSION_COOKIE, valid_session
 from .webhook_events import ShapeError, parse_envelope, parse_triggered
 
 __all__ = ["MAX_REQUEST_BYTES", "WebhookService", "sign", "verify_signature"]
@@ -152,8 +153,13 @@ class WebhookService:
         offered = request.headers.get("authorization", "").encode()
         if hmac.compare_digest(offered, f"Bearer {self.admin_token}".encode()):
             return None
+        if valid_session(self.admin_token, request.cookies.get(SESSION_COOKIE)):
+            return None  # a browser signed in at /login (web_session)
         return JSONResponse(
-            {"error": "missing or wrong bearer token (Authorization: Bearer $ADS_MCP_TOKEN)"},
+            {
+                "error": "missing or wrong bearer token (Authorization: Bearer $ADS_MCP_TOKEN), "
+                "or sign in at /login"
+            },
             status_code=401,
             headers={"www-authenticate": 'Bearer realm="ads"'},
         )

@@ -16,7 +16,14 @@ from .context import Context
 from .remediate import STAGES
 from .report import report_model, report_page
 
-__all__ = ["IncidentRow", "incident_page", "incident_row", "incident_rows", "index_page"]
+__all__ = [
+    "IncidentRow",
+    "incident_page",
+    "incident_row",
+    "incident_rows",
+    "index_page",
+    "login_page",
+]
 
 REFRESH_SECONDS = 2  # how often a page with a job under way reloads itself
 ACTIVE = {"queued", "running"}
@@ -127,3 +134,8 @@ def incident_page(ctx: Context, incident_id: str) -> str | None:
         "job.html.j2", page_title=f"ADS: incident {row.label}", row=row, nav="/",
         refresh=REFRESH_SECONDS if row.active else None,  # a failed job: nothing to wait for
     )  # fmt: skip
+
+
+def login_page(next_path: str, error: str | None) -> str:
+    """The sign-in form of ``ads serve`` beyond loopback: the admin token, then ``next_path``."""
+    return render_page("login.html.j2", page_title="ADS: sign in", next_path=next_path, error=error)

@@ -89,6 +89,17 @@ def test_demo_fix_is_verified_and_the_dirty_checkout_is_untouched(
     assert len(worktrees(demo_repo)) == 1
     assert leftover_cgroups(cgroup_limiter) == []
 
+    # A second fix of the same revision (the rollback, verified next) stands on this kill of
+    # the current build instead of reproducing it again; a kill under another limit does not.
+    again = verify_fix(
+        demo_repo, demo_service, fix, limiter=cgroup_limiter, before=result.before,
+        leak_sanitizer=False,
+    )  # fmt: skip
+    assert again.outcome is VerificationOutcome.VERIFIED, again.detail
+    assert again.before == result.before and "verify-before" not in again.timings
+    assert "the one the fix's verification saw" in again.detail
+    assert again.after is not None and again.after.events == []
+
 
 @pytest.mark.cgroup
 def test_fix_that_leaves_a_second_leak_is_fix_failed(

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ..config import ServiceConfig
 from ..errors import RemediationError
-from ..models import Finding, VerificationOutcome
+from ..models import Finding, RunResult, VerificationOutcome
 from ..sources.monitors.cgroups import MemoryLimiter
 from .verification import verify_fix
 from .worktrees import git, identity_args, temporary_worktree
@@ -126,11 +126,13 @@ def verify_rollback(
     base: str = "HEAD",
     finding: Finding | None = None,
     limiter: MemoryLimiter | None = None,
+    before: RunResult | None = None,
 ) -> RollbackPlan:
     """The rollback, verified like the fix before it is called "ready to merge": the tree of
     its branch is built and run under the same limit after the current build is OOM-killed.
     A revert that undoes the wrong commit (the leak is older) is then seen still to grow, and
-    the summary says so instead of promising a merge that changes nothing."""
+    the summary says so instead of promising a merge that changes nothing. ``before``: the
+    fix's verification's run of the current build, reused rather than repeated."""
     if plan.branch is None or READY not in plan.summary:
         return plan
     diff = git(repo, "diff", "--binary", base, plan.branch).stdout
@@ -138,7 +140,14 @@ def verify_rollback(
         said = "; it changes nothing at the deployed revision, so there is nothing to verify."
         return plan.model_copy(update={"summary": plan.summary.replace(READY, said)})
     result = verify_fix(
-        repo, service, diff, finding=finding, rev=base, leak_sanitizer=False, limiter=limiter
+        repo,
+        service,
+        diff,
+        finding=finding,
+        rev=base,
+        leak_sanitizer=False,
+        limiter=limiter,
+        before=before,
     )
     if result.outcome is VerificationOutcome.VERIFIED:
         said = f"; verified like the fix ({result.detail}), ready to merge."

@@ -148,6 +148,7 @@ class _Verification:
     stage: Stage
     use_lsan: bool
     sandbox: Sandbox | None = None
+    known_before: RunResult | None = None  # the current build's kill, already seen
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     git_sha: str | None = None
@@ -167,6 +168,11 @@ class _Verification:
             after_tree = stack.enter_context(
                 temporary_worktree(self.repo, self.rev, patch=self.fix_diff)
             )
+            if self.known_before is not None:
+                self._adopt(after_tree)
+                if self.known_before.git_sha in (None, self.git_sha):
+                    return self._after_only(self.known_before, after_tree)
+                self.known_before = None  # another revision's run proves nothing here
             before_tree = stack.enter_context(temporary_worktree(self.repo, self.rev))
             self._adopt(before_tree, after_tree)
             return self._before_and_after(before_tree, after_tree)
@@ -223,6 +229,21 @@ class _Verification:
         if not after.events and not exits:
             self._probe_after(after_tree)
         return self._judge(before, after, exits, site)
+
+    def _after_only(self, before: RunResult, after_tree: Path) -> VerificationResult:
+        """The patched build judged against a kill of the current build already seen (the
+        fix's own verification, when a rollback is verified next): the same revision under
+        the same limit, so running it again would only repeat it."""
+        self.notes.append("The current build's OOM kill is the one the fix's verification saw.")
+        try:
+            self._build(after_tree, "build-after")
+        except BuildError as exc:
+            text = f"the patched code does not build: {exc}"
+            return self._result(VerificationOutcome.FIX_FAILED, text)
+        after, exits = self._run_after(after_tree)
+        if not after.events and not exits:
+            self._probe_after(after_tree)
+        return self._judge(before, after, exits, None)
 
     def _build(self, tree: Path, stage: str) -> None:
         self.stage(f"building {stage.removeprefix('build-')} ({BUILD_CFLAGS})")
@@ -499,6 +520,7 @@ def verify_fix(
     on_stage: Stage | None = None,
     leak_sanitizer: bool = True,
     sandbox: Sandbox | None = None,
+    before: RunResult | None = None,
 ) -> VerificationResult:
     """Reproduce the OOM with the code at ``rev``, then show ``fix_diff`` stops it.
 
@@ -508,6 +530,8 @@ def verify_fix(
     ``RemediationError`` when ``fix_diff`` does not apply and ``RepositoryError`` when ``repo``
     is not a git repository; every other failure is an outcome with the reason in ``detail``.
     Builds and runs happen in ``sandbox`` (a fresh one for the service unless given).
+    ``before``: a run of the current build at ``rev`` already OOM-killed under this limit
+    (a rollback verified after the fix): it stands for the current build instead of a rerun.
     """
     verification = _Verification(
         repo=Path(repo),
@@ -524,6 +548,9 @@ def verify_fix(
         use_lsan=leak_sanitizer,
         sandbox=sandbox,
     )
+    limit = memory_limit or service.memory_limit_bytes
+    if before is not None and before.events and before.memory_limit == limit:
+        verification.known_before = before
     started = time.monotonic()
     result = verification.run()
     result.timings["total"] = round(time.monotonic() - started, 3)

@@ -358,9 +358,11 @@ class _Run:
                 )
                 manifest_only = cause is not None and cause.kind in MANIFEST_CAUSES
                 if self.verify and not manifest_only:  # "ready to merge" once seen to work
+                    seen = remediation.verification.before if remediation.verification else None
                     plan = verify_rollback(
-                        repo.path, service, plan, base=_revision(diagnosis), finding=top
-                    )
+                        repo.path, service, plan, base=_revision(diagnosis), finding=top,
+                        before=seen,
+                    )  # fmt: skip
                 remediation.rollback = plan.text()
             except (RemediationError, RepositoryError) as exc:
                 remediation.notes.append(f"rollback branch not made: {exc}")

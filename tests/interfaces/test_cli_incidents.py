@@ -32,6 +32,7 @@ def ads(
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.cgroup
 def test_analyze_remediate_report(
     tmp_path: Path,

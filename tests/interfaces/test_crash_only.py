@@ -187,6 +187,7 @@ CHAINS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.cgroup
 @pytest.mark.parametrize("chain", list(CHAINS))
 def test_kill_9_in_each_stage_then_restart_completes_the_job_exactly_once(
@@ -255,6 +256,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.cgroup
 def test_push_to_an_unreachable_remote_is_retried_and_the_note_names_the_local_branch(
     setup: Setup, pagerduty_client: PagerDuty

@@ -51,6 +51,7 @@ def level_one_handle(workdir: Path, start: datetime) -> tuple[str, str]:
     return first.name, first.github
 
 
+@pytest.mark.slow
 @pytest.mark.cgroup
 @pytest.mark.parametrize("start", [WEEK_ONE, WEEK_TWO], ids=["week-one", "week-two"])
 def test_demo_runs_the_whole_loop(

@@ -28,6 +28,7 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+@pytest.mark.slow
 @pytest.mark.cgroup
 def test_python_demo_runs_the_whole_loop(
     tmp_path: Path, cgroup_limiter: MemoryLimiter, capsys: pytest.CaptureFixture[str]

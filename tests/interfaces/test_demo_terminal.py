@@ -18,6 +18,7 @@ import pytest
 from ads.sources.monitors import MemoryLimiter
 
 
+@pytest.mark.slow
 @pytest.mark.cgroup
 def test_piped_demo_is_short_plain_and_fits_80_columns(
     tmp_path: Path, cgroup_limiter: MemoryLimiter

@@ -214,6 +214,7 @@ def test_read_only_server_answers_the_investigation(
     assert not fix_branches(mcp_demo.repo), "a read-only server must not create branches"
 
 
+@pytest.mark.slow
 def test_write_tools_open_the_fix_branch_and_note(
     mcp_demo: McpDemo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,6 +42,7 @@ def test_commits_that_do_not_build_are_skipped_and_named(
     assert bad_run.samples and bad_run.detail.startswith("OOM-killed")
 
 
+@pytest.mark.slow
 @pytest.mark.cgroup
 def test_remediate_bisects_when_static_analysis_is_unsure(
     tmp_path: Path,

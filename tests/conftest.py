@@ -30,13 +30,6 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow end-to-end tests first (in their own order), so xdist hands them out while
-    every worker is free instead of leaving one of them for the end of the run. The sort is
-    stable: ``make test-random``'s shuffle (pytest-randomly) still orders everything else."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Under CI (``CI`` set), a skip is a failure: CI has every tool, cgroup and reference file

@@ -217,33 +217,38 @@ class _Verification:
             self._build(before_tree, "build-before")
         except BuildError as exc:
             return self._result(VerificationOutcome.CANNOT_BUILD, f"current code: {exc}")
-        try:
-            self._build(after_tree, "build-after")
-        except BuildError as exc:
-            text = f"the patched code does not build: {exc}"
-            return self._result(VerificationOutcome.FIX_FAILED, text)
+        unbuilt = self._build_patched(after_tree)
+        if unbuilt is not None:
+            return unbuilt
         before, site = self._run_before(before_tree)
         if not before.events:
             return self._not_reproduced(before, site)
-        after, exits = self._run_after(after_tree)
-        if not after.events and not exits:
-            self._probe_after(after_tree)
-        return self._judge(before, after, exits, site)
+        return self._patched_against(before, site, after_tree)
 
     def _after_only(self, before: RunResult, after_tree: Path) -> VerificationResult:
         """The patched build judged against a kill of the current build already seen (the
         fix's own verification, when a rollback is verified next): the same revision under
         the same limit, so running it again would only repeat it."""
         self.notes.append("The current build's OOM kill is the one the fix's verification saw.")
+        return self._build_patched(after_tree) or self._patched_against(before, None, after_tree)
+
+    def _build_patched(self, after_tree: Path) -> VerificationResult | None:
+        """None once the patched code is built; the FIX_FAILED result when it does not build."""
         try:
             self._build(after_tree, "build-after")
         except BuildError as exc:
             text = f"the patched code does not build: {exc}"
             return self._result(VerificationOutcome.FIX_FAILED, text)
+        return None
+
+    def _patched_against(
+        self, before: RunResult, site: RuntimeProbe | None, after_tree: Path
+    ) -> VerificationResult:
+        """Run the patched build (probing it when it stays up) and judge it against ``before``."""
         after, exits = self._run_after(after_tree)
         if not after.events and not exits:
             self._probe_after(after_tree)
-        return self._judge(before, after, exits, None)
+        return self._judge(before, after, exits, site)
 
     def _build(self, tree: Path, stage: str) -> None:
         self.stage(f"building {stage.removeprefix('build-')} ({BUILD_CFLAGS})")

@@ -39,6 +39,7 @@ SESSION_COOKIE = "ads_session"
 SESSION_SECONDS = 12 * 3600  # a working day and a night shift's hand-over
 FAILED_LOGIN_PAUSE = 0.5  # seconds before a wrong token is answered: guessing stays slow
 MAX_FORM_BYTES = 4096
+NO_TOKEN = "ads serve has no ADS_MCP_TOKEN set: nobody can sign in"
 
 
 def _mac(token: str, expires: int) -> str:
@@ -93,7 +94,7 @@ def login_routes(
 
     async def form(request: Request) -> Response:
         target = safe_next(request.query_params.get("next"))
-        error = None if token() else "ads serve has no ADS_MCP_TOKEN set: nobody can sign in"
+        error = None if token() else NO_TOKEN
         return HTMLResponse(page(target, error), headers=headers)
 
     async def sign_in(request: Request) -> Response:
@@ -103,8 +104,7 @@ def login_routes(
         target = safe_next((fields.get("next") or ["/"])[0])
         offered = (fields.get("token") or [""])[0].strip()
         if not expected:
-            error = "ads serve has no ADS_MCP_TOKEN set: nobody can sign in"
-            return HTMLResponse(page(target, error), status_code=403, headers=headers)
+            return HTMLResponse(page(target, NO_TOKEN), status_code=403, headers=headers)
         if not hmac.compare_digest(offered.encode(), expected.encode()):
             await asyncio.sleep(FAILED_LOGIN_PAUSE)
             error = "wrong token: use the value of ADS_MCP_TOKEN that ads serve was started with"

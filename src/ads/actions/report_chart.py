@@ -23,6 +23,7 @@ from .report_model import RunView
 __all__ = ["memory_chart_svg"]
 
 MiB = 1024 * 1024
+BASE_HEIGHT = 3.4  # inches: the plot, its axis labels and one legend row
 LEGEND_COLUMNS = 4
 ROW_INCHES = 0.2  # the height a legend row adds to the figure
 ANNOTATED_KILLS = 3  # kills labelled "OOMKilled at …"; the rest are markers only
@@ -45,13 +46,15 @@ def memory_chart_svg(runs: Sequence[RunView], limit: int | None) -> str:
     # commit tried, so the figure grows a little for each extra row rather than squeezing it.
     entries = len(runs) + any(run.kills for run in runs) + len(_limits(runs, limit))
     rows = max(1, -(-entries // LEGEND_COLUMNS))
-    height = 3.4 + ROW_INCHES * (rows - 1)
+    height = BASE_HEIGHT + ROW_INCHES * (rows - 1)
     with matplotlib.rc_context(params):
         figure = Figure(figsize=(6.4, height), dpi=100)
         # Fixed margins rather than a layout engine: constrained layout draws the figure twice,
         # doubling the time a report takes; these fit the labels and the legend rows above.
-        top_margin = (0.16 * 3.4 + ROW_INCHES * (rows - 1)) / height
-        figure.subplots_adjust(left=0.1, right=0.98, bottom=0.14 * 3.4 / height, top=1 - top_margin)
+        top_margin = (0.16 * BASE_HEIGHT + ROW_INCHES * (rows - 1)) / height
+        figure.subplots_adjust(
+            left=0.1, right=0.98, bottom=0.14 * BASE_HEIGHT / height, top=1 - top_margin
+        )
         axes = figure.add_subplot()
         longest = 0.0
         kill_number = 0

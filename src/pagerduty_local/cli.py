@@ -13,9 +13,11 @@ Importing this module loads click only; the server is imported when a command ru
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,9 +156,33 @@ def serve_until_interrupted(
         echo(f"# the same lines are in {state_dir / ENV_FILE}; Ctrl-C to stop")
         sys.stdout.flush()
         try:
-            threading.Event().wait()
+            with _stop_signals():
+                threading.Event().wait()
         except KeyboardInterrupt:
             echo("# stopped; state kept")
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop serving, whatever this process inherited.
+
+    A shell runs ``serve … &`` from a script with SIGINT ignored, and Python then leaves it
+    ignored: ``kill -INT`` (what "Ctrl-C to stop" promises) did nothing. SIGTERM (``kill``,
+    systemd, a container runtime) stops cleanly too, so the state is closed, not cut."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread (an embedding caller): leave theirs alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def print_environment(state_dir: Path, echo: Callable[[str], None] = click.echo) -> None:

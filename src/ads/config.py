@@ -66,7 +66,7 @@ def _sandbox_env_name(name: str) -> str:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class KubernetesTarget(_Section):

@@ -179,7 +179,10 @@ class WebhookSender:
         """Deliver queued webhooks until cancelled (started by the app's lifespan)."""
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
+        first = await self._queue.get()  # a client only once there is something to send:
+        # making one loads the CA bundle, which most servers (tests, the demo) never need
         async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
+            await self._deliver(client, first)
             while True:
                 delivery = await self._queue.get()
                 await self._deliver(client, delivery)

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ads.sources.monitors import MemoryLimiter
 from tests.fixtures.bisect import pointer_history
+from tests.fixtures.cli import Ran, run_ads
 
 
-def ads_bisect(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ads", "bisect", "pointer-service", *args,
-         "--config", str(repo / "ads.yaml")],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+def ads_bisect(repo: Path, *args: str) -> Ran:
+    """``ads bisect pointer-service *args``, in-process (``tests.fixtures.cli``)."""
+    return run_ads("bisect", "pointer-service", *args, "--config", str(repo / "ads.yaml"),
+                   cwd=Path.cwd())  # fmt: skip
 
 
 @pytest.mark.cgroup

@@ -10,23 +10,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ads.interfaces.demo_workspace import create_demo_workspace
 from pagerduty_local import LocalPagerDuty
+from tests.fixtures.cli import Ran, run_ads
 from tests.interfaces.test_cli import assert_one_line_error
 
 
-def ads(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ads", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+def ads(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
+    """``ads *args`` in ``cwd`` with ``env`` added, in-process (``tests.fixtures.cli``)."""
+    return run_ads(*args, cwd=cwd, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize(

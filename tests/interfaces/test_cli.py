@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ads.interfaces.cli import main
+from tests.fixtures.cli import Ran, run_ads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,10 +53,9 @@ def test_every_command_is_in_the_readme() -> None:
     assert missing == [], f"commands missing from README.md's table: {missing}"
 
 
-def ads(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ads", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+def ads(*args: str, cwd: Path) -> Ran:
+    """``ads *args`` in ``cwd``, in-process (``tests.fixtures.cli``)."""
+    return run_ads(*args, cwd=cwd)
 
 
 def write_config(repo: Path, service_body: str) -> Path:
@@ -65,7 +64,7 @@ def write_config(repo: Path, service_body: str) -> Path:
     return path
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+def assert_one_line_error(proc: subprocess.CompletedProcess[str] | Ran, needle: str) -> None:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

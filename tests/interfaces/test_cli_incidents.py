@@ -14,22 +14,19 @@ from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from pagerduty_local import LocalPagerDuty
+from tests.fixtures.cli import Ran, run_ads
 from tests.fixtures.pagerduty import demo_kill, page_oom
 
 
-def ads(
-    repo: Path, server: LocalPagerDuty, *args: str, token: str | None = None
-) -> subprocess.CompletedProcess[str]:
+def ads(repo: Path, server: LocalPagerDuty, *args: str, token: str | None = None) -> Ran:
+    """``ads *args --config repo/ads.yaml`` against ``server``, in-process (``fixtures.cli``)."""
     env = {
         **os.environ,
         "PAGERDUTY_API_TOKEN": token or server.token,
         "PAGERDUTY_API_HOST": server.api_url,
         "ADS_PAGERDUTY_CA": str(server.ca_file),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "ads", *args, "--config", str(repo / "ads.yaml")],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    return run_ads(*args, "--config", str(repo / "ads.yaml"), cwd=repo, env=env)
 
 
 @pytest.mark.slow

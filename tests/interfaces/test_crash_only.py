@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +75,8 @@ class Setup:
     github: GitHubDouble
     logs: Path
     pids: list[int] = field(default_factory=list)
+    # one client for every poll: each new one would load the CA bundle again
+    http: httpx2.Client = field(default_factory=httpx2.Client)
 
     def start(
         self, crash_at: str | None = None, *, retry_seconds: float = 0.1
@@ -101,7 +104,7 @@ class Setup:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                if httpx2.get(f"http://127.0.0.1:{self.port}/healthz").status_code == 200:
+                if self.http.get(f"http://127.0.0.1:{self.port}/healthz").status_code == 200:
                     return proc
             except httpx2.HTTPError:
                 time.sleep(0.1)
@@ -124,7 +127,7 @@ class Setup:
         return found
 
     def job(self) -> dict[str, object]:
-        (job,) = httpx2.get(f"http://127.0.0.1:{self.port}/jobs").json()["jobs"]
+        (job,) = self.http.get(f"http://127.0.0.1:{self.port}/jobs").json()["jobs"]
         return dict(job)
 
 
@@ -134,7 +137,7 @@ def setup(
     local_pagerduty: LocalPagerDuty,
     github_double: GitHubDouble,
     cgroup_limiter: MemoryLimiter,
-) -> Setup:
+) -> Iterator[Setup]:
     source = quiet_demo_source(tmp_path / "source")
     repo = create_demo_workspace(tmp_path / "ads-demo-service", source=source)
     bare = tmp_path / "remote.git"
@@ -147,7 +150,11 @@ def setup(
     )
     logs = tmp_path / "logs"
     logs.mkdir()
-    return Setup(repo, bare, port, secret, local_pagerduty, github_double, logs)
+    made = Setup(repo, bare, port, secret, local_pagerduty, github_double, logs)
+    try:
+        yield made
+    finally:
+        made.http.close()
 
 
 def wait_for(predicate: object, timeout: float) -> bool:

@@ -23,6 +23,7 @@ from ads.interfaces.demo_workspace import create_demo_workspace
 from ads.sources.monitors import MemoryLimiter
 from ads.sources.pagerduty import PagerDuty
 from pagerduty_local import LocalPagerDuty
+from tests.fixtures.cli import Ran, run_ads
 from tests.fixtures.pagerduty import demo_kill, page_oom
 from tests.interfaces.test_cli import assert_one_line_error
 
@@ -39,13 +40,9 @@ def pagerduty_env(server: LocalPagerDuty, **extra: str) -> dict[str, str]:
     return env
 
 
-def ads(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ads", *args], cwd=cwd, env=env or dict(os.environ),
-        capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+def ads(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
+    """``ads *args`` as a user types it, run in-process (``tests.fixtures.cli``)."""
+    return run_ads(*args, cwd=cwd, env=env)
 
 
 # -- finding and handling incidents -----------------------------------------------------------
@@ -58,7 +55,7 @@ def test_incidents_ack_resolve_and_numbers_everywhere(
     page_oom(local_pagerduty, pagerduty_client, demo_kill(restart_count=2))
     env = pagerduty_env(local_pagerduty, COLUMNS="200")  # the table on one line per incident
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str) -> Ran:
         proc = ads(*args, cwd=repo, env=env)
         assert proc.returncode == 0, proc.stderr
         return proc
@@ -198,7 +195,7 @@ def test_watch_against_an_unreachable_cluster_says_so(tmp_path: Path) -> None:
         "users: [{name: u, user: {token: abc}}]\n"
         "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
     )
-    proc = ads("watch", "--kubeconfig", str(kubeconfig), cwd=repo, timeout=90)
+    proc = ads("watch", "--kubeconfig", str(kubeconfig), cwd=repo)
     assert_one_line_error(proc, f"cannot reach the Kubernetes API server at {server}")
 
 

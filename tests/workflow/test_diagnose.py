@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ads.sources.pagerduty import PagerDuty
 from ads.sources.repository import GitRepository
 from ads.workflow import Context, analyse, diagnose
 from pagerduty_local import LocalPagerDuty
+from tests.fixtures.cli import Ran, run_ads
 from tests.fixtures.history import LeakHistory
 from tests.fixtures.pagerduty import page_oom
 
@@ -150,10 +150,9 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path, leak_history_repo: LeakHist
         demo.service_for_pagerduty("billing-api")
 
 
-def ads(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ads", *args], capture_output=True, text=True, timeout=120
-    )
+def ads(*args: str) -> Ran:
+    """``ads *args``, in-process (``tests.fixtures.cli``)."""
+    return run_ads(*args, cwd=Path.cwd())
 
 
 def test_offline_analyze_needs_no_config(tmp_path: Path, leak_history_repo: LeakHistory) -> None:

@@ -40,7 +40,7 @@ __all__ = [
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class IncidentSummary(_Result):

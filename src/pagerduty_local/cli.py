@@ -134,7 +134,7 @@ def serve_until_interrupted(
         insecure_http=insecure_http,
         rate_limit=rate_limit,
     )
-    with server:
+    with _stop_signals(), server:  # from the start: a reader may signal on the first line
         seed_name = str(Path(seed).resolve()) if seed else f"the demo account ({DEMO_SEED})"
         lines = [
             f"# local PagerDuty serving {seed_name}",
@@ -153,11 +153,10 @@ def serve_until_interrupted(
         (state_dir / ENV_FILE).write_text("\n".join(lines) + "\n")
         for line in lines:
             echo(line)
-        echo(f"# the same lines are in {state_dir / ENV_FILE}; Ctrl-C to stop")
-        sys.stdout.flush()
         try:
-            with _stop_signals():
-                threading.Event().wait()
+            echo(f"# the same lines are in {state_dir / ENV_FILE}; Ctrl-C to stop")
+            sys.stdout.flush()
+            threading.Event().wait()
         except KeyboardInterrupt:
             echo("# stopped; state kept")
 

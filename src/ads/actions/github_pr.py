@@ -98,6 +98,11 @@ def github_repo_from_remote(url: str, *, host: str = "github.com") -> str | None
     return f"{match.group('owner')}/{name}"
 
 
+#: GitHub asks integrations to wait a second between requests that create or change content
+#: (its secondary rate limits); PyGithub spaces them so. A GitHub-shaped double need not.
+SECONDS_BETWEEN_WRITES = 1.0
+
+
 def open_or_update_pull_request(
     token: str,
     repo_full_name: str,
@@ -110,6 +115,7 @@ def open_or_update_pull_request(
     base_url: str = DEFAULT_BASE_URL,
     verify: bool | str = True,
     timeout: int = 15,
+    seconds_between_writes: float = SECONDS_BETWEEN_WRITES,
 ) -> PullRequestResult:
     """Open the PR ``head`` → ``base`` (or update the open one), then request ``reviewers``.
 
@@ -129,7 +135,12 @@ def open_or_update_pull_request(
         raise_on_status=False,  # the last answer (with its headers) reaches _github_call
     )
     client = Github(
-        auth=Auth.Token(token), base_url=base_url, verify=verify, timeout=timeout, retry=retry
+        auth=Auth.Token(token),
+        base_url=base_url,
+        verify=verify,
+        timeout=timeout,
+        retry=retry,
+        seconds_between_writes=seconds_between_writes,
     )
     try:
         repo: Repository = _github_call(

@@ -10,8 +10,10 @@ import json
 import subprocess
 import sys
 
+import click
 import pytest
 
+from ads.interfaces import cli
 from ads.interfaces.cli import COMMANDS
 
 HEAVY = [
@@ -52,3 +54,31 @@ def test_command_help_loads_no_heavy_client(command: str) -> None:
 def test_import_ads_is_cheap() -> None:
     loaded = loaded_after("--version")
     assert loaded & {*HEAVY, "rich", "pydantic", "yaml"} == set()
+
+
+@pytest.mark.parametrize("width", [40, 80, 1000])
+def test_help_summaries_are_what_each_command_says(width: int) -> None:
+    """``ads --help`` lists commands from ``SUMMARIES`` without importing them: each line must be
+    the one the command itself would give at that width."""
+    group = cli.main
+    context = click.Context(group)
+    assert set(cli.SUMMARIES) == set(COMMANDS)
+    for name in COMMANDS:
+        command = group.get_command(context, name)
+        assert command is not None
+        said = cli.summary_line(name, cli.SUMMARIES[name], width)
+        assert said == command.get_short_help_str(width), name
+
+
+def test_top_level_help_lists_every_command_without_importing_it() -> None:
+    probe = (
+        "import sys; from ads.interfaces.cli import main\n"
+        "try: main(['--help'])\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ads.interfaces.cli_')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    *help_lines, imported = proc.stdout.splitlines()
+    listed = {line.split()[0] for line in help_lines if line.startswith("  ") and line.split()}
+    assert set(COMMANDS) <= listed
+    assert imported == "[]"

@@ -2,8 +2,8 @@
 
 It binds 127.0.0.1 on a free port (or the one given) before uvicorn starts, so its URLs are known
 at once; serves HTTPS with the CA from ``tls.ensure_tls`` unless ``insecure_http`` is set; keeps
-its state in ``state_dir/pagerduty.sqlite3`` so it survives a restart. It runs on this
-package's background runner (``background``).
+its state in ``state_dir/pagerduty.sqlite3`` so it survives a restart. It runs on the
+runner ADS shares (``asgi_thread``), whose ``ServerStartError`` becomes this package's.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Any
 
 import httpx2
 
+import asgi_thread
+from asgi_thread import DEFAULT_SHUTDOWN_TIMEOUT, BackgroundServer, listen
+
 from ._exceptions import ConfigError, ServerStartError
 from .app import create_app
-from .background import DEFAULT_SHUTDOWN_TIMEOUT, BackgroundServer, listen
 from .environment import Integration, environment, shell_lines
 from .seed import Seed, load_seed
 from .tls import ensure_tls
@@ -181,7 +183,10 @@ class LocalPagerDuty:
         """Serve; an address in use, or a server that does not come up, is a
         ``ServerStartError``."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        sock = listen(self.host, self.port)  # first: the app needs its own URL
+        try:
+            sock = listen(self.host, self.port)  # first: the app needs its own URL
+        except asgi_thread.ServerStartError as exc:
+            raise ServerStartError(str(exc)) from None
         self.port = int(sock.getsockname()[1])
         tls: dict[str, Any] = {}
         if not self.insecure_http:
@@ -207,9 +212,9 @@ class LocalPagerDuty:
         )
         try:
             self.runner = server.start()
-        except ServerStartError:
+        except asgi_thread.ServerStartError as exc:
             self.app.state.pd.account.store.close()
-            raise
+            raise ServerStartError(str(exc)) from exc.__cause__
         return self
 
     def stop(self) -> None:

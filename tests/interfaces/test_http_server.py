@@ -23,9 +23,9 @@ from click.testing import CliRunner
 
 from ads.errors import ConfigError
 from ads.interfaces.cli_pagerduty import pagerduty
-from ads.interfaces.http_background import BackgroundServer as Runner
-from ads.interfaces.http_background import ServerStartError
 from ads.interfaces.http_server import BackgroundServer
+from asgi_thread import BackgroundServer as Runner
+from asgi_thread import ServerStartError
 from pagerduty_local import LocalPagerDuty
 from pagerduty_local import ServerStartError as LocalStartError
 from pagerduty_local.tls import ensure_tls

@@ -73,7 +73,7 @@ def test_a_stalled_upload_is_cut_with_one_log_line(
             b'POST /webhooks/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"ev'
         )
         assert read_all(sock) == b""  # cut: no answer for a body that never came
-    lines = [r for r in caplog.records if r.name == "ads.http"]
+    lines = [r for r in caplog.records if r.name == "asgi_thread.http"]
     assert len(lines) == 1 and '"waited_for": "body"' in lines[0].getMessage()
     no_tracebacks(caplog)
     assert httpx2.get(f"{server.url}/healthz").status_code == 200
@@ -90,10 +90,10 @@ def test_a_dropped_upload_logs_one_line(
     # the server notices when it reads the end of the stream; healthz answers meanwhile
     assert httpx2.get(f"{server.url}/healthz").status_code == 200
     for _ in range(200):
-        if any(r.name == "ads.http" for r in caplog.records):
+        if any(r.name == "asgi_thread.http" for r in caplog.records):
             break
         httpx2.get(f"{server.url}/healthz")
-    lines = [r.getMessage() for r in caplog.records if r.name == "ads.http"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "asgi_thread.http"]
     assert len(lines) == 1 and "http.client_gone" in lines[0], lines
     no_tracebacks(caplog)
 

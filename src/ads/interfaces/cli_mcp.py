@@ -61,8 +61,9 @@ def mcp(
     """
     import uvicorn
 
+    from asgi_thread import ServerStartError, listen
+
     from ..config import load_settings
-    from .http_background import ServerStartError, listen
     from .mcp_server import build_server
     from .mcp_server.http import LOOPBACK_HOSTS, TOKEN_ENV, streamable_http_app
 

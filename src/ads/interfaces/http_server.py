@@ -1,5 +1,5 @@
-"""The HTTP server of ``ads serve`` and ``ads demo``: the background runner (``http_background``),
-raising ADS's errors, with its request limits (``http_limits``: body size, header and body
+"""The HTTP server of ``ads serve`` and ``ads demo``: the shared background runner
+(``asgi_thread``) raising ADS's errors, with its request limits (body size, header and body
 deadlines, one log line for a client that went away).
 
 It serves an ASGI app with uvicorn in a background thread, on loopback and a free port unless
@@ -13,16 +13,17 @@ import ipaddress
 import socket
 from typing import Any
 
-from ..errors import ConfigError
-from . import http_background as background
-from .http_background import DEFAULT_SHUTDOWN_TIMEOUT, ServerStartError
-from .http_limits import (
+import asgi_thread as background
+from asgi_thread import DEFAULT_SHUTDOWN_TIMEOUT, ServerStartError
+from asgi_thread.limits import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
     BodyTooLarge,
     RequestLimits,
     read_body,
 )
+
+from ..errors import ConfigError
 
 __all__ = [
     "BackgroundServer",

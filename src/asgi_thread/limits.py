@@ -1,7 +1,6 @@
 """Bounds on what one HTTP client can make a server hold: body size, time, and its leaving.
 
-Used by ``ads serve`` (through ``http_server``); the local PagerDuty server (``pagerduty_local``)
-keeps its own copy, being a separate product that imports nothing from ``ads``:
+Used by ``ads serve`` (through ``http_server``) and the local PagerDuty server:
 
 - ``read_body``: an endpoint's body read with that endpoint's limit — a declared
   ``Content-Length`` over it is refused before a byte is read, a chunked body as soon as it
@@ -38,11 +37,11 @@ __all__ = [
 
 DEFAULT_HEADER_TIMEOUT = 10.0  # seconds from connection (or the previous response) to headers
 DEFAULT_BODY_TIMEOUT = 30.0  # seconds from the headers to the body's last byte
-TIMED_OUT = "ads.timed_out"  # scope key the protocol sets when it cut a request's body
+TIMED_OUT = "asgi_thread.timed_out"  # scope key the protocol sets when it cut a request's body
 
 CLOSE = (b"connection", b"close")
 
-log = logging.getLogger("ads.http")
+log = logging.getLogger("asgi_thread.http")
 
 
 class BodyTooLarge(Exception):

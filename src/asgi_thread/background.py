@@ -1,19 +1,18 @@
 """Serve an ASGI app with uvicorn in a background thread: the runner behind ``ads serve``,
-``ads mcp --transport streamable-http`` and ``ads demo``.
+``ads mcp --transport streamable-http``, ``ads demo`` and ``LocalPagerDuty``.
 
 - The socket is bound and listening before uvicorn starts, so the URL is known at once, port 0
   gets a free port with no race, and an address in use fails at once, in the caller's thread,
   as ``ServerStartError`` naming ``host:port``.
 - ``start`` returns once uvicorn serves (the app's lifespan startup done); a server that dies
   on the way or does not come up in time is a ``ServerStartError`` too, with the reason.
-- Every connection has deadlines (``http_limits.timed_protocol``): ``header_timeout`` seconds for a
+- Every connection has deadlines (``limits.timed_protocol``): ``header_timeout`` seconds for a
   request's headers, ``body_timeout`` for its body; uvicorn itself has neither.
 - ``stop`` stops accepting, gives requests in flight up to ``shutdown_timeout`` to finish, cuts
   idle keep-alive connections at once, and returns when the thread has ended.
 
-The local PagerDuty server (``pagerduty_local``, its own product, which imports nothing from
-``ads``) has its own copy of this runner; ``ads.interfaces.http_server`` turns
-``ServerStartError`` into ADS's errors.
+``ads.interfaces.http_server`` and ``pagerduty_local.runner`` turn ``ServerStartError`` into
+their own errors.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from typing import Any, Literal
 
 import uvicorn
 
-from .http_limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, timed_protocol
+from .limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, timed_protocol
 
 __all__ = ["DEFAULT_SHUTDOWN_TIMEOUT", "BackgroundServer", "ServerStartError", "listen"]
 

@@ -44,14 +44,21 @@ def worktrees(repo: Path) -> list[str]:
 
 
 def test_a_branch_left_checked_out_by_a_killed_ads_is_reclaimed_and_the_fix_committed(
-    demo_repo: Path,
+    demo_repo: Path, tmp_path: Path
 ) -> None:
-    die_inside(f"""
+    # the crash's scratch directory in a temp dir of its own: another test's ADS, reclaiming
+    # dead processes' leftovers in the system's, would otherwise clean it up before we look
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    die_inside(
+        f"""
         from pathlib import Path
         from ads.actions.worktrees import temporary_worktree
         with temporary_worktree(Path({str(demo_repo)!r}), branch={BRANCH!r}):
             HERE
-    """)
+    """,
+        TMPDIR=str(private_tmp),
+    )
     (stale,) = worktrees(demo_repo)[1:]
     assert Path(stale).is_dir()
 

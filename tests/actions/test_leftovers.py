@@ -6,12 +6,14 @@ Each leftover is made by a real child process that uses ADS's own code (``tempor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,8 @@ import pytest
 from ads.actions.leftovers import reclaim
 from ads.actions.pull_request import commit_fix_branch
 from ads.actions.worktrees import temporary_worktree
-from ads.sources.monitors import MemoryLimiter
+from ads.sources.monitors import MemoryLimiter, detect_limiter
+from ads.sources.monitors.cgroups import ROOT_ENV
 from tests.fixtures.demo import demo_fix
 
 BRANCH = "ads/incident-7-fix-memory-leak"
@@ -87,10 +90,32 @@ def test_a_worktree_without_the_owner_tag_is_never_touched(demo_repo: Path, tmp_
     assert theirs.is_dir() and str(theirs) in worktrees(demo_repo)
 
 
+@pytest.fixture
+def private_cgroups(
+    cgroup_limiter: MemoryLimiter, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MemoryLimiter]:
+    """A limiter under a cgroup of this test's own: another test's ADS, reclaiming dead
+    processes' cgroups under the shared root, would otherwise take the crash's first."""
+    assert cgroup_limiter.parent is not None
+    root = cgroup_limiter.parent / f"leftovers-test-o{os.getpid()}x{time.monotonic_ns()}"
+    root.mkdir()
+    monkeypatch.setenv(ROOT_ENV, str(root))
+    try:
+        yield detect_limiter(allow_fallback=False)
+    finally:
+        for child in root.iterdir():
+            if child.is_dir():
+                with contextlib.suppress(OSError):
+                    child.rmdir()
+        with contextlib.suppress(OSError):
+            root.rmdir()
+
+
 @pytest.mark.cgroup
 def test_a_killed_ads_cgroup_and_the_process_in_it_are_reclaimed(
-    cgroup_limiter: MemoryLimiter, tmp_path: Path
+    private_cgroups: MemoryLimiter, tmp_path: Path
 ) -> None:
+    cgroup_limiter = private_cgroups
     pid_file = tmp_path / "service.pid"
     assert cgroup_limiter.parent is not None
     die_inside(

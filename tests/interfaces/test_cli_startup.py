@@ -82,3 +82,16 @@ def test_top_level_help_lists_every_command_without_importing_it() -> None:
     listed = {line.split()[0] for line in help_lines if line.startswith("  ") and line.split()}
     assert set(COMMANDS) <= listed
     assert imported == "[]"
+
+
+def test_serve_without_an_mcp_token_does_not_load_the_mcp_sdk() -> None:
+    """``ads serve`` mounts MCP only with ``ADS_MCP_TOKEN``; without it the SDK (a second of
+    start-up, paid on every restart of the service) stays unloaded."""
+    probe = (
+        "import sys\n"
+        "import ads.interfaces.cli_serve, ads.interfaces.serve_app\n"
+        "print('mcp' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False"]

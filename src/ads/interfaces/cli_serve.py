@@ -76,8 +76,8 @@ def serve(
     from ..workflow import Context
     from .console import console
     from .http_server import BackgroundServer
-    from .mcp_server.http import TOKEN_ENV
     from .serve_app import JsonLines, build_service, mounted_app
+    from .web_session import ADMIN_TOKEN_ENV as TOKEN_ENV
 
     drain_on_interrupt()  # Ctrl-C: finish the current job first, as said below
     settings = load_settings(config_path)

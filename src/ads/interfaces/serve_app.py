@@ -30,8 +30,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..workflow import Context, evaluate_escalations, housekeeping, respond
 from ..workflow.webhooks import Job
 from .http_server import RequestLimits
-from .mcp_server.http import streamable_http_app
-from .mcp_server.server import build_server
 from .web_pages import page_routes
 from .webhook import MAX_REQUEST_BYTES, WebhookService
 
@@ -130,6 +128,10 @@ def mounted_app(
     pages = page_routes(ctx, service.admin_refusal, lambda: service.admin_token)
     if not mcp_token:
         return service.app(pages)
+    # Only now: the MCP SDK is a second of start-up that a serve without a token never uses.
+    from .mcp_server.http import streamable_http_app
+    from .mcp_server.server import build_server
+
     server = build_server(
         ctx.settings, enable_write_tools=write_tools, context_factory=lambda settings: ctx
     )

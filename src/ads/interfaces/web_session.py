@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 __all__ = [
+    "ADMIN_TOKEN_ENV",
     "SESSION_COOKIE",
     "SESSION_SECONDS",
     "login_redirect",
@@ -35,6 +36,7 @@ __all__ = [
     "valid_session",
 ]
 
+ADMIN_TOKEN_ENV = "ADS_MCP_TOKEN"  # the admin token: pages and /jobs beyond loopback, and /mcp
 SESSION_COOKIE = "ads_session"
 SESSION_SECONDS = 12 * 3600  # a working day and a night shift's hand-over
 FAILED_LOGIN_PAUSE = 0.5  # seconds before a wrong token is answered: guessing stays slow

@@ -15,9 +15,11 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..web_session import ADMIN_TOKEN_ENV
+
 __all__ = ["LOOPBACK_HOSTS", "TOKEN_ENV", "BearerTokenMiddleware", "streamable_http_app"]
 
-TOKEN_ENV = "ADS_MCP_TOKEN"
+TOKEN_ENV = ADMIN_TOKEN_ENV
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx2
@@ -25,6 +24,7 @@ from ads.sources.pagerduty import PagerDuty
 from pagerduty_local import LocalPagerDuty
 from tests.fixtures.cli import Ran, run_ads
 from tests.fixtures.pagerduty import demo_kill, page_oom
+from tests.fixtures.processes import read_until
 from tests.interfaces.test_cli import assert_one_line_error
 
 
@@ -125,17 +125,10 @@ def test_pagerduty_serve_subscribes_ads_serve_and_keeps_the_secret(tmp_path: Pat
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "COLUMNS": "200"},
         )  # fmt: skip
-        assert proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Ctrl-C to stop" in line or not line:
-                break
+        printed = read_until(proc, "Ctrl-C to stop")
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=180)  # a graceful stop; generous, for a loaded machine
-        return "".join(lines)
+        return printed
 
     first = serve_once()
     assert f"incident.triggered → {url}" in first and "created" in first

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from ads.sources.monitors import MemoryLimiter
+from tests.fixtures.processes import read_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_INPUTS = ("pyproject.toml", "README.md", "src", "examples")
@@ -104,11 +105,8 @@ def test_pagerduty_local_serves_alone_from_the_installed_wheel(
         [installed / "pagerduty-local", "serve", "--port", "0", "--state-dir", "pd"],
         cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert process.stdout is not None
-    output = ""
     try:
-        while "Ctrl-C" not in output and process.poll() is None:
-            output += process.stdout.readline()
+        output = read_until(process, "Ctrl-C")
         script = (
             f'eval "$({installed / "pagerduty-local"} env --state-dir pd)" && '
             f"{installed / 'python'} -c 'import os, requests; print(requests.get("

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from ads.interfaces.cli_pagerduty import pagerduty
+from tests.fixtures.processes import read_until
 
 ADS = "from ads.interfaces.cli_pagerduty import pagerduty; pagerduty()"
 COMMANDS = {
@@ -56,11 +57,7 @@ def start_serving(command: list[str], cwd: Path) -> tuple[subprocess.Popen[str],
         env=clean_env(),
         preexec_fn=as_a_background_job,
     )
-    assert process.stdout is not None
-    output = ""
-    while "Ctrl-C" not in output and process.poll() is None:
-        output += process.stdout.readline()
-    return process, output
+    return process, read_until(process, "Ctrl-C")
 
 
 def stop_with(process: subprocess.Popen[str], signum: int, cwd: Path) -> str:

@@ -138,7 +138,9 @@ def test_rlimit_fallback_is_labelled_weaker(demo_repo: Path) -> None:
     )
     result = runtime.run(max_kills=1, duration=20)
 
-    assert len(notices) == 1 and "weaker" in notices[0]
+    # said once; a machine without bubblewrap adds its own sandbox notice beside it
+    rlimit = [n for n in notices if "RLIMIT_AS" in n]
+    assert len(rlimit) == 1 and "weaker reproduction" in rlimit[0], notices
     assert len(result.events) == 1
     assert result.events[0].mode is ReproductionMode.RLIMIT_AS
     assert "weaker" in result.events[0].mode.value

@@ -24,7 +24,7 @@ from ads.errors import AdsError, BuildError
 from ads.models import ReproductionMode, VerificationOutcome
 from ads.sources.monitors import LocalRuntime, MemoryLimiter, detect_limiter
 from ads.sources.monitors.local_runtime import RunObserver, run_build
-from ads.sources.monitors.sandbox import Isolation, Sandbox, probe_isolation
+from ads.sources.monitors.sandbox import UNSHARE_AS_ROOT, Isolation, Sandbox, probe_isolation
 from tests.fixtures.demo import DEMO_DIR, DEMO_FINDING, demo_fix, git
 
 HOSTILE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "hostile_service"
@@ -198,11 +198,7 @@ def test_without_bubblewrap_the_fallback_still_confines_and_says_what_is_missing
 ) -> None:
     """unshare + setpriv: network and pid namespaces, the unprivileged user, the cgroup; only
     /tmp stays shared, and the operator is told so, once."""
-    fallback = Isolation(
-        bwrap=None,
-        unshare=("unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"),
-        drop_user=True,
-    )
+    fallback = Isolation(bwrap=None, unshare=UNSHARE_AS_ROOT, drop_user=True)
     for parent in (tmp_path, *tmp_path.parents):  # no private mounts: the dump dir must be
         parent.chmod(parent.stat().st_mode | 0o001)  # reachable on the host's own tree
     notices: list[str] = []

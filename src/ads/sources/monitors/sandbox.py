@@ -61,12 +61,21 @@ from pathlib import Path
 from ...config import ServiceConfig, is_ads_secret_name
 from ..owner import current_owner
 
-__all__ = ["Isolation", "Sandbox", "probe_isolation", "sandbox_environment"]
+__all__ = [
+    "UNSHARE_AS_ROOT",
+    "Isolation",
+    "Sandbox",
+    "probe_isolation",
+    "sandbox_environment",
+]
 
 SANDBOX_IDS = (1_879_048_192, 2_147_483_646)  # systemd's "unused" uid/gid range
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 PASSED_THROUGH = ("PATH", "LANG", "LC_ALL")
 PRIVATE_TMPFS = ("/tmp", "/var/tmp", "/dev/shm")
+# Without bubblewrap: network and pid namespaces as root, the network alone as a user.
+UNSHARE_AS_ROOT = ("unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc")
+UNSHARE_AS_USER = ("unshare", "--map-root-user", "--net")
 
 
 @dataclass(frozen=True)
@@ -110,11 +119,7 @@ def probe_isolation() -> Isolation:
             bwrap = None
     unshare: tuple[str, ...] | None = None
     if bwrap is None:
-        candidates: list[tuple[str, ...]] = [
-            ("unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"),
-            ("unshare", "--map-root-user", "--net"),
-        ]
-        for prefix in candidates if root else candidates[1:]:
+        for prefix in (UNSHARE_AS_ROOT, UNSHARE_AS_USER) if root else (UNSHARE_AS_USER,):
             if _works([*prefix, "true"]):
                 unshare = prefix
                 break
@@ -263,7 +268,11 @@ class Sandbox:
             binds = [cwd, self.home, self.tmp, *self.writable, *(Path(p) for p in writable)]
             argv = [*self._bwrap(binds, cwd), *argv]
         elif self.isolation.unshare is not None:
-            argv = [*self.isolation.unshare, *argv]  # the caller starts it in ``cwd``
+            # The caller starts it in ``cwd``. A shell stays the pid namespace's first process
+            # and waits for the step: when that first process is SIGKILLed (an OOM kill of a
+            # service that ``exec``s), util-linux 2.38's unshare cannot re-raise the signal and
+            # exits 1, so the kernel's kill read as a crash and was never verified.
+            argv = [*self.isolation.unshare, "/bin/sh", "-c", '"$@"; exit $?', "sh", *argv]
         return shlex.join(argv)
 
     def _bwrap(self, binds: Sequence[Path], cwd: Path) -> list[str]:

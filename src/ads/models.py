@@ -291,6 +291,9 @@ class Finding(_Model):
     score: float = 0.0
     support: list[Support] = Field(default_factory=list)
     in_scope: bool = True  # part of what the service builds (not tests, examples, vendored)
+    #: the function itself releases the block on its other paths: it owns the memory, so the
+    #: path that skips the release is a leak, not a hand-over the analysis failed to follow
+    released_elsewhere: bool = False
     refuted: bool = False  # a change's suspect that the path analysis finds released or kept
 
 

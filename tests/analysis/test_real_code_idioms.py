@@ -601,3 +601,152 @@ def test_a_local_struct_released_every_iteration_is_no_leak(tmp_path: Path) -> N
     repo = _service(tmp_path, {"log.c": STRBUF, "emit.c": "int emit(const char *line);\n"})
     findings = diagnose_tiny(repo).findings
     assert [f for f in findings if f.function == "log_forever"] == []
+
+
+# redis's bitfieldCommand before d490752: the operations parsed into a block grown from NULL in
+# the argument loop, released at the end, and lost by the early return between the two.
+BOUNDED_GROWTH_EARLY_RETURN = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+struct op { int type; int offset; };
+int lookup(int key);
+void reply(int value);
+
+void bitfield_command(int argc, int key) {
+    struct op *ops = NULL;
+    int numops = 0;
+    for (int j = 1; j < argc; j++) {
+        ops = realloc(ops, sizeof(*ops) * (numops + 1));
+        ops[numops].type = j;
+        numops++;
+    }
+    if (lookup(key) < 0) return;
+    for (int j = 0; j < numops; j++) reply(ops[j].type);
+    free(ops);
+}
+
+int main(void) {
+    for (;;) {
+        bitfield_command(4, 1);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_block_grown_in_a_bounded_loop_and_lost_by_an_early_return_is_the_loop_leak(
+    tmp_path: Path,
+) -> None:
+    repo = _service(tmp_path, {"bitops.c": BOUNDED_GROWTH_EARLY_RETURN})
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.file, top.function, top.line) == ("bitops.c", "bitfield_command", 12)
+    assert top.kind is FindingKind.LOOP_LEAK
+    assert any("return at line 16" in reason for reason in top.reasons), top.reasons
+    assert top.released_elsewhere  # the free at the end says the function owns it
+
+
+# Two handlers the loop runs, each a path-proved per-iteration leak: no path of one releases
+# its block (on real code, more often a hand-over the analysis did not follow), the other
+# releases it at the end and loses it on an early error return, as real leaks are. The first
+# leaks more per iteration and comes first in the file: neither may decide.
+OWNER_VS_HAND_OVER = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int parse(char *buf) { return buf[0] == 'G' ? 0 : -1; }
+void log_line(const char *line) { (void)strlen(line); }
+
+void note_request(const char *what) {
+    char *copy = malloc(256);
+    strncpy(copy, what, 255);
+    log_line(copy);
+}
+
+int handle_request(const char *what) {
+    char *buf = malloc(64);
+    strncpy(buf, what, 63);
+    if (parse(buf) < 0) return -1;
+    free(buf);
+    return 0;
+}
+
+int main(void) {
+    for (;;) {
+        note_request("GET /");
+        handle_request("GET /");
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_leak_on_the_error_path_of_the_owner_outranks_a_block_no_path_releases(
+    tmp_path: Path,
+) -> None:
+    # imported long before the incident: no commit in the window speaks for either
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {"server.c": OWNER_VS_HAND_OVER},
+                                                   hours=24 * 60)])  # fmt: skip
+    findings = diagnose_tiny(repo).findings
+    loop_leaks = [f for f in findings if f.kind is FindingKind.LOOP_LEAK]
+    assert [f.function for f in loop_leaks[:2]] == ["handle_request", "note_request"], findings
+    assert loop_leaks[0].score == loop_leaks[1].score  # the order is the evidence, not the score
+    assert any("releases the block on its other paths" in r for r in loop_leaks[0].reasons)
+
+
+# redis's raxGenericInsert: several blocks allocated, one test of them all for NULL, and the
+# others not released on that branch. It leaks only once memory is already gone.
+LEAK_ONLY_WHEN_ANOTHER_ALLOCATION_FAILS = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct node { struct node *left, *right; };
+
+int insert(struct node *h, int split) {
+    struct node *first = malloc(4096);
+    struct node *second = NULL;
+    if (split) second = malloc(4096);
+    if (first == NULL || (split && second == NULL)) {
+        free(first);
+        return 0;
+    }
+    h->left = first;
+    h->right = second;
+    return 1;
+}
+
+int check(const char *s) { return s[0] == 'G' ? 0 : -1; }
+
+int handle(const char *what) {
+    char *copy = malloc(64);
+    strncpy(copy, what, 63);
+    if (check(copy) < 0) return -1;
+    free(copy);
+    return 0;
+}
+
+int main(void) {
+    static struct node root;
+    for (;;) {
+        insert(&root, 1);
+        handle("PUT /");
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_block_lost_only_when_another_allocation_failed_is_not_the_oom_cause(
+    tmp_path: Path,
+) -> None:
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
+        "rax.c": LEAK_ONLY_WHEN_ANOTHER_ALLOCATION_FAILS}, hours=24 * 60)])  # fmt: skip
+    findings = diagnose_tiny(repo).findings
+    assert (findings[0].function, findings[0].line) == ("handle", 23), findings
+    failure_only = [f for f in findings if f.function == "insert"]
+    assert [f.line for f in failure_only] == [10], failure_only  # `second`, when first is NULL
+    assert failure_only[0].kind is FindingKind.ONE_OFF_LEAK
+    assert failure_only[0].confidence is Confidence.LOW
+    assert any("another allocation returned NULL" in r for r in failure_only[0].reasons)

@@ -254,6 +254,38 @@ class _Walker(ExpressionWalker):
             return False, False
         return (True, False) if negated else (False, True)
 
+    def _allocation_failed(self, condition: Node | None) -> bool:
+        """Whether the then-branch runs only when an allocation of the function gave NULL:
+        ``if (!a)``, ``if (a == NULL || b == NULL)``, ``if (n && b == NULL)``, where ``a`` and
+        ``b`` were assigned allocations (every alternative of an ``||`` must be such a test)."""
+        cond = strip_expression(condition)
+        if cond is None or not self.r.allocated:
+            return False
+        if cond.type == "binary_expression":
+            operator = cond.child_by_field_name("operator")
+            kind = operator.type if operator is not None else ""
+            left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+            if kind == "||":
+                return self._allocation_failed(left) and self._allocation_failed(right)
+            if kind == "&&":
+                return self._allocation_failed(left) or self._allocation_failed(right)
+            if kind != "==":
+                return False
+            tested, null = strip_expression(left), strip_expression(right)
+            if null is None or not (null.type == "null" or text_of(null) in ("NULL", "0")):
+                return False
+        elif cond.type == "unary_expression" and cond.children[0].type == "!":
+            tested = strip_expression(cond.child_by_field_name("argument"))
+        else:
+            return False
+        if tested is not None and tested.type == "assignment_expression":
+            tested = strip_expression(tested.child_by_field_name("left"))
+        return (
+            tested is not None
+            and tested.type == "identifier"
+            and text_of(tested) in (self.r.allocated)
+        )
+
     def _stack_comparison(self, condition: Node | None, st: PathState) -> str | None:
         """Which branch of ``p == arr`` / ``p != arr`` cannot run while ``p`` holds the heap
         block and ``arr`` is a local array ("then", "else" or None): sds's
@@ -277,6 +309,7 @@ class _Walker(ExpressionWalker):
         condition = node.child_by_field_name("condition")
         fixed = self.r.oracle.constant(condition)
         then_states, else_states = [], []
+        failure_branch = self._allocation_failed(condition)
         for st in states:
             st, _ = self.expr(condition, st)
             if st.status is Status.DEAD:
@@ -286,7 +319,8 @@ class _Walker(ExpressionWalker):
             nothing = st._replace(status=Status.NONE, names=frozenset())
             impossible = self._stack_comparison(condition, st)
             if impossible != "then":
-                then_states.append(nothing if null_then and st.status is Status.OWNED else st)
+                held = st._replace(allocation_failed=True) if failure_branch else st
+                then_states.append(nothing if null_then and st.status is Status.OWNED else held)
             if impossible != "else":
                 else_states.append(nothing if null_else and st.status is Status.OWNED else st)
         if fixed is not None:  # a constant condition: the other branch is dead code

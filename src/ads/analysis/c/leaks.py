@@ -220,9 +220,14 @@ def _classify(
         outcome = follow(region, scope, initial_state())
     iteration_ends = [*outcome.fall.values(), *outcome.cont.values()] if loops else []
     exit_ends = list(outcome.ret.values()) + ([] if loops else list(outcome.fall.values()))
-    if loops and any(st.status is Status.OWNED for st in outcome.brk.values()):
-        # A path leaves the loop by ``break`` still holding the block: its fate is decided in
-        # the rest of the function (freed after the loop, or lost when the function returns).
+    if loops and (
+        any(st.status is Status.OWNED for st in outcome.brk.values())
+        or _carried_out(loops[0], scope, iteration_ends)
+    ):
+        # A path leaves the loop by ``break`` still holding the block, or a bounded loop
+        # carries it into the next iteration (``p = realloc(p, …)``) and so out of its last
+        # one: its fate is decided in the rest of the function (freed after the loop, or lost
+        # when the function returns early).
         whole = follow(region, fn.body, initial_state())
         exit_ends += [*whole.ret.values(), *whole.fall.values()]
     if loops:
@@ -244,8 +249,13 @@ def _classify(
             reasons.append(f"this happens on every iteration of {unbounded.describe()}")
         return _finding(program, fn, call, kind, loop, reasons, confidence, end_line=end_line,
                         states=uncertain)  # fmt: skip
-    if all(st.event.startswith(REALLOC_FAILURE) for st in leaks):
-        reasons.append(f"the block is {leaks[0].event}: a leak on allocation failure only, "
+    if all(st.event.startswith(REALLOC_FAILURE) or st.allocation_failed for st in leaks):
+        lost = (
+            leaks[0].event
+            if leaks[0].event.startswith(REALLOC_FAILURE)
+            else (f"lost on the path where another allocation returned NULL ({leaks[0].event})")
+        )
+        reasons.append(f"the block is {lost}: a leak on allocation failure only, "
                        "not an OOM cause")  # fmt: skip
         return _finding(program, fn, call, FindingKind.ONE_OFF_LEAK, None, reasons,
                         Confidence.LOW, end_line=end_line, states=leaks)  # fmt: skip
@@ -293,8 +303,20 @@ def _classify(
         reasons.append(f"the block is {slots[0]}: each store loses the block stored before")
     if uncertain:
         reasons.append(f"on other paths the pointer is {uncertain[0].event}")
-    return _finding(program, fn, call, kind, loop, reasons, confidence, end_line=end_line,
-                    states=leaks)  # fmt: skip
+    finding = _finding(program, fn, call, kind, loop, reasons, confidence, end_line=end_line,
+                       states=leaks)  # fmt: skip
+    if any(st.status is Status.FREED for st in ends):
+        finding.released_elsewhere = True
+        finding.reasons.append(f"{fn.name}() releases the block on its other paths: it owns it")
+    return finding
+
+
+def _carried_out(loop: LoopInfo, body: Node, iteration_ends: list[PathState]) -> bool:
+    """Whether a loop that ends holds the block after it: it is bounded and some iteration
+    ends with the block in a variable declared outside the body."""
+    return not loop.unbounded and any(
+        st.status is Status.OWNED and _outliving(body, st.names) for st in iteration_ends
+    )
 
 
 def _not_really_a_loop(program: Program, loop: LoopInfo, outcome: Outcome) -> bool:

@@ -93,6 +93,9 @@ class PathState(NamedTuple):
     last_use: int
     first_use: int
     event: str
+    #: the path went through a branch taken only when an allocation of the function returned
+    #: NULL: what leaks on it leaks once memory is already exhausted, never the cause of that
+    allocation_failed: bool = False
 
 
 def initial_state(names: Iterable[str] = (), line: int = 0) -> PathState:
@@ -114,7 +117,7 @@ class Outcome:
     def add(bucket: dict[tuple[object, ...], PathState], state: PathState) -> None:
         if state.status is Status.DEAD:
             return
-        key = (state.status, state.names, state.event)
+        key = (state.status, state.names, state.event, state.allocation_failed)
         old = bucket.get(key)
         if old is not None:
             first = min(x for x in (old.first_use, state.first_use, 10**9) if x) % 10**9
@@ -155,6 +158,9 @@ class Region:
     unions: frozenset[str] = frozenset()
     #: local arrays: stack storage that a heap block is never equal to
     arrays: frozenset[str] = frozenset()
+    #: locals of the function assigned an allocation's result: a NULL test of one of them is
+    #: the allocation-failure branch
+    allocated: frozenset[str] = frozenset()
     #: ``static`` pointer variables in reach that no code releases (``c_statics``)
     static_slots: frozenset[str] = frozenset()
     #: the followed ``out_param`` is a struct local whose members hold the memory

@@ -338,7 +338,16 @@ class Program:
             array_members=self._array_members(fn),
             unions=self._union_locals(fn),
             static_slots=self._static_slots(fn),
+            allocated=self._allocated_locals(fn),
             aggregate=aggregate,
+        )
+
+    def _allocated_locals(self, fn: Function) -> frozenset[str]:
+        """Names in ``fn`` that receive an allocation's result (``p = zmalloc(n)``)."""
+        from ads.analysis.c.sites import variable_of  # c_sites builds on this module
+
+        return frozenset(
+            name for call in self.allocation_calls(fn) if (name := variable_of(call)) is not None
         )
 
     def _static_slots(self, fn: Function) -> frozenset[str]:

@@ -750,3 +750,52 @@ def test_a_block_lost_only_when_another_allocation_failed_is_not_the_oom_cause(
     assert failure_only[0].kind is FindingKind.ONE_OFF_LEAK
     assert failure_only[0].confidence is Confidence.LOW
     assert any("another allocation returned NULL" in r for r in failure_only[0].reasons)
+
+
+# git's get_default_remote_submodule(): an out-parameter handed on to the allocator that fills
+# it (``return fill(..., out)``), two levels above the strdup.
+FORWARDED_OUT_PARAM = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fill_name(const char *config, char **out) {
+    if (config == NULL) {
+        *out = strdup("origin");
+        return 0;
+    }
+    *out = strdup(config);
+    return 0;
+}
+
+static int default_name(int which, char **out) {
+    if (which < 0)
+        return -1;
+    return fill_name(which ? "upstream" : NULL, out);
+}
+
+size_t use(const char *name) { return strlen(name); }
+
+void update_one(int which) {
+    char *name;
+    if (default_name(which, &name))
+        return;
+    use(name);
+}
+
+int main(void) {
+    for (;;) {
+        update_one(1);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_an_out_parameter_handed_on_to_the_allocator_that_fills_it(tmp_path: Path) -> None:
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
+        "submodule.c": FORWARDED_OUT_PARAM}, hours=24 * 60)])  # fmt: skip
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.function, top.line) == ("update_one", 24), top
+    assert top.kind is FindingKind.LOOP_LEAK
+    assert top.variable == "name" or "name" in top.allocation

@@ -735,7 +735,7 @@ class Program:
                     self.wrappers[fn.name] = fn
                     found = True
                     continue
-                if not self._may_store_through(fn):
+                if not self._may_store_through(fn, calls):
                     continue
                 index = next(
                     (i for call in calls if (i := self._stored_through(fn, call)) is not None),
@@ -749,20 +749,30 @@ class Program:
             if not found:
                 return
 
-    @staticmethod
-    def _may_store_through(fn: Function) -> bool:
-        """A cheap look before the path walk: does the body assign ``*param`` at all?"""
+    def _may_store_through(self, fn: Function, calls: list[Node]) -> bool:
+        """A cheap look before the path walk: does the body assign ``*param`` at all, or
+        hand ``param`` on to an allocator that fills it?"""
         if fn.body is None:
             return False
         body = text_of(fn.body).replace(" ", "")
-        return any(param and f"*{param}=" in body for param in fn.params)
+        if any(param and f"*{param}=" in body for param in fn.params):
+            return True
+        params = {f"*{param}" for param in fn.params if param}
+        return any(out_param_of(call, self.out_params) in params for call in calls)
 
     def _stored_through(self, fn: Function, call: Node) -> int | None:
         """The parameter ``i`` when ``fn`` stores the fresh allocation only into ``*param_i``
         (``int make(char **out, size_t n) { *out = malloc(n); ... }``)."""
         if fn.body is None or not fn.params:
             return None
-        region = self.region(fn, site=call, out_param=out_param_of(call, self.out_params))
+        out_param = out_param_of(call, self.out_params)
+        if out_param is not None and out_param.startswith("*"):
+            # return fill(&tmp, out): the callee fills the caller's pointer this function was
+            # handed, so the block lands in ``*out`` as surely as ``*out = malloc(n)``
+            forwarded = [i for i, param in enumerate(fn.params) if param == out_param[1:]]
+            if forwarded and not self._passes_on(fn, call, out_param):
+                return forwarded[0]
+        region = self.region(fn, site=call, out_param=out_param)
         outcome = follow(region, fn.body, initial_state())
         ends = [*outcome.ret.values(), *outcome.fall.values()]
         escaped = [st for st in ends if st.status is Status.ESCAPED]
@@ -785,6 +795,18 @@ class Program:
             for t in targets
         )
         return stored.pop() if len(stored) == 1 and only_there else None
+
+    @staticmethod
+    def _passes_on(fn: Function, call: Node, target: str) -> bool:
+        """Whether a call other than ``call`` is handed ``target`` (``free(*out)``, a
+        cleanup): then the block ``call`` put there may not stay the caller's."""
+        for other in fn.calls:
+            arguments = other.child_by_field_name("arguments")
+            if other.id == call.id or arguments is None:
+                continue
+            if any(" ".join(text_of(a).split()) == target for a in arguments.named_children):
+                return True
+        return False
 
     def _returned_fresh(self, fn: Function, call: Node) -> bool:
         if fn.body is None:

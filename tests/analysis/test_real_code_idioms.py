@@ -799,3 +799,46 @@ def test_an_out_parameter_handed_on_to_the_allocator_that_fills_it(tmp_path: Pat
     assert (top.function, top.line) == ("update_one", 24), top
     assert top.kind is FindingKind.LOOP_LEAK
     assert top.variable == "name" or "name" in top.allocation
+
+
+# git's CALLOC_ARRAY(x, n): a macro that assigns the allocation to the variable it is given,
+# beside FREE_AND_NULL(p), a macro that releases it. Only the block nothing releases leaks.
+ASSIGNING_MACRO = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n, size);
+    if (p == NULL) abort();
+    return p;
+}
+#define CALLOC_ARRAY(x, alloc) (x) = xcalloc((alloc), sizeof(*(x)))
+#define FREE_AND_NULL(p) do { free(p); (p) = NULL; } while (0)
+
+struct hash_ctx { unsigned state[8]; };
+
+unsigned write_index(int extensions) {
+    struct hash_ctx *eoie = NULL;
+    unsigned *offsets = NULL;
+    if (extensions)
+        CALLOC_ARRAY(eoie, 1);
+    CALLOC_ARRAY(offsets, 16);
+    FREE_AND_NULL(offsets);
+    return eoie ? eoie->state[0] : 0;
+}
+
+int main(void) {
+    for (;;) {
+        write_index(1);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_macro_that_assigns_an_allocation_to_its_argument_allocates(tmp_path: Path) -> None:
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
+        "read-cache.c": ASSIGNING_MACRO}, hours=24 * 60)])  # fmt: skip
+    findings = diagnose_tiny(repo).findings
+    assert [(f.function, f.line) for f in findings] == [("write_index", 18)], findings
+    assert findings[0].kind is FindingKind.LOOP_LEAK

@@ -21,7 +21,7 @@ from ads.analysis.c.expressions import REALLOC_FAILURE, STATIC_STORE
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.members import forgotten_members
 from ads.analysis.c.paths import Outcome
-from ads.analysis.c.program import Function, LoopInfo, Program, out_param_of
+from ads.analysis.c.program import Function, LoopInfo, Program
 from ads.analysis.c.sites import allocation_bytes, call_text, find_growth, variable_of
 from ads.analysis.c.syntax import (
     Node,
@@ -203,7 +203,7 @@ def _classify(
     region = program.region(
         fn,
         site=call,
-        out_param=out_param or out_param_of(call, program.out_params),
+        out_param=out_param or program.out_param(call),
         aggregate=aggregate,
     )
     region.trust_owner_flags = trust_owner_flags

@@ -9,6 +9,7 @@ is *uncertain*, never assumed to free.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -297,6 +298,10 @@ class Program:
     wrappers: dict[str, Function] = field(default_factory=dict)
     #: the repo's functions that allocate into ``*param`` (name → parameter index)
     out_params: dict[str, int] = field(default_factory=dict)
+    #: function-like macros that assign an allocation to their argument itself (git's
+    #: ``CALLOC_ARRAY(x, n)``: ``(x) = xcalloc(...)``), name → parameter index: the block
+    #: lands in the variable named at the call, not behind it
+    assigning_macros: dict[str, int] = field(default_factory=dict)
     #: prototypes of functions: which parameters are ``const T *`` (read, never released)
     read_only: dict[str, list[bool]] = field(default_factory=dict)
     #: which files are the service's own code (other programs' loops drive nothing)
@@ -712,6 +717,36 @@ class Program:
             body = body.parent
         return growth_target(call, body) is not None
 
+    def out_param(self, call: Node) -> str | None:
+        """Where ``call`` puts a fresh block other than its result (``out_param_of``), with
+        the program's own out-parameter allocators and assigning macros."""
+        return out_param_of(call, self.out_params, self.assigning_macros)
+
+    def _discover_assigning_macros(self) -> bool:
+        """Macros whose body assigns a (non-growing) allocation to a parameter; True when
+        this found new ones (they can wrap wrappers found in the same round)."""
+        from ads.analysis.c.sites import variable_of  # c_sites builds on this module
+
+        found = False
+        for name, (params, body) in self.constants.macro_bodies.items():
+            if name in self.assigning_macros or "=" not in body:
+                continue
+            if not any(re.search(rf"\b{re.escape(p)}\s*\)?\s*=[^=]", body) for p in params):
+                continue
+            macro = self.macro_function(name)
+            if macro is None:
+                continue
+            for call in self.allocation_calls(macro):
+                callee = callee_name(call) or ""
+                target = (variable_of(call) or "").strip("() ")
+                if "realloc" in callee or target not in macro.params:
+                    continue
+                self.assigning_macros[name] = macro.params.index(target)
+                self.allocators.add(name)
+                found = True
+                break
+        return found
+
     def discover_wrappers(self, max_rounds: int = 6) -> None:
         """Functions that return a fresh allocation (``xmalloc``, ``createObject``...) or store
         one through an out-parameter (``make(&p, n)``), to a fixpoint over the call graph.
@@ -720,7 +755,7 @@ class Program:
         redis-sized code a round over everything costs seconds."""
         examined: dict[tuple[str, str, int], int] = {}
         for _ in range(max_rounds):
-            found = False
+            found = self._discover_assigning_macros()
             for fn in self.all_functions():
                 if fn.name in self.allocators:
                     continue
@@ -758,19 +793,19 @@ class Program:
         if any(param and f"*{param}=" in body for param in fn.params):
             return True
         params = {f"*{param}" for param in fn.params if param}
-        return any(out_param_of(call, self.out_params) in params for call in calls)
+        return any(self.out_param(c) in params and _result_unchanged(c) for c in calls)
 
     def _stored_through(self, fn: Function, call: Node) -> int | None:
         """The parameter ``i`` when ``fn`` stores the fresh allocation only into ``*param_i``
         (``int make(char **out, size_t n) { *out = malloc(n); ... }``)."""
         if fn.body is None or not fn.params:
             return None
-        out_param = out_param_of(call, self.out_params)
+        out_param = self.out_param(call)
         if out_param is not None and out_param.startswith("*"):
             # return fill(&tmp, out): the callee fills the caller's pointer this function was
             # handed, so the block lands in ``*out`` as surely as ``*out = malloc(n)``
             forwarded = [i for i, param in enumerate(fn.params) if param == out_param[1:]]
-            if forwarded and not self._passes_on(fn, call, out_param):
+            if forwarded and _result_unchanged(call) and not self._passes_on(fn, call, out_param):
                 return forwarded[0]
         region = self.region(fn, site=call, out_param=out_param)
         outcome = follow(region, fn.body, initial_state())
@@ -811,7 +846,7 @@ class Program:
     def _returned_fresh(self, fn: Function, call: Node) -> bool:
         if fn.body is None:
             return False
-        region = self.region(fn, site=call, out_param=out_param_of(call, self.out_params))
+        region = self.region(fn, site=call, out_param=self.out_param(call))
         outcome = follow(region, fn.body, initial_state())
         ends = [*outcome.ret.values(), *outcome.fall.values()]
         returned = [st.status is Status.ESCAPED and st.event.startswith("returned") for st in ends]
@@ -992,10 +1027,32 @@ def _in_condition(loop: Node, node: Node) -> bool:
     return body is None or not (body.start_byte <= node.start_byte < body.end_byte)
 
 
-def out_param_of(call: Node, discovered: Mapping[str, int] | None = None) -> str | None:
+def _result_unchanged(call: Node) -> bool:
+    """``return fill(x, out);`` or ``fill(x, out);``: what the call returns (its success or
+    failure, which says whether it filled ``out``) is the caller's unchanged, or unused. In
+    ``return fill(x, out) == 0 ? 0 : -1`` the convention is re-encoded: not followed."""
+    parent = call.parent
+    while parent is not None and parent.type in ("parenthesized_expression", "cast_expression"):
+        parent = parent.parent
+    return parent is not None and parent.type in ("return_statement", "expression_statement")
+
+
+def out_param_of(
+    call: Node,
+    discovered: Mapping[str, int] | None = None,
+    macros: Mapping[str, int] | None = None,
+) -> str | None:
     """For ``asprintf(&p, ...)`` or the repo's ``make_buf(&p, n)``: ``p``, where the
-    allocation lands (``discovered``: the program's own out-parameter allocators)."""
+    allocation lands (``discovered``: the program's own out-parameter allocators; ``macros``:
+    its assigning macros, ``CALLOC_ARRAY(p, n)``)."""
     name = callee_name(call) or ""
+    if macros and name in macros:
+        arguments = call.child_by_field_name("arguments")
+        at = macros[name]
+        if arguments is None or len(arguments.named_children) <= at:
+            return None
+        target = strip_expression(arguments.named_children[at])
+        return " ".join(text_of(target).split()) if target is not None else None
     index = OUT_PARAM_ALLOCATORS.get(name)
     if index is None and discovered:
         index = discovered.get(name)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ads.analysis.c.flow import Status, follow, initial_state
 from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
-from ads.analysis.c.program import Function, out_param_of
+from ads.analysis.c.program import Function, Program
 from ads.analysis.c.sites import call_text, variable_of
 from ads.analysis.c.syntax import Node, line_of, strip_expression, text_of
 from ads.analysis.languages import BULK_FILES
@@ -67,9 +67,9 @@ def _function(report: LeakReport, edit: CodeEdit) -> Function | None:
     return next((fn for fn in found if fn.file == edit.file), None)
 
 
-def _fills(call: Node, variable: str, out_params: dict[str, int]) -> bool:
+def _fills(call: Node, variable: str, program: Program) -> bool:
     """Whether ``call``'s result (or out-parameter) lands in ``variable``."""
-    target = variable_of(call) or out_param_of(call, out_params)
+    target = variable_of(call) or program.out_param(call)
     if target is None:
         parent = call.parent
         if parent is not None and parent.type == "init_declarator":
@@ -89,11 +89,9 @@ def _address_taken(call: Node, variable: str) -> bool:
     return False
 
 
-def _sites(
-    fn: Function, variable: str, before_line: int | None, out_params: dict[str, int]
-) -> list[Node]:
+def _sites(fn: Function, variable: str, before_line: int | None, program: Program) -> list[Node]:
     """Calls in ``fn`` that fill ``variable``, the one nearest before the release first."""
-    sites = [c for c in fn.calls if _fills(c, variable, out_params) or _address_taken(c, variable)]
+    sites = [c for c in fn.calls if _fills(c, variable, program) or _address_taken(c, variable)]
     if before_line is not None:
         earlier = [c for c in sites if line_of(c) <= before_line]
         later = [c for c in sites if line_of(c) > before_line]
@@ -194,7 +192,7 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
         fn = _function(report, edit)
         if fn is None or edit.variable is None:
             continue
-        sites = _sites(fn, edit.variable, edit.new_line, report.program.out_params)
+        sites = _sites(fn, edit.variable, edit.new_line, report.program)
         judged: Finding | None = None
         for site in sites:
             through = edit.variable if _address_taken(site, edit.variable) else None
@@ -230,9 +228,7 @@ def _kept_instead(suspect: Suspect, fn: Function, site: Node, report: LeakReport
     instead of ``free(item)``), once per turn of an unbounded loop. Nothing leaks by the
     book, but whatever keeps it gains one block per iteration: unbounded growth, unless the
     container evicts (which ADS does not see, so the confidence stays Medium at most)."""
-    region = report.program.region(
-        fn, site=site, out_param=out_param_of(site, report.program.out_params)
-    )
+    region = report.program.region(fn, site=site, out_param=report.program.out_param(site))
     outcome = follow(region, fn.body, initial_state()) if fn.body is not None else None
     if outcome is None:
         return None

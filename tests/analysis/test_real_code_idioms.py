@@ -842,3 +842,53 @@ def test_a_macro_that_assigns_an_allocation_to_its_argument_allocates(tmp_path: 
     findings = diagnose_tiny(repo).findings
     assert [(f.function, f.line) for f in findings] == [("write_index", 18)], findings
     assert findings[0].kind is FindingKind.LOOP_LEAK
+
+
+# git's repo_config_get_string(): fills its out-parameter and returns 0, or returns 1 and fills
+# nothing. The caller's `if (get(&dest))` branch holds nothing to leak; the path that got the
+# string and drops it does.
+FILLED_ON_ZERO = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *lookup_value(const char *key) { return key[0] == 'b' ? "upstream" : NULL; }
+
+int config_get_string(const char *key, char **dest) {
+    const char *value = lookup_value(key);
+    if (value == NULL)
+        return 1;
+    *dest = strdup(value);
+    return 0;
+}
+
+char *default_remote(void) {
+    char *dest;
+    if (config_get_string("branch.main.remote", &dest))
+        return strdup("origin");
+    return dest;
+}
+
+size_t pushurl_length(void) {
+    char *dest;
+    if (config_get_string("remote.pushurl", &dest) == 0)
+        return strlen(dest);
+    return 0;
+}
+
+int main(void) {
+    for (;;) {
+        free(default_remote());
+        pushurl_length();
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_an_out_parameter_filled_only_when_the_call_returns_zero(tmp_path: Path) -> None:
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
+        "config.c": FILLED_ON_ZERO}, hours=24 * 60)])  # fmt: skip
+    findings = diagnose_tiny(repo).findings
+    assert [(f.function, f.line) for f in findings] == [("pushurl_length", 24)], findings
+    assert findings[0].kind is FindingKind.LOOP_LEAK

@@ -29,6 +29,7 @@ from ads.analysis.c.paths import (
 )
 from ads.analysis.c.syntax import (
     Node,
+    callee_name,
     declared_name,
     line_of,
     strip_expression,
@@ -164,6 +165,8 @@ class _Walker(ExpressionWalker):
             st, carried = self.expr(value, st)
             if carried and st.status is Status.OWNED:  # an uncertain pointer stays uncertain
                 st = settle(st, Status.ESCAPED, f"returned at line {line}")
+            if self.r.returns is not None:
+                self.r.returns.append((value, st))
             Outcome.add(out.ret, st._replace(event=st.event or f"return at line {line}"))
         return out
 
@@ -196,8 +199,41 @@ class _Walker(ExpressionWalker):
             any(n.type == "identifier" and n.text in names for n in walk(node)) if node else False
         )
 
-    def _failed_out_param_call(self, condition: Node | None) -> bool:
-        """``if (asprintf(&p, ...) < 0)`` / ``== -1``: the then-branch allocated nothing."""
+    def _failed_out_param_call(self, condition: Node | None) -> tuple[bool, bool]:
+        """(then-branch allocated nothing, else-branch allocated nothing) for the followed
+        out-parameter call tested by ``condition``: ``if (asprintf(&p, ...) < 0)`` /
+        ``== -1``, and for an allocator that fills only when it returns 0, ``if (f(&p))`` /
+        ``!= 0`` (then: nothing) and ``if (!f(&p))`` / ``== 0`` (else: nothing)."""
+        zero = self._filled_on_zero_test(condition)
+        if zero is not None:
+            return (not zero, zero)
+        return self._failed_by_sign(condition), False
+
+    def _filled_on_zero_test(self, condition: Node | None) -> bool | None:
+        """For a call that fills only on 0: True when ``condition`` holds exactly when it
+        returned 0, False when exactly when it did not, None when it is not such a test."""
+        cond = strip_expression(condition)
+        site = self.r.site
+        if self.r.out_param is None or site is None or cond is None:
+            return None
+        if (callee_name(site) or "") not in self.r.filled_on_zero:
+            return None
+        zero = False
+        if cond.type == "unary_expression" and cond.children[0].type == "!":
+            cond, zero = strip_expression(cond.child_by_field_name("argument")), True
+        elif cond.type == "binary_expression":
+            operator = cond.child_by_field_name("operator")
+            if operator is None or operator.type not in ("==", "!="):
+                return None
+            if self.r.oracle.constant(cond.child_by_field_name("right")) != 0:
+                return None
+            cond = strip_expression(cond.child_by_field_name("left"))
+            zero = operator.type == "=="
+        if cond is not None and cond.type == "assignment_expression":
+            cond = strip_expression(cond.child_by_field_name("right"))
+        return zero if cond is not None and cond.id == site.id else None
+
+    def _failed_by_sign(self, condition: Node | None) -> bool:
         cond = strip_expression(condition)
         site = self.r.site
         if self.r.out_param is None or site is None or cond is None:
@@ -315,7 +351,8 @@ class _Walker(ExpressionWalker):
             if st.status is Status.DEAD:
                 continue
             null_then, null_else = self._null_checked(condition, st)
-            null_then = null_then or self._failed_out_param_call(condition)
+            failed_then, failed_else = self._failed_out_param_call(condition)
+            null_then, null_else = null_then or failed_then, null_else or failed_else
             nothing = st._replace(status=Status.NONE, names=frozenset())
             impossible = self._stack_comparison(condition, st)
             if impossible != "then":

@@ -173,6 +173,12 @@ class Region:
     #: it). Off when a commit moved the release under that condition: then the path that
     #: skips it is exactly what the change introduced.
     trust_owner_flags: bool = True
+    #: out-parameter allocators that fill their out-parameter only when they return 0
+    #: (``if (config_get_string(key, &dest))``: the then-branch got nothing)
+    filled_on_zero: frozenset[str] = frozenset()
+    #: when a list, every ``return`` appends (its value, the state there): how the discovery
+    #: learns which return values come with a filled out-parameter
+    returns: list[tuple[Node | None, PathState]] | None = None
 
 
 def use(state: PathState, line: int) -> PathState:

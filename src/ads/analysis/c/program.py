@@ -302,6 +302,9 @@ class Program:
     #: ``CALLOC_ARRAY(x, n)``: ``(x) = xcalloc(...)``), name → parameter index: the block
     #: lands in the variable named at the call, not behind it
     assigning_macros: dict[str, int] = field(default_factory=dict)
+    #: out-parameter allocators that fill it only on the paths that return 0 (and return a
+    #: non-zero constant on every path that does not): git's and redis's getters
+    filled_on_zero: set[str] = field(default_factory=set)
     #: prototypes of functions: which parameters are ``const T *`` (read, never released)
     read_only: dict[str, list[bool]] = field(default_factory=dict)
     #: which files are the service's own code (other programs' loops drive nothing)
@@ -344,6 +347,7 @@ class Program:
             unions=self._union_locals(fn),
             static_slots=self._static_slots(fn),
             allocated=self._allocated_locals(fn),
+            filled_on_zero=frozenset(self.filled_on_zero),
             aggregate=aggregate,
         )
 
@@ -806,8 +810,11 @@ class Program:
             # handed, so the block lands in ``*out`` as surely as ``*out = malloc(n)``
             forwarded = [i for i, param in enumerate(fn.params) if param == out_param[1:]]
             if forwarded and _result_unchanged(call) and not self._passes_on(fn, call, out_param):
+                if callee_name(call) in self.filled_on_zero:
+                    self.filled_on_zero.add(fn.name)  # the same convention, passed on
                 return forwarded[0]
         region = self.region(fn, site=call, out_param=out_param)
+        region.returns = []
         outcome = follow(region, fn.body, initial_state())
         ends = [*outcome.ret.values(), *outcome.fall.values()]
         escaped = [st for st in ends if st.status is Status.ESCAPED]
@@ -829,7 +836,37 @@ class Program:
             any(param and t.startswith(f"stored into *{param} ") for param in fn.params)
             for t in targets
         )
-        return stored.pop() if len(stored) == 1 and only_there else None
+        if len(stored) != 1 or not only_there:
+            return None
+        index = stored.pop()
+        if self._fills_on_zero(fn, region.returns, fn.params[index]):
+            self.filled_on_zero.add(fn.name)
+        return index
+
+    def _fills_on_zero(
+        self, fn: Function, returns: list[tuple[Node | None, PathState]] | None, param: str
+    ) -> bool:
+        """Every return that comes with ``*param`` filled returns 0, and every other
+        ``return`` of ``fn`` a non-zero constant (not ``return error(...)``): the caller's
+        ``if (f(&p))`` branch got nothing. (The walk starts at the allocation, so the returns
+        before it are read from the body.)"""
+        filled = set()
+        for value, st in returns or []:
+            if st.status is Status.ESCAPED and st.event.startswith(f"stored into *{param} "):
+                if value is None or self.constants.evaluate(value) != 0:
+                    return False
+                filled.add(value.id)
+        if not filled or fn.body is None:
+            return False
+        others = [
+            node.named_children[0] if node.named_children else None
+            for node in walk(fn.body)
+            if node.type == "return_statement"
+        ]
+        others = [v for v in others if v is None or v.id not in filled]
+        return bool(others) and all(
+            v is not None and self.constants.evaluate(v) not in (None, 0) for v in others
+        )
 
     @staticmethod
     def _passes_on(fn: Function, call: Node, target: str) -> bool:

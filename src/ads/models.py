@@ -294,6 +294,9 @@ class Finding(_Model):
     #: the function itself releases the block on its other paths: it owns the memory, so the
     #: path that skips the release is a leak, not a hand-over the analysis failed to follow
     released_elsewhere: bool = False
+    #: reached per turn of the service's main loop (an infinite or flag-driven loop, or a
+    #: handler it dispatches), not only from a loop over data that ends with the data
+    main_loop: bool = False
     refuted: bool = False  # a change's suspect that the path analysis finds released or kept
 
 

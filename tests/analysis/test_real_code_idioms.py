@@ -892,3 +892,74 @@ def test_an_out_parameter_filled_only_when_the_call_returns_zero(tmp_path: Path)
     findings = diagnose_tiny(repo).findings
     assert [(f.function, f.line) for f in findings] == [("pushurl_length", 24)], findings
     assert findings[0].kind is FindingKind.LOOP_LEAK
+
+
+# Two error-path leaks of the same kind: one in a walk over data that a cursor drives (redis's
+# defrag scan: `do { ... scan(&cursor) ... } while (cursor)`), one in a request handler the
+# service's event loop (`while (!stop)`) dispatches. The walk leaks more and comes first in the
+# file; the handler runs per request, and is the better explanation of an OOM.
+MAIN_LOOP_VS_DATA_WALK = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+unsigned long scan_step(unsigned long cursor, char *scratch) {
+    scratch[0] = 0;
+    return cursor > 8 ? 0 : cursor + 1;
+}
+
+int defrag_later(unsigned long *cursor);
+
+int defrag_pass(void) {
+    unsigned long cursor = 0;
+    do {
+        if (defrag_later(&cursor) < 0)
+            return -1;
+    } while (cursor);
+    return 0;
+}
+
+int defrag_later(unsigned long *cursor) {
+    char *scratch = malloc(1 << 20);
+    *cursor = scan_step(*cursor, scratch);
+    if (*cursor == 7)
+        return -1;
+    free(scratch);
+    return 0;
+}
+
+int check(const char *s) { return s[0] == 'G' ? 0 : -1; }
+
+int get_command(const char *request) {
+    char *copy = malloc(64);
+    strncpy(copy, request, 63);
+    if (check(copy) < 0)
+        return -1;
+    free(copy);
+    return 0;
+}
+
+typedef int (*handler)(const char *);
+static handler table[] = {get_command};
+static volatile int stop;
+
+int main(void) {
+    defrag_pass();
+    while (!stop) {
+        table[0]("PUT /");
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_leak_the_event_loop_dispatches_outranks_one_in_a_walk_over_data(
+    tmp_path: Path,
+) -> None:
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
+        "server.c": MAIN_LOOP_VS_DATA_WALK}, hours=24 * 60)])  # fmt: skip
+    findings = diagnose_tiny(repo).findings
+    leaks = [f for f in findings if f.kind is FindingKind.LOOP_LEAK]
+    assert [f.function for f in leaks] == ["get_command", "defrag_later"], findings
+    assert leaks[0].main_loop and not leaks[1].main_loop
+    assert leaks[0].score == leaks[1].score and all(f.released_elsewhere for f in leaks)

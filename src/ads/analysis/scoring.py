@@ -245,14 +245,16 @@ def _order(finding: Finding) -> tuple[float, ...]:
     suggests; then score, how many independent kinds agree, whether the function releases
     the block on its other paths (it owns the memory: the path without the release is the
     classic error-path leak, where a block no path releases is more often handed over in a
-    way the analysis did not follow), the rate of growth, and how early in the file (a
-    deterministic last resort that is not a name)."""
+    way the analysis did not follow), whether the service's main loop reaches it (per
+    request or event, rather than only per element of a data walk), the rate of growth, and
+    how early in the file (a deterministic last resort that is not a name)."""
     rate = float(finding.bytes_per_iteration or 0) * (finding.iterations_per_second or 1.0)
     independent = len(INDEPENDENT.intersection(finding.support))
     changed = Support.CHANGE in finding.support and _removed_the_release(finding)
     first = changed and not finding.refuted and finding.in_scope
     owned = 0 if finding.released_elsewhere else 1
-    return (0 if first else 1, -finding.score, -independent, owned, -rate, finding.line)
+    main_loop = 0 if finding.main_loop else 1
+    return (0 if first else 1, -finding.score, -independent, owned, main_loop, -rate, finding.line)
 
 
 def rank_findings(

@@ -443,4 +443,5 @@ def _finding(
         score=round(score, 3),
         support=[] if kind is FindingKind.UNCERTAIN else [Support.PATH],
         in_scope=program.scope.contains(fn.file),
+        main_loop=loop is not None and loop.shape in ("infinite", "flag"),
     )

@@ -912,7 +912,9 @@ class Program:
             if (value is not None and value != 0) or (bare is not None and bare.type == "true"):
                 shape = "infinite"
             elif bare is not None and bare.type in ("identifier", "field_expression"):
-                shape = "flag"
+                # while (!server.stop) is a flag someone else sets; do { cursor =
+                # scan(cursor, ...); } while (cursor) walks data until it runs out
+                shape = "input" if _assigned_in(loop, text_of(bare)) else "flag"
             elif condition is not None and any(
                 n.type == "call_expression" for n in walk(condition)
             ):
@@ -1062,6 +1064,24 @@ def _parameter_type(fn: Node, index: int) -> str:
 def _in_condition(loop: Node, node: Node) -> bool:
     body = loop.child_by_field_name("body")
     return body is None or not (body.start_byte <= node.start_byte < body.end_byte)
+
+
+def _assigned_in(loop: Node, name: str) -> bool:
+    """Whether the loop's body assigns ``name`` (the loop's own condition variable), or
+    hands its address to a call that may (``scan(de, &cursor)``)."""
+    body = loop.child_by_field_name("body")
+    if body is None:
+        return False
+    for node in walk(body):
+        if node.type == "assignment_expression":
+            target = node.child_by_field_name("left")
+        elif node.type == "pointer_expression" and node.children[0].type == "&":
+            target = node.child_by_field_name("argument")
+        else:
+            continue
+        if text_of(target) == name:
+            return True
+    return False
 
 
 def _result_unchanged(call: Node) -> bool:

@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis.python.program import Program, parse_program
+from ..analysis.languages import front_end_for
 from ..json_input import JsonInputError, parse_json
 from ..models import Finding, MemorySample
 from ..sources.monitors.local_runtime import RunObserver
@@ -188,7 +188,7 @@ class TracemallocSnapshots(RunObserver):
         self._pid: int | None = None
         self._growing: tuple[TracedSite, int, int] | None = None
         self._resolved = False
-        self._functions: dict[str, Program | None] = {}
+        self._functions: dict[tuple[str, int], str] = {}
 
     @property
     def available(self) -> bool:
@@ -263,17 +263,20 @@ class TracemallocSnapshots(RunObserver):
         return by_pid
 
     def _function_at(self, relative: str, line: int) -> str:
-        if relative not in self._functions:
+        """The traced frame's function, as the file's language front end names it (the
+        module's own code when it is in none, or the file cannot be read)."""
+        key = (relative, line)
+        if key not in self._functions:
             path = self.tree / relative
-            program = None
-            with contextlib.suppress(OSError, ValueError):
+            front_end = front_end_for(relative)
+            name = None
+            with contextlib.suppress(OSError, ValueError, SyntaxError):
                 inside = path.resolve().is_relative_to(self.tree.resolve())
-                if inside and not path.is_symlink() and path.stat().st_size <= 4 << 20:
-                    program = parse_program([(relative, path.read_bytes())])
-            self._functions[relative] = program
-        program = self._functions[relative]
-        fn = program.function_at(relative, line) if program is not None else None
-        return fn.qualname if fn is not None else "<module>"
+                readable = inside and not path.is_symlink() and path.stat().st_size <= 4 << 20
+                if front_end is not None and readable:
+                    name = front_end.function_at(relative, path.read_bytes(), line)
+            self._functions[key] = name or "<module>"
+        return self._functions[key]
 
     def _site(self, frames: object) -> TracedSite | None:
         if not isinstance(frames, list):

@@ -106,6 +106,11 @@ class FrontEnd(Protocol):
 
     def propose_fix(self, path: str, source: str, finding: Finding) -> FixProposal: ...
 
+    def function_at(self, path: str, source: bytes, line: int) -> str | None:
+        """The innermost function of ``source`` holding ``line``, by the name findings use
+        (how a run-time probe names the function of a frame it traced); None outside any."""
+        ...
+
 
 class Held(Protocol):
     """Memory a service allocates once at start-up and keeps (a lower bound, in bytes)."""

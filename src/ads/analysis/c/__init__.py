@@ -19,6 +19,7 @@ from .fixes import FixProposal, propose_fix
 from .held import HeldMemory, constant_edits, held_by_program, held_in_sources
 from .leaks import LeakReport, analyze_c_sources
 from .suspects import change_suspects
+from .syntax import enclosing_function, parse_c
 from .vocabulary import KNOWN, Vocabulary
 
 __all__ = ["FRONT_END", "CFrontEnd"]
@@ -48,6 +49,9 @@ class CFrontEnd:
 
     def propose_fix(self, path: str, source: str, finding: Finding) -> FixProposal:
         return propose_fix(path, source, finding)
+
+    def function_at(self, path: str, source: bytes, line: int) -> str | None:
+        return enclosing_function(parse_c(source).root_node, line)
 
     # -- the working set (``languages.WorkingSet``): what the service holds from start-up --
 

@@ -21,6 +21,7 @@ __all__ = [
     "callee_name",
     "declarators",
     "declared_name",
+    "enclosing_function",
     "error_lines",
     "find_all",
     "function_name",
@@ -127,6 +128,16 @@ def function_name(fn: Node) -> str | None:
         return None
     name = declarator.child_by_field_name("declarator")
     return text_of(name) if name is not None and name.type == "identifier" else None
+
+
+def enclosing_function(root: Node, line: int) -> str | None:
+    """The name of the function definition whose lines hold ``line`` (1-based), if any."""
+    for node in root.named_children:
+        if node.type != "function_definition":
+            continue
+        if node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
+            return function_name(node)
+    return None
 
 
 def function_parameters(fn: Node) -> list[str]:

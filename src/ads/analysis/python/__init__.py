@@ -88,5 +88,9 @@ class PythonFrontEnd:
     def propose_fix(self, path: str, source: str, finding: Finding) -> FixProposal:
         return propose_fix(path, source, finding)
 
+    def function_at(self, path: str, source: bytes, line: int) -> str | None:
+        fn = parse_program([(path, source)]).function_at(path, line)
+        return fn.qualname if fn is not None else None
+
 
 FRONT_END: FrontEnd = PythonFrontEnd()

@@ -137,19 +137,33 @@ def test_code_that_does_not_parse_gives_partial_results_and_names_the_file() -> 
     }
 
 
-def test_binary_and_non_utf8_files_are_skipped_with_a_reason() -> None:
+def test_binary_files_are_skipped_with_a_reason_and_latin1_ones_are_read() -> None:
+    """Old code bases keep Latin-1 in comments (curl's cookie.c): their code is analysed, with
+    every line where it was; only binary content is skipped."""
+    latin1 = (
+        "#include <stdlib.h>\n"
+        "/* Bj\xf6rn's caf\xe9 */\n"
+        "int main(void) {\n"
+        "    for (;;) {\n"
+        "        char *p = malloc(64);\n"
+        "        if (!p) return 1;\n"
+        "    }\n"
+        "}\n"
+    ).encode("latin-1")
     report = analyze_c_sources(
         [
             ("blob.c", b"\x7fELF\x00\x00\x01garbage"),
-            ("latin1.c", "/* caf\xe9 */ int main(void) { return 0; }\n".encode("latin-1")),
+            ("latin1.c", latin1),
             ("worker.c", DEMO_WORKER.read_bytes()),
         ]
     )
-    assert len(report.skipped) == 2
+    assert len(report.skipped) == 1
     assert report.skipped[0].startswith("blob.c: skipped, binary")
-    assert report.skipped[1].startswith("latin1.c: skipped, not UTF-8")
-    assert report.findings[0].function == "controller"
-    assert report.files_analyzed == 1
+    assert report.files_analyzed == 2
+    assert report.parse_problems == []
+    leaks = {(f.file, f.function, f.line) for f in report.findings}
+    assert ("latin1.c", "main", 5) in leaks
+    assert any(f.function == "controller" for f in report.findings)
 
 
 def test_huge_generated_file_is_skipped_with_a_note() -> None:

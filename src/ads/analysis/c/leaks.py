@@ -12,6 +12,7 @@ It is pure: no files are opened, no programs run. What could not be read is repo
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -70,6 +71,25 @@ class LeakReport:
     driven: dict[str, LoopInfo] = field(default_factory=dict)
 
 
+def as_utf8(data: bytes) -> bytes:
+    """``data`` with each byte that is not UTF-8 replaced by ``?``, one byte for one: old code
+    bases keep Latin-1 in comments and strings (curl's ``cookie.c``), and the analysis reads
+    their code, not those bytes; every line and column stays where it was."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="ads-one-byte").encode("utf-8")
+    return data
+
+
+def _one_byte(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return "?" * (error.end - error.start), error.end
+
+
+codecs.register_error("ads-one-byte", _one_byte)
+
+
 def _admit(path: str, data: bytes, max_file_bytes: int) -> str | None:
     """Why a file is skipped, or None when it is analysable C text."""
     if len(data) > max_file_bytes:
@@ -79,10 +99,6 @@ def _admit(path: str, data: bytes, max_file_bytes: int) -> str | None:
         )
     if b"\0" in data:
         return f"{path}: skipped, binary content (NUL bytes)"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return f"{path}: skipped, not UTF-8 (byte {error.start})"
     head = data[:2048].lower()
     if len(data) > 256 * 1024 and (b"do not edit" in head or b"automatically generated" in head):
         return f"{path}: skipped, generated code ({len(data)} bytes, marked as generated)"
@@ -109,6 +125,7 @@ def analyze_c_sources(
         if reason is not None:
             report.skipped.append(reason)
             continue
+        data = as_utf8(data)
         tree = parse_c(data)
         trees.append(tree)
         report.files_analyzed += 1

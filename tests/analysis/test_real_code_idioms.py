@@ -104,9 +104,20 @@ def test_offset_wrapper_release_deleted_by_the_latest_commit_is_top_1_with_its_c
     assert "removed hstr_release(request) in serve_forever() (server.c)" in introducing.notes
 
 
-def _service(tmp_path: Path, files: dict[str, str], latest: dict[str, str] | None = None) -> Path:
-    """The files imported three days before the incident, then ``latest`` 3 h before it."""
-    steps = [Step("import the service", files, hours=72)]
+LONG_AGO = 24 * 60  # hours: an import outside the history window
+
+
+def _service(
+    tmp_path: Path,
+    files: dict[str, str],
+    latest: dict[str, str] | None = None,
+    *,
+    imported_hours_ago: float = 72,
+) -> Path:
+    """The files imported three days before the incident (or ``imported_hours_ago``; 60 days
+    puts the import outside the window, so no commit speaks for any finding), then ``latest``
+    3 h before it."""
+    steps = [Step("import the service", files, hours=imported_hours_ago)]
     if latest:
         steps.append(Step("latest change", latest, hours=3))
     repo, _ = tiny_history(tmp_path / "svc", steps)
@@ -685,9 +696,7 @@ int main(void) {
 def test_a_leak_on_the_error_path_of_the_owner_outranks_a_block_no_path_releases(
     tmp_path: Path,
 ) -> None:
-    # imported long before the incident: no commit in the window speaks for either
-    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {"server.c": OWNER_VS_HAND_OVER},
-                                                   hours=24 * 60)])  # fmt: skip
+    repo = _service(tmp_path, {"server.c": OWNER_VS_HAND_OVER}, imported_hours_ago=LONG_AGO)
     findings = diagnose_tiny(repo).findings
     loop_leaks = [f for f in findings if f.kind is FindingKind.LOOP_LEAK]
     assert [f.function for f in loop_leaks[:2]] == ["handle_request", "note_request"], findings
@@ -741,8 +750,8 @@ int main(void) {
 def test_a_block_lost_only_when_another_allocation_failed_is_not_the_oom_cause(
     tmp_path: Path,
 ) -> None:
-    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
-        "rax.c": LEAK_ONLY_WHEN_ANOTHER_ALLOCATION_FAILS}, hours=24 * 60)])  # fmt: skip
+    files = {"rax.c": LEAK_ONLY_WHEN_ANOTHER_ALLOCATION_FAILS}
+    repo = _service(tmp_path, files, imported_hours_ago=LONG_AGO)
     findings = diagnose_tiny(repo).findings
     assert (findings[0].function, findings[0].line) == ("handle", 23), findings
     failure_only = [f for f in findings if f.function == "insert"]
@@ -793,8 +802,7 @@ int main(void) {
 
 
 def test_an_out_parameter_handed_on_to_the_allocator_that_fills_it(tmp_path: Path) -> None:
-    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
-        "submodule.c": FORWARDED_OUT_PARAM}, hours=24 * 60)])  # fmt: skip
+    repo = _service(tmp_path, {"submodule.c": FORWARDED_OUT_PARAM}, imported_hours_ago=LONG_AGO)
     top = diagnose_tiny(repo).findings[0]
     assert (top.function, top.line) == ("update_one", 24), top
     assert top.kind is FindingKind.LOOP_LEAK
@@ -837,8 +845,7 @@ int main(void) {
 
 
 def test_a_macro_that_assigns_an_allocation_to_its_argument_allocates(tmp_path: Path) -> None:
-    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
-        "read-cache.c": ASSIGNING_MACRO}, hours=24 * 60)])  # fmt: skip
+    repo = _service(tmp_path, {"read-cache.c": ASSIGNING_MACRO}, imported_hours_ago=LONG_AGO)
     findings = diagnose_tiny(repo).findings
     assert [(f.function, f.line) for f in findings] == [("write_index", 18)], findings
     assert findings[0].kind is FindingKind.LOOP_LEAK
@@ -887,8 +894,7 @@ int main(void) {
 
 
 def test_an_out_parameter_filled_only_when_the_call_returns_zero(tmp_path: Path) -> None:
-    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
-        "config.c": FILLED_ON_ZERO}, hours=24 * 60)])  # fmt: skip
+    repo = _service(tmp_path, {"config.c": FILLED_ON_ZERO}, imported_hours_ago=LONG_AGO)
     findings = diagnose_tiny(repo).findings
     assert [(f.function, f.line) for f in findings] == [("pushurl_length", 24)], findings
     assert findings[0].kind is FindingKind.LOOP_LEAK
@@ -956,8 +962,7 @@ int main(void) {
 def test_a_leak_the_event_loop_dispatches_outranks_one_in_a_walk_over_data(
     tmp_path: Path,
 ) -> None:
-    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {
-        "server.c": MAIN_LOOP_VS_DATA_WALK}, hours=24 * 60)])  # fmt: skip
+    repo = _service(tmp_path, {"server.c": MAIN_LOOP_VS_DATA_WALK}, imported_hours_ago=LONG_AGO)
     findings = diagnose_tiny(repo).findings
     leaks = [f for f in findings if f.kind is FindingKind.LOOP_LEAK]
     assert [f.function for f in leaks] == ["get_command", "defrag_later"], findings

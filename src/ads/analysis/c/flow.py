@@ -255,7 +255,6 @@ class _Walker(ExpressionWalker):
         cond = strip_expression(condition)
         if cond is None:
             return False, False
-        negated = False
         operator = (
             cond.child_by_field_name("operator") if cond.type == "binary_expression" else None
         )
@@ -271,24 +270,10 @@ class _Walker(ExpressionWalker):
             ):
                 return self._null_checked(right, st)[0], False
             return False, False
-        if cond.type == "unary_expression" and cond.children[0].type == "!":
-            cond, negated = strip_expression(cond.child_by_field_name("argument")), True
-        elif cond.type == "binary_expression":
-            operator = cond.child_by_field_name("operator")
-            left = strip_expression(cond.child_by_field_name("left"))
-            right = strip_expression(cond.child_by_field_name("right"))
-            if operator is None or operator.type not in ("==", "!=") or right is None:
-                return False, False
-            if right.type not in ("null", "number_literal") and (right.text or b"") != b"NULL":
-                return False, False
-            cond, negated = left, operator.type == "=="
-        if cond is not None and cond.type == "assignment_expression":
-            cond = strip_expression(cond.child_by_field_name("left"))
-        if cond is None or cond.type != "identifier" or cond.text is None:
+        test = _pointer_test(cond)
+        if test is None or test[0] not in st.names:
             return False, False
-        if cond.text.decode() not in st.names:
-            return False, False
-        return (True, False) if negated else (False, True)
+        return (True, False) if test[1] else (False, True)
 
     def _allocation_failed(self, condition: Node | None) -> bool:
         """Whether the then-branch runs only when an allocation of the function gave NULL:
@@ -297,30 +282,15 @@ class _Walker(ExpressionWalker):
         cond = strip_expression(condition)
         if cond is None or not self.r.allocated:
             return False
-        if cond.type == "binary_expression":
-            operator = cond.child_by_field_name("operator")
-            kind = operator.type if operator is not None else ""
-            left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
-            if kind == "||":
-                return self._allocation_failed(left) and self._allocation_failed(right)
-            if kind == "&&":
-                return self._allocation_failed(left) or self._allocation_failed(right)
-            if kind != "==":
-                return False
-            tested, null = strip_expression(left), strip_expression(right)
-            if null is None or not (null.type == "null" or text_of(null) in ("NULL", "0")):
-                return False
-        elif cond.type == "unary_expression" and cond.children[0].type == "!":
-            tested = strip_expression(cond.child_by_field_name("argument"))
-        else:
-            return False
-        if tested is not None and tested.type == "assignment_expression":
-            tested = strip_expression(tested.child_by_field_name("left"))
-        return (
-            tested is not None
-            and tested.type == "identifier"
-            and text_of(tested) in (self.r.allocated)
+        operator = (
+            cond.child_by_field_name("operator") if cond.type == "binary_expression" else None
         )
+        if operator is not None and operator.type in ("||", "&&"):
+            left = self._allocation_failed(cond.child_by_field_name("left"))
+            right = self._allocation_failed(cond.child_by_field_name("right"))
+            return (left and right) if operator.type == "||" else (left or right)
+        test = _pointer_test(cond)
+        return test is not None and test[1] and test[0] in self.r.allocated
 
     def _stack_comparison(self, condition: Node | None, st: PathState) -> str | None:
         """Which branch of ``p == arr`` / ``p != arr`` cannot run while ``p`` holds the heap
@@ -467,6 +437,28 @@ def _left_loop(state: PathState) -> PathState:
     if state.event.startswith(("break at", "continue at")):
         return state._replace(event="")
     return state
+
+
+def _pointer_test(cond: Node | None) -> tuple[str, bool] | None:
+    """(the pointer variable, whether the condition holds when it is NULL) for ``p``,
+    ``!p``, ``p == NULL`` / ``p != NULL`` (or a number) and ``(p = f()) == NULL``; None for
+    any other condition."""
+    when_null = False
+    if cond is not None and cond.type == "unary_expression" and cond.children[0].type == "!":
+        cond, when_null = strip_expression(cond.child_by_field_name("argument")), True
+    elif cond is not None and cond.type == "binary_expression":
+        operator = cond.child_by_field_name("operator")
+        right = strip_expression(cond.child_by_field_name("right"))
+        if operator is None or operator.type not in ("==", "!=") or right is None:
+            return None
+        if right.type not in ("null", "number_literal") and (right.text or b"") != b"NULL":
+            return None
+        cond, when_null = strip_expression(cond.child_by_field_name("left")), operator.type == "=="
+    if cond is not None and cond.type == "assignment_expression":
+        cond = strip_expression(cond.child_by_field_name("left"))
+    if cond is None or cond.type != "identifier" or cond.text is None:
+        return None
+    return cond.text.decode(), when_null
 
 
 def _constant_true(condition: Node | None) -> bool:

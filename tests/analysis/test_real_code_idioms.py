@@ -968,3 +968,145 @@ def test_a_leak_the_event_loop_dispatches_outranks_one_in_a_walk_over_data(
     assert [f.function for f in leaks] == ["get_command", "defrag_later"], findings
     assert leaks[0].main_loop and not leaks[1].main_loop
     assert leaks[0].score == leaks[1].score and all(f.released_elsewhere for f in leaks)
+
+
+# decNumber's decNumberFromString() (vendored in jq): `do { … break; … } while (0)` runs its body
+# once and every `break` lands on the shared clean-up after it. There is no second iteration in
+# which the block could be overwritten; `lossy` frees nothing, and stays the loop leak.
+DO_WHILE_ZERO = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int digits(const char *s, int n) {
+    int status = 0;
+    int *scratch = NULL;
+    do {
+        if (n > 8) {
+            scratch = malloc(n * sizeof *scratch);
+            if (scratch == NULL) {
+                status = 1;
+                break;
+            }
+        }
+        if (s[0] == '-')
+            break;
+        status = (int)strlen(s);
+    } while (0);
+    if (scratch != NULL)
+        free(scratch);
+    return status;
+}
+
+int lossy(const char *s, int n) {
+    int *scratch = NULL;
+    do {
+        scratch = malloc(n * sizeof *scratch);
+        if (scratch == NULL)
+            break;
+        scratch[0] = s[0];
+    } while (0);
+    return scratch != NULL;
+}
+
+int main(void) {
+    for (;;) {
+        digits("12345678901", 11);
+        lossy("1", 16);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_do_while_zero_runs_once_and_its_breaks_reach_the_shared_release(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"number.c": DO_WHILE_ZERO}, imported_hours_ago=LONG_AGO)
+    findings = diagnose_tiny(repo).findings
+    assert [f.function for f in findings if f.function == "digits"] == [], findings
+    assert (findings[0].function, findings[0].line) == ("lossy", 28), findings
+    assert findings[0].kind is FindingKind.LOOP_LEAK
+
+
+# jq's jvp_array_new(): the block goes straight from the allocator into a returned struct as
+# the address of its member (`jv r = {…, {&jvp_array_alloc(n)->refcnt}}; return r;`).
+INLINE_MEMBER_ESCAPE = """\
+#include <stddef.h>
+#include <stdlib.h>
+
+typedef struct { int count; } refcnt;
+typedef struct { refcnt rc; int length; } array;
+typedef struct { int kind; union { refcnt *ptr; double number; } u; } value;
+
+static array *array_alloc(unsigned n) {
+    array *a = malloc(sizeof(array) + n);
+    a->rc.count = 1;
+    a->length = 0;
+    return a;
+}
+
+static value array_new(unsigned n) {
+    value r = {1, {&array_alloc(n)->rc}};
+    return r;
+}
+
+static void value_free(value v) {
+    if (--v.u.ptr->count == 0)
+        free((char *)v.u.ptr - offsetof(array, rc));
+}
+
+int main(void) {
+    for (;;) {
+        value v = array_new(16);
+        value_free(v);
+    }
+}
+"""
+
+
+def test_a_block_returned_as_the_address_of_its_member_straight_from_the_allocator(
+    tmp_path: Path,
+) -> None:
+    repo = _service(tmp_path, {"array.c": INLINE_MEMBER_ESCAPE}, imported_hours_ago=LONG_AGO)
+    findings = diagnose_tiny(repo).findings
+    assert [f for f in findings if f.function == "array_new"] == [], findings
+
+
+# curl's base64_encode(): `if(NULL == output) return …;` tests the block the other way round;
+# on that path there is nothing to release.
+YODA_NULL_CHECK = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int encode(const char *in, size_t n, char **outptr) {
+    char *output;
+    char *encoded;
+    *outptr = NULL;
+    encoded = output = malloc(n * 4 / 3 + 4);
+    if (NULL == output)
+        return 1;
+    while (n > 0) {
+        *output = in[0];
+        output += 4;
+        n--;
+    }
+    *output = '\\0';
+    *outptr = encoded;
+    return 0;
+}
+
+int main(void) {
+    for (;;) {
+        char *text;
+        if (encode("abc", 3, &text) == 0)
+            free(text);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_null_check_written_constant_first_guards_the_early_return(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"base64.c": YODA_NULL_CHECK}, imported_hours_ago=LONG_AGO)
+    findings = diagnose_tiny(repo).findings
+    assert [f for f in findings if f.function == "encode"] == [], findings

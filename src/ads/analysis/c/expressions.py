@@ -107,10 +107,11 @@ class ExpressionWalker:
             inner = strip_expression(node.child_by_field_name("argument"))
             if inner is not None and inner.type in ("field_expression", "subscript_expression"):
                 # &p->member, &p[i]: an interior pointer of the block, which the holder can
-                # turn back into the block (container_of), so it carries the block.
+                # turn back into the block (container_of), so it carries the block; so does
+                # &alloc(n)->member straight from the site (jq's jvp_array_new).
                 base = inner.child_by_field_name("argument")
                 st, carried = self.expr(base, st)
-                return st, carried and self._followed_base(base, st)
+                return st, carried and (self._followed_base(base, st) or self._is_site(base))
         if kind == "comma_expression":
             st, _ = self.expr(node.child_by_field_name("left"), st)
             return self.expr(node.child_by_field_name("right"), st)
@@ -183,6 +184,10 @@ class ExpressionWalker:
             and bare.type == "identifier"
             and (bare.text or b"").decode() in st.names
         )
+
+    def _is_site(self, node: Node | None) -> bool:
+        bare = strip_expression(node)
+        return bare is not None and self.r.site is not None and bare.id == self.r.site.id
 
     def _allocate(self, node: Node, st: PathState) -> tuple[PathState, bool]:
         arguments = node.child_by_field_name("arguments")

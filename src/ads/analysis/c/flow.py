@@ -441,24 +441,31 @@ def _left_loop(state: PathState) -> PathState:
 
 def _pointer_test(cond: Node | None) -> tuple[str, bool] | None:
     """(the pointer variable, whether the condition holds when it is NULL) for ``p``,
-    ``!p``, ``p == NULL`` / ``p != NULL`` (or a number) and ``(p = f()) == NULL``; None for
-    any other condition."""
+    ``!p``, ``p == NULL`` / ``p != NULL`` (or a number), the same written ``NULL == p`` (curl's
+    house style) and ``(p = f()) == NULL``; None for any other condition."""
     when_null = False
     if cond is not None and cond.type == "unary_expression" and cond.children[0].type == "!":
         cond, when_null = strip_expression(cond.child_by_field_name("argument")), True
     elif cond is not None and cond.type == "binary_expression":
         operator = cond.child_by_field_name("operator")
+        left = strip_expression(cond.child_by_field_name("left"))
         right = strip_expression(cond.child_by_field_name("right"))
-        if operator is None or operator.type not in ("==", "!=") or right is None:
+        if operator is None or operator.type not in ("==", "!=") or left is None or right is None:
             return None
-        if right.type not in ("null", "number_literal") and (right.text or b"") != b"NULL":
+        if _null_constant(left) and not _null_constant(right):
+            left, right = right, left
+        if not _null_constant(right):
             return None
-        cond, when_null = strip_expression(cond.child_by_field_name("left")), operator.type == "=="
+        cond, when_null = left, operator.type == "=="
     if cond is not None and cond.type == "assignment_expression":
         cond = strip_expression(cond.child_by_field_name("left"))
     if cond is None or cond.type != "identifier" or cond.text is None:
         return None
     return cond.text.decode(), when_null
+
+
+def _null_constant(node: Node) -> bool:
+    return node.type in ("null", "number_literal") or (node.text or b"") == b"NULL"
 
 
 def _constant_true(condition: Node | None) -> bool:

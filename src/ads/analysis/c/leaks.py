@@ -337,11 +337,16 @@ def _carried_out(loop: LoopInfo, body: Node, iteration_ends: list[PathState]) ->
 
 
 def _not_really_a_loop(program: Program, loop: LoopInfo, outcome: Outcome) -> bool:
-    """A loop whose body runs once: a constant trip count of one, or every path that holds the
+    """A loop whose body runs once: a constant trip count of one, ``do { … } while (0)`` (the
+    idiom that lets ``break`` skip to the shared clean-up), or every path that holds the
     pointer leaves by ``break``."""
     if loop.node.type == "for_statement":
         trips = _constant_trips(program, loop.node)
         if trips == 1:
+            return True
+    if loop.node.type == "do_statement":
+        condition = strip_expression(loop.node.child_by_field_name("condition"))
+        if program.constants.evaluate(condition) == 0:
             return True
     held = [*outcome.fall.values(), *outcome.cont.values()]
     leaving = [st for st in outcome.brk.values() if st.status is not Status.NONE]

@@ -1110,3 +1110,39 @@ def test_a_null_check_written_constant_first_guards_the_early_return(tmp_path: P
     repo = _service(tmp_path, {"base64.c": YODA_NULL_CHECK}, imported_hours_ago=LONG_AGO)
     findings = diagnose_tiny(repo).findings
     assert [f for f in findings if f.function == "encode"] == [], findings
+
+
+# jq kept the decNumber library in src/decNumber/ with its ICU-license.html: another project's
+# code, whose one-off leaks must not rank above the service's own, and whose loops drive nothing.
+def test_a_directory_with_its_own_licence_file_is_vendored_code(tmp_path: Path) -> None:
+    vendored = (
+        "#include <stdlib.h>\n"
+        "int big_parse(const char *s) {\n"
+        "    char *digits = malloc(64);\n"
+        "    if (s[0] == '-')\n"
+        "        return -1;\n"
+        "    free(digits);\n"
+        "    return 0;\n"
+        "}\n"
+        'void big_selftest(void) { for (;;) { big_parse("-1"); } }\n'
+    )
+    own = (
+        "#include <stdlib.h>\n#include <string.h>\n"
+        "int big_parse(const char *s);\n"
+        "int parse_line(const char *s) {\n"
+        "    char *copy = strdup(s);\n"
+        "    if (copy[0] == '#')\n"
+        "        return 0;\n"
+        "    free(copy);\n"
+        "    return big_parse(s);\n"
+        "}\n"
+        'int main(void) { return parse_line("1"); }\n'
+    )
+    files = {"src/main.c": own, "src/bignum/big.c": vendored,
+             "src/bignum/ICU-license.html": "<p>Copyright (c) IBM</p>\n"}  # fmt: skip
+    repo = _service(tmp_path, files, imported_hours_ago=LONG_AGO)
+    diagnosis = diagnose_tiny(repo)
+    found = [(f.file, f.function, f.in_scope) for f in diagnosis.findings]
+    assert found == [("src/main.c", "parse_line", True), ("src/bignum/big.c", "big_parse", False)]
+    assert all(f.kind is FindingKind.ONE_OFF_LEAK for f in diagnosis.findings)
+    assert any("vendored" in n and "src/bignum" in n for n in diagnosis.notes), diagnosis.notes

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..analysis.scope import is_licence_file
 from ..errors import RepositoryError
 from ..models import Commit, FileChange
 from .git_formats import (
@@ -292,6 +293,17 @@ class GitRepository:
         files = {path: blobs[blob] for path, blob in wanted.items() if blob in blobs}
         too_large = sorted(path for path, blob in wanted.items() if blob not in blobs)
         return files, too_large
+
+    def licensed_directories(self, rev: str) -> list[str]:
+        """The directories below this one that hold a licence file at ``rev`` (``LICENSE``,
+        ``COPYING``, ``ICU-license.html``…): where another project's code was copied in."""
+        out = self._git("ls-tree", "-r", "-z", "--name-only", rev)
+        found = set()
+        for raw in out.split(b"\0"):
+            directory, _, name = decode(raw).rpartition("/")
+            if directory and is_licence_file(name):
+                found.add(directory)
+        return sorted(found)
 
     def show(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` (relative to ``path``) at ``rev``, or ``None`` if it is absent."""

@@ -218,7 +218,15 @@ def analyse(
         )
     built, scope_note = repo.built_files()
     notes.append(scope_note)
-    scope = BuildScope.from_build(built, service.sources)
+    scope = BuildScope.from_build(
+        built,
+        service.sources,
+        licensed=repo.licensed_directories(revision),
+        analysed=[path for path, _ in sources],
+    )
+    if scope.vendored and built is None:
+        shown = ", ".join(scope.vendored[:5]) + (" ..." if len(scope.vendored) > 5 else "")
+        notes.append(f"scope: left out as vendored code (own licence file): {shown}")
     with ThreadPoolExecutor(max_workers=1) as history:
         # git reads the window's history on the other core while the code is analysed
         since, until = _window(incident, service)

@@ -1146,3 +1146,70 @@ def test_a_directory_with_its_own_licence_file_is_vendored_code(tmp_path: Path) 
     assert found == [("src/main.c", "parse_line", True), ("src/bignum/big.c", "big_parse", False)]
     assert all(f.kind is FindingKind.ONE_OFF_LEAK for f in diagnosis.findings)
     assert any("vendored" in n and "src/bignum" in n for n in diagnosis.notes), diagnosis.notes
+
+
+# redis's src/ builds redis-server (server.c) and, beside it, redis-cli.c and redis-benchmark.c,
+# each with its own main(); dict.c's main() under #ifdef REDIS_TEST is a self-test.
+KV_SERVER = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int reply(const char *text);
+
+void handle(const char *request) {
+    char *copy = strdup(request);
+    if (copy[0] == '?')
+        return;
+    reply(copy);
+    free(copy);
+}
+
+int main(void) {
+    for (;;) {
+        handle("GET k");
+        usleep(1000);
+    }
+}
+"""
+KV_CLIENT = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int send_line(const char *line);
+
+int main(void) {
+    for (;;) {
+        char *line = malloc(512);
+        send_line(line);
+        usleep(1000);
+    }
+}
+"""
+KV_SELF_TEST = """\
+#include <stdlib.h>
+
+int table_add(int key) { return key; }
+
+#ifdef KV_TEST
+int main(void) {
+    for (;;) {
+        table_add(1);
+    }
+}
+#endif
+"""
+
+
+def test_another_program_in_the_repository_is_not_the_service(tmp_path: Path) -> None:
+    files = {"src/server.c": KV_SERVER, "src/kv-cli.c": KV_CLIENT, "src/table.c": KV_SELF_TEST}
+    repo = _service(tmp_path, files, imported_hours_ago=LONG_AGO)
+    diagnosis = diagnose_tiny(repo, name="kv-server")
+    assert (diagnosis.findings[0].function, diagnosis.findings[0].in_scope) == ("handle", True)
+    client = [f for f in diagnosis.findings if f.file == "src/kv-cli.c"]
+    assert [f.in_scope for f in client] == [False], diagnosis.findings
+    assert any(
+        "other programs" in n and "src/kv-cli.c" in n and "table.c" not in n
+        for n in diagnosis.notes
+    ), diagnosis.notes

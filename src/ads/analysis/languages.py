@@ -71,6 +71,8 @@ class Analysis(Protocol):
     skipped: list[str]
     allocator_wrappers: list[str]
     damaged: set[tuple[str, str]]
+    #: what the analysis decided about the service's scope (other programs it left out)
+    scope_notes: list[str]
 
 
 class FixProposal(Protocol):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 __all__ = ["OUTSIDE_DIRECTORIES", "BuildScope", "is_licence_file"]
@@ -48,6 +48,10 @@ class BuildScope:
     explicit: tuple[str, ...] = field(default_factory=tuple)
     #: directories holding another project's code (their own licence file), when not built
     vendored: tuple[str, ...] = field(default_factory=tuple)
+    #: the service's name, which tells its ``main`` from other programs' (``server.c``)
+    service: str = ""
+    #: files of other programs the repository builds (their own ``main``), when not built
+    other_programs: frozenset[str] = frozenset()
 
     @classmethod
     def from_build(
@@ -57,6 +61,7 @@ class BuildScope:
         *,
         licensed: Collection[str] = (),
         analysed: Collection[str] = (),
+        service: str = "",
     ) -> BuildScope:
         """``licensed``: the directories below the top that hold a licence file. Each is
         vendored code unless it holds more than half of the ``analysed`` files (then it is the
@@ -70,14 +75,18 @@ class BuildScope:
                 and 2 * sum(1 for p in analysed if p.startswith(d + "/")) <= len(analysed)
             )
         )
-        return cls(frozenset(built) if built else None, explicit, vendored)
+        return cls(frozenset(built) if built else None, explicit, vendored, service)
+
+    def without_programs(self, files: Collection[str]) -> BuildScope:
+        """This scope less the files of other programs (found by the front end)."""
+        return replace(self, other_programs=self.other_programs | frozenset(files))
 
     def contains(self, path: str) -> bool:
         if any(path == s or path.startswith(s + "/") for s in self.explicit):
             return True
         if self.built is not None and path.endswith(".c"):
             return path in self.built
-        if any(path.startswith(d + "/") for d in self.vendored):
+        if path in self.other_programs or any(path.startswith(d + "/") for d in self.vendored):
             return False
         parts = PurePosixPath(path).parts
         name = parts[-1] if parts else path

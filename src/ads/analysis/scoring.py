@@ -173,7 +173,9 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
             reasons.append("the introducing commit added the whole file: not a change of it")
     if not finding.in_scope:
         score -= OUT_OF_SCOPE_PENALTY
-        reasons.append("outside what the service builds (tests, examples or vendored code)")
+        reasons.append(
+            "outside what the service builds (tests, examples, vendored code or another program)"
+        )
     independent = INDEPENDENT.intersection(support)
     proved_growth = finding.kind in GROWS and Support.PATH in support
     if not signal.oom:

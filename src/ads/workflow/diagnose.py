@@ -223,6 +223,7 @@ def analyse(
         service.sources,
         licensed=repo.licensed_directories(revision),
         analysed=[path for path, _ in sources],
+        service=service.name,
     )
     if scope.vendored and built is None:
         shown = ", ".join(scope.vendored[:5]) + (" ..." if len(scope.vendored) > 5 else "")
@@ -240,6 +241,7 @@ def analyse(
     analysed = [analysis for _, analysis in analyses.values()]
     damaged = {pair for analysis in analysed for pair in analysis.damaged}
     wrappers = sorted({w for analysis in analysed for w in analysis.allocator_wrappers})
+    notes += [n for a in analysed for n in a.scope_notes]
     notes += [f"did not fully parse: {p}" for a in analysed for p in a.parse_problems]
     notes += [f"skipped: {s}" for a in analysed for s in a.skipped]
     # Change-first: every commit in the window is read in the program's own vocabulary; the

@@ -23,6 +23,7 @@ from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.members import forgotten_members
 from ads.analysis.c.paths import Outcome
 from ads.analysis.c.program import Function, LoopInfo, Program
+from ads.analysis.c.programs import other_program_files
 from ads.analysis.c.sites import allocation_bytes, call_text, find_growth, variable_of
 from ads.analysis.c.syntax import (
     Node,
@@ -69,6 +70,8 @@ class LeakReport:
     #: those are weakened by a parse problem (real code's macros break lines everywhere)
     damaged: set[tuple[str, str]] = field(default_factory=set)
     driven: dict[str, LoopInfo] = field(default_factory=dict)
+    #: what was decided about the service's scope (the files of other programs left out)
+    scope_notes: list[str] = field(default_factory=list)
 
 
 def as_utf8(data: bytes) -> bytes:
@@ -144,6 +147,15 @@ def analyze_c_sources(
                 for fn in group
                 if fn.file == path and any(fn.line <= n <= fn.node.end_point[0] + 1 for n in lines)
             }
+    others = other_program_files(program, program.scope.service)
+    if others:
+        program.scope = program.scope.without_programs(others)
+        listed = sorted(others)
+        report.scope_notes.append(
+            "scope: left out as other programs (their own main()): "
+            + ", ".join(listed[:5])
+            + (" ..." if len(listed) > 5 else "")
+        )
     program.discover_wrappers()
     report.allocator_wrappers = sorted(program.wrappers)
     driven = report.driven = program.driving_loops()

@@ -38,6 +38,7 @@ class PythonAnalysis:
     skipped: list[str] = field(default_factory=list)
     allocator_wrappers: list[str] = field(default_factory=list)
     damaged: set[tuple[str, str]] = field(default_factory=set)
+    scope_notes: list[str] = field(default_factory=list)
 
 
 def analyze_python_sources(

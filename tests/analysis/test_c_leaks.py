@@ -178,3 +178,43 @@ def test_huge_generated_file_is_skipped_with_a_note() -> None:
 def test_empty_input_gives_an_empty_report() -> None:
     report = analyze_c_sources([])
     assert report.findings == [] and report.files_analyzed == 0
+
+
+def test_a_call_of_a_function_declared_noreturn_ends_the_path() -> None:
+    """git's ``NORETURN void die(...)`` (a macro tree-sitter cannot read before the type) and
+    C11's ``_Noreturn``: the error path that ends in the call holds nothing afterwards."""
+    source = b"""\
+#include <stdlib.h>
+#define NORETURN __attribute__((__noreturn__))
+NORETURN void die(const char *why, ...);
+_Noreturn void fatal(int code);
+int step(const char *state);
+
+int with_die(const char *s) {
+    char *state = calloc(1, 64);
+    if (step(state) < 0)
+        goto fail;
+    free(state);
+    return 0;
+fail:
+    die(s);
+}
+
+int with_fatal(int code) {
+    char *state = calloc(1, 64);
+    if (step(state) < 0)
+        fatal(code);
+    free(state);
+    return 0;
+}
+
+int without(int code) {
+    char *state = calloc(1, 64);
+    if (step(state) < 0)
+        return code;
+    free(state);
+    return 0;
+}
+"""
+    report = analyze_c_sources([("run.c", source)])
+    assert [f.function for f in report.findings] == ["without"], report.findings

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ads.models import Confidence, FindingKind, Support
 from tests.fixtures.tiny import Step, diagnose_tiny, tiny_history
 
@@ -1213,3 +1215,158 @@ def test_another_program_in_the_repository_is_not_the_service(tmp_path: Path) ->
         "other programs" in n and "src/kv-cli.c" in n and "table.c" not in n
         for n in diagnosis.notes
     ), diagnosis.notes
+
+
+# Status codes and helpers of curl, git and redis that decide who holds a block. Each service
+# calls `run` from its main loop; `run` releases the block on every path where it has one.
+_STATUS_ENUM = """\
+#include <stdlib.h>
+#include <string.h>
+typedef enum { E_OK, E_NOMEM, E_BAD } code_t;
+static code_t decode(const char *s, char **out) {
+    char *ns = malloc(strlen(s) + 1);
+    if (!ns)
+        return E_NOMEM;
+    strcpy(ns, s);
+    *out = ns;
+    return E_OK;
+}
+"""
+STATUS_IDIOMS = {
+    # curl's ssh_check_fingerprint(): the status is an enumeration constant, CURLE_OK
+    "enum-status": _STATUS_ENUM
+    + """\
+int run(const char *s) {
+    char *p;
+    if (decode(s, &p) != E_OK)
+        return 1;
+    int n = (int)strlen(p);
+    free(p);
+    return n;
+}
+""",
+    # curl's Curl_pin_peer_pubkey(): the status lands in a variable that is tested after
+    "status-variable": _STATUS_ENUM
+    + """\
+int run(const char *s) {
+    char *p;
+    code_t rc = decode(s, &p);
+    if (rc)
+        return (int)rc;
+    int n = (int)strlen(p);
+    free(p);
+    return n;
+}
+""",
+    # curl's Curl_urldecode(): the filler returns the status it got, inside `if (r)`
+    "status-returned-when-set": """\
+#include <stdlib.h>
+#include <string.h>
+int convert(char *s);
+static int decode(const char *s, char **out) {
+    char *ns = malloc(strlen(s) + 1);
+    if (!ns)
+        return 27;
+    int r = convert(ns);
+    if (r) {
+        free(ns);
+        return r;
+    }
+    *out = ns;
+    return 0;
+}
+int run(const char *s) {
+    char *p;
+    if (decode(s, &p))
+        return 1;
+    int n = (int)strlen(p);
+    free(p);
+    return n;
+}
+""",
+    # curl's old http(): the success form of a sign test, `>= 0`
+    "success-sign": """\
+#include <stdlib.h>
+#include <string.h>
+static int encode(const char *s, char **out) {
+    char *buf = malloc(strlen(s) * 2 + 1);
+    if (!buf)
+        return -1;
+    strcpy(buf, s);
+    *out = buf;
+    return (int)strlen(buf);
+}
+int run(const char *s) {
+    char *p;
+    int n = 0;
+    if (encode(s, &p) >= 0) {
+        n = (int)strlen(p);
+        free(p);
+    }
+    return n;
+}
+""",
+    # curl's unescape_word(): `if (!p || rc)`, either says there is no block
+    "null-or-status": _STATUS_ENUM
+    + """\
+int run(const char *s) {
+    char *p = NULL;
+    code_t rc = decode(s, &p);
+    if (!p || rc)
+        return 1;
+    int n = (int)strlen(p);
+    free(p);
+    return n;
+}
+""",
+    # git's create_pack_file(): the error path ends in die(), declared never to return
+    "noreturn-declared": """\
+#include <stdlib.h>
+#include <unistd.h>
+void die(const char *why) __attribute__((__noreturn__));
+int step(const char *state);
+int run(const char *s) {
+    char *state = calloc(1, 64);
+    if (step(state) < 0)
+        goto fail;
+    free(state);
+    return 0;
+fail:
+    die(s);
+}
+""",
+    # git's add_slash(): a fresh copy, or the argument itself when it already ends in '/'
+    "passes-its-argument": """\
+#include <stdlib.h>
+#include <string.h>
+static const char *add_slash(const char *path) {
+    size_t len = strlen(path);
+    if (path[len - 1] != '/') {
+        char *with_slash = malloc(len + 2);
+        memcpy(with_slash, path, len);
+        with_slash[len] = '/';
+        with_slash[len + 1] = 0;
+        return with_slash;
+    }
+    return path;
+}
+int run(const char *s) {
+    const char *dir = add_slash(s);
+    int n = (int)strlen(dir);
+    if (dir != s)
+        free((char *)dir);
+    return n;
+}
+""",
+}
+_LOOP = 'int run(const char *s);\nint main(void) { for (;;) { run("a/b"); } }\n'
+
+
+@pytest.mark.parametrize("idiom", sorted(STATUS_IDIOMS))
+def test_a_block_released_wherever_the_callee_says_there_is_one_is_no_leak(
+    tmp_path: Path, idiom: str
+) -> None:
+    files = {"run.c": STATUS_IDIOMS[idiom], "main.c": _LOOP}
+    repo = _service(tmp_path, files, imported_hours_ago=LONG_AGO)
+    findings = diagnose_tiny(repo).findings
+    assert [f for f in findings if f.function == "run"] == [], findings

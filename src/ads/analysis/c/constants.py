@@ -138,6 +138,9 @@ class ConstantTable:
         #: function-like macros: name → (parameter names, body text), so a call of one can be
         #: summarised like a function (``dictSetKey(d, e, key)`` stores ``key``)
         self.macro_bodies: dict[str, tuple[list[str], str]] = {}
+        #: enumeration constants: name → (the last explicit value at or before it, how many
+        #: places after that value it sits): ``CURLE_OK`` is 0, ``C_ERR`` is -1
+        self._enumerators: dict[str, tuple[Node | None, int]] = {}
 
     def add_file(self, root: Node) -> None:
         """Record the ``#define NAME value`` lines, struct bodies and typedefs of one file."""
@@ -161,6 +164,8 @@ class ConstantTable:
                         bare = strip_expression(value)
                         if bare is not None and bare.type == "identifier" and text_of(bare) != name:
                             self._alias(name, text_of(bare))
+            elif node.type == "enumerator_list":
+                self._add_enumerators(node)
             elif node.type == "struct_specifier" and node.child_by_field_name("body"):
                 name = text_of(node.child_by_field_name("name"))
                 if name:
@@ -174,6 +179,21 @@ class ConstantTable:
                     inner = declarator.child_by_field_name("declarator")
                     if inner is not None and inner.type == "type_identifier":
                         self.pointer_types.add(text_of(inner))
+
+    def _add_enumerators(self, body: Node) -> None:
+        """``enum { A, B = 4, C }``: A is 0, B is 4, C is 5 (a value may name a #define)."""
+        base: Node | None = None
+        offset = 0
+        for item in body.named_children:
+            if item.type != "enumerator":
+                continue
+            value = item.child_by_field_name("value")
+            if value is not None:
+                base, offset = value, 0
+            name = text_of(item.child_by_field_name("name"))
+            if name:
+                self._enumerators.setdefault(name, (base, offset))
+            offset += 1
 
     def _add_define(self, node: Node) -> None:
         if node.type == "preproc_def":
@@ -284,6 +304,10 @@ class ConstantTable:
             if bindings and name in bindings:
                 return bindings[name]
             defined = self._define_node(name)
+            if defined is None and name in self._enumerators:
+                base, offset = self._enumerators[name]
+                start = 0 if base is None else self.evaluate(base, None, depth)
+                return None if start is None else start + offset
             if defined is None and name not in self._written:
                 defined = self._variables.get(name)
             return self.evaluate(defined, None, depth)

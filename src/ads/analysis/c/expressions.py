@@ -148,7 +148,8 @@ class ExpressionWalker:
     def _untouched(self, node: Node, st: PathState) -> bool:
         """Whether ``node`` cannot change ``st`` nor carry its pointer: it does not touch it and
         holds no word that may end the path (so the operands of a long condition are skipped)."""
-        return not self.touches(node, [st]) and PATH_ENDERS.search(node.text or b"") is None
+        enders = self.r.oracle.path_enders
+        return not self.touches(node, [st]) and enders.search(node.text or b"") is None
 
     def _holder(self, node: Node | None) -> str | None:
         """The local an lvalue denotes: ``x`` itself, ``*pp`` when ``pp`` stands for a local,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from ads.analysis.c.expressions import PATH_ENDERS, ExpressionWalker
+from ads.analysis.c.expressions import ExpressionWalker
 from ads.analysis.c.paths import (
     NORETURN,
     CalleeEffect,
@@ -90,7 +90,7 @@ class _Walker(ExpressionWalker):
         allocated = any(st.status not in (Status.NONE, Status.DEAD) for st in states)
         # Before the allocation every path holds nothing: a path that ends there (``return``,
         # ``break``) ends holding nothing, which no verdict counts, so only the site matters.
-        return not allocated or PATH_ENDERS.search(node.text or b"") is None
+        return not allocated or self.r.oracle.path_enders.search(node.text or b"") is None
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
         if node is None:
@@ -207,7 +207,8 @@ class _Walker(ExpressionWalker):
         zero = self._filled_on_zero_test(condition)
         if zero is not None:
             return (not zero, zero)
-        return self._failed_by_sign(condition), False
+        failed = self._failed_by_sign(condition)
+        return failed == "then", failed == "else"
 
     def _filled_on_zero_test(self, condition: Node | None) -> bool | None:
         """For a call that fills only on 0: True when ``condition`` holds exactly when it
@@ -231,24 +232,44 @@ class _Walker(ExpressionWalker):
             zero = operator.type == "=="
         if cond is not None and cond.type == "assignment_expression":
             cond = strip_expression(cond.child_by_field_name("right"))
-        return zero if cond is not None and cond.id == site.id else None
+        return zero if self._is_the_call(cond) else None
 
-    def _failed_by_sign(self, condition: Node | None) -> bool:
+    def _is_the_call(self, node: Node | None) -> bool:
+        """``node`` is the followed call, or the variable its result was assigned to."""
+        site = self.r.site
+        if node is None or site is None:
+            return False
+        if node.id == site.id:
+            return True
+        return node.type == "identifier" and text_of(node) == (self.r.status_var or "\0")
+
+    def _failed_by_sign(self, condition: Node | None) -> str | None:
+        """Which branch runs when the followed call failed by its sign (``asprintf(&p, …) < 0``
+        or ``== -1``: "then"; ``>= 0``, ``> -1`` or ``!= -1``: "else"), or None."""
         cond = strip_expression(condition)
         site = self.r.site
         if self.r.out_param is None or site is None or cond is None:
-            return False
+            return None
         if cond.type != "binary_expression":
-            return False
+            return None
         left = strip_expression(cond.child_by_field_name("left"))
         operator = cond.child_by_field_name("operator")
         right = text_of(cond.child_by_field_name("right")).replace(" ", "")
-        if left is None or left.id != site.id or operator is None:
-            return False
+        if left is not None and left.type == "assignment_expression":
+            left = strip_expression(left.child_by_field_name("right"))
+        if not self._is_the_call(left) or operator is None:
+            return None
         if self.r.aggregate and operator.type == "!=":
             # zslParseLexRange(a, b, &range) != C_OK: it failed and filled nothing
-            return self.r.oracle.constant(cond.child_by_field_name("right")) == 0
-        return (operator.type, right) in (("<", "0"), ("==", "-1"), ("<=", "-1"))
+            return (
+                "then" if self.r.oracle.constant(cond.child_by_field_name("right")) == 0 else None
+            )
+        test = (operator.type, right)
+        if test in (("<", "0"), ("==", "-1"), ("<=", "-1")):
+            return "then"
+        if test in ((">=", "0"), (">", "-1"), ("!=", "-1")):
+            return "else"
+        return None
 
     def _null_checked(self, condition: Node | None, st: PathState) -> tuple[bool, bool]:
         """(then-branch holds NULL, else-branch holds NULL) for ``if (!p)`` / ``if (p)`` forms."""
@@ -269,7 +290,13 @@ class _Walker(ExpressionWalker):
                 and right.start_byte <= site.start_byte < right.end_byte
             ):
                 return self._null_checked(right, st)[0], False
-            return False, False
+            # ``if (!p || rc)``: each alternative says the block is not there (NULL, or the
+            # call that fills it failed), so the then-branch holds nothing
+            alternatives = [cond.child_by_field_name("left"), right]
+            return all(
+                self._null_checked(a, st)[0] or self._failed_out_param_call(a)[0]
+                for a in alternatives
+            ), False
         test = _pointer_test(cond)
         if test is None or test[0] not in st.names:
             return False, False
@@ -291,6 +318,27 @@ class _Walker(ExpressionWalker):
             return (left and right) if operator.type == "||" else (left or right)
         test = _pointer_test(cond)
         return test is not None and test[1] and test[0] in self.r.allocated
+
+    def _passed_back(self, condition: Node | None, st: PathState) -> str | None:
+        """Which branch of ``q == arg`` / ``q != arg`` holds no block ("then", "else" or None)
+        when ``q`` holds what a pass-through wrapper returned and ``arg`` is what it may have
+        handed back: ``if (with_slash != path) free(with_slash);``."""
+        cond = strip_expression(condition)
+        given = self.r.passed_argument
+        if given is None or st.status is not Status.OWNED or cond is None:
+            return None
+        operator = (
+            cond.child_by_field_name("operator") if cond.type == "binary_expression" else None
+        )
+        if operator is None or operator.type not in ("==", "!="):
+            return None
+        sides = [strip_expression(cond.child_by_field_name(f)) for f in ("left", "right")]
+        texts = [" ".join(text_of(side).split()) if side is not None else "" for side in sides]
+        held = [side is not None and side.type == "identifier" and t in st.names
+                for side, t in zip(sides, texts, strict=True)]  # fmt: skip
+        if not ((held[0] and texts[1] == given) or (held[1] and texts[0] == given)):
+            return None
+        return "then" if operator.type == "==" else "else"
 
     def _stack_comparison(self, condition: Node | None, st: PathState) -> str | None:
         """Which branch of ``p == arr`` / ``p != arr`` cannot run while ``p`` holds the heap
@@ -323,6 +371,11 @@ class _Walker(ExpressionWalker):
             null_then, null_else = self._null_checked(condition, st)
             failed_then, failed_else = self._failed_out_param_call(condition)
             null_then, null_else = null_then or failed_then, null_else or failed_else
+            passed_back = self._passed_back(condition, st)
+            null_then, null_else = (
+                null_then or passed_back == "then",
+                null_else or (passed_back == "else"),
+            )
             nothing = st._replace(status=Status.NONE, names=frozenset())
             impossible = self._stack_comparison(condition, st)
             if impossible != "then":

@@ -15,6 +15,7 @@ Each ``PathState`` says what became of the pointer so far on one path:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -68,6 +69,12 @@ class CalleeOracle(Protocol):
     def effect(self, name: str | None, index: int, file: str) -> CalleeEffect: ...
 
     def never_returns(self, name: str) -> bool: ...
+
+    @property
+    def path_enders(self) -> re.Pattern[bytes]:
+        """Words in source text that may end a path: jumps, ``exit``-like calls and the
+        repo's own functions declared never to return (``die``)."""
+        ...
 
     def returns_pointer(self, name: str, file: str) -> bool:
         """Whether the repo's function ``name`` returns a pointer."""
@@ -176,6 +183,12 @@ class Region:
     #: out-parameter allocators that fill their out-parameter only when they return 0
     #: (``if (config_get_string(key, &dest))``: the then-branch got nothing)
     filled_on_zero: frozenset[str] = frozenset()
+    #: the variable the followed out-parameter call's result went to (``rc = fill(&p)``): a
+    #: test of it is a test of the call (``if (rc) return rc;``)
+    status_var: str | None = None
+    #: what the followed call may return as it came in (``add_slash(path)`` → ``path``):
+    #: on the branch where the result equals it, no block is held
+    passed_argument: str | None = None
     #: when a list, every ``return`` appends (its value, the state there): how the discovery
     #: learns which return values come with a filled out-parameter
     returns: list[tuple[Node | None, PathState]] | None = None

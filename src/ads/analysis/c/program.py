@@ -19,6 +19,7 @@ import tree_sitter_c
 
 from ads.analysis.c.aggregates import releases_aggregate
 from ads.analysis.c.constants import ConstantTable
+from ads.analysis.c.expressions import PATH_ENDERS
 from ads.analysis.c.flow import (
     NORETURN,
     CalleeEffect,
@@ -288,6 +289,49 @@ def _locals_of(fn: Node, params: list[str]) -> frozenset[str]:
     return frozenset(names)
 
 
+_NORETURN_MARK = re.compile(rb"\b(?:[A-Z_]*NORETURN|NO_RETURN|_Noreturn|noreturn|__noreturn__)\b")
+
+
+def _returned_parameter(fn: Function) -> int | None:
+    """The index of a parameter ``fn`` returns as it is (``return path;``, ``return c ? c :
+    parent;``), or None."""
+    for node in find_all(fn.body, "return_statement") if fn.body is not None else []:
+        pending: list[Node | None] = [node.named_children[0]] if node.named_children else []
+        while pending:
+            value = strip_expression(pending.pop())
+            if value is None:
+                continue
+            if value.type == "conditional_expression":
+                pending += [value.child_by_field_name("consequence"),
+                            value.child_by_field_name("alternative")]  # fmt: skip
+            elif value.type == "identifier" and text_of(value) in fn.params:
+                return fn.params.index(text_of(value))
+    return None
+
+
+def _nonzero_there(value: Node) -> bool:
+    """``if (r) { …; return r; }``: the returned variable is the condition that let the
+    path in, so it is not 0 there (``r != 0`` and ``r < 0`` say the same)."""
+    name = text_of(value) if value.type == "identifier" else ""
+    node = value.parent
+    while node is not None and node.type not in ("if_statement", "function_definition"):
+        child, node = node, node.parent
+        if node is not None and node.type == "if_statement":
+            consequence = node.child_by_field_name("consequence")
+            if consequence is None or consequence.id != child.id:
+                return False
+    if not name or node is None or node.type != "if_statement":
+        return False
+    cond = strip_expression(node.child_by_field_name("condition"))
+    if cond is not None and cond.type == "binary_expression":
+        operator = cond.child_by_field_name("operator")
+        right = text_of(cond.child_by_field_name("right")).strip()
+        if operator is None or (operator.type, right) not in (("!=", "0"), ("<", "0")):
+            return False
+        cond = strip_expression(cond.child_by_field_name("left"))
+    return cond is not None and cond.type == "identifier" and text_of(cond) == name
+
+
 @dataclass
 class Program:
     """Every function of the analysed files, with lazily computed summaries."""
@@ -305,6 +349,11 @@ class Program:
     #: out-parameter allocators that fill it only on the paths that return 0 (and return a
     #: non-zero constant on every path that does not): git's and redis's getters
     filled_on_zero: set[str] = field(default_factory=set)
+    #: pointer wrappers that return either a fresh block or one of their arguments as it
+    #: came (git's ``add_slash(path)``, rax's ``raxRemoveChild(parent, …)``), name → index
+    passes_through: dict[str, int] = field(default_factory=dict)
+    #: functions declared never to return (``NORETURN void die(…)``): a call ends the path
+    noreturn: set[str] = field(default_factory=set)
     #: prototypes of functions: which parameters are ``const T *`` (read, never released)
     read_only: dict[str, list[bool]] = field(default_factory=dict)
     #: which files are the service's own code (other programs' loops drive nothing)
@@ -323,6 +372,7 @@ class Program:
     _macros: dict[str, Function | None] = field(default_factory=dict)
     _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
+    _enders: tuple[int, re.Pattern[bytes]] | None = None
 
     def region(
         self,
@@ -334,6 +384,10 @@ class Program:
     ) -> Region:
         """The region to follow a pointer through ``fn``, with what the program knows of its
         locals (function-pointer targets, pointers standing for locals, unions)."""
+        from ads.analysis.c.sites import variable_of  # c_sites builds on this module
+
+        status = variable_of(site) if site is not None and out_param is not None else None
+        passed = self._passed_argument(site)
         return Region(
             fn.file,
             fn.locals,
@@ -349,7 +403,18 @@ class Program:
             allocated=self._allocated_locals(fn),
             filled_on_zero=frozenset(self.filled_on_zero),
             aggregate=aggregate,
+            status_var=status,
+            passed_argument=passed,
         )
+
+    def _passed_argument(self, site: Node | None) -> str | None:
+        """The argument a pass-through wrapper called at ``site`` may hand back as it is."""
+        index = self.passes_through.get(callee_name(site) or "") if site is not None else None
+        arguments = site.child_by_field_name("arguments") if site is not None else None
+        given = arguments.named_children if arguments is not None else []
+        if index is None or index >= len(given):
+            return None
+        return " ".join(text_of(given[index]).split())
 
     def _allocated_locals(self, fn: Function) -> frozenset[str]:
         """Names in ``fn`` that receive an allocation's result (``p = zmalloc(n)``)."""
@@ -394,6 +459,8 @@ class Program:
         self.constants.add_file(root)
         self._values[path] = _names_used_as_values(root)
         for node in walk(root, skip=frozenset({"function_definition"})):
+            if node.type in ("declaration", "function_definition"):
+                self._note_noreturn(node)
             if node.type == "declaration":
                 self._add_prototype(node)
                 if pointers := static_pointers(node):
@@ -462,6 +529,22 @@ class Program:
                 return CalleeEffect.FREES
         return CalleeEffect.USES
 
+    def _note_noreturn(self, node: Node) -> None:
+        """``NORETURN void die(…);``, ``void panic(…) __attribute__((noreturn));``,
+        ``_Noreturn void fatal(int)``: a call of the function ends the path."""
+        body = node.child_by_field_name("body")
+        end = body.start_byte if body is not None else node.end_byte
+        head = (node.text or b"")[: end - node.start_byte]
+        if not _NORETURN_MARK.search(head):
+            return
+        for declarator in find_all(node, "function_declarator"):
+            if body is not None and declarator.start_byte >= body.start_byte:
+                break
+            name = text_of(declarator.child_by_field_name("declarator"))
+            if name.isidentifier():
+                self.noreturn.add(name)
+            break
+
     def _add_prototype(self, node: Node) -> None:
         """``void printLine(const char *line);``: which parameters the declared function only
         reads (``const T *``), for when its code is not in the repository."""
@@ -516,7 +599,15 @@ class Program:
         return fn is not None and fn.returns_pointer
 
     def never_returns(self, name: str) -> bool:
-        return name in NORETURN
+        return name in NORETURN or name in self.noreturn
+
+    @property
+    def path_enders(self) -> re.Pattern[bytes]:
+        if self._enders is None or self._enders[0] != len(self.noreturn):
+            words = b"|".join(re.escape(n.encode()) for n in sorted(self.noreturn))
+            pattern = re.compile(PATH_ENDERS.pattern + (b"|" + words if words else b""))
+            self._enders = (len(self.noreturn), pattern)
+        return self._enders[1]
 
     def constant(self, node: Node | None) -> int | None:
         return self.constants.evaluate(strip_expression(node))
@@ -772,6 +863,9 @@ class Program:
                 if pointer and any(self._returned_fresh(fn, call) for call in calls):
                     self.allocators.add(fn.name)
                     self.wrappers[fn.name] = fn
+                    passed = _returned_parameter(fn)
+                    if passed is not None:
+                        self.passes_through[fn.name] = passed
                     found = True
                     continue
                 if not self._may_store_through(fn, calls):
@@ -865,7 +959,8 @@ class Program:
         ]
         others = [v for v in others if v is None or v.id not in filled]
         return bool(others) and all(
-            v is not None and self.constants.evaluate(v) not in (None, 0) for v in others
+            v is not None and (self.constants.evaluate(v) not in (None, 0) or _nonzero_there(v))
+            for v in others
         )
 
     @staticmethod

@@ -218,3 +218,56 @@ int without(int code) {
 """
     report = analyze_c_sources([("run.c", source)])
     assert [f.function for f in report.findings] == ["without"], report.findings
+
+
+def test_braces_split_across_preprocessor_branches_mark_the_function_damaged() -> None:
+    """curl's Curl_parsenetrc(): `} else {` inside `#if`/`#elif` branches; tree-sitter makes
+    up the `#endif` it lacks (a MISSING token, not an ERROR node), which must still count."""
+    source = b"""\
+#include <stdlib.h>
+#include <string.h>
+char *home_dir(void) {
+  char *home = getenv("X") ? strdup(getenv("X")) : NULL;
+  if(home) {
+    home[0] = '/';
+#if defined(HAVE_A)
+  }
+  else {
+    home = NULL;
+#elif defined(HAVE_B)
+  }
+  else {
+    home = getenv("HOME");
+#endif
+  }
+  return home;
+}
+"""
+    report = analyze_c_sources([("netrc.c", source)])
+    assert report.parse_problems and "netrc.c" in report.parse_problems[0]
+    assert ("netrc.c", "home_dir") in report.damaged
+
+
+def test_the_same_ifdef_twice_in_a_function_is_one_build_choice() -> None:
+    """jq's f_strftime(): `#ifdef __APPLE__` around the strdup and again around its free."""
+    source = b"""\
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+size_t format_time(char *out, size_t max, const char *fmt, struct tm *tm) {
+#ifdef __APPLE__
+    char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    setenv("TZ", "UTC", 1);
+#endif
+    size_t n = strftime(out, max, fmt, tm);
+#ifdef __APPLE__
+    if (tz) {
+        setenv("TZ", tz, 1);
+        free(tz);
+    }
+#endif
+    return n;
+}
+"""
+    report = analyze_c_sources([("builtin.c", source)])
+    assert report.findings == []

@@ -56,6 +56,11 @@ _NEVER_INERT = frozenset({"labeled_statement", "case_statement"})
 class _Walker(ExpressionWalker):
     """The statement half of the path walk: sequences, branches, loops and jumps."""
 
+    def __init__(self, region: Region) -> None:
+        super().__init__(region)
+        #: function → the preprocessor conditions it tests more than once
+        self._conditions: dict[int, set[tuple[str, str]]] = {}
+
     def block(self, nodes: Iterable[Node], states: Iterable[PathState]) -> Outcome:
         out = Outcome()
         current = list(states)
@@ -132,10 +137,36 @@ class _Walker(ExpressionWalker):
             out.absorb(other)
             for st in other.fall.values():
                 Outcome.add(out.fall, st)
-        elif node.type != "preproc_else":
+        elif node.type != "preproc_else" and not self._repeated_condition(node):
             for st in states:
                 Outcome.add(out.fall, st)
         return out
+
+    def _repeated_condition(self, node: Node) -> bool:
+        """Whether another ``#ifdef`` of the same function tests the same thing (jq's
+        ``#ifdef __APPLE__`` around the ``strdup`` and again around its ``free``): one build
+        compiles both or neither, so the block is followed as compiled in, not as two
+        independent choices."""
+        condition = node.child_by_field_name("name") or node.child_by_field_name("condition")
+        function = node.parent
+        while function is not None and function.type != "function_definition":
+            function = function.parent
+        if condition is None or function is None:
+            return False
+        key = (node.type, " ".join(text_of(condition).split()))
+        seen = self._conditions.get(function.id)
+        if seen is None:
+            counts: dict[tuple[str, str], int] = {}
+            for other in walk(function):
+                if other.type in ("preproc_ifdef", "preproc_if"):
+                    test = other.child_by_field_name("name") or other.child_by_field_name(
+                        "condition"
+                    )
+                    if test is not None:
+                        entry = (other.type, " ".join(text_of(test).split()))
+                        counts[entry] = counts.get(entry, 0) + 1
+            seen = self._conditions[function.id] = {k for k, n in counts.items() if n > 1}
+        return key in seen
 
     _s_preproc_if = _s_preproc_ifdef
     _s_preproc_elif = _s_preproc_ifdef

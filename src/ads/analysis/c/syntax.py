@@ -99,7 +99,8 @@ def error_lines(root: Node) -> list[int]:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
             lines.append(line_of(node))
-        stack.extend(c for c in node.named_children if c.has_error or c.is_missing)
+        # MISSING tokens (a `;`, an `#endif` the parser made up) are not named children
+        stack.extend(c for c in node.children if c.has_error or c.is_missing)
     return sorted(set(lines))
 
 

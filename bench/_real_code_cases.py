@@ -90,7 +90,7 @@ CODE_BASES: dict[str, CodeBase] = {
         "curl",
         "curl/curl",
         "curl",
-        ("lib/**", "src/**"),
+        ("lib/**", "src/**", "include/**"),  # include/curl/curl.h: CURLcode, CURLE_OK
         _names(
             "free curl_free Curl_safefree curlx_free curlx_safefree Curl_dyn_free curlx_dyn_free "
             "curl_slist_free_all Curl_bufq_free Curl_bufref_free Curl_freeaddrinfo "

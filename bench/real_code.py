@@ -2,8 +2,8 @@
 
 Every case is a small git repository made in a temporary directory from a snapshot of a real
 code base (only its analysed tree: redis ``src/``, jq ``src/``, curl ``lib/`` + ``src/`` +
-``include/``, git's
-top-level sources + ``builtin/`` + ``compat/*.h``; .c and .h files): the snapshot is imported 30
+``include/``, git's top-level sources + ``builtin/`` + ``compat/*.h``; .c and .h files): the
+snapshot is imported 30
 days before the incident, three unrelated commits follow (comment rewordings in other .c files,
 3 days to 20 h before), then the case commit 3 h before the incident, then 1–3 unrelated commits
 (a comment or a README line, 2 h 50 to 2 h 10 before). Each case is diagnosed by the stable

@@ -431,6 +431,31 @@ def leak_fixes(git_dir: Path, rev: str, codebase: CodeBase, limit: int, seed: in
     commits whose message mentions a leak and whose diff, inside the analysed tree, modifies at
     most 2 .c files of the service's program, adds 1–3 release calls (all in one function that
     already existed) and at most 12 lines, and removes at most 8. One fix per function."""
+    candidates = _candidates(git_dir, rev, codebase)
+    rng = random.Random(seed)
+    rng.shuffle(candidates)
+    chosen: list[LeakFix] = []
+    seen: set[tuple[str, str]] = set()
+    for patch, touched in candidates:
+        if len(chosen) == limit:
+            break
+        fix = _validate(git_dir, patch, touched, codebase)
+        if fix is not None and (fix.file, fix.function) not in seen:
+            seen.add((fix.file, fix.function))
+            chosen.append(fix)
+    return chosen
+
+
+def every_leak_fix(git_dir: Path, rev: str, codebase: CodeBase) -> list[LeakFix]:
+    """Every leak fix reachable from ``rev`` that ``leak_fixes`` could draw: the leaks the
+    project's own history confirms (a finding in one of them, at a revision before its fix, is
+    a real leak whether or not it is the case's)."""
+    fixes = [_validate(git_dir, patch, touched, codebase) for patch, touched in
+             _candidates(git_dir, rev, codebase)]  # fmt: skip
+    return [fix for fix in fixes if fix is not None]
+
+
+def _candidates(git_dir: Path, rev: str, codebase: CodeBase) -> list[tuple[_Patch, list[str]]]:
     candidates: list[tuple[_Patch, list[str]]] = []
     for patch in _patches(git_dir, rev):
         if not patch.parent:
@@ -450,18 +475,7 @@ def leak_fixes(git_dir: Path, rev: str, codebase: CodeBase, limit: int, seed: in
         if not 1 <= len(releases) <= MAX_RELEASES:
             continue
         candidates.append((patch, sorted(touched)))
-    rng = random.Random(seed)
-    rng.shuffle(candidates)
-    chosen: list[LeakFix] = []
-    seen: set[tuple[str, str]] = set()
-    for patch, touched in candidates:
-        if len(chosen) == limit:
-            break
-        fix = _validate(git_dir, patch, touched, codebase)
-        if fix is not None and (fix.file, fix.function) not in seen:
-            seen.add((fix.file, fix.function))
-            chosen.append(fix)
-    return chosen
+    return candidates
 
 
 def _validate(

@@ -26,7 +26,10 @@ Scenarios:
      .c files of the service's program, adds 1–3 release calls, all in one function that
      already existed, at most 12 added and 8 removed lines; drawn with --seed, one per function.
      (b1) HEAD = the fix's parent, no case commit (the code as it was when it leaked): right in
-          the top 3 when a finding among the first 3 is in the fixed file and function.
+          the top 3 when a finding among the first 3 is in the fixed file and function. Also
+          printed: how often the top-1 is a leak the project's history confirms (the case's,
+          or one in a function that a later leak fix of the history changed): a wrong top-1
+          there is another real leak, not a false alarm.
      (b2) the fix's tree, with the fix reverted (its analysed files restored to the parent's)
           as the case commit 3 h before the incident: right when the top-1 is the fixed
           function; commit attributed when it is right and names the revert commit.
@@ -104,6 +107,8 @@ class Source:
     codebase: rc.CodeBase
     git_dir: Path
     rev: str  # the snapshot's sha
+    #: every leak fix in the history (b1: a top-1 in a function fixed later is a real leak)
+    fixes: list[rc.LeakFix] = field(default_factory=list)
 
 
 @dataclass
@@ -185,6 +190,22 @@ class Result:
         return introduced.get("sha") == self.case_sha
 
     @property
+    def confirmed_leak(self) -> bool:
+        """(b1) The top-1 is a leak the project's history confirms: the case's own, or one in
+        a function that a later leak fix changed (still there at the fix's parent)."""
+        fix = self.case.fix
+        if self.top1:
+            return True
+        if fix is None or not self.findings:
+            return False
+        top = self.findings[0]
+        where = (top.get("file"), str(top.get("function") or "").removesuffix("()"))
+        return any(
+            (later.file, later.function) == where and later.when > fix.when
+            for later in self.case.source.fixes
+        )
+
+    @property
     def wrong_high(self) -> bool:
         return not self.top1 and self.confidence == "High"
 
@@ -221,6 +242,7 @@ class Result:
             "function_rank": self.function_rank,
             "top1": self.top1,
             "top3": self.top3,
+            "confirmed_leak": self.confirmed_leak,
             "attributed": self.attributed if case.scenario != "b1" else None,
             "case_commit_role": labelled[0] if labelled else None,
             "confidence": self.confidence,
@@ -337,8 +359,10 @@ def make_cases(
         if "b1" in scenarios or "b2" in scenarios:
             started = time.perf_counter()
             fixes = rc.leak_fixes(source.git_dir, source.rev, source.codebase, limit, seed)
+            if "b1" in scenarios:
+                source.fixes = rc.every_leak_fix(source.git_dir, source.rev, source.codebase)
             print(
-                f"  (b) {len(fixes)} real leak fixes chosen "
+                f"  (b) {len(fixes)} real leak fixes chosen among {len(source.fixes) or '?'} "
                 f"(history mined in {time.perf_counter() - started:.1f} s)"
             )
             for fix in fixes:
@@ -554,6 +578,15 @@ def print_scenario(scenario: str, results: list[Result], codebases: list[str]) -
             f"  {name:<10} {n:>5} {sum(1 for r in group if r.error):>6}  "
             f"{cell(sum(r.top1 for r in group), n):<15} {cell(sum(r.top3 for r in group), n):<15} "
             f"{attributed:<17}  {sum(r.wrong_high for r in group):>10} {med}"
+        )
+    if scenario == "b1":
+        per = ", ".join(
+            f"{name} {sum(r.confirmed_leak for r in group)}/{len(group)}"
+            for name, group in groups
+            if group
+        )
+        print(
+            "  top-1 a leak the history confirms (the case's, or one a later commit fixed): " + per
         )
     rows = scenario_rows(results)
     verdicts = []

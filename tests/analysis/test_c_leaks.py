@@ -271,3 +271,34 @@ size_t format_time(char *out, size_t max, const char *fmt, struct tm *tm) {
 """
     report = analyze_c_sources([("builtin.c", source)])
     assert report.findings == []
+
+
+def test_a_destructor_that_leaves_a_lists_link_alone_forgets_nothing() -> None:
+    """jq's dtoa: ``Bfree()`` frees one ``Bigint``; ``next`` links the cached powers of five,
+    which the code that walks the list releases one node at a time. A member that points to
+    the struct's own type is a link, not a block the node owns; `name` still is."""
+    source = b"""\
+#include <stdlib.h>
+#include <string.h>
+typedef struct Big { struct Big *next; char *name; int k; } Big;
+static Big *big_new(int k) { Big *b = calloc(1, sizeof(Big)); b->k = k; return b; }
+static void big_free(Big *b) { free(b); }
+static Big *chain;
+Big *power(int k) {
+    Big *p = big_new(k);
+    p->next = big_new(k + 1);
+    p->name = strdup("power");
+    chain = p;
+    return p;
+}
+void chain_free(void) {
+    while (chain) {
+        Big *p = chain;
+        chain = p->next;
+        big_free(p);
+    }
+}
+"""
+    report = analyze_c_sources([("dtoa.c", source)])
+    forgotten = [f.variable for f in report.findings if f.function == "big_free"]
+    assert forgotten == ["b->name"], report.findings

@@ -373,26 +373,57 @@ class ConstantTable:
             return self.size_of_type(target, _depth + 1) if target is not None else None
         return None
 
-    def array_fields(self, type_name: str, _depth: int = 0) -> frozenset[str]:
-        """Members of a struct declared as arrays (``char buf[]``, ``int slots[16]``): ``p->buf``
-        is then an address inside the block ``p`` points to, like ``&p->member``."""
+    def _struct_body(self, type_name: str, _depth: int = 0) -> Node | None:
+        """The ``struct_specifier`` with a body that ``type_name`` (a struct tag or a typedef
+        of one) names, or None."""
         body = self._structs.get(type_name)
         if body is None and _depth < 4:
             target = self._typedefs.get(type_name)
             if target is not None and target.type == "struct_specifier":
                 if target.child_by_field_name("body") is not None:
-                    body = target
-                else:
-                    return self.array_fields(
-                        text_of(target.child_by_field_name("name")), _depth + 1
-                    )
+                    return target
+                return self._struct_body(text_of(target.child_by_field_name("name")), _depth + 1)
+        return body
+
+    def _fields(self, type_name: str) -> list[Node]:
+        body = self._struct_body(type_name)
         fields = body.child_by_field_name("body") if body is not None else None
+        return [f for f in (fields.named_children if fields is not None else [])
+                if f.type == "field_declaration"]  # fmt: skip
+
+    def array_fields(self, type_name: str) -> frozenset[str]:
+        """Members of a struct declared as arrays (``char buf[]``, ``int slots[16]``): ``p->buf``
+        is then an address inside the block ``p`` points to, like ``&p->member``."""
         names = set()
-        for field in fields.named_children if fields is not None else []:
-            if field.type != "field_declaration":
-                continue
+        for field in self._fields(type_name):
             for declarator in field.children_by_field_name("declarator"):
                 if declarator.type == "array_declarator":
+                    inner = declarator.child_by_field_name("declarator")
+                    if inner is not None and inner.type == "field_identifier":
+                        names.add(text_of(inner))
+        return frozenset(names)
+
+    def link_fields(self, type_name: str) -> frozenset[str]:
+        """Members that point to another object of the same struct (``struct Bigint *next``):
+        links of a list or tree, which whoever walks it releases, not each node."""
+        body = self._struct_body(type_name)
+        if body is None:
+            return frozenset()
+        own = {type_name, text_of(body.child_by_field_name("name"))} - {""}
+        own |= {alias for alias, target in self._typedefs.items() if target.id == body.id}
+        tag = text_of(body.child_by_field_name("name"))
+        names = set()
+        for field in self._fields(type_name):
+            kind = field.child_by_field_name("type")
+            kind_name = (
+                text_of(kind.child_by_field_name("name"))
+                if kind is not None and (kind.type == "struct_specifier")
+                else text_of(kind)
+            )
+            if kind_name not in own and kind_name != tag:
+                continue
+            for declarator in field.children_by_field_name("declarator"):
+                if declarator.type == "pointer_declarator":
                     inner = declarator.child_by_field_name("declarator")
                     if inner is not None and inner.type == "field_identifier":
                         names.add(text_of(inner))

@@ -12,7 +12,8 @@ the struct where it was allocated, correctly, and is lost only where the struct 
 
 Conservative on purpose: a member released anywhere in the program, a member the destructor
 passes or moves anywhere, or a struct it hands to code whose body is not in the repository,
-counts as handled.
+counts as handled; a member that points to the struct's own type (``next``) is a link of a list
+or tree, released by whoever walks it.
 """
 
 from __future__ import annotations
@@ -305,9 +306,10 @@ def forgotten_members(program: Program, driven: dict[str, LoopInfo]) -> list[Fin
             if release is None:
                 continue
             makers = _constructors(program, calls, fn)
+            links = program.constants.link_fields(kind)
             for (owner_kind, member), all_owners in sorted(owned.items()):
-                if owner_kind != kind:
-                    continue
+                if owner_kind != kind or member in links:
+                    continue  # another kind, or a list's link (jq's dtoa Bigint->next)
                 owners = [o for o in _owners_seen_by(fn, kind, all_owners) if o.function is not fn]
                 if makers is not None:  # only what the objects' constructors fill
                     owners = [o for o in owners if o.function.name in makers]

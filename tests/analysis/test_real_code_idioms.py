@@ -1358,6 +1358,76 @@ int run(const char *s) {
     return n;
 }
 """,
+    # curl's add_file_name_to_url(): `if (!rc && p) { …; free(p); }`, nothing held in the else
+    "status-and-pointer": _STATUS_ENUM
+    + """\
+int run(const char *s) {
+    char *p = NULL;
+    code_t rc = decode(s, &p);
+    if (!rc && p) {
+        int n = (int)strlen(p);
+        free(p);
+        return n;
+    }
+    return 0;
+}
+""",
+    # curl's curl_url_get(): two places fill *part, each followed by its own `return OK`; a
+    # failure returns `c ? E_A : E_B`
+    "two-filling-sites": """\
+#include <stdlib.h>
+#include <string.h>
+enum { OK, E_NONE, E_MEM };
+static int get_part(const char *s, int which, char **part) {
+    if (!s)
+        return which ? E_NONE : E_MEM;
+    if (which) {
+        *part = strdup(s);
+        return OK;
+    }
+    char *copy = malloc(strlen(s) + 2);
+    if (!copy)
+        return E_MEM;
+    strcpy(copy, s);
+    *part = copy;
+    return OK;
+}
+int run(const char *s) {
+    char *p;
+    if (get_part(s, 1, &p))
+        return 1;
+    int n = (int)strlen(p);
+    free(p);
+    return n;
+}
+""",
+    # curl's split_str(): fills and returns TRUE, or returns FALSE having filled nothing
+    "filled-when-true": """\
+#include <stdlib.h>
+#include <string.h>
+#define FALSE 0
+#define TRUE 1
+static int split(const char *s, char **out) {
+    char *copy = malloc(strlen(s) + 1);
+    if (!copy)
+        return FALSE;
+    strcpy(copy, s);
+    *out = copy;
+    return TRUE;
+}
+int run(const char *s) {
+    char *p;
+    int rc = 0;
+    if (!split(s, &p)) {
+        rc = 90;
+        goto quit;
+    }
+    rc = (int)strlen(p);
+    free(p);
+quit:
+    return rc;
+}
+""",
 }
 _LOOP = 'int run(const char *s);\nint main(void) { for (;;) { run("a/b"); } }\n'
 

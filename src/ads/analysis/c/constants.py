@@ -299,6 +299,8 @@ class ConstantTable:
         kind = node.type
         if kind == "number_literal":
             return _parse_int(text_of(node))
+        if kind in ("true", "false", "null"):  # tree-sitter reads TRUE, FALSE, NULL so too
+            return 1 if kind == "true" else 0
         if kind == "identifier":
             name = text_of(node)
             if bindings and name in bindings:

@@ -235,20 +235,23 @@ class _Walker(ExpressionWalker):
         out-parameter call tested by ``condition``: ``if (asprintf(&p, ...) < 0)`` /
         ``== -1``, and for an allocator that fills only when it returns 0, ``if (f(&p))`` /
         ``!= 0`` (then: nothing) and ``if (!f(&p))`` / ``== 0`` (else: nothing)."""
-        zero = self._filled_on_zero_test(condition)
+        zero = self._zero_test(condition)
         if zero is not None:
+            if (callee_name(self.r.site) if self.r.site else "") in self.r.filled_on_nonzero:
+                return (zero, not zero)  # split_str(…) returns TRUE when it filled
             return (not zero, zero)
         failed = self._failed_by_sign(condition)
         return failed == "then", failed == "else"
 
-    def _filled_on_zero_test(self, condition: Node | None) -> bool | None:
-        """For a call that fills only on 0: True when ``condition`` holds exactly when it
-        returned 0, False when exactly when it did not, None when it is not such a test."""
+    def _zero_test(self, condition: Node | None) -> bool | None:
+        """For a call that fills only on 0 (or only on non-zero): True when ``condition`` holds
+        exactly when it returned 0, False when exactly when it did not, None when it is not
+        such a test."""
         cond = strip_expression(condition)
         site = self.r.site
         if self.r.out_param is None or site is None or cond is None:
             return None
-        if (callee_name(site) or "") not in self.r.filled_on_zero:
+        if (callee_name(site) or "") not in self.r.filled_on_zero | self.r.filled_on_nonzero:
             return None
         zero = False
         if cond.type == "unary_expression" and cond.children[0].type == "!":
@@ -310,6 +313,13 @@ class _Walker(ExpressionWalker):
         operator = (
             cond.child_by_field_name("operator") if cond.type == "binary_expression" else None
         )
+        if operator is not None and operator.type == "&&":
+            # ``if (!rc && p) { …; free(p); }``: the else-branch runs when some conjunct is
+            # false, and each false conjunct says the block is not there
+            conjuncts = [cond.child_by_field_name("left"), cond.child_by_field_name("right")]
+            return False, all(
+                self._null_checked(c, st)[1] or self._failed_out_param_call(c)[1] for c in conjuncts
+            )
         if operator is not None and operator.type == "||":
             # ``if (a == -1 || (p = load()) == NULL)``: the allocation is in the right operand,
             # so on the then-branch either it never ran or it gave NULL

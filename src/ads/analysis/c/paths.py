@@ -183,6 +183,8 @@ class Region:
     #: out-parameter allocators that fill their out-parameter only when they return 0
     #: (``if (config_get_string(key, &dest))``: the then-branch got nothing)
     filled_on_zero: frozenset[str] = frozenset()
+    #: the other convention: filled only when they return non-zero (``TRUE``), 0 otherwise
+    filled_on_nonzero: frozenset[str] = frozenset()
     #: the variable the followed out-parameter call's result went to (``rc = fill(&p)``): a
     #: test of it is a test of the call (``if (rc) return rc;``)
     status_var: str | None = None

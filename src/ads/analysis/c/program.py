@@ -349,6 +349,9 @@ class Program:
     #: out-parameter allocators that fill it only on the paths that return 0 (and return a
     #: non-zero constant on every path that does not): git's and redis's getters
     filled_on_zero: set[str] = field(default_factory=set)
+    #: out-parameter allocators that fill it only on the paths that return non-zero (``TRUE``)
+    #: and return 0 on every path that does not: curl's ``split_str()``
+    filled_on_nonzero: set[str] = field(default_factory=set)
     #: pointer wrappers that return either a fresh block or one of their arguments as it
     #: came (git's ``add_slash(path)``, rax's ``raxRemoveChild(parent, …)``), name → index
     passes_through: dict[str, int] = field(default_factory=dict)
@@ -373,6 +376,10 @@ class Program:
     _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
     _enders: tuple[int, re.Pattern[bytes]] | None = None
+    #: (function, parameter index) → the returns seen with the walks of its filling sites
+    _fill_returns: dict[tuple[int, int], list[tuple[Node | None, PathState]]] = field(
+        default_factory=dict
+    )
 
     def region(
         self,
@@ -402,6 +409,7 @@ class Program:
             static_slots=self._static_slots(fn),
             allocated=self._allocated_locals(fn),
             filled_on_zero=frozenset(self.filled_on_zero),
+            filled_on_nonzero=frozenset(self.filled_on_nonzero),
             aggregate=aggregate,
             status_var=status,
             passed_argument=passed,
@@ -870,10 +878,9 @@ class Program:
                     continue
                 if not self._may_store_through(fn, calls):
                     continue
-                index = next(
-                    (i for call in calls if (i := self._stored_through(fn, call)) is not None),
-                    None,
-                )
+                # every site is walked: each one's returns count for the 0-on-fill convention
+                indexes = [i for call in calls if (i := self._stored_through(fn, call)) is not None]
+                index = indexes[0] if indexes else None
                 if index is not None:
                     self.allocators.add(fn.name)
                     self.wrappers[fn.name] = fn
@@ -904,8 +911,9 @@ class Program:
             # handed, so the block lands in ``*out`` as surely as ``*out = malloc(n)``
             forwarded = [i for i, param in enumerate(fn.params) if param == out_param[1:]]
             if forwarded and _result_unchanged(call) and not self._passes_on(fn, call, out_param):
-                if callee_name(call) in self.filled_on_zero:
-                    self.filled_on_zero.add(fn.name)  # the same convention, passed on
+                for known in (self.filled_on_zero, self.filled_on_nonzero):
+                    if callee_name(call) in known:
+                        known.add(fn.name)  # the same convention, passed on
                 return forwarded[0]
         region = self.region(fn, site=call, out_param=out_param)
         region.returns = []
@@ -933,21 +941,36 @@ class Program:
         if len(stored) != 1 or not only_there:
             return None
         index = stored.pop()
-        if self._fills_on_zero(fn, region.returns, fn.params[index]):
-            self.filled_on_zero.add(fn.name)
+        # the returns of every site that fills this parameter (curl_url_get() fills *part at
+        # two places, each followed by its own `return CURLUE_OK`)
+        pooled = self._fill_returns.setdefault((fn.node.id, index), [])
+        pooled += region.returns or []
+        for convention, known in ((True, self.filled_on_zero), (False, self.filled_on_nonzero)):
+            if self._fills_on_zero(fn, pooled, fn.params[index], zero=convention):
+                known.add(fn.name)
+            else:
+                known.discard(fn.name)
         return index
 
     def _fills_on_zero(
-        self, fn: Function, returns: list[tuple[Node | None, PathState]] | None, param: str
+        self,
+        fn: Function,
+        returns: list[tuple[Node | None, PathState]] | None,
+        param: str,
+        *,
+        zero: bool = True,
     ) -> bool:
         """Every return that comes with ``*param`` filled returns 0, and every other
         ``return`` of ``fn`` a non-zero constant (not ``return error(...)``): the caller's
-        ``if (f(&p))`` branch got nothing. (The walk starts at the allocation, so the returns
-        before it are read from the body.)"""
+        ``if (f(&p))`` branch got nothing. With ``zero=False`` the other way round (filled:
+        a non-zero constant such as ``TRUE``; the others: 0). (The walk starts at the
+        allocation, so the returns before it are read from the body.)"""
         filled = set()
         for value, st in returns or []:
             if st.status is Status.ESCAPED and st.event.startswith(f"stored into *{param} "):
-                if value is None or self.constants.evaluate(value) != 0:
+                if value is None:
+                    return False
+                if (self.constants.evaluate(value) != 0) if zero else not self._nonzero(value):
                     return False
                 filled.add(value.id)
         if not filled or fn.body is None:
@@ -958,10 +981,20 @@ class Program:
             if node.type == "return_statement"
         ]
         others = [v for v in others if v is None or v.id not in filled]
-        return bool(others) and all(
-            v is not None and (self.constants.evaluate(v) not in (None, 0) or _nonzero_there(v))
-            for v in others
-        )
+        if not zero:
+            return bool(others) and all(
+                v is not None and self.constants.evaluate(v) == 0 for v in others
+            )
+        return bool(others) and all(v is not None and self._nonzero(v) for v in others)
+
+    def _nonzero(self, value: Node) -> bool:
+        """A returned value that is never 0: a non-zero constant, ``c ? E_A : E_B`` with both
+        non-zero, or the variable the enclosing ``if (r)`` tested."""
+        bare = strip_expression(value)
+        if bare is not None and bare.type == "conditional_expression":
+            arms = [bare.child_by_field_name(f) for f in ("consequence", "alternative")]
+            return all(arm is not None and self._nonzero(arm) for arm in arms)
+        return self.constants.evaluate(value) not in (None, 0) or _nonzero_there(value)
 
     @staticmethod
     def _passes_on(fn: Function, call: Node, target: str) -> bool:

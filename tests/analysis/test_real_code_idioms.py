@@ -1428,6 +1428,39 @@ quit:
     return rc;
 }
 """,
+    # curl's curl_url_get(): `return ifmissing;`, a local only ever given non-zero constants
+    "returned-local-never-zero": """\
+#include <stdlib.h>
+#include <string.h>
+struct url { const char *host; const char *path; };
+static int url_get(const struct url *u, int what, char **part) {
+    const char *ptr = NULL;
+    int ifmissing = 1;
+    if (!u)
+        return 2;
+    switch (what) {
+    case 0: ptr = u->host; ifmissing = 3; break;
+    case 1: ptr = u->path; ifmissing = 4; break;
+    }
+    if (ptr) {
+        char *s = strdup(ptr);
+        if (!s)
+            return 5;
+        *part = s;
+        return 0;
+    }
+    return ifmissing;
+}
+int run(const char *s) {
+    struct url u = {s, s};
+    char *p;
+    if (url_get(&u, 1, &p))
+        return 1;
+    int n = (int)strlen(p);
+    free(p);
+    return n;
+}
+""",
 }
 _LOOP = 'int run(const char *s);\nint main(void) { for (;;) { run("a/b"); } }\n'
 

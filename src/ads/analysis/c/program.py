@@ -309,6 +309,43 @@ def _returned_parameter(fn: Function) -> int | None:
     return None
 
 
+def _values_given(value: Node) -> list[Node]:
+    """Each initialiser and plain assignment of the local ``value`` names,
+    in its function; empty when it is not a local identifier, or its address is taken, or it
+    is changed some other way (``rc |= …``, ``rc++``)."""
+    if value.type != "identifier":
+        return []
+    name = text_of(value)
+    function = value.parent
+    while function is not None and function.type != "function_definition":
+        function = function.parent
+    body = function.child_by_field_name("body") if function is not None else None
+    given: list[Node] = []
+    declared = False
+    for node in walk(body) if body is not None else []:
+        if (
+            node.type == "init_declarator"
+            and declared_name(node.child_by_field_name("declarator")) == name
+        ):
+            declared = True
+            if (init := node.child_by_field_name("value")) is not None:
+                given.append(init)
+        elif (
+            node.type == "assignment_expression"
+            and text_of(strip_expression(node.child_by_field_name("left"))) == name
+        ):
+            operator = node.child_by_field_name("operator")
+            if operator is None or operator.type != "=":
+                return []
+            if (right := node.child_by_field_name("right")) is not None:
+                given.append(right)
+        elif node.type in ("update_expression", "pointer_expression") and name in {
+            text_of(strip_expression(node.child_by_field_name("argument")))
+        }:
+            return []
+    return given if declared else []
+
+
 def _nonzero_there(value: Node) -> bool:
     """``if (r) { …; return r; }``: the returned variable is the condition that let the
     path in, so it is not 0 there (``r != 0`` and ``r < 0`` say the same)."""
@@ -994,7 +1031,12 @@ class Program:
         if bare is not None and bare.type == "conditional_expression":
             arms = [bare.child_by_field_name(f) for f in ("consequence", "alternative")]
             return all(arm is not None and self._nonzero(arm) for arm in arms)
-        return self.constants.evaluate(value) not in (None, 0) or _nonzero_there(value)
+        if self.constants.evaluate(value) not in (None, 0) or _nonzero_there(value):
+            return True
+        # ``return ifmissing;`` where every value the local is ever given is a non-zero
+        # constant (curl's curl_url_get())
+        given = _values_given(value)
+        return bool(given) and all(self.constants.evaluate(v) not in (None, 0) for v in given)
 
     @staticmethod
     def _passes_on(fn: Function, call: Node, target: str) -> bool:

@@ -1319,22 +1319,6 @@ int run(const char *s) {
     return n;
 }
 """,
-    # git's create_pack_file(): the error path ends in die(), declared never to return
-    "noreturn-declared": """\
-#include <stdlib.h>
-#include <unistd.h>
-void die(const char *why) __attribute__((__noreturn__));
-int step(const char *state);
-int run(const char *s) {
-    char *state = calloc(1, 64);
-    if (step(state) < 0)
-        goto fail;
-    free(state);
-    return 0;
-fail:
-    die(s);
-}
-""",
     # git's add_slash(): a fresh copy, or the argument itself when it already ends in '/'
     "passes-its-argument": """\
 #include <stdlib.h>

@@ -111,6 +111,19 @@ def _binary(op: str, left: int, right: int) -> int | None:
     return compute() if compute is not None else None
 
 
+def _declared_as(fields: list[Node], declarator_type: str) -> frozenset[str]:
+    """The names of the struct ``fields`` declared with ``declarator_type`` (``buf[16]``:
+    an array declarator; ``*next``: a pointer declarator)."""
+    names = set()
+    for field in fields:
+        for declarator in field.children_by_field_name("declarator"):
+            if declarator.type == declarator_type:
+                inner = declarator.child_by_field_name("declarator")
+                if inner is not None and inner.type == "field_identifier":
+                    names.add(text_of(inner))
+    return frozenset(names)
+
+
 class ConstantTable:
     """Object-like ``#define``s, typedefs and struct layouts collected from the repo's files."""
 
@@ -396,14 +409,7 @@ class ConstantTable:
     def array_fields(self, type_name: str) -> frozenset[str]:
         """Members of a struct declared as arrays (``char buf[]``, ``int slots[16]``): ``p->buf``
         is then an address inside the block ``p`` points to, like ``&p->member``."""
-        names = set()
-        for field in self._fields(type_name):
-            for declarator in field.children_by_field_name("declarator"):
-                if declarator.type == "array_declarator":
-                    inner = declarator.child_by_field_name("declarator")
-                    if inner is not None and inner.type == "field_identifier":
-                        names.add(text_of(inner))
-        return frozenset(names)
+        return _declared_as(self._fields(type_name), "array_declarator")
 
     def link_fields(self, type_name: str) -> frozenset[str]:
         """Members that point to another object of the same struct (``struct Bigint *next``):
@@ -414,7 +420,7 @@ class ConstantTable:
         own = {type_name, text_of(body.child_by_field_name("name"))} - {""}
         own |= {alias for alias, target in self._typedefs.items() if target.id == body.id}
         tag = text_of(body.child_by_field_name("name"))
-        names = set()
+        same_type = []
         for field in self._fields(type_name):
             kind = field.child_by_field_name("type")
             kind_name = (
@@ -422,14 +428,9 @@ class ConstantTable:
                 if kind is not None and (kind.type == "struct_specifier")
                 else text_of(kind)
             )
-            if kind_name not in own and kind_name != tag:
-                continue
-            for declarator in field.children_by_field_name("declarator"):
-                if declarator.type == "pointer_declarator":
-                    inner = declarator.child_by_field_name("declarator")
-                    if inner is not None and inner.type == "field_identifier":
-                        names.add(text_of(inner))
-        return frozenset(names)
+            if kind_name in own or kind_name == tag:
+                same_type.append(field)
+        return _declared_as(same_type, "pointer_declarator")
 
     def is_union(self, kind: Node | None, _depth: int = 0) -> bool:
         """Whether a declaration's type is a union (``union u``, or a typedef of one): its

@@ -39,6 +39,7 @@ from ..config import ServiceConfig
 from ..errors import BuildError
 from ..models import (
     Finding,
+    MemorySample,
     RunResult,
     VerificationOutcome,
     VerificationResult,
@@ -74,7 +75,11 @@ __all__ = [
 BUILD_CFLAGS = "-O0 -g"
 DEFAULT_DURATION = 3.0
 DEFAULT_REPRODUCE_TIMEOUT = 30.0
-PROBE_AFTER_SECONDS = 3.0  # the patched build under the probe: warm-up, then snapshots
+#: the patched build under the probe runs until the probe holds this many snapshots (warm-up,
+#: then one a second), or for at most PROBE_AFTER_MAX_SECONDS: a fixed window got fewer
+#: snapshots, and no verdict on the site, when the machine was slow to start the interpreter
+PROBE_AFTER_SNAPSHOTS = 3
+PROBE_AFTER_MAX_SECONDS = 30.0
 BUILD_TIMEOUT = 600.0
 LIMIT_FRACTION_PER_SECOND = 0.01
 BEFORE_SLOPE_FRACTION = 0.10
@@ -129,6 +134,24 @@ class _Exits(RunObserver):
 
     def exited(self, restart: int, exit_code: int) -> None:
         self.codes.append(exit_code)
+
+
+class _EnoughSnapshots(RunObserver):
+    """Stops the patched build's probe run once the probe holds ``wanted`` snapshots."""
+
+    def __init__(self, probe: PatchedRunProbe, finding: Finding | None, wanted: int) -> None:
+        self.probe, self.finding, self.wanted = probe, finding, wanted
+        self.runtime: LocalRuntime | None = None
+        self._checked = 0.0
+
+    def sample(self, sample: MemorySample, limit: int) -> None:
+        now = time.monotonic()
+        if self.runtime is None or self.finding is None or now - self._checked < 0.25:
+            return
+        self._checked = now
+        grown = self.probe.growth_at(self.finding)
+        if grown is not None and grown[1] >= self.wanted:
+            self.runtime.stop()
 
 
 @dataclass
@@ -337,12 +360,17 @@ class _Verification:
         probe = patched_run_probe(self.finding, tree, self.sandbox) if self.use_lsan else None
         if probe is None:
             return
-        self.stage(f"running the patched build under {probe.name} for {PROBE_AFTER_SECONDS:g} s")
+        self.stage(
+            f"running the patched build under {probe.name} for {PROBE_AFTER_SNAPSHOTS} "
+            f"snapshots (at most {PROBE_AFTER_MAX_SECONDS:g} s)"
+        )
         started = time.monotonic()
         try:
             run_command = probe.wrap(exec_form(self.service.run or ""))
-            runtime = self._runtime(tree, run_command, [probe], [probe.directory])
-            runtime.run(max_kills=1, duration=PROBE_AFTER_SECONDS, build=False)
+            enough = _EnoughSnapshots(probe, self.finding, PROBE_AFTER_SNAPSHOTS)
+            runtime = self._runtime(tree, run_command, [probe, enough], [probe.directory])
+            enough.runtime = runtime
+            runtime.run(max_kills=1, duration=PROBE_AFTER_MAX_SECONDS, build=False)
             self.after_growth = self._site_growth_after(probe)
         finally:
             probe.cleanup()

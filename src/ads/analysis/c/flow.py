@@ -31,6 +31,7 @@ from ads.analysis.c.syntax import (
     Node,
     callee_name,
     declared_name,
+    definition_of,
     line_of,
     strip_expression,
     text_of,
@@ -148,9 +149,7 @@ class _Walker(ExpressionWalker):
         compiles both or neither, so the block is followed as compiled in, not as two
         independent choices."""
         condition = node.child_by_field_name("name") or node.child_by_field_name("condition")
-        function = node.parent
-        while function is not None and function.type != "function_definition":
-            function = function.parent
+        function = definition_of(node)
         if condition is None or function is None:
             return False
         key = (node.type, " ".join(text_of(condition).split()))
@@ -275,7 +274,8 @@ class _Walker(ExpressionWalker):
             return False
         if node.id == site.id:
             return True
-        return node.type == "identifier" and text_of(node) == (self.r.status_var or "\0")
+        status = self.r.status_var
+        return status is not None and node.type == "identifier" and text_of(node) == status
 
     def _failed_by_sign(self, condition: Node | None) -> str | None:
         """Which branch runs when the followed call failed by its sign (``asprintf(&p, …) < 0``

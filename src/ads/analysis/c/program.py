@@ -36,6 +36,7 @@ from ads.analysis.c.syntax import (
     callee_name,
     declarators,
     declared_name,
+    definition_of,
     find_all,
     function_name,
     function_parameters,
@@ -316,9 +317,7 @@ def _values_given(value: Node) -> list[Node]:
     if value.type != "identifier":
         return []
     name = text_of(value)
-    function = value.parent
-    while function is not None and function.type != "function_definition":
-        function = function.parent
+    function = definition_of(value)
     body = function.child_by_field_name("body") if function is not None else None
     given: list[Node] = []
     declared = False
@@ -582,13 +581,12 @@ class Program:
         head = (node.text or b"")[: end - node.start_byte]
         if not _NORETURN_MARK.search(head):
             return
-        for declarator in find_all(node, "function_declarator"):
-            if body is not None and declarator.start_byte >= body.start_byte:
-                break
-            name = text_of(declarator.child_by_field_name("declarator"))
-            if name.isidentifier():
-                self.noreturn.add(name)
-            break
+        declarator = next(iter(find_all(node, "function_declarator")), None)
+        if declarator is None or (body is not None and declarator.start_byte >= body.start_byte):
+            return
+        name = text_of(declarator.child_by_field_name("declarator"))
+        if name.isidentifier():
+            self.noreturn.add(name)
 
     def _add_prototype(self, node: Node) -> None:
         """``void printLine(const char *line);``: which parameters the declared function only

@@ -141,6 +141,14 @@ def enclosing_function(root: Node, line: int) -> str | None:
     return None
 
 
+def definition_of(node: Node) -> Node | None:
+    """The ``function_definition`` that holds ``node``, or None at file scope."""
+    parent = node.parent
+    while parent is not None and parent.type != "function_definition":
+        parent = parent.parent
+    return parent
+
+
 def function_parameters(fn: Node) -> list[str]:
     """Parameter names in order ('' for unnamed ones) of a ``function_definition``."""
     declarator = _function_declarator(fn)

@@ -104,3 +104,49 @@ def test_a_service_without_the_bootstrap_is_never_signalled(tmp_path: Path) -> N
         proc.kill()
         proc.wait()
         probe.cleanup()
+
+
+MANY_OBJECTS = """\
+import time
+
+KEPT = [(i, str(i)) for i in range(300_000)]  # a snapshot to compare takes a while
+
+
+def main():
+    while True:
+        KEPT.append((len(KEPT), "more"))
+        time.sleep(0.001)
+
+
+main()
+"""
+
+
+def test_snapshots_keep_coming_when_signals_arrive_faster_than_a_snapshot_takes(
+    tmp_path: Path,
+) -> None:
+    """On a loaded machine a snapshot of a big heap takes longer than the schedule's interval:
+    a signal arriving inside the handler must not start another snapshot inside it (each would
+    interrupt the last and none would finish: the patched build's check then had fewer than two
+    snapshots). The signals are sent every few milliseconds until three summaries exist."""
+    tree = tmp_path / "tree"
+    (tree / "svc").mkdir(parents=True)
+    (tree / "svc" / "app.py").write_text(MANY_OBJECTS)
+    probe = TracemallocSnapshots(tree)
+    proc = subprocess.Popen(
+        ["bash", "-c", probe.wrap("exec python3 svc/app.py")], cwd=tree,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )  # fmt: skip
+    try:
+        probe.started(0, proc.pid)
+        _wait_for(probe.loaded)
+        deadline = time.monotonic() + 60
+        while len(next(iter(probe.reports().values()), [])) < 3:
+            assert time.monotonic() < deadline, "fewer than 3 snapshots while signalled"
+            assert proc.poll() is None, "the service died of the signals"
+            probe.snapshot()
+            time.sleep(0.003)
+    finally:
+        proc.kill()
+        proc.wait()
+        probe.cleanup()

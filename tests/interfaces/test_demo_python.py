@@ -69,7 +69,8 @@ def test_python_demo_runs_the_whole_loop(
     # tracemalloc at run time: the same function as the static finding, and the patched
     # build's snapshots no longer grow there
     assert "leak site at run time: pages/worker.py:27 in render_page() (matches the finding)" in pr
-    assert "tracemalloc on the patched build: no growth at render_page()" in pr
+    verification = next(line for line in lines if line.startswith("- Verification:"))
+    assert "tracemalloc on the patched build: no growth at render_page()" in pr, verification
     assert "  - growth site seen at run time: pages/worker.py:27 in render_page()" in pr
 
     with LocalPagerDuty(workdir / "pagerduty", clock=pinned(WEEK_ONE)) as server:

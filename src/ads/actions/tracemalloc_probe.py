@@ -5,7 +5,7 @@ private directory prepended to ``PYTHONPATH`` holding a ``sitecustomize`` bootst
 here, see ``BOOTSTRAP``), which the interpreter imports at start-up. The bootstrap starts
 ``tracemalloc`` (``FRAMES`` frames per traceback), installs a SIGUSR2 handler, says it is
 ready, and hands over to the interpreter's own ``sitecustomize`` if there is one. On each
-signal the handler takes a snapshot; the first is kept as the baseline and every later one is
+signal the handler takes a snapshot (a signal arriving while one is being taken is dropped); the first is kept as the baseline and every later one is
 compared to it (``Snapshot.compare_to(baseline, "traceback")``), the top growing tracebacks
 written as JSON next to the bootstrap. Only that summary leaves the process: ADS never
 unpickles what the untrusted service wrote (``Snapshot.load`` is pickle).
@@ -62,9 +62,20 @@ def _install():
         tracemalloc.Filter(False, "<frozen importlib._bootstrap*>"),
         tracemalloc.Filter(False, "<unknown>"),
     ]
-    state = {"first": None, "taken": 0}
+    state = {"first": None, "taken": 0, "busy": False}
 
     def snapshot(signum, frame):
+        # A signal that lands inside this handler is dropped: started here, each snapshot
+        # would interrupt the last and, signalled faster than one takes, none would finish.
+        if state["busy"]:
+            return
+        state["busy"] = True
+        try:
+            _take()
+        finally:
+            state["busy"] = False
+
+    def _take():
         taken = tracemalloc.take_snapshot().filter_traces(ignored)
         stats = []
         if state["first"] is None:

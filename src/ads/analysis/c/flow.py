@@ -59,8 +59,6 @@ class _Walker(ExpressionWalker):
 
     def __init__(self, region: Region) -> None:
         super().__init__(region)
-        #: function → the preprocessor conditions it tests more than once
-        self._conditions: dict[int, set[tuple[str, str]]] = {}
 
     def block(self, nodes: Iterable[Node], states: Iterable[PathState]) -> Outcome:
         out = Outcome()
@@ -153,19 +151,7 @@ class _Walker(ExpressionWalker):
         if condition is None or function is None:
             return False
         key = (node.type, " ".join(text_of(condition).split()))
-        seen = self._conditions.get(function.id)
-        if seen is None:
-            counts: dict[tuple[str, str], int] = {}
-            for other in walk(function):
-                if other.type in ("preproc_ifdef", "preproc_if"):
-                    test = other.child_by_field_name("name") or other.child_by_field_name(
-                        "condition"
-                    )
-                    if test is not None:
-                        entry = (other.type, " ".join(text_of(test).split()))
-                        counts[entry] = counts.get(entry, 0) + 1
-            seen = self._conditions[function.id] = {k for k, n in counts.items() if n > 1}
-        return key in seen
+        return key in self.r.oracle.repeated_conditions(function)
 
     _s_preproc_if = _s_preproc_ifdef
     _s_preproc_elif = _s_preproc_ifdef

@@ -402,6 +402,7 @@ class Program:
     _loops: dict[int, LoopInfo] = field(default_factory=dict)
     _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
+    _conditions: dict[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
     _members: dict[int, frozenset[str]] = field(default_factory=dict)  # fn → p->array members
     #: file → its ``static T *`` variables; (file, name) → whether some use may release it
@@ -1059,6 +1060,25 @@ class Program:
         # Fresh only if never also stored elsewhere (createClient() links the client into a
         # global list and returns it: the caller does not own it alone).
         return any(returned) and not any(kept)
+
+    def repeated_conditions(self, function: Node) -> frozenset[tuple[str, str]]:
+        """The preprocessor tests (kind, condition text) a function definition makes more than
+        once: one build compiles every such block or none (computed once per function, for
+        every region walked in it)."""
+        cached = self._conditions.get(function.id)
+        if cached is None:
+            counts: dict[tuple[str, str], int] = {}
+            for kind in ("preproc_ifdef", "preproc_if"):
+                for other in find_all(function, kind):
+                    test = other.child_by_field_name("name") or other.child_by_field_name(
+                        "condition"
+                    )
+                    if test is not None:
+                        entry = (kind, " ".join(text_of(test).split()))
+                        counts[entry] = counts.get(entry, 0) + 1
+            cached = frozenset(k for k, n in counts.items() if n > 1)
+            self._conditions[function.id] = cached
+        return cached
 
     # ----------------------------------------------------------------- loops
     def loop_info(self, loop: Node, fn: Function) -> LoopInfo:

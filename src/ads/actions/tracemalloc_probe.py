@@ -5,8 +5,8 @@ private directory prepended to ``PYTHONPATH`` holding a ``sitecustomize`` bootst
 here, see ``BOOTSTRAP``), which the interpreter imports at start-up. The bootstrap starts
 ``tracemalloc`` (``FRAMES`` frames per traceback), installs a SIGUSR2 handler, says it is
 ready, and hands over to the interpreter's own ``sitecustomize`` if there is one. On each
-signal the handler takes a snapshot (a signal arriving while one is being taken is dropped); the first is kept as the baseline and every later one is
-compared to it (``Snapshot.compare_to(baseline, "traceback")``), the top growing tracebacks
+signal the handler takes a snapshot (a signal arriving while one is being taken is dropped);
+the first is kept as the baseline and every later one is compared to it (``Snapshot.compare_to(baseline, "traceback")``), the top growing tracebacks
 written as JSON next to the bootstrap. Only that summary leaves the process: ADS never
 unpickles what the untrusted service wrote (``Snapshot.load`` is pickle).
 

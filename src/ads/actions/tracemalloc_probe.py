@@ -6,8 +6,9 @@ here, see ``BOOTSTRAP``), which the interpreter imports at start-up. The bootstr
 ``tracemalloc`` (``FRAMES`` frames per traceback), installs a SIGUSR2 handler, says it is
 ready, and hands over to the interpreter's own ``sitecustomize`` if there is one. On each
 signal the handler takes a snapshot (a signal arriving while one is being taken is dropped);
-the first is kept as the baseline and every later one is compared to it (``Snapshot.compare_to(baseline, "traceback")``), the top growing tracebacks
-written as JSON next to the bootstrap. Only that summary leaves the process: ADS never
+the first is kept as the baseline and every later one is compared to it
+(``Snapshot.compare_to(baseline, "traceback")``), the top growing tracebacks written as JSON
+next to the bootstrap. Only that summary leaves the process: ADS never
 unpickles what the untrusted service wrote (``Snapshot.load`` is pickle).
 
 The observer sends the signal as charged memory first crosses 30, 50, 70 and 85 % of the

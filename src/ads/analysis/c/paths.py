@@ -93,6 +93,11 @@ class CalleeOracle(Protocol):
         function returning a constant), or None: dead branches are not paths."""
         ...
 
+    def repeated_conditions(self, function: Node) -> frozenset[tuple[str, str]]:
+        """The preprocessor tests (kind, condition text) the function definition makes more
+        than once: one build compiles all of those blocks or none."""
+        ...
+
 
 class PathState(NamedTuple):
     status: Status

@@ -339,8 +339,14 @@ class ConstantTable:
             return self.evaluate(node.child_by_field_name("value"), bindings, depth)
         if kind == "binary_expression":
             left = self.evaluate(node.child_by_field_name("left"), bindings, depth)
-            right = self.evaluate(node.child_by_field_name("right"), bindings, depth)
             operator = node.child_by_field_name("operator")
+            if operator is not None and left is not None:
+                # C's short circuit: 0 && anything, 1 || anything (assert(0 && "why"))
+                if operator.type == "&&" and left == 0:
+                    return 0
+                if operator.type == "||" and left != 0:
+                    return 1
+            right = self.evaluate(node.child_by_field_name("right"), bindings, depth)
             if left is None or right is None or operator is None:
                 return None
             return _binary(operator.type, left, right)

@@ -328,4 +328,11 @@ class ExpressionWalker:
                 st = settle(st, Status.UNCERTAIN, event)
         if name is not None and self.r.oracle.never_returns(name):
             st = st._replace(status=Status.DEAD)
+        elif name == "assert" and self._always_fails(node):
+            st = st._replace(status=Status.DEAD)  # assert(0 && "unreachable"): never returns
         return st, False
+
+    def _always_fails(self, call: Node) -> bool:
+        arguments = call.child_by_field_name("arguments")
+        tested = arguments.named_children[0] if arguments and arguments.named_children else None
+        return tested is not None and self.r.oracle.constant(tested) == 0

@@ -20,6 +20,7 @@ from ads.analysis.c.aggregates import aggregate_sites
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import REALLOC_FAILURE, STATIC_STORE
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
+from ads.analysis.c.handles import unreleased_handles
 from ads.analysis.c.members import forgotten_members
 from ads.analysis.c.paths import Outcome
 from ads.analysis.c.program import Function, LoopInfo, Program
@@ -169,6 +170,7 @@ def analyze_c_sources(
             if finding is not None:
                 report.findings.append(finding)
     report.findings += forgotten_members(program, driven)
+    report.findings += unreleased_handles(program, driven)
     report.findings.sort(
         key=lambda f: (-f.score, -_rate(f), f.file, f.line),
     )

@@ -249,6 +249,10 @@ _VALUES = """
 (argument_list (identifier) @value)
 (assignment_expression right: (identifier) @value)
 (init_declarator value: (identifier) @value)
+(initializer_list (cast_expression value: (identifier) @value))
+(initializer_pair value: (cast_expression value: (identifier) @value))
+(argument_list (cast_expression value: (identifier) @value))
+(assignment_expression right: (cast_expression value: (identifier) @value))
 """
 
 
@@ -258,7 +262,8 @@ def _values_query() -> tree_sitter.Query:
 
 
 def _names_used_as_values(root: Node) -> set[str]:
-    """Identifiers a file uses as values (table entries, callback arguments, assignments):
+    """Identifiers a file uses as values (table entries, callback arguments, assignments, also
+    cast to a pointer type: jq's ``{(cfunction_ptr)f_plus, "_plus", 3}``):
     the functions among them are reached through function pointers (dispatch tables,
     event-loop handlers), not by name. Run by tree-sitter's query engine, not in Python."""
     captures = tree_sitter.QueryCursor(_values_query()).captures(root)
@@ -403,6 +408,7 @@ class Program:
     _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
     _conditions: dict[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    _handle_types: frozenset[str] | None = None
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
     _members: dict[int, frozenset[str]] = field(default_factory=dict)  # fn → p->array members
     #: file → its ``static T *`` variables; (file, name) → whether some use may release it
@@ -1060,6 +1066,46 @@ class Program:
         # Fresh only if never also stored elsewhere (createClient() links the client into a
         # global list and returns it: the caller does not own it alone).
         return any(returned) and not any(kept)
+
+    def by_value_parameters(self, fn: Function) -> list[tuple[int, str, str]]:
+        """(index, name, declared type) of the parameters ``fn`` takes by value whose type is
+        a typedef name or a struct (``jv j``, ``block b``): what could be a handle. Scalars,
+        enums and typedef'd pointers (``sds``) are left out."""
+        declarator = fn.node.child_by_field_name("declarator")
+        while declarator is not None and declarator.type != "function_declarator":
+            declarator = declarator.child_by_field_name("declarator")
+        params = declarator.child_by_field_name("parameters") if declarator else None
+        found = []
+        index = 0
+        for param in params.named_children if params is not None else []:
+            if param.type != "parameter_declaration":
+                continue
+            kind = param.child_by_field_name("type")
+            inner = param.child_by_field_name("declarator")
+            name = fn.params[index] if index < len(fn.params) else ""
+            if (
+                name
+                and kind is not None
+                and kind.type in ("type_identifier", "struct_specifier")
+                and inner is not None
+                and inner.type == "identifier"
+                and text_of(kind) not in self.constants.pointer_types
+            ):
+                found.append((index, name, text_of(kind)))
+            index += 1
+        return found
+
+    def handle_types(self) -> frozenset[str]:
+        """Types passed by value that some function releases what they hold through
+        (``void jv_free(jv j)``): the program's reference-counted handles (``c_handles``)."""
+        if self._handle_types is None:
+            found = set()
+            for fn in self.all_functions():
+                for index, _name, kind in self.by_value_parameters(fn):
+                    if kind not in found and self._releases_held(fn.name, index, fn.file, 0):
+                        found.add(kind)
+            self._handle_types = frozenset(found)
+        return self._handle_types
 
     def repeated_conditions(self, function: Node) -> frozenset[tuple[str, str]]:
         """The preprocessor tests (kind, condition text) a function definition makes more than

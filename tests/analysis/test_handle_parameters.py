@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ads.analysis.c.fixes import propose_fix
 from ads.models import Confidence, FindingKind
 from tests.fixtures.tiny import Step, diagnose_tiny, tiny_history
 
@@ -175,3 +176,11 @@ def test_the_fixed_function_is_no_leak(tmp_path: Path) -> None:
     assert fixed != BUILTINS
     reported = {f.function for f in _diagnose(tmp_path, fixed).findings}
     assert "f_concat" not in reported
+
+
+def test_the_fix_names_the_return_that_keeps_the_handle(tmp_path: Path) -> None:
+    finding = next(f for f in _diagnose(tmp_path).findings if f.function == "f_concat")
+    proposal = propose_fix("builtins.c", BUILTINS, finding)
+    assert proposal.diff is None  # a suggestion: the releaser is the code base's own
+    assert proposal.summary.startswith("No automatic fix: f_concat() keeps its handle")
+    assert "builtins.c:17" in (proposal.suggestion or "")

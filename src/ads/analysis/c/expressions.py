@@ -196,14 +196,15 @@ class ExpressionWalker:
             st, _ = self.expr(child, st)
         line = line_of(node)
         if self.r.out_param is not None:
-            held = PathState(Status.OWNED, frozenset({self.r.out_param}), line, 0, "")
+            names = frozenset({self.r.out_param})
+            held = PathState(Status.OWNED, names, line, 0, "", facts=st.facts)
             if self.r.out_param not in self.r.locals:
                 # make(&spec->min): the block lands in memory the caller sees, not in a local
                 return settle(
                     held, Status.ESCAPED, f"stored into {self.r.out_param} at line {line}"
                 ), False
             return held, False
-        return PathState(Status.OWNED, frozenset(), line, 0, ""), True
+        return PathState(Status.OWNED, frozenset(), line, 0, "", facts=st.facts), True
 
     def _assign(self, node: Node, st: PathState) -> tuple[PathState, bool]:
         if self._realloc_over_itself(node, st):

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser
 
+from ads.analysis.c.handles import HANDLE_ISSUE
 from ads.analysis.patches import FixProposal, unified_diff
 
 from ...errors import AnalysisError
@@ -57,6 +58,8 @@ def propose_fix(path: str, source: str, finding: Finding) -> FixProposal:
     """
     if finding.kind is FindingKind.UNBOUNDED_GROWTH:
         return _growth_suggestion(path, finding)
+    if finding.issue == HANDLE_ISSUE:
+        return _handle_suggestion(path, finding)
     if finding.kind is FindingKind.UNCERTAIN:
         return FixProposal(
             path=path,
@@ -407,5 +410,21 @@ def _growth_suggestion(path: str, finding: Finding) -> FixProposal:
             f"its size and evict or reuse old entries at the cap, or release entries once they "
             f"are consumed. ADS does not patch this automatically because the right bound is a "
             f"design decision."
+        ),
+    )
+
+
+def _handle_suggestion(path: str, finding: Finding) -> FixProposal:
+    """A handle parameter kept on one path: the release belongs before that return, with the
+    handle type's own releaser (the one the function calls on its other paths), which ADS does
+    not write for it."""
+    name = finding.variable or "the parameter"
+    return FixProposal(
+        path=path,
+        summary=f"No automatic fix: {finding.function}() keeps its handle {name} on one path",
+        suggestion=(
+            f"{finding.function}() gives {name} away on its other paths but returns at "
+            f"{path}:{finding.line} still holding it. Release it there with the call its other "
+            f"paths use for it, before the return."
         ),
     )

@@ -13,8 +13,9 @@ the usual allocation-failure handling is not mistaken for a leak.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
+from ads.analysis.c.branches import decide, read_test
 from ads.analysis.c.expressions import ExpressionWalker
 from ads.analysis.c.paths import (
     NORETURN,
@@ -59,6 +60,9 @@ class _Walker(ExpressionWalker):
 
     def __init__(self, region: Region) -> None:
         super().__init__(region)
+        self._function: Node | None = None
+        #: per block being walked: the held names its declarations declared again
+        self._shadowed: list[set[str]] = []
 
     def block(self, nodes: Iterable[Node], states: Iterable[PathState]) -> Outcome:
         out = Outcome()
@@ -66,7 +70,8 @@ class _Walker(ExpressionWalker):
         for node in nodes:
             if node.type == "labeled_statement":  # paths that jumped here join the others
                 label = text_of(node.child_by_field_name("label"))
-                current += list(out.jumps.pop(label, {}).values())
+                jumped = out.jumps.pop(label, {}).values()
+                current += [st._replace(facts=frozenset()) for st in jumped]
             if not current:
                 if not out.jumps:
                     break
@@ -117,7 +122,24 @@ class _Walker(ExpressionWalker):
         return out
 
     def _s_compound_statement(self, node: Node, states: list[PathState]) -> Outcome:
-        return self.block(node.named_children, states)
+        self._shadowed.append(set())
+        try:
+            inner = self.block(node.named_children, states)
+        finally:
+            shadowed = self._shadowed.pop()
+        if not shadowed:
+            return inner
+        # the block declared its own variable named like one the paths hold: that one was
+        # hidden from the declaration on, and is back once the block is left
+        again = frozenset(shadowed)
+        out = Outcome()
+        for name in ("fall", "cont", "brk", "ret"):
+            for st in getattr(inner, name).values():
+                Outcome.add(getattr(out, name), _in_scope_again(st, again))
+        for label, bucket in inner.jumps.items():
+            for st in bucket.values():
+                Outcome.add(out.jumps.setdefault(label, {}), _in_scope_again(st, again))
+        return out
 
     def _s_labeled_statement(self, node: Node, states: list[PathState]) -> Outcome:
         return self.block(node.named_children[1:], states)
@@ -166,6 +188,11 @@ class _Walker(ExpressionWalker):
                     continue
                 name = declared_name(declarator.child_by_field_name("declarator"))
                 st, carried = self.expr(declarator.child_by_field_name("value"), st)
+                if name and name in st.names and len(self._shadowed) > 1:
+                    # ``{ iter *di = …; }`` in a block nested in one holding the outer ``di``:
+                    # another variable; the outer one is hidden from here to the block's end
+                    self._shadowed[-1].add(name)
+                    st = st._replace(names=st.names - {name})
                 if name and name in self.r.locals:
                     st = self._bind(st, name, carried, line_of(declarator))
                 elif carried:
@@ -391,10 +418,26 @@ class _Walker(ExpressionWalker):
         fixed = self.r.oracle.constant(condition)
         then_states, else_states = [], []
         failure_branch = self._allocation_failed(condition)
+        test = read_test(condition, self.r.locals, self.r.oracle.constant)
+        writes = self._writes(node) if test is not None else None
+        if writes is None:
+            test = None  # outside a function definition: nothing says where locals change
         for st in states:
             st, _ = self.expr(condition, st)
             if st.status is Status.DEAD:
                 continue
+            taken = True, True
+            if test is not None and condition is not None and writes is not None:
+                decided = decide(st.facts, test, condition.start_byte, writes)
+                if decided is None:  # this path decides it here, for the tests after
+                    end = condition.end_byte
+                    then_st = st._replace(facts=st.facts | {(test[0], test[1], test[2], end)})
+                    else_st = st._replace(facts=st.facts | {(test[0], test[1], not test[2], end)})
+                else:
+                    then_st = else_st = st
+                    taken = decided, not decided
+            else:
+                then_st = else_st = st
             null_then, null_else = self._null_checked(condition, st)
             failed_then, failed_else = self._failed_out_param_call(condition)
             null_then, null_else = null_then or failed_then, null_else or failed_else
@@ -403,13 +446,14 @@ class _Walker(ExpressionWalker):
                 null_then or passed_back == "then",
                 null_else or (passed_back == "else"),
             )
-            nothing = st._replace(status=Status.NONE, names=frozenset())
             impossible = self._stack_comparison(condition, st)
-            if impossible != "then":
-                held = st._replace(allocation_failed=True) if failure_branch else st
+            if impossible != "then" and taken[0]:
+                nothing = then_st._replace(status=Status.NONE, names=frozenset())
+                held = then_st._replace(allocation_failed=True) if failure_branch else then_st
                 then_states.append(nothing if null_then and st.status is Status.OWNED else held)
-            if impossible != "else":
-                else_states.append(nothing if null_else and st.status is Status.OWNED else st)
+            if impossible != "else" and taken[1]:
+                nothing = else_st._replace(status=Status.NONE, names=frozenset())
+                else_states.append(nothing if null_else and st.status is Status.OWNED else else_st)
         if fixed is not None:  # a constant condition: the other branch is dead code
             then_states, else_states = (then_states, []) if fixed else ([], else_states)
         then_out = self.stmt(node.child_by_field_name("consequence"), then_states)
@@ -442,7 +486,20 @@ class _Walker(ExpressionWalker):
             for part in ("initializer", "condition"):
                 st, _ = self.expr(node.child_by_field_name(part), st)
             entered.append(st)
-        body = self.stmt(node.child_by_field_name("body"), entered)
+        condition = node.child_by_field_name("condition")
+        # the body stands for every iteration: what was decided before may change in one
+        known = frozenset.intersection(*(st.facts for st in entered)) if entered else frozenset()
+        inside = []
+        for st in entered:
+            st = st._replace(facts=frozenset())
+            # ``while ((argv = parse()) == NULL) { …; return; }``: the body runs only while
+            # the pointer is NULL, so there it holds nothing
+            null_inside = condition is not None and self._null_checked(condition, st)[0]
+            owned = st.status is Status.OWNED
+            inside.append(
+                st._replace(status=Status.NONE, names=frozenset()) if null_inside and owned else st
+            )
+        body = self.stmt(node.child_by_field_name("body"), inside)
         out.take_jumps(body)
         for st in body.ret.values():
             Outcome.add(out.ret, st)
@@ -455,8 +512,17 @@ class _Walker(ExpressionWalker):
             skipped = [st for st in entered if not (settles and st.status is Status.OWNED)]
             leaving += [*skipped, *body.fall.values(), *body.cont.values()]
         for st in leaving:
-            Outcome.add(out.fall, _left_loop(st))
+            # a fact decided inside the loop stays there; one all entering paths had holds
+            # after it (a write in the loop lies between, in the text, and makes it stale)
+            before = frozenset(f for f in st.facts if f[3] < node.start_byte) | known
+            Outcome.add(out.fall, _left_loop(st._replace(facts=before)))
         return out
+
+    def _writes(self, node: Node) -> Mapping[str, Sequence[int]] | None:
+        """Where the locals of the function being walked change (None outside one)."""
+        if self._function is None:
+            self._function = definition_of(node)
+        return self.r.oracle.local_writes(self._function) if self._function is not None else None
 
     def _s_while_statement(self, node: Node, states: list[PathState]) -> Outcome:
         return self._loop(node, states, _constant_true(node.child_by_field_name("condition")))
@@ -510,6 +576,13 @@ class _Walker(ExpressionWalker):
             elif self.r.oracle.constant(value) == fixed:
                 return index
         return default if default is not None else len(cases)
+
+
+def _in_scope_again(state: PathState, names: frozenset[str]) -> PathState:
+    """A path leaving a block that shadowed ``names``: the outer variables it held are back."""
+    if state.status in (Status.NONE, Status.DEAD):
+        return state
+    return state._replace(names=state.names | names)
 
 
 def _left_loop(state: PathState) -> PathState:

@@ -414,7 +414,8 @@ def _second_iteration(
             result.append(st)
             continue
         region = program.region(fn)
-        outcome = follow(region, body, st._replace(names=keep, event=""))
+        # the next iteration: what this one's branches decided may have changed since
+        outcome = follow(region, body, st._replace(names=keep, event="", facts=frozenset()))
         again = [*outcome.fall.values(), *outcome.cont.values(), *outcome.brk.values()]
         for nxt in again:
             if nxt.status is Status.LOST:

@@ -16,7 +16,7 @@ Each ``PathState`` says what became of the pointer so far on one path:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, Protocol
@@ -98,6 +98,10 @@ class CalleeOracle(Protocol):
         than once: one build compiles all of those blocks or none."""
         ...
 
+    def local_writes(self, function: Node) -> Mapping[str, Sequence[int]]:
+        """Where each local of the function definition may change, by start byte."""
+        ...
+
 
 class PathState(NamedTuple):
     status: Status
@@ -108,6 +112,9 @@ class PathState(NamedTuple):
     #: the path went through a branch taken only when an allocation of the function returned
     #: NULL: what leaks on it leaks once memory is already exhausted, never the cause of that
     allocation_failed: bool = False
+    #: what the branches this path took say about locals (``c_branches``): a later test of
+    #: the same local is decided by them, not taken both ways
+    facts: frozenset[tuple[str, int, bool, int]] = frozenset()
 
 
 def initial_state(names: Iterable[str] = (), line: int = 0) -> PathState:
@@ -133,7 +140,11 @@ class Outcome:
         old = bucket.get(key)
         if old is not None:
             first = min(x for x in (old.first_use, state.first_use, 10**9) if x) % 10**9
-            state = state._replace(last_use=max(old.last_use, state.last_use), first_use=first)
+            state = state._replace(
+                last_use=max(old.last_use, state.last_use),
+                first_use=first,
+                facts=old.facts & state.facts,  # joined paths know what both knew
+            )
         if old is not None or len(bucket) < _MAX_STATES:
             bucket[key] = state
 

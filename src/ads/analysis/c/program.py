@@ -10,7 +10,7 @@ is *uncertain*, never assumed to free.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -18,6 +18,7 @@ import tree_sitter
 import tree_sitter_c
 
 from ads.analysis.c.aggregates import releases_aggregate
+from ads.analysis.c.branches import writes_of
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import PATH_ENDERS
 from ads.analysis.c.flow import (
@@ -160,8 +161,11 @@ class Function:
             names = set()
             for node in find_all(self.body, "declaration"):
                 for inner in declarators(node):
-                    if inner.type == "array_declarator":
-                        name = declared_name(inner)
+                    array: Node | None = inner
+                    while array is not None and array.type == "pointer_declarator":
+                        array = array.child_by_field_name("declarator")  # T *samples[16]
+                    if array is not None and array.type == "array_declarator":
+                        name = declared_name(array)
                         if name:
                             names.add(name)
             self._arrays = frozenset(names)
@@ -408,6 +412,7 @@ class Program:
     _held: dict[tuple[str, str, int], bool] = field(default_factory=dict)  # (kind, name, index)
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
     _conditions: dict[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    _writes: dict[int, dict[str, list[int]]] = field(default_factory=dict)
     _handle_types: frozenset[str] | None = None
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
     _members: dict[int, frozenset[str]] = field(default_factory=dict)  # fn → p->array members
@@ -1066,6 +1071,14 @@ class Program:
         # Fresh only if never also stored elsewhere (createClient() links the client into a
         # global list and returns it: the caller does not own it alone).
         return any(returned) and not any(kept)
+
+    def local_writes(self, function: Node) -> Mapping[str, Sequence[int]]:
+        """Where each local of a function definition may change (``c_branches``), computed
+        once per function for every region walked in it."""
+        cached = self._writes.get(function.id)
+        if cached is None:
+            cached = self._writes[function.id] = writes_of(function)
+        return cached
 
     def by_value_parameters(self, fn: Function) -> list[tuple[int, str, str]]:
         """(index, name, declared type) of the parameters ``fn`` takes by value whose type is

@@ -1,0 +1,183 @@
+"""Paths the walk must not invent, each a tiny service written for the test and diagnosed end
+to end: a branch that re-tests what an earlier branch decided (redis ``bitopCommand``,
+``sinterGenericCommand``), a loop whose body runs only while the pointer is NULL
+(``ldbRepl``), an inner block that declares its own variable of the same name
+(``computeDatasetDigest``), a stack array of pointers compared with the heap block
+(``evictionPoolPopulate``). Each has a control beside it: the same shape where the leak is real.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ads.models import FindingKind
+from tests.fixtures.tiny import Step, diagnose_tiny, tiny_history
+
+PRELUDE = """\
+#include <stdlib.h>
+#include <string.h>
+
+int read_request(void);
+void reply(const char *s);
+int other(void);
+"""
+
+CORRELATED = """\
+static void handle(int n) {
+    char *res = NULL;
+    if (n) {
+        res = malloc(n);
+        memset(res, 'x', n);
+    }
+    reply("computed");
+    if (n) {
+        reply(res);
+        free(res);
+    } else {
+        reply("empty");
+    }
+}
+"""
+
+NEGATED = """\
+static void handle(int n) {
+    char *dst = NULL;
+    const char *key = n > 4 ? "k" : NULL;
+    if (!key) {
+        reply("inline");
+    } else {
+        dst = malloc(64);
+    }
+    if (key) {
+        reply(dst);
+        free(dst);
+    } else {
+        reply("done");
+    }
+}
+"""
+
+EQUALITY = """\
+enum mode { MODE_COPY = 0, MODE_BUFFERED = 8 };
+
+static void handle(int n) {
+    enum mode mode = n > 4 ? MODE_BUFFERED : MODE_COPY;
+    char *buf = NULL;
+    if (mode == MODE_BUFFERED)
+        buf = malloc(n);
+    reply("header");
+    if (mode == MODE_COPY) {
+        reply("copied");
+        return;
+    }
+    reply(buf);
+    free(buf);
+}
+"""
+
+LOOP_WHILE_NULL = """\
+static char pending[256];
+static char *parse(void) {
+    if (pending[0] == '\\0') return NULL;
+    return strdup(pending);
+}
+
+static int handle(int n) {
+    char *cmd;
+    while ((cmd = parse()) == NULL) {
+        if (n <= 0) return -1;
+        n--;
+    }
+    reply(cmd);
+    free(cmd);
+    return 0;
+}
+"""
+
+SHADOWED = """\
+typedef struct iter { int pos; } iter;
+static iter *get_iter(void) { return calloc(1, sizeof(iter)); }
+static void release_iter(iter *it) { free(it); }
+static int step(iter *it) { return it->pos++ < 10; }
+
+static void handle(int n) {
+    iter *di = get_iter();
+    while (step(di)) {
+        if (n) {
+            iter *di = get_iter();
+            while (step(di)) { }
+            release_iter(di);
+        }
+    }
+    release_iter(di);
+}
+"""
+
+STACK_POINTERS = """\
+void *source_get(int i);
+void consume(void *p);
+
+static void handle(int n) {
+    void *local[16];
+    void **samples;
+    int i;
+    if (n <= 16)
+        samples = local;
+    else
+        samples = malloc(sizeof(samples[0]) * n);
+    for (i = 0; i < n; i++) samples[i] = source_get(i);
+    for (i = 0; i < n; i++) consume(samples[i]);
+    if (samples != local) free(samples);
+}
+"""
+
+MAIN = """\
+int main(void) {
+    for (;;) handle(read_request());
+}
+"""
+
+NO_LEAK = {
+    "the same test again, with an else": CORRELATED,
+    "the negated test": NEGATED,
+    "an equality with another enumerator": EQUALITY,
+    "a loop that runs while the pointer is NULL": LOOP_WHILE_NULL,
+    "an inner block's own variable of the same name": SHADOWED,
+    "a stack array of pointers": STACK_POINTERS,
+}
+
+# The controls: the same shapes, changed so that a path really loses the block.
+LEAKS = {
+    "the tested local changed in between": CORRELATED.replace(
+        '    reply("computed");\n', '    reply("computed");\n    n = other();\n'
+    ),
+    "a different local tested": NEGATED.replace("    if (key) {", "    if (n > 8) {"),
+    "the loop's pointer is not NULL inside": LOOP_WHILE_NULL.replace(
+        "while ((cmd = parse()) == NULL) {", "while ((cmd = parse()) != NULL) {"
+    ),
+    "the outer variable is never released": SHADOWED.replace(
+        "    }\n    release_iter(di);\n}\n", "    }\n}\n"
+    ),
+}
+
+
+def _diagnose(tmp_path: Path, handler: str):  # type: ignore[no-untyped-def]
+    source = PRELUDE + handler + MAIN
+    steps = [Step("import the service", {"server.c": source}, hours=24 * 60)]
+    repo, _ = tiny_history(tmp_path / "svc", steps)
+    return diagnose_tiny(repo)
+
+
+@pytest.mark.parametrize("handler", list(NO_LEAK.values()), ids=list(NO_LEAK))
+def test_a_path_no_execution_takes_is_no_leak(tmp_path: Path, handler: str) -> None:
+    findings = _diagnose(tmp_path, handler).findings
+    assert [f for f in findings if f.function == "handle"] == []
+
+
+@pytest.mark.parametrize("handler", list(LEAKS.values()), ids=list(LEAKS))
+def test_the_same_shape_with_a_real_leak_is_found(tmp_path: Path, handler: str) -> None:
+    assert handler not in NO_LEAK.values()  # the replacement took
+    findings = [f for f in _diagnose(tmp_path, handler).findings if f.function == "handle"]
+    assert findings and findings[0].kind is FindingKind.LOOP_LEAK, findings

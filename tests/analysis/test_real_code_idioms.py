@@ -1457,3 +1457,41 @@ def test_a_block_released_wherever_the_callee_says_there_is_one_is_no_leak(
     repo = _service(tmp_path, files, imported_hours_ago=LONG_AGO)
     findings = diagnose_tiny(repo).findings
     assert [f for f in findings if f.function == "run"] == [], findings
+
+
+# redis's rioWriteBulkStreamID (fixed in 2f8134a7ff): the sds goes to a writer that takes it as
+# `const char *` and hands it on through a function pointer (rio's r->write); the early return
+# loses it. A read-only parameter does not take the block, whatever the pointer calls.
+CONST_THROUGH_POINTER = """\
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sink { size_t (*write)(struct sink *s, const void *buf, size_t len); } sink;
+int read_request(void);
+
+static size_t write_bulk(sink *s, const char *buf, size_t len) {
+    return s->write(s, buf, len);
+}
+
+static int write_id(sink *s, int id) {
+    char *text = malloc(32);
+    memset(text, 'a' + id % 26, 31);
+    text[31] = '\\0';
+    if (write_bulk(s, text, strlen(text)) == 0) return 0;
+    free(text);
+    return 1;
+}
+
+static sink the_sink;
+
+int main(void) {
+    for (;;) write_id(&the_sink, read_request());
+}
+"""
+
+
+def test_a_block_handed_to_a_const_parameter_stays_the_callers(tmp_path: Path) -> None:
+    repo = _service(tmp_path, {"rio.c": CONST_THROUGH_POINTER}, imported_hours_ago=LONG_AGO)
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.function, top.line, top.kind) == ("write_id", 12, FindingKind.LOOP_LEAK), top
+    assert top.released_elsewhere

@@ -609,20 +609,8 @@ class Program:
         if declarator is None or declarator.type != "function_declarator":
             return
         name = text_of(declarator.child_by_field_name("declarator"))
-        params = declarator.child_by_field_name("parameters")
-        if not name or params is None:
-            return
-        flags = []
-        for param in params.named_children:
-            if param.type != "parameter_declaration":
-                continue
-            inner = param.child_by_field_name("declarator")
-            const = any(
-                c.type == "type_qualifier" and text_of(c) == "const" for c in param.children
-            )
-            flags.append(const and inner is not None and inner.type == "pointer_declarator"
-                         and text_of(inner).count("*") == 1)  # fmt: skip
-        self.read_only.setdefault(name, flags)
+        if name and declarator.child_by_field_name("parameters") is not None:
+            self.read_only.setdefault(name, _const_pointers(declarator))
 
     def lookup(self, name: str, file: str) -> Function | None:
         """The definition a call in ``file`` reaches: the same file's first, else any."""
@@ -697,8 +685,18 @@ class Program:
                 fn.name, index, fn.file, 0
             ):
                 effect = CalleeEffect.FREES  # jv_free(j): releases what the handle holds
+            elif effect is CalleeEffect.UNCERTAIN and self._const_parameter(fn, index):
+                # write_bulk(const char *buf) handing buf on through a function pointer
+                # (redis's rio r->write): a read-only parameter does not take the block
+                effect = CalleeEffect.USES
             self._summaries[key] = effect
         return self._summaries[key]
+
+    @staticmethod
+    def _const_parameter(fn: Function, index: int) -> bool:
+        declarator = next(iter(find_all(fn.node, "function_declarator")), None)
+        flags = _const_pointers(declarator) if declarator is not None else []
+        return index < len(flags) and flags[index]
 
     def _summarise(self, fn: Function, index: int) -> CalleeEffect:
         """What ``fn`` does with parameter ``index`` on its paths that return."""
@@ -1294,6 +1292,21 @@ class Program:
         return min(
             found, key=lambda info: (shape.get(info.shape, 2), info.function.file, info.line)
         )
+
+
+def _const_pointers(declarator: Node) -> list[bool]:
+    """For each parameter of a function declarator: whether it is ``const T *`` (one level of
+    pointer), a parameter the function can only read through."""
+    params = declarator.child_by_field_name("parameters")
+    flags = []
+    for param in params.named_children if params is not None else []:
+        if param.type != "parameter_declaration":
+            continue
+        inner = param.child_by_field_name("declarator")
+        const = any(c.type == "type_qualifier" and text_of(c) == "const" for c in param.children)
+        flags.append(const and inner is not None and inner.type == "pointer_declarator"
+                     and text_of(inner).count("*") == 1)  # fmt: skip
+    return flags
 
 
 def _parameter_type(fn: Node, index: int) -> str:

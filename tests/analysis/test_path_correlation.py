@@ -3,7 +3,8 @@ to end: a branch that re-tests what an earlier branch decided (redis ``bitopComm
 ``sinterGenericCommand``), a loop whose body runs only while the pointer is NULL
 (``ldbRepl``), an inner block that declares its own variable of the same name
 (``computeDatasetDigest``), a stack array of pointers compared with the heap block
-(``evictionPoolPopulate``). Each has a control beside it: the same shape where the leak is real.
+(``evictionPoolPopulate``), a flag given the negation of another local (git's ``cmd_add``).
+Each has a control beside it: the same shape where the leak is real.
 """
 
 from __future__ import annotations
@@ -133,6 +134,22 @@ static void handle(int n) {
 }
 """
 
+DERIVED_FLAG = """\
+static int handle(int refresh_only) {
+    int add_new = !refresh_only;
+    char *seen = NULL;
+    int status = 0;
+    if (add_new)
+        seen = calloc(64, 1);
+    if (refresh_only)
+        goto finish;
+    status = seen ? seen[0] : 0;
+    free(seen);
+finish:
+    return status;
+}
+"""
+
 MAIN = """\
 int main(void) {
     for (;;) handle(read_request());
@@ -146,6 +163,7 @@ NO_LEAK = {
     "a loop that runs while the pointer is NULL": LOOP_WHILE_NULL,
     "an inner block's own variable of the same name": SHADOWED,
     "a stack array of pointers": STACK_POINTERS,
+    "a flag given the negated test of another local": DERIVED_FLAG,
 }
 
 # The controls: the same shapes, changed so that a path really loses the block.
@@ -156,6 +174,10 @@ LEAKS = {
     "a different local tested": NEGATED.replace("    if (key) {", "    if (n > 8) {"),
     "the loop's pointer is not NULL inside": LOOP_WHILE_NULL.replace(
         "while ((cmd = parse()) == NULL) {", "while ((cmd = parse()) != NULL) {"
+    ),
+    "the flag's local changes after it was given": DERIVED_FLAG.replace(
+        "        seen = calloc(64, 1);\n",
+        "        seen = calloc(64, 1);\n    refresh_only = other();\n",
     ),
     "the outer variable is never released": SHADOWED.replace(
         "    }\n    release_iter(di);\n}\n", "    }\n}\n"

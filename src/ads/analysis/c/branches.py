@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ads.analysis.c.syntax import Node, find_all, strip_expression, text_of
 
-__all__ = ["Fact", "Test", "decide", "read_test", "writes_of"]
+__all__ = ["Fact", "Test", "decide", "read_test", "single_definitions", "writes_of"]
 
 #: (local, value, whether ``local == value`` holds, end byte of the test that decided it)
 Fact = tuple[str, int, bool, int]
@@ -31,11 +31,17 @@ Test = tuple[str, int, bool]
 
 
 def read_test(
-    condition: Node | None, locals_: frozenset[str], constant: Callable[[Node], int | None]
+    condition: Node | None,
+    locals_: frozenset[str],
+    constant: Callable[[Node], int | None],
+    defined: Mapping[str, Node] | None = None,
+    writes: Mapping[str, Sequence[int]] | None = None,
 ) -> Test | None:
     """The condition as a test of one local against a constant: ``n``, ``!n``, ``n == C``,
     ``n != C``, ``C == n`` (``C`` anything the program fixes: a literal, an enumerator, a
-    ``#define``, ``NULL``); None for any other condition."""
+    ``#define``, ``NULL``); None for any other condition. ``defined``: locals given their
+    only value where declared (``int add_new = !refresh_only;``): a test of such a flag is the
+    test it was given (git's ``cmd_add``)."""
     cond = strip_expression(condition)
     polarity = True
     while cond is not None and cond.type == "unary_expression" and _operator(cond) == "!":
@@ -45,19 +51,25 @@ def read_test(
         return None
     if cond.type == "identifier":
         name = text_of(cond)
+        flag = defined.get(name) if defined is not None else None
+        derived = read_test(flag, locals_, constant) if flag is not None else None
+        if derived is not None and flag is not None and writes is not None:
+            local, value, when = derived
+            if all(at < flag.start_byte for at in writes.get(local, ())):
+                # what the flag was given still holds: its local is not written after
+                return local, value, when if polarity else not when
         return (name, 0, not polarity) if name in locals_ else None
     if cond.type != "binary_expression" or _operator(cond) not in ("==", "!="):
         return None
     equal = (_operator(cond) == "==") == polarity
     left = strip_expression(cond.child_by_field_name("left"))
     right = strip_expression(cond.child_by_field_name("right"))
-    for subject, other in ((left, right), (right, left)):
-        if subject is None or other is None or subject.type != "identifier":
+    for tested, other in ((left, right), (right, left)):
+        if tested is None or other is None or tested.type != "identifier":
             continue
-        name = text_of(subject)
-        value = constant(other)
-        if name in locals_ and value is not None:
-            return name, value, equal
+        known = constant(other)
+        if text_of(tested) in locals_ and known is not None:
+            return text_of(tested), known, equal
     return None
 
 
@@ -98,6 +110,21 @@ def writes_of(function: Node) -> dict[str, list[int]]:
             note(node.child_by_field_name("argument"))
     for node in find_all(function, "init_declarator"):
         note(node.child_by_field_name("declarator"))
+    return found
+
+
+def single_definitions(function: Node, writes: Mapping[str, Sequence[int]]) -> dict[str, Node]:
+    """Locals whose declaration gives them their only value (nothing else writes them):
+    name → that value."""
+    found = {}
+    for node in find_all(function, "init_declarator"):
+        name_node = node.child_by_field_name("declarator")
+        value = node.child_by_field_name("value")
+        if name_node is None or value is None or name_node.type != "identifier":
+            continue
+        name = text_of(name_node)
+        if len(writes.get(name, ())) == 1:
+            found[name] = value
     return found
 
 

@@ -418,10 +418,11 @@ class _Walker(ExpressionWalker):
         fixed = self.r.oracle.constant(condition)
         then_states, else_states = [], []
         failure_branch = self._allocation_failed(condition)
-        test = read_test(condition, self.r.locals, self.r.oracle.constant)
-        writes = self._writes(node) if test is not None else None
-        if writes is None:
-            test = None  # outside a function definition: nothing says where locals change
+        writes = self._writes(node)
+        test = None  # outside a function definition nothing says where locals change
+        if writes is not None and self._function is not None:
+            defined = self.r.oracle.local_definitions(self._function)
+            test = read_test(condition, self.r.locals, self.r.oracle.constant, defined, writes)
         for st in states:
             st, _ = self.expr(condition, st)
             if st.status is Status.DEAD:

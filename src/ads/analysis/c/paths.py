@@ -102,6 +102,10 @@ class CalleeOracle(Protocol):
         """Where each local of the function definition may change, by start byte."""
         ...
 
+    def local_definitions(self, function: Node) -> Mapping[str, Node]:
+        """The locals of the function definition given their only value where declared."""
+        ...
+
 
 class PathState(NamedTuple):
     status: Status

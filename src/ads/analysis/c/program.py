@@ -18,7 +18,7 @@ import tree_sitter
 import tree_sitter_c
 
 from ads.analysis.c.aggregates import releases_aggregate
-from ads.analysis.c.branches import writes_of
+from ads.analysis.c.branches import single_definitions, writes_of
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import PATH_ENDERS
 from ads.analysis.c.flow import (
@@ -413,6 +413,7 @@ class Program:
     _allocation_calls: dict[int, tuple[int, list[Node]]] = field(default_factory=dict)
     _conditions: dict[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
     _writes: dict[int, dict[str, list[int]]] = field(default_factory=dict)
+    _definitions: dict[int, dict[str, Node]] = field(default_factory=dict)
     _handle_types: frozenset[str] | None = None
     _unions: dict[int, frozenset[str]] = field(default_factory=dict)
     _members: dict[int, frozenset[str]] = field(default_factory=dict)  # fn → p->array members
@@ -1076,6 +1077,14 @@ class Program:
         cached = self._writes.get(function.id)
         if cached is None:
             cached = self._writes[function.id] = writes_of(function)
+        return cached
+
+    def local_definitions(self, function: Node) -> Mapping[str, Node]:
+        """The locals given their only value where declared (``int add_new = !refresh;``)."""
+        cached = self._definitions.get(function.id)
+        if cached is None:
+            writes = self.local_writes(function)
+            cached = self._definitions[function.id] = single_definitions(function, writes)
         return cached
 
     def by_value_parameters(self, fn: Function) -> list[tuple[int, str, str]]:

@@ -94,7 +94,7 @@ class _Walker(ExpressionWalker):
         allocated = any(st.status not in (Status.NONE, Status.DEAD) for st in states)
         # Before the allocation every path holds nothing: a path that ends there (``return``,
         # ``break``) ends holding nothing, which no verdict counts, so only the site matters.
-        return not allocated or self.r.oracle.path_enders.search(node.text or b"") is None
+        return not allocated or not self.r.oracle.may_end_path(node)
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
         if node is None:

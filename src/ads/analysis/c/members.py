@@ -57,7 +57,7 @@ def _owned_members(
         if fn.body is None:
             continue
         types: dict[str, str] | None = None
-        for node in find_all(fn.body, "assignment_expression"):
+        for node in fn.find("assignment_expression"):
             target = arrow_of(node.child_by_field_name("left"))
             value = strip_expression(node.child_by_field_name("right"))
             if target is None or value is None or value.type != "call_expression":
@@ -124,7 +124,7 @@ def _constructors(program: Program, calls: _CallIndex, destructor: Function) -> 
         argument = _first_argument(call)
         made = [
             callee_name(value)
-            for node in find_all(fn.body, "assignment_expression")
+            for node in fn.find("assignment_expression")
             if " ".join(text_of(node.child_by_field_name("left")).split()) == argument
             and (value := strip_expression(node.child_by_field_name("right"))) is not None
             and value.type == "call_expression"

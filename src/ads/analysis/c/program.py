@@ -33,11 +33,13 @@ from ads.analysis.c.statics import static_pointers, unreleased_slots
 from ads.analysis.c.syntax import (
     LOOP_TYPES,
     Node,
+    WordIndex,
     callee_name,
     declarators,
     declared_name,
     definition_of,
     find_all,
+    find_kinds,
     function_name,
     function_parameters,
     line_of,
@@ -71,6 +73,13 @@ SLEEPS = {"usleep": 1e-6, "sleep": 1.0}
 _MAX_SUMMARY_DEPTH = 12
 
 
+#: the node kinds looked up in function bodies often enough to find together (``Function.find``)
+BODY_KINDS = (
+    "call_expression", "init_declarator", "assignment_expression", "declaration",
+    "return_statement",
+)  # fmt: skip
+
+
 @dataclass
 class Function:
     name: str
@@ -82,18 +91,30 @@ class Function:
     is_static: bool = False
     return_type: str = ""  # the type's name, so typedef'd pointers (``sds``) can be told apart
 
-    _calls: list[Node] | None = None
+    _found: dict[str, list[Node]] | None = None
+
+    def find(self, kind: str) -> list[Node]:
+        """``find_all(self.body, kind)``; the ``BODY_KINDS`` are found by one query for all of
+        them, once per function (every summary and every site asks for some of them). The
+        list is shared: callers read it, never change it."""
+        if kind not in BODY_KINDS:
+            return find_all(self.body, kind)
+        if self._found is None:
+            self._found = find_kinds(self.body, BODY_KINDS)
+        return self._found[kind]
 
     @property
     def calls(self) -> list[Node]:
         """Every call expression in the body, computed once."""
-        if self._calls is None:
-            self._calls = find_all(self.body, "call_expression")
-        return self._calls
+        return self.find("call_expression")
+
+    _body: tuple[Node | None] | None = None
 
     @property
     def body(self) -> Node | None:
-        return self.node.child_by_field_name("body")
+        if self._body is None:
+            self._body = (self.node.child_by_field_name("body"),)
+        return self._body[0]
 
     _targets: dict[str, str] | None = None
 
@@ -104,8 +125,7 @@ class Function:
         if self._targets is None:
             found: dict[str, str] = {}
             assigned: set[str] = set()
-            nodes = [*find_all(self.body, "init_declarator"),
-                     *find_all(self.body, "assignment_expression")]  # fmt: skip
+            nodes = [*self.find("init_declarator"), *self.find("assignment_expression")]
             for node in nodes:
                 if node.type == "init_declarator":
                     value = strip_expression(node.child_by_field_name("value"))
@@ -134,7 +154,7 @@ class Function:
             found: dict[str, str] = {}
             nodes = [
                 *find_all(self.node.child_by_field_name("declarator"), "parameter_declaration"),
-                *find_all(self.body, "declaration"),
+                *self.find("declaration"),
             ]
             for node in nodes:
                 words = text_of(node.child_by_field_name("type")).split()
@@ -158,7 +178,7 @@ class Function:
         heap block can never be equal to (``if (buf != staticbuf) free(buf);``)."""
         if self._arrays is None:
             names = set()
-            for node in find_all(self.body, "declaration"):
+            for node in self.find("declaration"):
                 for inner in declarators(node):
                     if inner.type == "array_declarator":
                         name = declared_name(inner)
@@ -177,7 +197,7 @@ class Function:
         not one: what a callee does through it is the callee's business."""
         if self._pointees is None:
             found: dict[str, str] = {}
-            for node in find_all(self.body, "init_declarator"):
+            for node in self.find("init_declarator"):
                 value = strip_expression(node.child_by_field_name("value"))
                 name = declared_name(node.child_by_field_name("declarator"))
                 if (
@@ -268,17 +288,16 @@ def _names_used_as_values(root: Node) -> set[str]:
 def _returned_names(fn: Function) -> frozenset[str]:
     """The variables ``fn`` returns by name (``return zl;``)."""
     names = set()
-    for node in find_all(fn.body, "return_statement"):
+    for node in fn.find("return_statement"):
         value = strip_expression(node.named_children[0]) if node.named_children else None
         if value is not None and value.type == "identifier":
             names.add(text_of(value))
     return frozenset(names)
 
 
-def _locals_of(fn: Node, params: list[str]) -> frozenset[str]:
-    names = {p for p in params if p}
-    body = fn.child_by_field_name("body")
-    for node in find_all(body, "declaration"):
+def _locals_of(fn: Function) -> frozenset[str]:
+    names = {p for p in fn.params if p}
+    for node in fn.find("declaration"):
         if any(
             c.type == "storage_class_specifier" and text_of(c) == "static" for c in node.children
         ):
@@ -296,7 +315,7 @@ _NORETURN_MARK = re.compile(rb"\b(?:[A-Z_]*NORETURN|NO_RETURN|_Noreturn|noreturn
 def _returned_parameter(fn: Function) -> int | None:
     """The index of a parameter ``fn`` returns as it is (``return path;``, ``return c ? c :
     parent;``), or None."""
-    for node in find_all(fn.body, "return_statement") if fn.body is not None else []:
+    for node in fn.find("return_statement"):
         pending: list[Node | None] = [node.named_children[0]] if node.named_children else []
         while pending:
             value = strip_expression(pending.pop())
@@ -413,6 +432,8 @@ class Program:
     _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
     _enders: tuple[int, re.Pattern[bytes]] | None = None
+    _ending: dict[int, bool] = field(default_factory=dict)  # node → holds a path ender
+    _indexes: dict[int, WordIndex] = field(default_factory=dict)  # fn → its words' positions
     #: (function, parameter index) → the returns seen with the walks of its filling sites
     _fill_returns: dict[tuple[int, int], list[tuple[Node | None, PathState]]] = field(
         default_factory=dict
@@ -450,7 +471,14 @@ class Program:
             aggregate=aggregate,
             status_var=status,
             passed_argument=passed,
+            index=self._word_index(fn),
         )
+
+    def _word_index(self, fn: Function) -> WordIndex:
+        key = id(fn.node)
+        if key not in self._indexes:
+            self._indexes[key] = WordIndex(fn.node)
+        return self._indexes[key]
 
     def _passed_argument(self, site: Node | None) -> str | None:
         """The argument a pass-through wrapper called at ``site`` may hand back as it is."""
@@ -491,7 +519,7 @@ class Program:
         key = id(fn.node)
         if key not in self._unions:
             names: set[str] = set()
-            for node in find_all(fn.body, "declaration"):
+            for node in fn.find("declaration"):
                 if not self.constants.is_union(node.child_by_field_name("type")):
                     continue
                 for inner in declarators(node):
@@ -517,7 +545,8 @@ class Program:
             if not name:
                 continue
             params = function_parameters(node)
-            fn = Function(name, path, node, params, _locals_of(node, params), returns_pointer(node))
+            fn = Function(name, path, node, params, frozenset(), returns_pointer(node))
+            fn.locals = _locals_of(fn)
             fn.is_static = any(
                 c.type == "storage_class_specifier" and text_of(c) == "static"
                 for c in node.children
@@ -553,7 +582,8 @@ class Program:
         if node is None:
             return None
         self._macro_trees.append(tree)  # the nodes live as long as their tree
-        macro = Function(name, "<macro>", node, named, _locals_of(node, named), False)
+        macro = Function(name, "<macro>", node, named, frozenset(), False)
+        macro.locals = _locals_of(macro)
         self._macros[name] = macro
         return macro
 
@@ -651,7 +681,17 @@ class Program:
             words = b"|".join(re.escape(n.encode()) for n in sorted(self.noreturn))
             pattern = re.compile(PATH_ENDERS.pattern + (b"|" + words if words else b""))
             self._enders = (len(self.noreturn), pattern)
+            self._ending.clear()
         return self._enders[1]
+
+    def may_end_path(self, node: Node) -> bool:
+        """Whether ``node``'s text holds a path ender, once per node: every allocation site's
+        walk of a function asks it of the same statements."""
+        enders = self.path_enders
+        found = self._ending.get(node.id)
+        if found is None:
+            found = self._ending[node.id] = enders.search(node.text or b"") is not None
+        return found
 
     def constant(self, node: Node | None) -> int | None:
         return self.constants.evaluate(strip_expression(node))

@@ -33,6 +33,13 @@ PATH_ENDERS = re.compile(
 )
 
 
+def _live_names(states: Iterable[PathState]) -> frozenset[str]:
+    """The names the states that are not dead follow."""
+    if isinstance(states, list) and len(states) == 1:  # the usual case, without a union
+        return states[0].names if states[0].status is not Status.DEAD else frozenset()
+    return frozenset().union(*[st.names for st in states if st.status is not Status.DEAD])
+
+
 class ExpressionWalker:
     """The expression half of the path walk (``c_flow`` adds the statements)."""
 
@@ -135,8 +142,7 @@ class ExpressionWalker:
         site = self.r.site
         if site is not None and node.start_byte <= site.start_byte < node.end_byte:
             return True
-        names = frozenset().union(*[st.names for st in states if st.status is not Status.DEAD])
-        words = self._words(names)
+        words = self._words(_live_names(states))
         if not words:
             return False
         found = self.r.index.mentions(node, words) if self.r.index is not None else None

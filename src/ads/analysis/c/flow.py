@@ -13,7 +13,7 @@ the usual allocation-failure handling is not mistaken for a leak.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ads.analysis.c.expressions import ExpressionWalker
 from ads.analysis.c.paths import (
@@ -103,9 +103,9 @@ class _Walker(ExpressionWalker):
                 Outcome.add(out.fall, st)
             return out
         kind = node.type
-        handler = getattr(self, f"_s_{kind}", None)
+        handler = _HANDLERS.get(kind)
         if handler is not None:
-            result: Outcome = handler(node, states)
+            result: Outcome = handler(self, node, states)
             return result
         out = Outcome()
         for st in states:
@@ -510,6 +510,14 @@ class _Walker(ExpressionWalker):
             elif self.r.oracle.constant(value) == fixed:
                 return index
         return default if default is not None else len(cases)
+
+
+#: statement kind → its ``_Walker._s_<kind>`` handler, looked up without building the name
+_HANDLERS: dict[str, Callable[[_Walker, Node, list[PathState]], Outcome]] = {
+    name.removeprefix("_s_"): handler
+    for name, handler in vars(_Walker).items()
+    if name.startswith("_s_")
+}
 
 
 def _left_loop(state: PathState) -> PathState:

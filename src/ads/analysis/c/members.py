@@ -107,8 +107,7 @@ _CallIndex = dict[str, list[tuple[Function, Node]]]
 def _calls_by_callee(functions: list[Function]) -> _CallIndex:
     index: _CallIndex = {}
     for fn in functions:
-        for call in fn.calls:
-            name = callee_name(call)
+        for call, name in zip(fn.calls, fn.callees, strict=True):
             if name is not None:
                 index.setdefault(name, []).append((fn, call))
     return index
@@ -196,8 +195,7 @@ def _released_members(
     released: dict[tuple[str, str], set[str]] = {}
     for fn in functions:
         types: dict[str, str] | None = None
-        for call in fn.calls:
-            name = callee_name(call)
+        for call, name in zip(fn.calls, fn.callees, strict=True):
             arguments = call.child_by_field_name("arguments")
             for index, argument in enumerate(arguments.named_children if arguments else []):
                 target = arrow_of(argument)

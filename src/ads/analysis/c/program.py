@@ -108,6 +108,16 @@ class Function:
         """Every call expression in the body, computed once."""
         return self.find("call_expression")
 
+    _callees: list[str | None] | None = None
+
+    @property
+    def callees(self) -> list[str | None]:
+        """``callee_name`` of each of ``calls``, in the same order, computed once: the
+        discovery rounds, the driving loops and the member checks all ask for every call."""
+        if self._callees is None:
+            self._callees = [callee_name(call) for call in self.calls]
+        return self._callees
+
     _body: tuple[Node | None] | None = None
 
     @property
@@ -433,6 +443,11 @@ class Program:
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
     _enders: tuple[int, re.Pattern[bytes]] | None = None
     _ending: dict[int, bool] = field(default_factory=dict)  # node → holds a path ender
+    _constants: dict[int, int | None] = field(default_factory=dict)  # node → its value
+    #: fn → (how many allocators there were, the locals assigned an allocation)
+    _allocated: dict[int, tuple[int, frozenset[str]]] = field(default_factory=dict)
+    #: (how many allocators there were, name → whether calling it allocates)
+    _allocating: tuple[int, dict[str, bool]] = field(default_factory=lambda: (-1, {}))
     _indexes: dict[int, WordIndex] = field(default_factory=dict)  # fn → its words' positions
     #: (function, parameter index) → the returns seen with the walks of its filling sites
     _fill_returns: dict[tuple[int, int], list[tuple[Node | None, PathState]]] = field(
@@ -493,9 +508,13 @@ class Program:
         """Names in ``fn`` that receive an allocation's result (``p = zmalloc(n)``)."""
         from ads.analysis.c.sites import variable_of  # c_sites builds on this module
 
-        return frozenset(
-            name for call in self.allocation_calls(fn) if (name := variable_of(call)) is not None
-        )
+        known = len(self.allocators)
+        cached = self._allocated.get(id(fn))
+        if cached is None or cached[0] != known:
+            calls = self.allocation_calls(fn)
+            names = frozenset(name for call in calls if (name := variable_of(call)) is not None)
+            cached = self._allocated[id(fn)] = (known, names)
+        return cached[1]
 
     def _static_slots(self, fn: Function) -> frozenset[str]:
         key = id(fn.node)
@@ -530,6 +549,8 @@ class Program:
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
+        self._allocating = (-1, {})  # what a macro allocates may have changed
+        self._constants.clear()
         self._values[path] = _names_used_as_values(root)
         for node in walk(root, skip=frozenset({"function_definition"})):
             if node.type in ("declaration", "function_definition"):
@@ -616,8 +637,9 @@ class Program:
         if declarator is None or (body is not None and declarator.start_byte >= body.start_byte):
             return
         name = text_of(declarator.child_by_field_name("declarator"))
-        if name.isidentifier():
+        if name.isidentifier() and name not in self.noreturn:
             self.noreturn.add(name)
+            self._ending.clear()
 
     def _add_prototype(self, node: Node) -> None:
         """``void printLine(const char *line);``: which parameters the declared function only
@@ -686,15 +708,22 @@ class Program:
 
     def may_end_path(self, node: Node) -> bool:
         """Whether ``node``'s text holds a path ender, once per node: every allocation site's
-        walk of a function asks it of the same statements."""
-        enders = self.path_enders
+        walk of a function asks it of the same statements (``_note_noreturn`` forgets the
+        answers when the enders grow)."""
         found = self._ending.get(node.id)
         if found is None:
-            found = self._ending[node.id] = enders.search(node.text or b"") is not None
+            found = self.path_enders.search(node.text or b"") is not None
+            self._ending[node.id] = found
         return found
 
     def constant(self, node: Node | None) -> int | None:
-        return self.constants.evaluate(strip_expression(node))
+        """``constants.evaluate`` of the bare ``node``, once per node: the walk of every site
+        asks it of the same conditions (``add_file`` forgets the answers)."""
+        if node is None:
+            return None
+        if node.id not in self._constants:
+            self._constants[node.id] = self.constants.evaluate(strip_expression(node))
+        return self._constants[node.id]
 
     def effect(self, name: str | None, index: int, file: str) -> CalleeEffect:
         if name is None:
@@ -806,7 +835,7 @@ class Program:
         cached = self._allocation_calls.get(id(fn))
         if cached is not None and cached[0] == known:
             return cached[1]
-        found = [n for n in fn.calls if self.allocates(callee_name(n))]
+        found = [n for n, name in zip(fn.calls, fn.callees, strict=True) if self.allocates(name)]
         self._allocation_calls[id(fn)] = (known, found)
         return found
 
@@ -815,9 +844,15 @@ class Program:
         """Whether calling ``name`` returns fresh heap memory (known, wrapper, or via macro)."""
         if name is None:
             return False
-        return name in self.allocators or any(
-            t in self.allocators for t in self.constants.targets(name)
-        )
+        if len(self.allocators) != self._allocating[0]:
+            self._allocating = (len(self.allocators), {})  # the allocators only ever grow
+        found = self._allocating[1].get(name)
+        if found is None:
+            found = name in self.allocators or any(
+                t in self.allocators for t in self.constants.targets(name)
+            )
+            self._allocating[1][name] = found
+        return found
 
     def releases(self, name: str | None, index: int, file: str) -> bool:
         """Whether calling ``name`` releases its argument ``index`` — directly, through the
@@ -1205,8 +1240,7 @@ class Program:
         for fn in self.all_functions():
             if not self.scope.contains(fn.file):
                 continue
-            for node in fn.calls:
-                name = callee_name(node)
+            for node, name in zip(fn.calls, fn.callees, strict=True):
                 if name and name in self.functions and name != fn.name:
                     calls.setdefault(fn.name, []).append((fn, node))
         driven: dict[str, LoopInfo] = {}
@@ -1257,8 +1291,7 @@ class Program:
         for fn in self.all_functions():
             if not self.scope.contains(fn.file):
                 continue
-            for node in fn.calls:
-                name = callee_name(node)
+            for node, name in zip(fn.calls, fn.callees, strict=True):
                 if name is not None and (name not in fn.locals or name in fn.pointer_targets):
                     continue  # a call by name, or through a local bound to one function
                 loops = [self.loop_info(loop, fn) for loop in self.enclosing_loops(node)]

@@ -276,16 +276,15 @@ class WordIndex:
         self._text = node.text or b""
         self._start = node.start_byte
         self._end = self._start + len(self._text)
-        self._at: dict[str, tuple[list[int], int]] = {}
+        self._at: dict[str, list[int]] | None = None
         self._plain: dict[frozenset[str], bool] = {}
 
     def _positions(self, word: str) -> tuple[list[int], int]:
-        found = self._at.get(word)
-        if found is None:
-            pattern = identifier_pattern(frozenset({word}))
-            starts = [m.start() + self._start for m in pattern.finditer(self._text)]
-            found = self._at[word] = (starts, len(word.encode()))
-        return found
+        if self._at is None:  # every identifier of the function, found in one scan
+            self._at = {}
+            for match in _IDENTIFIER_RUN.finditer(self._text):
+                self._at.setdefault(match.group().decode(), []).append(match.start() + self._start)
+        return self._at.get(word, []), len(word)
 
     def _cuts(self, offset: int) -> bool:
         """Whether byte ``offset`` (absolute) falls inside a run of identifier bytes."""

@@ -276,15 +276,16 @@ class WordIndex:
         self._text = node.text or b""
         self._start = node.start_byte
         self._end = self._start + len(self._text)
-        self._at: dict[str, list[int]] | None = None
-        self._plain: dict[frozenset[str], bool] = {}
+        self._at: dict[bytes, list[int]] | None = None
+        #: the words asked about, as bytes; None for a set with a word that is not an identifier
+        self._encoded: dict[frozenset[str], tuple[bytes, ...] | None] = {}
 
-    def _positions(self, word: str) -> tuple[list[int], int]:
+    def _positions(self, word: bytes) -> list[int]:
         if self._at is None:  # every identifier of the function, found in one scan
             self._at = {}
             for match in _IDENTIFIER_RUN.finditer(self._text):
-                self._at.setdefault(match.group().decode(), []).append(match.start() + self._start)
-        return self._at.get(word, []), len(word)
+                self._at.setdefault(match.group(), []).append(match.start() + self._start)
+        return self._at.get(word, [])
 
     def _cuts(self, offset: int) -> bool:
         """Whether byte ``offset`` (absolute) falls inside a run of identifier bytes."""
@@ -297,16 +298,20 @@ class WordIndex:
         start, end = node.start_byte, node.end_byte
         if start < self._start or end > self._end:
             return None
-        plain = self._plain.get(words)
-        if plain is None:
-            plain = self._plain[words] = all(_IDENTIFIER_RUN.fullmatch(w.encode()) for w in words)
-        if not plain:
+        if words in self._encoded:
+            encoded = self._encoded[words]
+        else:
+            encoded = tuple(w.encode() for w in words)
+            if not all(_IDENTIFIER_RUN.fullmatch(w) for w in encoded):
+                encoded = None
+            self._encoded[words] = encoded
+        if encoded is None:
             return None
         if start < end and (self._cuts(start) or self._cuts(end)):
             return None  # the regex on the node's own text would see a word boundary there
-        for word in words:
-            starts, length = self._positions(word)
+        for word in encoded:
+            starts = self._positions(word)
             i = bisect_left(starts, start)
-            if i < len(starts) and starts[i] + length <= end:
+            if i < len(starts) and starts[i] + len(word) <= end:
                 return True
         return False

@@ -20,7 +20,6 @@ from ads.analysis.c.syntax import (
     Node,
     arrow_of,
     callee_name,
-    find_all,
     strip_expression,
     text_of,
 )
@@ -118,7 +117,7 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
                 fills = True
             elif effect in (CalleeEffect.FREES, CalleeEffect.MAY_FREE):
                 frees = True
-    for assignment in find_all(callee.body, "assignment_expression"):
+    for assignment in callee.find("assignment_expression"):
         target = arrow_of(assignment.child_by_field_name("left"))
         value = strip_expression(assignment.child_by_field_name("right"))
         if (
@@ -136,7 +135,7 @@ def _struct_locals(program: Program, fn: Function) -> dict[str, str]:
     """Locals declared with a struct (or typedef'd struct) type, not as pointers or arrays:
     name → the type's name (``struct strbuf sb`` → ``strbuf``)."""
     names: dict[str, str] = {}
-    for declaration in find_all(fn.body, "declaration"):
+    for declaration in fn.find("declaration"):
         kind = declaration.child_by_field_name("type")
         if kind is None or kind.type not in ("struct_specifier", "type_identifier"):
             continue

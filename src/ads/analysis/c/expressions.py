@@ -33,6 +33,13 @@ PATH_ENDERS = re.compile(
 )
 
 
+def _live_names(states: Iterable[PathState]) -> frozenset[str]:
+    """The names the states that are not dead follow."""
+    if isinstance(states, list) and len(states) == 1:  # the usual case, without a union
+        return states[0].names if states[0].status is not Status.DEAD else frozenset()
+    return frozenset().union(*[st.names for st in states if st.status is not Status.DEAD])
+
+
 class ExpressionWalker:
     """The expression half of the path walk (``c_flow`` adds the statements)."""
 
@@ -135,21 +142,31 @@ class ExpressionWalker:
         site = self.r.site
         if site is not None and node.start_byte <= site.start_byte < node.end_byte:
             return True
-        words: set[str] = set()
-        for st in states:
-            if st.status is not Status.DEAD:
-                words |= st.names
-                words.update(p for p, t in self.r.pointees.items() if t in st.names)
-        if self.r.out_param:
-            words.add(self.r.out_param)
-        pattern = identifier_pattern(frozenset(words)) if words else None
-        return pattern is not None and pattern.search(node.text or b"") is not None
+        words = self._words(_live_names(states))
+        if not words:
+            return False
+        found = self.r.index.mentions(node, words) if self.r.index is not None else None
+        if found is None:
+            found = identifier_pattern(words).search(node.text or b"") is not None
+        return found
+
+    def _words(self, names: frozenset[str]) -> frozenset[str]:
+        """The words that stand for ``names`` in the source: the names, the pointers standing
+        for them (``*pp`` for ``data``) and the out-parameter (computed once per name set)."""
+        key = (names, self.r.out_param)
+        words = self.r.words.get(key)
+        if words is None:
+            found = set(names)
+            found.update(p for p, t in self.r.pointees.items() if t in names)
+            if self.r.out_param:
+                found.add(self.r.out_param)
+            words = self.r.words[key] = frozenset(found)
+        return words
 
     def _untouched(self, node: Node, st: PathState) -> bool:
         """Whether ``node`` cannot change ``st`` nor carry its pointer: it does not touch it and
         holds no word that may end the path (so the operands of a long condition are skipped)."""
-        enders = self.r.oracle.path_enders
-        return not self.touches(node, [st]) and enders.search(node.text or b"") is None
+        return not self.touches(node, [st]) and not self.r.oracle.may_end_path(node)
 
     def _holder(self, node: Node | None) -> str | None:
         """The local an lvalue denotes: ``x`` itself, ``*pp`` when ``pp`` stands for a local,

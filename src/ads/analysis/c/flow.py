@@ -13,7 +13,7 @@ the usual allocation-failure handling is not mistaken for a leak.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ads.analysis.c.branches import decide, read_test
 from ads.analysis.c.expressions import ExpressionWalker
@@ -99,7 +99,7 @@ class _Walker(ExpressionWalker):
         allocated = any(st.status not in (Status.NONE, Status.DEAD) for st in states)
         # Before the allocation every path holds nothing: a path that ends there (``return``,
         # ``break``) ends holding nothing, which no verdict counts, so only the site matters.
-        return not allocated or self.r.oracle.path_enders.search(node.text or b"") is None
+        return not allocated or not self.r.oracle.may_end_path(node)
 
     def stmt(self, node: Node | None, states: list[PathState]) -> Outcome:
         if node is None:
@@ -108,9 +108,9 @@ class _Walker(ExpressionWalker):
                 Outcome.add(out.fall, st)
             return out
         kind = node.type
-        handler = getattr(self, f"_s_{kind}", None)
+        handler = _HANDLERS.get(kind)
         if handler is not None:
-            result: Outcome = handler(node, states)
+            result: Outcome = handler(self, node, states)
             return result
         out = Outcome()
         for st in states:
@@ -584,6 +584,14 @@ def _in_scope_again(state: PathState, names: frozenset[str]) -> PathState:
     if state.status in (Status.NONE, Status.DEAD):
         return state
     return state._replace(names=state.names | names)
+
+
+#: statement kind → its ``_Walker._s_<kind>`` handler, looked up without building the name
+_HANDLERS: dict[str, Callable[[_Walker, Node, list[PathState]], Outcome]] = {
+    name.removeprefix("_s_"): handler
+    for name, handler in vars(_Walker).items()
+    if name.startswith("_s_")
+}
 
 
 def _left_loop(state: PathState) -> PathState:

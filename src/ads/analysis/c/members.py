@@ -57,7 +57,7 @@ def _owned_members(
         if fn.body is None:
             continue
         types: dict[str, str] | None = None
-        for node in find_all(fn.body, "assignment_expression"):
+        for node in fn.find("assignment_expression"):
             target = arrow_of(node.child_by_field_name("left"))
             value = strip_expression(node.child_by_field_name("right"))
             if target is None or value is None or value.type != "call_expression":
@@ -107,8 +107,7 @@ _CallIndex = dict[str, list[tuple[Function, Node]]]
 def _calls_by_callee(functions: list[Function]) -> _CallIndex:
     index: _CallIndex = {}
     for fn in functions:
-        for call in fn.calls:
-            name = callee_name(call)
+        for call, name in zip(fn.calls, fn.callees, strict=True):
             if name is not None:
                 index.setdefault(name, []).append((fn, call))
     return index
@@ -124,7 +123,7 @@ def _constructors(program: Program, calls: _CallIndex, destructor: Function) -> 
         argument = _first_argument(call)
         made = [
             callee_name(value)
-            for node in find_all(fn.body, "assignment_expression")
+            for node in fn.find("assignment_expression")
             if " ".join(text_of(node.child_by_field_name("left")).split()) == argument
             and (value := strip_expression(node.child_by_field_name("right"))) is not None
             and value.type == "call_expression"
@@ -196,8 +195,7 @@ def _released_members(
     released: dict[tuple[str, str], set[str]] = {}
     for fn in functions:
         types: dict[str, str] | None = None
-        for call in fn.calls:
-            name = callee_name(call)
+        for call, name in zip(fn.calls, fn.callees, strict=True):
             arguments = call.child_by_field_name("arguments")
             for index, argument in enumerate(arguments.named_children if arguments else []):
                 target = arrow_of(argument)

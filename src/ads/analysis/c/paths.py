@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-from ads.analysis.c.syntax import Node
+from ads.analysis.c.syntax import Node, WordIndex
 
 __all__ = [
     "NORETURN",
@@ -74,6 +74,10 @@ class CalleeOracle(Protocol):
     def path_enders(self) -> re.Pattern[bytes]:
         """Words in source text that may end a path: jumps, ``exit``-like calls and the
         repo's own functions declared never to return (``die``)."""
+        ...
+
+    def may_end_path(self, node: Node) -> bool:
+        """Whether the text of ``node`` holds one of the ``path_enders``."""
         ...
 
     def returns_pointer(self, name: str, file: str) -> bool:
@@ -214,6 +218,13 @@ class Region:
     #: when a list, every ``return`` appends (its value, the state there): how the discovery
     #: learns which return values come with a filled out-parameter
     returns: list[tuple[Node | None, PathState]] | None = None
+    #: where the function's identifiers occur (``WordIndex``): how the walk tells fast which
+    #: statements mention a followed name; None leaves it to the regex on each text
+    index: WordIndex | None = None
+    #: the names followed → the words that stand for them (``ExpressionWalker.touches``)
+    words: dict[tuple[frozenset[str], str | None], frozenset[str]] = field(
+        default_factory=dict, repr=False
+    )
 
 
 def use(state: PathState, line: int) -> PathState:

@@ -34,11 +34,13 @@ from ads.analysis.c.statics import static_pointers, unreleased_slots
 from ads.analysis.c.syntax import (
     LOOP_TYPES,
     Node,
+    WordIndex,
     callee_name,
     declarators,
     declared_name,
     definition_of,
     find_all,
+    find_kinds,
     function_name,
     function_parameters,
     line_of,
@@ -72,6 +74,13 @@ SLEEPS = {"usleep": 1e-6, "sleep": 1.0}
 _MAX_SUMMARY_DEPTH = 12
 
 
+#: the node kinds looked up in function bodies often enough to find together (``Function.find``)
+BODY_KINDS = (
+    "call_expression", "init_declarator", "assignment_expression", "declaration",
+    "return_statement",
+)  # fmt: skip
+
+
 @dataclass
 class Function:
     name: str
@@ -83,18 +92,40 @@ class Function:
     is_static: bool = False
     return_type: str = ""  # the type's name, so typedef'd pointers (``sds``) can be told apart
 
-    _calls: list[Node] | None = None
+    _found: dict[str, list[Node]] | None = None
+
+    def find(self, kind: str) -> list[Node]:
+        """``find_all(self.body, kind)``; the ``BODY_KINDS`` are found by one query for all of
+        them, once per function (every summary and every site asks for some of them). The
+        list is shared: callers read it, never change it."""
+        if kind not in BODY_KINDS:
+            return find_all(self.body, kind)
+        if self._found is None:
+            self._found = find_kinds(self.body, BODY_KINDS)
+        return self._found[kind]
 
     @property
     def calls(self) -> list[Node]:
         """Every call expression in the body, computed once."""
-        if self._calls is None:
-            self._calls = find_all(self.body, "call_expression")
-        return self._calls
+        return self.find("call_expression")
+
+    _callees: list[str | None] | None = None
+
+    @property
+    def callees(self) -> list[str | None]:
+        """``callee_name`` of each of ``calls``, in the same order, computed once: the
+        discovery rounds, the driving loops and the member checks all ask for every call."""
+        if self._callees is None:
+            self._callees = [callee_name(call) for call in self.calls]
+        return self._callees
+
+    _body: tuple[Node | None] | None = None
 
     @property
     def body(self) -> Node | None:
-        return self.node.child_by_field_name("body")
+        if self._body is None:
+            self._body = (self.node.child_by_field_name("body"),)
+        return self._body[0]
 
     _targets: dict[str, str] | None = None
 
@@ -105,8 +136,7 @@ class Function:
         if self._targets is None:
             found: dict[str, str] = {}
             assigned: set[str] = set()
-            nodes = [*find_all(self.body, "init_declarator"),
-                     *find_all(self.body, "assignment_expression")]  # fmt: skip
+            nodes = [*self.find("init_declarator"), *self.find("assignment_expression")]
             for node in nodes:
                 if node.type == "init_declarator":
                     value = strip_expression(node.child_by_field_name("value"))
@@ -135,7 +165,7 @@ class Function:
             found: dict[str, str] = {}
             nodes = [
                 *find_all(self.node.child_by_field_name("declarator"), "parameter_declaration"),
-                *find_all(self.body, "declaration"),
+                *self.find("declaration"),
             ]
             for node in nodes:
                 words = text_of(node.child_by_field_name("type")).split()
@@ -159,7 +189,7 @@ class Function:
         heap block can never be equal to (``if (buf != staticbuf) free(buf);``)."""
         if self._arrays is None:
             names = set()
-            for node in find_all(self.body, "declaration"):
+            for node in self.find("declaration"):
                 for inner in declarators(node):
                     array: Node | None = inner
                     while array is not None and array.type == "pointer_declarator":
@@ -181,7 +211,7 @@ class Function:
         not one: what a callee does through it is the callee's business."""
         if self._pointees is None:
             found: dict[str, str] = {}
-            for node in find_all(self.body, "init_declarator"):
+            for node in self.find("init_declarator"):
                 value = strip_expression(node.child_by_field_name("value"))
                 name = declared_name(node.child_by_field_name("declarator"))
                 if (
@@ -277,17 +307,16 @@ def _names_used_as_values(root: Node) -> set[str]:
 def _returned_names(fn: Function) -> frozenset[str]:
     """The variables ``fn`` returns by name (``return zl;``)."""
     names = set()
-    for node in find_all(fn.body, "return_statement"):
+    for node in fn.find("return_statement"):
         value = strip_expression(node.named_children[0]) if node.named_children else None
         if value is not None and value.type == "identifier":
             names.add(text_of(value))
     return frozenset(names)
 
 
-def _locals_of(fn: Node, params: list[str]) -> frozenset[str]:
-    names = {p for p in params if p}
-    body = fn.child_by_field_name("body")
-    for node in find_all(body, "declaration"):
+def _locals_of(fn: Function) -> frozenset[str]:
+    names = {p for p in fn.params if p}
+    for node in fn.find("declaration"):
         if any(
             c.type == "storage_class_specifier" and text_of(c) == "static" for c in node.children
         ):
@@ -305,7 +334,7 @@ _NORETURN_MARK = re.compile(rb"\b(?:[A-Z_]*NORETURN|NO_RETURN|_Noreturn|noreturn
 def _returned_parameter(fn: Function) -> int | None:
     """The index of a parameter ``fn`` returns as it is (``return path;``, ``return c ? c :
     parent;``), or None."""
-    for node in find_all(fn.body, "return_statement") if fn.body is not None else []:
+    for node in fn.find("return_statement"):
         pending: list[Node | None] = [node.named_children[0]] if node.named_children else []
         while pending:
             value = strip_expression(pending.pop())
@@ -425,6 +454,13 @@ class Program:
     _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
     _enders: tuple[int, re.Pattern[bytes]] | None = None
+    _ending: dict[int, bool] = field(default_factory=dict)  # node → holds a path ender
+    _constants: dict[int, int | None] = field(default_factory=dict)  # node → its value
+    #: fn → (how many allocators there were, the locals assigned an allocation)
+    _allocated: dict[int, tuple[int, frozenset[str]]] = field(default_factory=dict)
+    #: (how many allocators there were, name → whether calling it allocates)
+    _allocating: tuple[int, dict[str, bool]] = field(default_factory=lambda: (-1, {}))
+    _indexes: dict[int, WordIndex] = field(default_factory=dict)  # fn → its words' positions
     #: (function, parameter index) → the returns seen with the walks of its filling sites
     _fill_returns: dict[tuple[int, int], list[tuple[Node | None, PathState]]] = field(
         default_factory=dict
@@ -462,7 +498,14 @@ class Program:
             aggregate=aggregate,
             status_var=status,
             passed_argument=passed,
+            index=self._word_index(fn),
         )
+
+    def _word_index(self, fn: Function) -> WordIndex:
+        key = id(fn.node)
+        if key not in self._indexes:
+            self._indexes[key] = WordIndex(fn.node)
+        return self._indexes[key]
 
     def _passed_argument(self, site: Node | None) -> str | None:
         """The argument a pass-through wrapper called at ``site`` may hand back as it is."""
@@ -477,9 +520,13 @@ class Program:
         """Names in ``fn`` that receive an allocation's result (``p = zmalloc(n)``)."""
         from ads.analysis.c.sites import variable_of  # c_sites builds on this module
 
-        return frozenset(
-            name for call in self.allocation_calls(fn) if (name := variable_of(call)) is not None
-        )
+        known = len(self.allocators)
+        cached = self._allocated.get(id(fn))
+        if cached is None or cached[0] != known:
+            calls = self.allocation_calls(fn)
+            names = frozenset(name for call in calls if (name := variable_of(call)) is not None)
+            cached = self._allocated[id(fn)] = (known, names)
+        return cached[1]
 
     def _static_slots(self, fn: Function) -> frozenset[str]:
         key = id(fn.node)
@@ -503,7 +550,7 @@ class Program:
         key = id(fn.node)
         if key not in self._unions:
             names: set[str] = set()
-            for node in find_all(fn.body, "declaration"):
+            for node in fn.find("declaration"):
                 if not self.constants.is_union(node.child_by_field_name("type")):
                     continue
                 for inner in declarators(node):
@@ -514,6 +561,8 @@ class Program:
 
     def add_file(self, path: str, root: Node) -> None:
         self.constants.add_file(root)
+        self._allocating = (-1, {})  # what a macro allocates may have changed
+        self._constants.clear()
         self._values[path] = _names_used_as_values(root)
         for node in walk(root, skip=frozenset({"function_definition"})):
             if node.type in ("declaration", "function_definition"):
@@ -529,7 +578,8 @@ class Program:
             if not name:
                 continue
             params = function_parameters(node)
-            fn = Function(name, path, node, params, _locals_of(node, params), returns_pointer(node))
+            fn = Function(name, path, node, params, frozenset(), returns_pointer(node))
+            fn.locals = _locals_of(fn)
             fn.is_static = any(
                 c.type == "storage_class_specifier" and text_of(c) == "static"
                 for c in node.children
@@ -565,7 +615,8 @@ class Program:
         if node is None:
             return None
         self._macro_trees.append(tree)  # the nodes live as long as their tree
-        macro = Function(name, "<macro>", node, named, _locals_of(node, named), False)
+        macro = Function(name, "<macro>", node, named, frozenset(), False)
+        macro.locals = _locals_of(macro)
         self._macros[name] = macro
         return macro
 
@@ -598,8 +649,9 @@ class Program:
         if declarator is None or (body is not None and declarator.start_byte >= body.start_byte):
             return
         name = text_of(declarator.child_by_field_name("declarator"))
-        if name.isidentifier():
+        if name.isidentifier() and name not in self.noreturn:
             self.noreturn.add(name)
+            self._ending.clear()
 
     def _add_prototype(self, node: Node) -> None:
         """``void printLine(const char *line);``: which parameters the declared function only
@@ -651,10 +703,27 @@ class Program:
             words = b"|".join(re.escape(n.encode()) for n in sorted(self.noreturn))
             pattern = re.compile(PATH_ENDERS.pattern + (b"|" + words if words else b""))
             self._enders = (len(self.noreturn), pattern)
+            self._ending.clear()
         return self._enders[1]
 
+    def may_end_path(self, node: Node) -> bool:
+        """Whether ``node``'s text holds a path ender, once per node: every allocation site's
+        walk of a function asks it of the same statements (``_note_noreturn`` forgets the
+        answers when the enders grow)."""
+        found = self._ending.get(node.id)
+        if found is None:
+            found = self.path_enders.search(node.text or b"") is not None
+            self._ending[node.id] = found
+        return found
+
     def constant(self, node: Node | None) -> int | None:
-        return self.constants.evaluate(strip_expression(node))
+        """``constants.evaluate`` of the bare ``node``, once per node: the walk of every site
+        asks it of the same conditions (``add_file`` forgets the answers)."""
+        if node is None:
+            return None
+        if node.id not in self._constants:
+            self._constants[node.id] = self.constants.evaluate(strip_expression(node))
+        return self._constants[node.id]
 
     def effect(self, name: str | None, index: int, file: str) -> CalleeEffect:
         if name is None:
@@ -776,7 +845,7 @@ class Program:
         cached = self._allocation_calls.get(id(fn))
         if cached is not None and cached[0] == known:
             return cached[1]
-        found = [n for n in fn.calls if self.allocates(callee_name(n))]
+        found = [n for n, name in zip(fn.calls, fn.callees, strict=True) if self.allocates(name)]
         self._allocation_calls[id(fn)] = (known, found)
         return found
 
@@ -785,9 +854,15 @@ class Program:
         """Whether calling ``name`` returns fresh heap memory (known, wrapper, or via macro)."""
         if name is None:
             return False
-        return name in self.allocators or any(
-            t in self.allocators for t in self.constants.targets(name)
-        )
+        if len(self.allocators) != self._allocating[0]:
+            self._allocating = (len(self.allocators), {})  # the allocators only ever grow
+        found = self._allocating[1].get(name)
+        if found is None:
+            found = name in self.allocators or any(
+                t in self.allocators for t in self.constants.targets(name)
+            )
+            self._allocating[1][name] = found
+        return found
 
     def releases(self, name: str | None, index: int, file: str) -> bool:
         """Whether calling ``name`` releases its argument ``index`` — directly, through the
@@ -1231,8 +1306,7 @@ class Program:
         for fn in self.all_functions():
             if not self.scope.contains(fn.file):
                 continue
-            for node in fn.calls:
-                name = callee_name(node)
+            for node, name in zip(fn.calls, fn.callees, strict=True):
                 if name and name in self.functions and name != fn.name:
                     calls.setdefault(fn.name, []).append((fn, node))
         driven: dict[str, LoopInfo] = {}
@@ -1283,8 +1357,7 @@ class Program:
         for fn in self.all_functions():
             if not self.scope.contains(fn.file):
                 continue
-            for node in fn.calls:
-                name = callee_name(node)
+            for node, name in zip(fn.calls, fn.callees, strict=True):
                 if name is not None and (name not in fn.locals or name in fn.pointer_targets):
                     continue  # a call by name, or through a local bound to one function
                 loops = [self.loop_info(loop, fn) for loop in self.enclosing_loops(node)]

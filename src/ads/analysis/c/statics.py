@@ -75,7 +75,7 @@ def unreleased_slots(program: Program, fn: Function) -> frozenset[str]:
             program.static_verdicts[key] = any(_may_release(program, g, name) for g in scope)
         if not program.static_verdicts[key]:
             slots.add(name)
-    for declaration in find_all(fn.body, "declaration"):
+    for declaration in fn.find("declaration"):
         for name in static_pointers(declaration):
             if not _may_release(program, fn, name):
                 slots.add(name)
@@ -162,10 +162,10 @@ def _hands_on(program: Program, fn: Function, copy: str) -> bool:
             if name is None or program.effect(name, index, fn.file) is not CalleeEffect.USES:
                 return True
     pattern = identifier_pattern(frozenset({copy}))
-    for node in find_all(fn.body, "return_statement"):
+    for node in fn.find("return_statement"):
         if pattern.search(node.text or b""):
             return True
-    for node in find_all(fn.body, "assignment_expression"):
+    for node in fn.find("assignment_expression"):
         right = node.child_by_field_name("right")
         if right is not None and pattern.search(right.text or b""):
             return True

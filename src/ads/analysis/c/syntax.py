@@ -8,6 +8,7 @@ one the parser saw.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -17,6 +18,7 @@ import tree_sitter_c
 __all__ = [
     "LOOP_TYPES",
     "Node",
+    "WordIndex",
     "arrow_of",
     "callee_name",
     "declarators",
@@ -24,6 +26,7 @@ __all__ = [
     "enclosing_function",
     "error_lines",
     "find_all",
+    "find_kinds",
     "function_name",
     "function_parameters",
     "identifier_pattern",
@@ -59,6 +62,16 @@ def find_all(node: Node | None, kind: str) -> list[Node]:
         return []
     captures = tree_sitter.QueryCursor(_query(f"({kind}) @found")).captures(node)
     return sorted(captures.get("found", []), key=lambda n: n.start_byte)
+
+
+def find_kinds(node: Node | None, kinds: tuple[str, ...]) -> dict[str, list[Node]]:
+    """``find_all(node, kind)`` for each of ``kinds`` at once: one query walks the tree once,
+    and the walk, not the matching, is what a query costs."""
+    if node is None:
+        return {kind: [] for kind in kinds}
+    source = "\n".join(f"({kind}) @{kind}" for kind in kinds)
+    captures = tree_sitter.QueryCursor(_query(source)).captures(node)
+    return {kind: sorted(captures.get(kind, []), key=lambda n: n.start_byte) for kind in kinds}
 
 
 def parse_c(source: bytes) -> tree_sitter.Tree:
@@ -242,3 +255,63 @@ def identifier_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
     the walks' C-speed test of whether some source text can touch a followed pointer."""
     alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
     return re.compile(rb"(?<![A-Za-z0-9_$])(?:" + alternatives + rb")(?![A-Za-z0-9_$])")
+
+
+#: the bytes of a C identifier (and ``$``, which compilers accept in one)
+_IDENTIFIER_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
+_IDENTIFIER_RUN = re.compile(rb"[A-Za-z0-9_$]+")
+
+
+class WordIndex:
+    """Where each identifier a walk asks about occurs, as a whole word, in one function's
+    text: the walks ask "does this statement mention p?" of every statement for every
+    allocation site, and a bisection in these positions answers what ``identifier_pattern``
+    would find in the statement's text, without copying or scanning that text each time.
+
+    ``mentions`` answers None when it cannot say exactly what the regex would (a node outside
+    the function, a word that is not an identifier, a node whose edge cuts an identifier):
+    the caller then runs the regex."""
+
+    def __init__(self, node: Node) -> None:
+        self._text = node.text or b""
+        self._start = node.start_byte
+        self._end = self._start + len(self._text)
+        self._at: dict[bytes, list[int]] | None = None
+        #: the words asked about, as bytes; None for a set with a word that is not an identifier
+        self._encoded: dict[frozenset[str], tuple[bytes, ...] | None] = {}
+
+    def _positions(self, word: bytes) -> list[int]:
+        if self._at is None:  # every identifier of the function, found in one scan
+            self._at = {}
+            for match in _IDENTIFIER_RUN.finditer(self._text):
+                self._at.setdefault(match.group(), []).append(match.start() + self._start)
+        return self._at.get(word, [])
+
+    def _cuts(self, offset: int) -> bool:
+        """Whether byte ``offset`` (absolute) falls inside a run of identifier bytes."""
+        at = offset - self._start
+        if at <= 0 or at >= len(self._text):
+            return False
+        return self._text[at - 1] in _IDENTIFIER_BYTES and self._text[at] in _IDENTIFIER_BYTES
+
+    def mentions(self, node: Node, words: frozenset[str]) -> bool | None:
+        start, end = node.start_byte, node.end_byte
+        if start < self._start or end > self._end:
+            return None
+        if words in self._encoded:
+            encoded = self._encoded[words]
+        else:
+            encoded = tuple(w.encode() for w in words)
+            if not all(_IDENTIFIER_RUN.fullmatch(w) for w in encoded):
+                encoded = None
+            self._encoded[words] = encoded
+        if encoded is None:
+            return None
+        if start < end and (self._cuts(start) or self._cuts(end)):
+            return None  # the regex on the node's own text would see a word boundary there
+        for word in encoded:
+            starts = self._positions(word)
+            i = bisect_left(starts, start)
+            if i < len(starts) and starts[i] + len(word) <= end:
+                return True
+        return False

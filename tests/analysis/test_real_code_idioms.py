@@ -1232,6 +1232,28 @@ static code_t decode(const char *s, char **out) {
     return E_OK;
 }
 """
+_FILLER_HEAD = """\
+#include <stdlib.h>
+#include <string.h>
+static int clean_name(char **out, const char *name) {
+    *out = NULL;
+    if (!name)
+        return 2;
+    if (strlen(name) > 255)
+        return 1;
+"""
+_FILLER_USER = """\
+int run(const char *s) {
+    char *p;
+    int status = clean_name(&p, s);
+    if (status)
+        return status;
+    int n = (int)strlen(p);
+    free(p);
+    return n;
+}
+"""
+
 STATUS_IDIOMS = {
     # curl's ssh_check_fingerprint(): the status is an enumeration constant, CURLE_OK
     "enum-status": _STATUS_ENUM
@@ -1445,6 +1467,24 @@ int run(const char *s) {
     return n;
 }
 """,
+    # curl's msdosify()-style fillers: the block goes straight into *out, and the status says
+    # whether it got there: `return (*out ? 0 : 3);`, or `if (!*out) return 3;` after it
+    "filled-status-by-ternary": _FILLER_HEAD
+    + """\
+    *out = strdup(name);
+    return (*out ? 0 : 3);
+}
+"""
+    + _FILLER_USER,
+    "filled-status-after-null-test": _FILLER_HEAD
+    + """\
+    *out = strdup(name);
+    if (!*out)
+        return 3;
+    return 0;
+}
+"""
+    + _FILLER_USER,
 }
 _LOOP = 'int run(const char *s);\nint main(void) { for (;;) { run("a/b"); } }\n'
 

@@ -383,6 +383,46 @@ def _values_given(value: Node) -> list[Node]:
     return given if declared else []
 
 
+def _is_null_test_of(condition: Node | None, target: str) -> bool | None:
+    """For a test of ``target`` (``*out``): True when the condition holds exactly when it is
+    NULL (``!*out``, ``*out == NULL``), False when exactly when it is not (``*out``,
+    ``*out != NULL``), None for any other condition."""
+    text = "".join(text_of(strip_expression(condition)).split())
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    if text in (f"!{target}", f"{target}==NULL", f"NULL=={target}", f"{target}==0"):
+        return True
+    if text in (target, f"{target}!=NULL", f"NULL!={target}", f"{target}!=0"):
+        return False
+    return None
+
+
+def _under_null_test(value: Node, param: str) -> bool:
+    """Whether the ``return`` of ``value`` runs only when ``*param`` is NULL: in the branch of
+    ``if (!*param)`` (curl's ``if(!*out) return CURLE_OUT_OF_MEMORY;``)."""
+    inner, node = value, value.parent
+    while node is not None and node.type != "function_definition":
+        if node.type == "if_statement":
+            null = _is_null_test_of(node.child_by_field_name("condition"), f"*{param}")
+            consequence = node.child_by_field_name("consequence")
+            inside = consequence is not None and consequence.id == inner.id
+            if null is not None and null == inside:
+                return True
+        inner, node = node, node.parent
+    return False
+
+
+def _arm_when_filled(value: Node, param: str) -> Node:
+    """``return *out ? 0 : 3;``: the arm a filled ``*param`` returns; else ``value``."""
+    bare = strip_expression(value)
+    if bare is None or bare.type != "conditional_expression":
+        return value
+    null = _is_null_test_of(bare.child_by_field_name("condition"), f"*{param}")
+    arm = {True: "alternative", False: "consequence"}.get(null) if null is not None else None
+    chosen = bare.child_by_field_name(arm) if arm is not None else None
+    return chosen if chosen is not None else value
+
+
 def _nonzero_there(value: Node) -> bool:
     """``if (r) { …; return r; }``: the returned variable is the condition that let the
     path in, so it is not 0 there (``r != 0`` and ``r < 0`` say the same)."""
@@ -1091,7 +1131,10 @@ class Program:
             if st.status is Status.ESCAPED and st.event.startswith(f"stored into *{param} "):
                 if value is None:
                     return False
-                if (self.constants.evaluate(value) != 0) if zero else not self._nonzero(value):
+                if _under_null_test(value, param):
+                    continue  # ``if (!*out) return 3;``: the allocation failed, nothing filled
+                given = _arm_when_filled(value, param)
+                if (self.constants.evaluate(given) != 0) if zero else not self._nonzero(given):
                     return False
                 filled.add(value.id)
         if not filled or fn.body is None:

@@ -1242,6 +1242,14 @@ static int clean_name(char **out, const char *name) {
     if (strlen(name) > 255)
         return 1;
 """
+_BASENAME = """\
+#include <stdlib.h>
+#include <string.h>
+static char *base_of(char *path) {
+    char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+"""
 _FILLER_USER = """\
 int run(const char *s) {
     char *p;
@@ -1476,6 +1484,29 @@ int run(const char *s) {
 }
 """
     + _FILLER_USER,
+    # curl's rename_if_reserved_dos(): `base = curlx_basename(buffer)` before `*out = buffer`;
+    # a function that returns a pointer into its argument leaves the block with the caller
+    "filled-after-a-basename": _BASENAME
+    + """\
+static int clean_name(char **out, const char *name) {
+    *out = NULL;
+    if (name[0] == '/') {
+        *out = strdup(name);
+        if (!*out)
+            return 3;
+        return 0;
+    }
+    char *buffer = strdup(name);
+    if (!buffer)
+        return 1;
+    char *base = base_of(buffer);
+    if (base[0] == '.')
+        base[0] = '_';
+    *out = buffer;
+    return 0;
+}
+"""
+    + _FILLER_USER,
     "filled-status-after-null-test": _FILLER_HEAD
     + """\
     *out = strdup(name);
@@ -1535,3 +1566,33 @@ def test_a_block_handed_to_a_const_parameter_stays_the_callers(tmp_path: Path) -
     top = diagnose_tiny(repo).findings[0]
     assert (top.function, top.line, top.kind) == ("write_id", 12, FindingKind.LOOP_LEAK), top
     assert top.released_elsewhere
+
+
+# The other side of the same summary: `buf = normalise(buf)` hands the block back, so the early
+# return after it still loses the block (it used to count as "kept by normalise()").
+HANDED_BACK = """\
+#include <stdlib.h>
+#include <string.h>
+int reply(const char *s);
+static char *normalise(char *s) {
+    for (char *p = s; *p; p++)
+        if (*p == '\\t') *p = ' ';
+    return s;
+}
+int run(const char *line) {
+    char *buf = strdup(line);
+    buf = normalise(buf);
+    if (reply(buf) < 0)
+        return -1;
+    free(buf);
+    return 0;
+}
+"""
+
+
+def test_a_block_handed_back_by_the_callee_is_still_the_callers(tmp_path: Path) -> None:
+    files = {"run.c": HANDED_BACK, "main.c": _LOOP}
+    repo = _service(tmp_path, files, imported_hours_ago=LONG_AGO)
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.function, top.line, top.kind) == ("run", 10, FindingKind.LOOP_LEAK), top
+    assert "return at line 13" in " ".join(top.reasons)

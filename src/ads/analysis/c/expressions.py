@@ -310,6 +310,7 @@ class ExpressionWalker:
             st, _ = self.expr(node.child_by_field_name("function"), st)
         arguments = node.child_by_field_name("arguments")
         line = line_of(node)
+        handed_back = False
         for index, argument in enumerate(arguments.named_children if arguments else []):
             bare = strip_expression(argument)
             address_of = (
@@ -341,6 +342,8 @@ class ExpressionWalker:
                 st = settle(st, Status.FREED, f"freed by {label} at line {line}")
             elif effect in (CalleeEffect.KEEPS, CalleeEffect.MAY_FREE):
                 st = settle(st, Status.ESCAPED, f"handed to {label}, which {effect} it")
+            elif effect is CalleeEffect.RETURNS and not address_of:
+                handed_back = st.status is Status.OWNED  # base = basename(buf): base is buf
             elif effect is CalleeEffect.UNCERTAIN:
                 event = f"handed to {label}, whose effect on it is unknown"
                 st = settle(st, Status.UNCERTAIN, event)
@@ -348,7 +351,7 @@ class ExpressionWalker:
             st = st._replace(status=Status.DEAD)
         elif name == "assert" and self._always_fails(node):
             st = st._replace(status=Status.DEAD)  # assert(0 && "unreachable"): never returns
-        return st, False
+        return st, handed_back
 
     def _always_fails(self, call: Node) -> bool:
         arguments = call.child_by_field_name("arguments")

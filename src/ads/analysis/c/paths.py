@@ -59,6 +59,9 @@ class CalleeEffect(StrEnum):
     FREES = "frees"
     MAY_FREE = "may free"
     KEEPS = "keeps"
+    #: hands the pointer back as its result, or a pointer into the block (a basename, a trim):
+    #: the caller still owns the block, and the result is another name for it
+    RETURNS = "returns"
     USES = "uses"
     UNCERTAIN = "uncertain"
 

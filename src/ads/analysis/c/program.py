@@ -825,6 +825,8 @@ class Program:
         statuses = {st.status for st in ends} - {Status.NONE}  # NONE: the NULL-check paths
         if Status.ESCAPED in statuses and self._retains(fn, fn.params[index], ends):
             return CalleeEffect.USES  # jv_copy(j): a new reference; the caller keeps its own
+        if Status.ESCAPED in statuses and self._hands_back(fn, index, ends):
+            return CalleeEffect.RETURNS
         if Status.ESCAPED in statuses:
             return CalleeEffect.KEEPS
         if statuses and statuses == {Status.FREED}:
@@ -834,6 +836,21 @@ class Program:
         if Status.UNCERTAIN in statuses:
             return CalleeEffect.UNCERTAIN
         return CalleeEffect.USES
+
+    def _hands_back(self, fn: Function, index: int, ends: list[PathState]) -> bool:
+        """A pointer parameter that ``fn`` only ever returns (or a pointer computed from it:
+        ``curlx_basename(buffer)``), never storing or releasing it: the block stays the
+        caller's. Not for a handle passed by value, whose return is the reference itself."""
+        escaped = [st for st in ends if st.status is Status.ESCAPED]
+        if any(st.status is Status.FREED for st in ends) or not all(
+            st.event.startswith("returned") for st in escaped
+        ):
+            return False
+        pointers = pointer_parameters(fn.node)
+        declared = _parameter_type(fn.node, index)
+        return index < len(pointers) and (
+            pointers[index] or declared in self.constants.pointer_types
+        )
 
     def _retains(self, fn: Function, param: str, ends: list[PathState]) -> bool:
         """A reference-count retain: ``fn`` returns its argument after incrementing a count

@@ -55,15 +55,21 @@ def _wait_for(condition, seconds: float = 60.0) -> None:  # type: ignore[no-unty
         time.sleep(0.05)
 
 
-def test_the_growing_site_is_named_with_its_function(tmp_path: Path) -> None:
-    tree = tmp_path / "tree"
+def _start_traced(tree: Path, source: str) -> tuple[TracemallocSnapshots, subprocess.Popen[bytes]]:
+    """``source`` as svc/app.py under ``tree``, started unmodified with the bootstrap."""
     (tree / "svc").mkdir(parents=True)
-    (tree / "svc" / "app.py").write_text(SERVICE)
+    (tree / "svc" / "app.py").write_text(source)
     probe = TracemallocSnapshots(tree)
     proc = subprocess.Popen(
         ["bash", "-c", probe.wrap("exec python3 svc/app.py")], cwd=tree,
         env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
     )  # fmt: skip
+    return probe, proc
+
+
+def test_the_growing_site_is_named_with_its_function(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    probe, proc = _start_traced(tree, SERVICE)
     try:
         probe.started(0, proc.pid)
         _wait_for(probe.loaded)
@@ -130,13 +136,7 @@ def test_snapshots_keep_coming_when_signals_arrive_faster_than_a_snapshot_takes(
     interrupt the last and none would finish: the patched build's check then had fewer than two
     snapshots). The signals are sent every few milliseconds until three summaries exist."""
     tree = tmp_path / "tree"
-    (tree / "svc").mkdir(parents=True)
-    (tree / "svc" / "app.py").write_text(MANY_OBJECTS)
-    probe = TracemallocSnapshots(tree)
-    proc = subprocess.Popen(
-        ["bash", "-c", probe.wrap("exec python3 svc/app.py")], cwd=tree,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
-    )  # fmt: skip
+    probe, proc = _start_traced(tree, MANY_OBJECTS)
     try:
         probe.started(0, proc.pid)
         _wait_for(probe.loaded)

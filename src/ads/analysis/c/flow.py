@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ads.analysis.c.branches import decide, read_test
+from ads.analysis.c.branches import Test, decide, read_test
 from ads.analysis.c.expressions import ExpressionWalker
 from ads.analysis.c.paths import (
     NORETURN,
@@ -48,6 +48,7 @@ __all__ = [
     "Status",
     "follow",
     "initial_state",
+    "pointer_test",
 ]
 
 
@@ -351,7 +352,7 @@ class _Walker(ExpressionWalker):
                 self._null_checked(a, st)[0] or self._failed_out_param_call(a)[0]
                 for a in alternatives
             ), False
-        test = _pointer_test(cond)
+        test = pointer_test(cond)
         if test is None or test[0] not in st.names:
             return False, False
         return (True, False) if test[1] else (False, True)
@@ -370,7 +371,7 @@ class _Walker(ExpressionWalker):
             left = self._allocation_failed(cond.child_by_field_name("left"))
             right = self._allocation_failed(cond.child_by_field_name("right"))
             return (left and right) if operator.type == "||" else (left or right)
-        test = _pointer_test(cond)
+        test = pointer_test(cond)
         return test is not None and test[1] and test[0] in self.r.allocated
 
     def _passed_back(self, condition: Node | None, st: PathState) -> str | None:
@@ -418,26 +419,17 @@ class _Walker(ExpressionWalker):
         fixed = self.r.oracle.constant(condition)
         then_states, else_states = [], []
         failure_branch = self._allocation_failed(condition)
-        writes = self._writes(node)
-        test = None  # outside a function definition nothing says where locals change
-        if writes is not None and self._function is not None:
-            defined = self.r.oracle.local_definitions(self._function)
-            test = read_test(condition, self.r.locals, self.r.oracle.constant, defined, writes)
+        test = self._test_of_a_local(node, condition)
         for st in states:
             st, _ = self.expr(condition, st)
             if st.status is Status.DEAD:
                 continue
-            taken = True, True
-            if test is not None and condition is not None and writes is not None:
-                decided = decide(st.facts, test, condition.start_byte, writes)
-                if decided is None:  # this path decides it here, for the tests after
-                    end = condition.end_byte
-                    then_st = st._replace(facts=st.facts | {(test[0], test[1], test[2], end)})
-                    else_st = st._replace(facts=st.facts | {(test[0], test[1], not test[2], end)})
-                else:
-                    then_st = else_st = st
-                    taken = decided, not decided
-            else:
+            (then_st, else_st), taken = (
+                self._branches_given_facts(st, condition, test),
+                (True, True),
+            )
+            if then_st is None or else_st is None:  # the facts decide it: one branch only
+                taken = then_st is not None, else_st is not None
                 then_st = else_st = st
             null_then, null_else = self._null_checked(condition, st)
             failed_then, failed_else = self._failed_out_param_call(condition)
@@ -519,11 +511,39 @@ class _Walker(ExpressionWalker):
             Outcome.add(out.fall, _left_loop(st._replace(facts=before)))
         return out
 
-    def _writes(self, node: Node) -> Mapping[str, Sequence[int]] | None:
-        """Where the locals of the function being walked change (None outside one)."""
+    def _test_of_a_local(
+        self, node: Node, condition: Node | None
+    ) -> tuple[Test, Mapping[str, Sequence[int]]] | None:
+        """The if's condition as a test of a local (``c_branches``), with where the function's
+        locals change; None for another condition, or outside a function definition."""
         if self._function is None:
             self._function = definition_of(node)
-        return self.r.oracle.local_writes(self._function) if self._function is not None else None
+        if self._function is None:
+            return None
+        writes = self.r.oracle.local_writes(self._function)
+        defined = self.r.oracle.local_definitions(self._function)
+        test = read_test(condition, self.r.locals, self.r.oracle.constant, defined, writes)
+        return (test, writes) if test is not None else None
+
+    def _branches_given_facts(
+        self,
+        st: PathState,
+        condition: Node | None,
+        test: tuple[Test, Mapping[str, Sequence[int]]] | None,
+    ) -> tuple[PathState | None, PathState | None]:
+        """The path's state entering the then- and else-branch; None for a branch that the
+        facts it carries rule out. A test they do not decide becomes a fact on each branch."""
+        if test is None or condition is None:
+            return st, st
+        (name, value, holds), writes = test
+        decided = decide(st.facts, (name, value, holds), condition.start_byte, writes)
+        if decided is not None:
+            return (st, None) if decided else (None, st)
+        end = condition.end_byte
+        return (
+            st._replace(facts=st.facts | {(name, value, holds, end)}),
+            st._replace(facts=st.facts | {(name, value, not holds, end)}),
+        )
 
     def _s_while_statement(self, node: Node, states: list[PathState]) -> Outcome:
         return self._loop(node, states, _constant_true(node.child_by_field_name("condition")))
@@ -601,10 +621,12 @@ def _left_loop(state: PathState) -> PathState:
     return state
 
 
-def _pointer_test(cond: Node | None) -> tuple[str, bool] | None:
+def pointer_test(cond: Node | None, *, deref: bool = False) -> tuple[str, bool] | None:
     """(the pointer variable, whether the condition holds when it is NULL) for ``p``,
     ``!p``, ``p == NULL`` / ``p != NULL`` (or a number), the same written ``NULL == p`` (curl's
-    house style) and ``(p = f()) == NULL``; None for any other condition."""
+    house style) and ``(p = f()) == NULL``; with ``deref`` also ``*out`` in those forms
+    (named ``*out``); None for any other condition."""
+    cond = strip_expression(cond)
     when_null = False
     if cond is not None and cond.type == "unary_expression" and cond.children[0].type == "!":
         cond, when_null = strip_expression(cond.child_by_field_name("argument")), True
@@ -621,6 +643,10 @@ def _pointer_test(cond: Node | None) -> tuple[str, bool] | None:
         cond, when_null = left, operator.type == "=="
     if cond is not None and cond.type == "assignment_expression":
         cond = strip_expression(cond.child_by_field_name("left"))
+    if deref and cond is not None and cond.type == "pointer_expression":
+        inner = strip_expression(cond.child_by_field_name("argument"))
+        if cond.children[0].type == "*" and inner is not None and inner.type == "identifier":
+            return f"*{text_of(inner)}", when_null
     if cond is None or cond.type != "identifier" or cond.text is None:
         return None
     return cond.text.decode(), when_null

@@ -29,6 +29,7 @@ from ads.analysis.c.flow import (
     Status,
     follow,
     initial_state,
+    pointer_test,
 )
 from ads.analysis.c.statics import static_pointers, unreleased_slots
 from ads.analysis.c.syntax import (
@@ -41,6 +42,7 @@ from ads.analysis.c.syntax import (
     definition_of,
     find_all,
     find_kinds,
+    function_declarator,
     function_name,
     function_parameters,
     line_of,
@@ -383,18 +385,11 @@ def _values_given(value: Node) -> list[Node]:
     return given if declared else []
 
 
-def _is_null_test_of(condition: Node | None, target: str) -> bool | None:
-    """For a test of ``target`` (``*out``): True when the condition holds exactly when it is
-    NULL (``!*out``, ``*out == NULL``), False when exactly when it is not (``*out``,
-    ``*out != NULL``), None for any other condition."""
-    text = "".join(text_of(strip_expression(condition)).split())
-    while text.startswith("(") and text.endswith(")"):
-        text = text[1:-1]
-    if text in (f"!{target}", f"{target}==NULL", f"NULL=={target}", f"{target}==0"):
-        return True
-    if text in (target, f"{target}!=NULL", f"NULL!={target}", f"{target}!=0"):
-        return False
-    return None
+def _null_test_of(condition: Node | None, target: str) -> bool | None:
+    """For a test of ``target`` (``*out``): whether it holds exactly when that is NULL; None
+    for a condition that tests something else."""
+    test = pointer_test(condition, deref=True)
+    return test[1] if test is not None and test[0] == target else None
 
 
 def _under_null_test(value: Node, param: str) -> bool:
@@ -403,7 +398,7 @@ def _under_null_test(value: Node, param: str) -> bool:
     inner, node = value, value.parent
     while node is not None and node.type != "function_definition":
         if node.type == "if_statement":
-            null = _is_null_test_of(node.child_by_field_name("condition"), f"*{param}")
+            null = _null_test_of(node.child_by_field_name("condition"), f"*{param}")
             consequence = node.child_by_field_name("consequence")
             inside = consequence is not None and consequence.id == inner.id
             if null is not None and null == inside:
@@ -417,7 +412,7 @@ def _arm_when_filled(value: Node, param: str) -> Node:
     bare = strip_expression(value)
     if bare is None or bare.type != "conditional_expression":
         return value
-    null = _is_null_test_of(bare.child_by_field_name("condition"), f"*{param}")
+    null = _null_test_of(bare.child_by_field_name("condition"), f"*{param}")
     arm = {True: "alternative", False: "consequence"}.get(null) if null is not None else None
     chosen = bare.child_by_field_name(arm) if arm is not None else None
     return chosen if chosen is not None else value
@@ -804,7 +799,7 @@ class Program:
 
     @staticmethod
     def _const_parameter(fn: Function, index: int) -> bool:
-        declarator = next(iter(find_all(fn.node, "function_declarator")), None)
+        declarator = function_declarator(fn.node)
         flags = _const_pointers(declarator) if declarator is not None else []
         return index < len(flags) and flags[index]
 
@@ -847,10 +842,8 @@ class Program:
         ):
             return False
         pointers = pointer_parameters(fn.node)
-        declared = _parameter_type(fn.node, index)
-        return index < len(pointers) and (
-            pointers[index] or declared in self.constants.pointer_types
-        )
+        typedefed = _parameter_type(fn.node, index) in self.constants.pointer_types
+        return index < len(pointers) and (pointers[index] or typedefed)
 
     def _retains(self, fn: Function, param: str, ends: list[PathState]) -> bool:
         """A reference-count retain: ``fn`` returns its argument after incrementing a count
@@ -1226,9 +1219,7 @@ class Program:
         """(index, name, declared type) of the parameters ``fn`` takes by value whose type is
         a typedef name or a struct (``jv j``, ``block b``): what could be a handle. Scalars,
         enums and typedef'd pointers (``sds``) are left out."""
-        declarator = fn.node.child_by_field_name("declarator")
-        while declarator is not None and declarator.type != "function_declarator":
-            declarator = declarator.child_by_field_name("declarator")
+        declarator = function_declarator(fn.node)
         params = declarator.child_by_field_name("parameters") if declarator else None
         found = []
         index = 0

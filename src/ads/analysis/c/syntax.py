@@ -27,6 +27,7 @@ __all__ = [
     "error_lines",
     "find_all",
     "find_kinds",
+    "function_declarator",
     "function_name",
     "function_parameters",
     "identifier_pattern",
@@ -128,7 +129,8 @@ def _innermost_declarator(node: Node | None) -> Node | None:
     return node
 
 
-def _function_declarator(fn: Node) -> Node | None:
+def function_declarator(fn: Node) -> Node | None:
+    """The ``function_declarator`` of a definition (under any pointer declarators)."""
     node = fn.child_by_field_name("declarator")
     while node is not None and node.type != "function_declarator":
         node = node.child_by_field_name("declarator")
@@ -137,7 +139,7 @@ def _function_declarator(fn: Node) -> Node | None:
 
 def function_name(fn: Node) -> str | None:
     """Name of a ``function_definition``, or None for shapes macros made unreadable."""
-    declarator = _function_declarator(fn)
+    declarator = function_declarator(fn)
     if declarator is None:
         return None
     name = declarator.child_by_field_name("declarator")
@@ -164,7 +166,7 @@ def definition_of(node: Node) -> Node | None:
 
 def function_parameters(fn: Node) -> list[str]:
     """Parameter names in order ('' for unnamed ones) of a ``function_definition``."""
-    declarator = _function_declarator(fn)
+    declarator = function_declarator(fn)
     params = declarator.child_by_field_name("parameters") if declarator else None
     names: list[str] = []
     for param in params.named_children if params is not None else []:
@@ -177,7 +179,7 @@ def function_parameters(fn: Node) -> list[str]:
 def pointer_parameters(fn: Node) -> list[bool]:
     """For each parameter of a ``function_definition``: whether it is declared as a pointer
     (``T *p``, ``T p[]``); typedef'd pointers are the caller's to check."""
-    declarator = _function_declarator(fn)
+    declarator = function_declarator(fn)
     params = declarator.child_by_field_name("parameters") if declarator else None
     found: list[bool] = []
     for param in params.named_children if params is not None else []:

@@ -271,7 +271,9 @@ def _reproduce(
             ctx, service, repo, routing_key=pagerduty.routing_key(name), notify=timeline.mark
         )
 
-        observers = [status, alerter, _Marker(timeline)]
+        # the kill goes on the timeline before the alerter sends its event: the webhook that
+        # event triggers (another thread) must not print before the kill it reports
+        observers = [status, _Marker(timeline), alerter]
         result = run_locally(service, repo, observers, max_kills=kills, duration=timeout)
     if verbose:
         console.print(oom_table(result.events))

@@ -12,6 +12,7 @@ import pytest
 
 from ads.actions.corroboration import corroborate_with_gcc, wrapper_header
 from ads.analysis.c.leaks import LeakReport, analyze_c_sources
+from tests.fixtures.tiny import Step, diagnose_tiny, tiny_history
 
 CORPUS = Path(__file__).parent / "c_corpus"
 
@@ -153,3 +154,36 @@ def test_budget_is_respected(demo_repo: Path) -> None:
     assert "the 0 s budget" in result.notes[0]  # the configured bound, never a remainder
     assert "not checked by gcc -fanalyzer (budget spent): worker.c:26" in result.notes
     assert all("gcc" not in e for f in result.findings for e in f.evidence)
+
+
+TWO_WORKERS = """\
+#include <stdlib.h>
+#include <string.h>
+
+void *reader(void *arg) {
+    for (;;) {
+        char *line = malloc(256);
+        memset(line, 0, 256);
+    }
+    return arg;
+}
+
+void *writer(void *arg) {
+    for (;;) {
+        char *frame = malloc(256);
+        memset(frame, 1, 256);
+    }
+    return arg;
+}
+"""
+
+
+def test_gcc_is_asked_when_its_agreement_could_decide_which_leak_comes_first(
+    tmp_path: Path,
+) -> None:
+    # two equal leaks and no commit in the window to tell them apart
+    repo, _ = tiny_history(tmp_path, [Step("import", {"workers.c": TWO_WORKERS}, hours=1400)])
+    tied = diagnose_tiny(repo, corroborate=True)
+    assert {f.function for f in tied.findings[:2]} == {"reader", "writer"}
+    assert any(e.startswith("corroborated by gcc") for f in tied.findings for e in f.evidence)
+    assert not any(n.startswith("gcc -fanalyzer not run") for n in tied.notes)

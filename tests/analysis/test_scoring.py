@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ads.analysis.scoring import (
+    challengers,
     impact_text,
     incident_signal,
     predict_seconds_to_oom,
@@ -112,3 +113,23 @@ def test_parse_problems_in_another_file_do_not_lower_confidence() -> None:
     )
     (here,) = rank_findings([loop_leak(introduced_by=commit)], signal, unparsed_files={"worker.c"})
     assert (elsewhere.confidence, here.confidence) == (Confidence.HIGH, Confidence.MEDIUM)
+
+
+def test_an_analyser_is_asked_only_where_its_agreement_could_change_the_first_finding() -> None:
+    signal = incident_signal(incident())
+    commit = Change(sha="abc1234def", author="Sam", authored_at=NOW, subject="reuse buffer",
+                    before_incident_seconds=7200)  # fmt: skip
+    decided = rank_findings(
+        [loop_leak(introduced_by=commit), loop_leak(function="other", line=90, end_line=90)],
+        signal,
+    )
+    assert decided[0].function == "controller"
+    assert challengers(decided, limit=2) == []  # +0.2 cannot beat a proved leak with its commit
+
+    tied = rank_findings(
+        [loop_leak(), loop_leak(function="other", line=90, end_line=90),
+         loop_leak(function="third", line=120, end_line=120)],
+        signal,
+    )  # fmt: skip
+    asked = challengers(tied, limit=2)
+    assert [f.function for f in asked] == ["controller", "other"]  # the leader keeps its chance

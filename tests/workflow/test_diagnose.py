@@ -105,6 +105,20 @@ def test_history_names_the_introducing_commit_and_the_limit_change(
     assert lowered[0].role is not None and "contribut" in lowered[0].role.value
 
 
+def test_gcc_is_not_asked_when_its_agreement_could_not_change_the_cause(
+    leak_history_repo: LeakHistory,
+) -> None:
+    service = ServiceConfig(name="ads-demo-service", sources=["worker.c"])
+    repo = GitRepository(leak_history_repo.path)
+
+    diagnosis = analyse(saved_incident(leak_history_repo), service, repo)  # gcc allowed
+
+    top = diagnosis.findings[0]
+    assert (top.function, top.line, top.confidence) == ("controller", 26, Confidence.HIGH)
+    assert not any(e.startswith("corroborated") for e in top.evidence)
+    assert any(n.startswith("gcc -fanalyzer not run") for n in diagnosis.notes)
+
+
 def test_incident_without_oom_signal_says_what_it_cannot_conclude(
     leak_history_repo: LeakHistory,
 ) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "CorroborationResult",
     "GccDiagnostic",
     "WrapperHeader",
+    "checkable",
     "corroborate",
     "corroborate_with_gcc",
     "wrapper_header",
@@ -362,6 +363,11 @@ def corroborate_with_gcc(
 CORROBORATED_SUFFIXES = (".c", ".h")
 
 
+def checkable(findings: list[Finding]) -> list[Finding]:
+    """The findings in a language an established analyser here reads (C: gcc -fanalyzer)."""
+    return [f for f in findings if f.file.endswith(CORROBORATED_SUFFIXES)]
+
+
 def corroborate(
     repo_dir: Path,
     findings: list[Finding],
@@ -371,7 +377,7 @@ def corroborate(
 ) -> CorroborationResult | None:
     """The findings an established analyser can check, checked by it; None when no finding is
     in a language that has one (a Python service's findings are not given to gcc)."""
-    checked = [f for f in findings if f.file.endswith(CORROBORATED_SUFFIXES)]
+    checked = checkable(findings)
     if not checked:
         return None
     return corroborate_with_gcc(repo_dir, checked, files, wrappers, timeout=timeout)

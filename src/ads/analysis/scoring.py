@@ -21,6 +21,7 @@ from .languages import BULK_FILES
 
 __all__ = [
     "IncidentSignal",
+    "challengers",
     "impact_text",
     "incident_signal",
     "predict_seconds_to_oom",
@@ -283,6 +284,32 @@ def rank_findings(
 
     scored = [_explain(f, signal, parse_problems=weakened(f)) for f in findings]
     return sorted(scored, key=_order)
+
+
+def challengers(ranked: list[Finding], *, limit: int) -> list[Finding]:
+    """The growth findings an analyser's agreement could still put first, with the leader, or
+    ``[]`` when the leader stands whatever the analyser says.
+
+    An analyser's agreement adds ``SUPPORT_WEIGHT[ANALYSER]`` to a finding's score and never
+    its confidence (``INDEPENDENT``), so it can only matter where it reorders: a growth finding
+    below the leader that would sort before it with the weight added while the leader's stays.
+    Asking the analyser anything else costs the incident seconds (gcc -fanalyzer on a real
+    file takes several) and changes neither the cause named nor its confidence.
+    """
+    if len(ranked) < 2:
+        return []
+    leader, weight = ranked[0], SUPPORT_WEIGHT[Support.ANALYSER]
+    rising = [
+        f
+        for f in ranked[1:]
+        if f.kind in GROWS
+        and Support.ANALYSER not in f.support
+        and _order(f.model_copy(update={"score": f.score + weight})) < _order(leader)
+    ]
+    if not rising:
+        return []
+    asked = [leader] if leader.kind in GROWS else []  # its agreement keeps the lead
+    return (asked + rising)[:limit]
 
 
 def impact_text(finding: Finding, signal: IncidentSignal) -> str:

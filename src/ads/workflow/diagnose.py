@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..actions.corroboration import checkable
 from ..actions.corroboration import corroborate as corroborate_findings
 from ..analysis.history import MANIFEST_SUFFIXES, describe_commit, rank_changes
 from ..analysis.hypotheses import Evidence, ManifestContainer, Reproduction, judge_all
@@ -33,8 +34,8 @@ from ..analysis.languages import (
 from ..analysis.manifests import parse_manifests
 from ..analysis.scope import BuildScope
 from ..analysis.scoring import (
-    GROWS,
     IncidentSignal,
+    challengers,
     impact_text,
     incident_signal,
     predict_seconds_to_oom,
@@ -252,7 +253,12 @@ def analyse(
     suspects = [s for fe, analysis in analyses.values() for s in fe.suspects(changes, analysis)]
     findings = merge_suspects([f for a in analysed for f in a.findings], suspects)
     leading = rank_findings(findings, signal, damaged=damaged)
-    growing = [f for f in leading if f.kind in GROWS][:CORROBORATED]
+    growing = challengers(leading, limit=CORROBORATED)
+    if corroborate and not growing and checkable(leading):
+        notes.append(
+            "gcc -fanalyzer not run: its agreement raises a rank, never a confidence, and no "
+            "finding it could raise would overtake the first"
+        )
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = (
             pool.submit(

@@ -105,16 +105,32 @@ def _git_env() -> dict[str, str]:
 def _run_git(
     args: Sequence[str], cwd: Path, *, stdin: bytes | None = None, timeout: float = _GIT_TIMEOUT
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run git; ``RepositoryError`` if git is missing or hangs. The caller checks the exit code."""
+    """Run git; ``RepositoryError`` if git is missing or hangs. The caller checks the exit code.
+
+    Its input and output go through unnamed temporary files, not pipes: the history is read on
+    a thread while the code is analysed, and a pipe wants a Python wake-up (the GIL) for every
+    64 KiB chunk, which a busy analysis hands over only every few milliseconds. Reading 1,000
+    redis commits took 1.5 s alone and 8 s beside the analysis through pipes; with files git
+    runs on the other core undisturbed and Python reads its output once.
+    """
     try:
-        return subprocess.run(
-            ["git", *_PINNED_CONFIG, *args],
-            cwd=cwd,
-            input=stdin,
-            capture_output=True,
-            env=_git_env(),
-            timeout=timeout,
-        )
+        with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as out, \
+                tempfile.TemporaryFile() as err:  # fmt: skip
+            if stdin is not None:
+                given.write(stdin)
+                given.seek(0)
+            proc = subprocess.run(
+                ["git", *_PINNED_CONFIG, *args],
+                cwd=cwd,
+                stdin=given if stdin is not None else subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=_git_env(),
+                timeout=timeout,
+            )
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
     except FileNotFoundError:
         raise RepositoryError("git is not installed", hint="install git") from None
     except subprocess.TimeoutExpired:

@@ -493,6 +493,8 @@ def run_case(
             last = (err.strip().splitlines() or [f"exit {code}"])[-1]
             result.error = f"ads analyze exited {code}: {last}"
         else:
+            if keep is not None:  # the whole diagnosis, for reading the ranking afterwards
+                (work / "diagnosis.json").write_text(out)
             try:
                 diagnosis = json.loads(out)
             except json.JSONDecodeError as exc:
@@ -641,7 +643,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", type=Path, metavar="OUT", help="write per-case results here")
     parser.add_argument("--list", action="store_true", help="list the cases, run nothing")
-    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each case's repo here")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep each case's repo and diagnosis.json here"
+    )
     parser.add_argument(
         "--ads",
         default=f"{shlex.quote(sys.executable)} -m ads",

@@ -1596,3 +1596,98 @@ def test_a_block_handed_back_by_the_callee_is_still_the_callers(tmp_path: Path) 
     top = diagnose_tiny(repo).findings[0]
     assert (top.function, top.line, top.kind) == ("run", 10, FindingKind.LOOP_LEAK), top
     assert "return at line 13" in " ".join(top.reasons)
+
+
+REDIRECTS = """\
+#include <stdlib.h>
+#include <string.h>
+
+int next_kind(void);
+void follow(char *url);
+
+static void step(int kind) {
+    char *url = strdup("http://example.invalid/next");
+    if (kind == 1) {
+        follow(url);
+    }
+    else if (kind == 2) {
+        follow(url);
+    }
+    free(url);
+}
+
+int main(void) {
+    for (;;)
+        step(next_kind());
+}
+"""
+
+
+def test_a_release_split_into_two_branches_by_one_commit_is_the_suspect(tmp_path: Path) -> None:
+    # curl's multi_runsingle, reverted: one free after the branches becomes a free in each
+    # branch ("moved" + "added" in one commit); a path taking neither branch leaks
+    freed = "        follow(url);\n        free(url);\n"
+    split = REDIRECTS.replace("        follow(url);\n", freed)
+    split = split.replace("    }\n    free(url);\n}", "    }\n}")
+    repo = _service(tmp_path, {"step.c": REDIRECTS}, latest={"step.c": split})
+    diagnosis = diagnose_tiny(repo)
+    (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert any(note.startswith("moved free(url) in step()") for note in change.notes)
+    top = diagnosis.findings[0]
+    assert (top.file, top.function, top.line) == ("step.c", "step", 8)
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert top.confidence is not Confidence.LOW
+
+
+PEER_NAMES = """\
+#include <stddef.h>
+
+int tls_peer_name(char **out, const void *cert);
+void ASN1_free_text(char *text);
+void TLS_free(void *block);
+int matches(const char *name, const char *host);
+
+int verify_peer(const void *cert, const char *host) {
+    char *peer = NULL;
+    if (tls_peer_name(&peer, cert) < 0)
+        return -1;
+    int ok = matches(peer, host);
+    TLS_free(peer);
+    return ok;
+}
+
+int serve(const void *cert, const char *host) {
+    for (;;) {
+        if (verify_peer(cert, host) < 0)
+            return 1;
+    }
+}
+"""
+
+
+def test_a_deleted_release_of_a_library_named_like_one_is_the_suspect(tmp_path: Path) -> None:
+    # curl's verifyhost, reverted: OPENSSL_free(peer_CN) removed. The library's release has
+    # no code here; its name says what it does (the last word: "free")
+    removed = PEER_NAMES.replace("    TLS_free(peer);\n", "")
+    repo = _service(tmp_path, {"peer.c": PEER_NAMES}, latest={"peer.c": removed})
+    diagnosis = diagnose_tiny(repo)
+    (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert any(note.startswith("removed TLS_free(peer)") for note in change.notes), change.notes
+    top = diagnosis.findings[0]
+    assert (top.file, top.function) == ("peer.c", "verify_peer")
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+
+
+def test_a_block_handed_to_a_library_release_is_released(tmp_path: Path) -> None:
+    handed = (
+        "#include <stdlib.h>\nvoid EXT_free(void *block);\nvoid ext_fill(char *buf);\n"
+        "int main(void) {\n    for (;;) {\n        char *buf = malloc(64);\n"
+        "        ext_fill(buf);\n        EXT_free(buf);\n    }\n}\n"
+    )
+    findings = diagnose_tiny(_service(tmp_path, {"main.c": handed})).findings
+    assert findings == [], findings  # not "handed to EXT_free(), whose effect is unknown"
+    # a context-first library call (the release word is not the last) does not release it
+    kept = handed.replace("EXT_free(void *block)", "EXT_free_entry(void *block, int n)")
+    kept = kept.replace("EXT_free(buf)", "EXT_free_entry(buf, 1)")
+    findings = diagnose_tiny(_service(tmp_path / "kept", {"main.c": kept})).findings
+    assert [f.function for f in findings] == ["main"]

@@ -74,6 +74,20 @@ _USES_ONLY_NAMES = """memset memcpy memmove memcmp memchr strlen strnlen strcpy 
 USES_ONLY = frozenset(_USES_ONLY_NAMES.split())
 SLEEPS = {"usleep": 1e-6, "sleep": 1.0}
 _MAX_SUMMARY_DEPTH = 12
+#: the words of a C name: ``OPENSSL_free`` → OPENSSL, free; ``xmlFree`` → xml, Free
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
+_DROPS = ("unref", "decref")
+
+
+def external_release_name(name: str) -> bool:
+    """A library's release by its name, for a function whose code is not in the repository:
+    the last word ends in "free" or drops a reference (``OPENSSL_free``, ``ldap_memfree``,
+    ``ber_memvfree``, ``xmlFree``, ``g_object_unref``, ``json_decref``). Only the last word,
+    so ``krb5_free_principal(ctx, p)`` and ``XFreeGC(display, gc)``, which take a context
+    first, are not read as releasing their first argument."""
+    words = _NAME_WORDS.findall(name)
+    last = words[-1].lower() if words else ""
+    return last.endswith("free") or last in _DROPS
 
 
 #: the node kinds looked up in function bodies often enough to find together (``Function.find``)
@@ -775,6 +789,10 @@ class Program:
                 if macro is None:
                     return self._macro_effect(name, file)
                 fn = macro
+            elif (
+                index == 0 and external_release_name(name) and len(self.read_only.get(name, [])) < 2
+            ):
+                return CalleeEffect.FREES  # OPENSSL_free(p): a library's own release
             else:
                 flags = self.read_only.get(name, [])
                 # declared ``const T *``: code outside the repo that only reads through it

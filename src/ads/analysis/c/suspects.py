@@ -49,14 +49,20 @@ def _key(edit: CodeEdit) -> tuple[str, str | None, str | None]:
 
 
 def removed_releases(changes: Sequence[Change]) -> list[Suspect]:
-    """Releases removed in the window and still missing at its end (oldest change first)."""
+    """Releases removed in the window and still missing at its end (oldest change first).
+
+    A release a later commit adds back closes the suspect; one the same commit adds does not:
+    a commit that moves a release into two branches (``moved`` + ``added``) changed which
+    paths it covers, and a path that takes neither branch is the leak to look for."""
     open_: dict[tuple[str, str | None, str | None], Suspect] = {}
     for change in sorted(changes, key=lambda c: c.authored_at):
         for edit in change.edits:
             if edit.kind in (CodeEditKind.REMOVED_FREE, CodeEditKind.MOVED_FREE):
                 open_[_key(edit)] = Suspect(change, edit)
             elif edit.kind is CodeEditKind.ADDED_FREE:
-                open_.pop(_key(edit), None)
+                opened = open_.get(_key(edit))
+                if opened is not None and opened.change.sha != change.sha:
+                    del open_[_key(edit)]
     return list(open_.values())
 
 

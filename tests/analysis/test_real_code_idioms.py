@@ -1691,3 +1691,59 @@ def test_a_block_handed_to_a_library_release_is_released(tmp_path: Path) -> None
     kept = kept.replace("EXT_free(buf)", "EXT_free_entry(buf, 1)")
     findings = diagnose_tiny(_service(tmp_path / "kept", {"main.c": kept})).findings
     assert [f.function for f in findings] == ["main"]
+
+
+PATHS = """\
+#include <stdlib.h>
+#include <string.h>
+
+struct buf { char *data; size_t len; };
+
+static void buf_add(struct buf *b, const char *s) {
+    size_t n = strlen(s);
+    b->data = realloc(b->data, b->len + n + 1);
+    memcpy(b->data + b->len, s, n + 1);
+    b->len += n;
+}
+
+static void buf_release(struct buf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+}
+
+int open_dir(const char *path);
+int next_entry(int fd);
+
+static int scan(const char *dir) {
+    struct buf path = {0};
+    buf_add(&path, dir);
+    int fd = open_dir(path.data);
+    buf_release(&path);
+    if (fd < 0)
+        return -1;
+    while (next_entry(fd) > 0)
+        ;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    for (;;)
+        scan(argc > 1 ? argv[1] : ".");
+}
+"""
+
+
+def test_a_release_split_onto_both_paths_is_no_leak(tmp_path: Path) -> None:
+    # git's die_if_checked_out, reverted: one release becomes one per path, both covered; the
+    # release itself (it takes &path) must not be read as the allocation that fills path
+    split = PATHS.replace(
+        "    buf_release(&path);\n    if (fd < 0)\n        return -1;\n",
+        "    if (fd < 0) {\n        buf_release(&path);\n        return -1;\n    }\n",
+    ).replace("        ;\n    return 0;", "        ;\n    buf_release(&path);\n    return 0;")
+    repo = _service(tmp_path, {"scan.c": PATHS}, latest={"scan.c": split})
+    diagnosis = diagnose_tiny(repo)
+    (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert any(note.startswith("moved buf_release(&path) in scan()") for note in change.notes)
+    blamed = [f for f in diagnosis.findings if f.function == "scan"]
+    assert all(f.confidence is Confidence.LOW for f in blamed), blamed

@@ -19,7 +19,7 @@ from ads.analysis.c.flow import Status, follow, initial_state
 from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
 from ads.analysis.c.program import Function, Program
 from ads.analysis.c.sites import call_text, variable_of
-from ads.analysis.c.syntax import Node, line_of, strip_expression, text_of
+from ads.analysis.c.syntax import Node, callee_name, line_of, strip_expression, text_of
 from ads.analysis.languages import BULK_FILES
 from ads.models import (
     Change,
@@ -83,21 +83,43 @@ def _fills(call: Node, variable: str, program: Program) -> bool:
     return target is not None and " ".join(target.split()) == " ".join(variable.split())
 
 
-def _address_taken(call: Node, variable: str) -> bool:
-    """``make(&p, n)``: an out-parameter allocation the vocabulary did not know about."""
+def _address_index(call: Node, variable: str) -> int | None:
+    """Where ``call`` takes ``&variable`` (``make(&p, n)``: an out-parameter allocation the
+    vocabulary did not know about), or None."""
     arguments = call.child_by_field_name("arguments")
-    for argument in arguments.named_children if arguments else []:
+    for index, argument in enumerate(arguments.named_children if arguments else []):
         bare = strip_expression(argument)
         if bare is None or bare.type != "pointer_expression" or bare.children[0].type != "&":
             continue
         if text_of(strip_expression(bare.child_by_field_name("argument"))) == variable:
-            return True
-    return False
+            return index
+    return None
+
+
+def _address_taken(call: Node, variable: str) -> bool:
+    return _address_index(call, variable) is not None
+
+
+def _fills_through_address(call: Node, variable: str, fn: Function, program: Program) -> bool:
+    """``make(&p, n)`` may fill ``p``; ``strbuf_release(&p)`` empties it and is no site (a
+    release taken for the allocation reads as "allocated, never freed": a High false alarm
+    on git's die_if_checked_out, whose two releases one commit had merged into one)."""
+    index = _address_index(call, variable)
+    if index is None:
+        return False
+    name = callee_name(call)
+    return not (
+        program.releases_members(name, index, fn.file) or program.releases(name, index, fn.file)
+    )
 
 
 def _sites(fn: Function, variable: str, before_line: int | None, program: Program) -> list[Node]:
     """Calls in ``fn`` that fill ``variable``, the one nearest before the release first."""
-    sites = [c for c in fn.calls if _fills(c, variable, program) or _address_taken(c, variable)]
+    sites = [
+        c
+        for c in fn.calls
+        if _fills(c, variable, program) or _fills_through_address(c, variable, fn, program)
+    ]
     if before_line is not None:
         earlier = [c for c in sites if line_of(c) <= before_line]
         later = [c for c in sites if line_of(c) > before_line]

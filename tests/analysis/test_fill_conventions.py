@@ -295,3 +295,92 @@ int lookup(struct node *n, val args) {
 
 def test_a_handle_itself_released_on_one_path_only_is_still_kept_on_the_other() -> None:
     assert [f for f in _handle_findings(BORROWER + LOOKUP) if f[0] == "lookup"] != []
+
+
+# ``*li = (struct lib){ .name = strdup(name) }``: a designated initializer stores the block
+# in the struct as surely as a positional one.
+DESIGNATED = """\
+#include <stdlib.h>
+#include <string.h>
+
+struct lib { char *name; int n; };
+
+struct lib *lib_create(const char *name) {
+    struct lib *li = malloc(sizeof(*li));
+    if (!li)
+        abort();
+    *li = (struct lib) {
+        .name = strdup(name),
+        .n = 0,
+    };
+    return li;
+}
+
+void lib_free(struct lib *li) {
+    free(li->name);
+    free(li);
+}
+"""
+
+
+def test_a_block_in_a_designated_initializer_is_stored() -> None:
+    assert _findings(DESIGNATED) == []
+
+
+def test_a_block_only_measured_in_a_designated_initializer_still_leaks() -> None:
+    source = DESIGNATED.replace(".n = 0,", ".n = (int)strlen(strdup(name)),")
+    assert [f for f in _findings(source) if f[0] == "lib_create"] != []
+
+
+# ``key = owned ? str : dup(str); … if (key != str) free(key);``: a fresh block never equals
+# a pointer that had its value before the allocation, so the test always frees it; through
+# ``&&`` too (``if (value != local && value != tmp) free(value);``).
+COMPARED = """\
+#include <stdlib.h>
+#include <string.h>
+
+char *dupstr(const char *s, size_t n) {
+    char *d = malloc(n + 1);
+    if (!d)
+        abort();
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+int table_del(void *t, char *key) { return t == (void *)key; }
+void push(void *q, char *v, size_t n) { if (q) memmove(q, v, n); }
+
+int remove_key(void *t, char *str, size_t len, int is_owned) {
+    char *key = is_owned ? str : dupstr(str, len);
+    int deleted = table_del(t, key) == 0;
+    if (key != str)
+        free(key);
+    return deleted;
+}
+
+void rotate(void *q, char *tmp, size_t sz, int single) {
+    char local[32];
+    char *value;
+    if (!tmp) {
+        value = local;
+    } else if (single) {
+        value = malloc(sz);
+        memcpy(value, tmp, sz);
+    } else {
+        value = tmp;
+    }
+    push(q, value, sz);
+    if (value != local && value != tmp)
+        free(value);
+}
+"""
+
+
+def test_a_fresh_block_never_equals_a_pointer_older_than_it() -> None:
+    assert _findings(COMPARED) == []
+
+
+def test_freeing_only_when_equal_to_an_older_pointer_still_leaks() -> None:
+    source = COMPARED.replace("if (key != str)", "if (key == str)")
+    assert [f for f in _findings(source) if f[0] == "remove_key"] != []

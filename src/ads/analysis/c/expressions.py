@@ -134,6 +134,8 @@ class ExpressionWalker:
         if kind in ("initializer_list", "compound_literal_expression"):
             carried = False
             for child in node.named_children:
+                if child.type == "initializer_pair":  # ``.name = sdsdup(name)``
+                    child = child.child_by_field_name("value") or child
                 st, one = self.expr(child, st)
                 carried = carried or one
             if carried:

@@ -398,22 +398,51 @@ class _Walker(ExpressionWalker):
         return "then" if operator.type == "==" else "else"
 
     def _stack_comparison(self, condition: Node | None, st: PathState) -> str | None:
-        """Which branch of ``p == arr`` / ``p != arr`` cannot run while ``p`` holds the heap
-        block and ``arr`` is a local array ("then", "else" or None): sds's
-        ``if (buf != staticbuf) s_free(buf);`` always frees a block it allocated."""
+        """Which branch of ``p == q`` / ``p != q`` cannot run while ``p`` holds the heap
+        block ("then", "else" or None): ``q`` a local array (sds's ``if (buf != staticbuf)
+        s_free(buf);`` always frees a block it allocated), or a pointer that got its last
+        value before the allocation and is no name of it (``if (copy != str) free(copy);``
+        after ``copy = is_sds ? str : dup(str)``). Through ``&&`` and ``||``: ``if (v != buf
+        && v != orig) free(v);``."""
         cond = strip_expression(condition)
         if st.status is not Status.OWNED or cond is None or cond.type != "binary_expression":
             return None
         operator = cond.child_by_field_name("operator")
+        if operator is not None and operator.type in ("&&", "||"):
+            left = self._stack_comparison(cond.child_by_field_name("left"), st)
+            right = self._stack_comparison(cond.child_by_field_name("right"), st)
+            # A && B cannot be true when either cannot be, nor false when neither can be
+            decisive, both = ("then", "else") if operator.type == "&&" else ("else", "then")
+            if decisive in (left, right):
+                return decisive
+            return both if left == right == both else None
         if operator is None or operator.type not in ("==", "!="):
             return None
         sides = [strip_expression(cond.child_by_field_name(f)) for f in ("left", "right")]
         names = [text_of(s) if s is not None and s.type == "identifier" else "" for s in sides]
-        held = any(n in st.names for n in names)
-        stack = any(n in self.r.arrays for n in names)
-        if not (held and stack):
+        held = [n in st.names for n in names]
+        if not any(held):
+            return None
+        other = names[1] if held[0] else names[0]
+        if other not in self.r.arrays and not self._older_pointer(other, st):
             return None
         return "then" if operator.type == "==" else "else"
+
+    def _older_pointer(self, name: str, st: PathState) -> bool:
+        """A local (or parameter) that is no name of the followed block, that nothing writes
+        at or after the allocation site, and that the allocating call cannot hand back: it
+        cannot hold the block."""
+        site = self.r.site
+        if not name or name in st.names or name not in self.r.locals or site is None:
+            return False
+        if name == self.r.passed_argument:
+            return False  # add_slash(path) may return path itself (``_passed_back``)
+        if self._function is None:
+            self._function = definition_of(site)
+        if self._function is None:
+            return False
+        writes = self.r.oracle.local_writes(self._function).get(name, ())
+        return all(at < site.start_byte for at in writes)
 
     def _failure_flagged(self, node: Node, condition: Node | None) -> tuple[bool, bool]:
         """(then-branch holds nothing, else-branch holds nothing) for a test of the flag the

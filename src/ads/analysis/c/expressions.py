@@ -40,6 +40,15 @@ def _live_names(states: Iterable[PathState]) -> frozenset[str]:
     return frozenset().union(*[st.names for st in states if st.status is not Status.DEAD])
 
 
+def _dereferenced_name(node: Node | None) -> bool:
+    """``*p`` for an identifier ``p``."""
+    bare = strip_expression(node)
+    if bare is None or bare.type != "pointer_expression" or bare.children[0].type != "*":
+        return False
+    inner = strip_expression(bare.child_by_field_name("argument"))
+    return inner is not None and inner.type == "identifier"
+
+
 class ExpressionWalker:
     """The expression half of the path walk (``c_flow`` adds the statements)."""
 
@@ -125,6 +134,8 @@ class ExpressionWalker:
         if kind in ("initializer_list", "compound_literal_expression"):
             carried = False
             for child in node.named_children:
+                if child.type == "initializer_pair":  # ``.name = sdsdup(name)``
+                    child = child.child_by_field_name("value") or child
                 st, one = self.expr(child, st)
                 carried = carried or one
             if carried:
@@ -250,7 +261,12 @@ class ExpressionWalker:
                 st, _ = self.expr(child, st)
         if carried:
             target = (left.text or b"?").decode() if left is not None else "?"
+            owned = st.status is Status.OWNED
             st = settle(st, Status.ESCAPED, f"stored into {target} at line {line}")
+            if owned and _dereferenced_name(left):
+                # ``*out = malloc(n)``: the slot is still followed, for a ``free(*out)`` that
+                # takes the block back on a failure path (``_freed_from_slot``)
+                st = st._replace(names=st.names | {" ".join(target.split())})
         return st, carried
 
     @staticmethod
@@ -321,9 +337,12 @@ class ExpressionWalker:
                 in {n.encode() for n in st.names}
             )
             st, carried = self.expr(argument, st)
+            label = f"{name}()" if name else "a function pointer"
+            if not carried and self._freed_from_slot(argument, st, name, index):
+                st = st._replace(status=Status.FREED, event=f"freed by {label} at line {line}")
+                continue
             if not (carried or address_of):
                 continue
-            label = f"{name}()" if name else "a function pointer"
             if address_of and self.r.aggregate:
                 st = self._aggregate_passed(st, name, index, label, line)
                 continue
@@ -352,6 +371,18 @@ class ExpressionWalker:
         elif name == "assert" and self._always_fails(node):
             st = st._replace(status=Status.DEAD)  # assert(0 && "unreachable"): never returns
         return st, handed_back
+
+    def _freed_from_slot(self, argument: Node, st: PathState, name: str | None, index: int) -> bool:
+        """``*out = malloc(n); if (!read(…, *out)) { free(*out); *out = NULL; return 0; }``:
+        the block was stored into memory the caller sees, then freed from there on the same
+        path, so that path hands nobody anything (it is not one of the paths that fill
+        ``*out``, and the caller's ``if (!fill(&p)) return`` holds nothing)."""
+        if st.status is not Status.ESCAPED or not st.event.startswith("stored into "):
+            return False
+        slot = " ".join((argument.text or b"").decode().split())
+        if not slot or not st.event.startswith(f"stored into {slot} at line "):
+            return False
+        return self.r.oracle.effect(name, index, self.r.file) is CalleeEffect.FREES
 
     def _always_fails(self, call: Node) -> bool:
         arguments = call.child_by_field_name("arguments")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from ads.analysis.c.aggregates import address_argument
 from ads.analysis.c.branches import Test, decide, read_test
 from ads.analysis.c.expressions import ExpressionWalker
 from ads.analysis.c.paths import (
@@ -33,6 +34,7 @@ from ads.analysis.c.syntax import (
     callee_name,
     declared_name,
     definition_of,
+    find_all,
     line_of,
     strip_expression,
     text_of,
@@ -396,26 +398,96 @@ class _Walker(ExpressionWalker):
         return "then" if operator.type == "==" else "else"
 
     def _stack_comparison(self, condition: Node | None, st: PathState) -> str | None:
-        """Which branch of ``p == arr`` / ``p != arr`` cannot run while ``p`` holds the heap
-        block and ``arr`` is a local array ("then", "else" or None): sds's
-        ``if (buf != staticbuf) s_free(buf);`` always frees a block it allocated."""
+        """Which branch of ``p == q`` / ``p != q`` cannot run while ``p`` holds the heap
+        block ("then", "else" or None): ``q`` a local array (sds's ``if (buf != staticbuf)
+        s_free(buf);`` always frees a block it allocated), or a pointer that got its last
+        value before the allocation and is no name of it (``if (copy != str) free(copy);``
+        after ``copy = is_sds ? str : dup(str)``). Through ``&&`` and ``||``: ``if (v != buf
+        && v != orig) free(v);``."""
         cond = strip_expression(condition)
         if st.status is not Status.OWNED or cond is None or cond.type != "binary_expression":
             return None
         operator = cond.child_by_field_name("operator")
+        if operator is not None and operator.type in ("&&", "||"):
+            left = self._stack_comparison(cond.child_by_field_name("left"), st)
+            right = self._stack_comparison(cond.child_by_field_name("right"), st)
+            # A && B cannot be true when either cannot be, nor false when neither can be
+            decisive, both = ("then", "else") if operator.type == "&&" else ("else", "then")
+            if decisive in (left, right):
+                return decisive
+            return both if left == right == both else None
         if operator is None or operator.type not in ("==", "!="):
             return None
         sides = [strip_expression(cond.child_by_field_name(f)) for f in ("left", "right")]
         names = [text_of(s) if s is not None and s.type == "identifier" else "" for s in sides]
-        held = any(n in st.names for n in names)
-        stack = any(n in self.r.arrays for n in names)
-        if not (held and stack):
+        held = [n in st.names for n in names]
+        if not any(held):
+            return None
+        other = names[1] if held[0] else names[0]
+        if other not in self.r.arrays and not self._older_pointer(other, st):
             return None
         return "then" if operator.type == "==" else "else"
 
+    def _older_pointer(self, name: str, st: PathState) -> bool:
+        """A local (or parameter) that is no name of the followed block, that nothing writes
+        at or after the allocation site, and that the allocating call cannot hand back: it
+        cannot hold the block."""
+        site = self.r.site
+        if not name or name in st.names or name not in self.r.locals or site is None:
+            return False
+        if name == self.r.passed_argument:
+            return False  # add_slash(path) may return path itself (``_passed_back``)
+        if self._function is None:
+            self._function = definition_of(site)
+        if self._function is None:
+            return False
+        writes = self.r.oracle.local_writes(self._function).get(name, ())
+        return all(at < site.start_byte for at in writes)
+
+    def _failure_flagged(self, node: Node, condition: Node | None) -> tuple[bool, bool]:
+        """(then-branch holds nothing, else-branch holds nothing) for a test of the flag the
+        followed call sets when it fails: ``int bad = 0; p = make(n, &bad); if (bad) return;``
+        where ``make`` sets ``*flag`` non-zero only right before returning NULL, and nothing
+        else writes ``bad``."""
+        test = pointer_test(condition)
+        site = self.r.site
+        if test is None or site is None or self.r.out_param is not None:
+            return False, False
+        flag, when_zero = test
+        arguments = site.child_by_field_name("arguments")
+        indexes = [
+            i
+            for i, argument in enumerate(arguments.named_children if arguments else [])
+            if address_argument(argument) == flag
+        ]
+        if len(indexes) != 1 or flag not in self.r.locals:
+            return False, False
+        if self._function is None:
+            self._function = definition_of(node)
+        if self._function is None or not self._zero_until(flag, site):
+            return False, False
+        if not self.r.oracle.flags_failure(callee_name(site), indexes[0], self.r.file):
+            return False, False
+        return (not when_zero, when_zero)
+
+    def _zero_until(self, flag: str, site: Node) -> bool:
+        """The local ``flag`` is declared ``= 0`` and only the call ``site`` writes it after."""
+        assert self._function is not None
+        defined = [
+            d
+            for d in find_all(self._function, "init_declarator")
+            if text_of(d.child_by_field_name("declarator")) == flag
+        ]
+        value = defined[0].child_by_field_name("value") if len(defined) == 1 else None
+        if value is None or self.r.oracle.constant(value) != 0:
+            return False
+        declared = defined[0].start_byte
+        writes = self.r.oracle.local_writes(self._function).get(flag, ())
+        return all(at == declared or site.start_byte <= at < site.end_byte for at in writes)
+
     def _s_if_statement(self, node: Node, states: list[PathState]) -> Outcome:
         out = Outcome()
-        condition = node.child_by_field_name("condition")
+        condition = unhinted(node.child_by_field_name("condition"), self.r.branch_hints)
         fixed = self.r.oracle.constant(condition)
         then_states, else_states = [], []
         failure_branch = self._allocation_failed(condition)
@@ -432,6 +504,8 @@ class _Walker(ExpressionWalker):
                 taken = then_st is not None, else_st is not None
                 then_st = else_st = st
             null_then, null_else = self._null_checked(condition, st)
+            flagged_then, flagged_else = self._failure_flagged(node, condition)
+            null_then, null_else = null_then or flagged_then, null_else or flagged_else
             failed_then, failed_else = self._failed_out_param_call(condition)
             null_then, null_else = null_then or failed_then, null_else or failed_else
             passed_back = self._passed_back(condition, st)
@@ -619,6 +693,28 @@ def _left_loop(state: PathState) -> PathState:
     if state.event.startswith(("break at", "continue at")):
         return state._replace(event="")
     return state
+
+
+def unhinted(cond: Node | None, hints: frozenset[str]) -> Node | None:
+    """The condition a branch-prediction hint wraps: ``unlikely(p == NULL)`` →
+    ``p == NULL``, ``__builtin_expect(!!(p), 1)`` → ``p`` (the hint changes no value)."""
+    bare = strip_expression(cond)
+    while bare is not None and bare.type == "call_expression" and callee_name(bare) in hints:
+        arguments = bare.child_by_field_name("arguments")
+        if arguments is None or not arguments.named_children:
+            break
+        bare = strip_expression(arguments.named_children[0])
+        while (
+            bare is not None
+            and bare.type == "unary_expression"
+            and bare.children[0].type == "!"
+            and (inner := strip_expression(bare.child_by_field_name("argument"))) is not None
+            and inner.type == "unary_expression"
+            and inner.children[0].type == "!"
+        ):
+            bare = strip_expression(inner.child_by_field_name("argument"))  # !!(x) is x
+        cond = bare
+    return cond
 
 
 def pointer_test(cond: Node | None, *, deref: bool = False) -> tuple[str, bool] | None:

@@ -113,6 +113,11 @@ class CalleeOracle(Protocol):
         """The locals of the function definition given their only value where declared."""
         ...
 
+    def flags_failure(self, name: str | None, index: int, file: str) -> bool:
+        """Whether the repo's ``name`` sets ``*param`` (parameter ``index``) non-zero only
+        right before returning NULL: a failure flag for its result."""
+        ...
+
 
 class PathState(NamedTuple):
     status: Status
@@ -212,6 +217,9 @@ class Region:
     filled_on_zero: frozenset[str] = frozenset()
     #: the other convention: filled only when they return non-zero (``TRUE``), 0 otherwise
     filled_on_nonzero: frozenset[str] = frozenset()
+    #: branch-prediction hints (``__builtin_expect`` and macros such as ``likely(x)`` that
+    #: only wrap it or their argument): ``if (likely(p))`` tests ``p``
+    branch_hints: frozenset[str] = frozenset({"__builtin_expect"})
     #: the variable the followed out-parameter call's result went to (``rc = fill(&p)``): a
     #: test of it is a test of the call (``if (rc) return rc;``)
     status_var: str | None = None

@@ -20,7 +20,7 @@ import tree_sitter_c
 from ads.analysis.c.aggregates import releases_aggregate
 from ads.analysis.c.branches import single_definitions, writes_of
 from ads.analysis.c.constants import ConstantTable
-from ads.analysis.c.expressions import PATH_ENDERS
+from ads.analysis.c.expressions import PATH_ENDERS, REALLOC_FAILURE
 from ads.analysis.c.flow import (
     NORETURN,
     CalleeEffect,
@@ -510,6 +510,7 @@ class Program:
     #: (how many allocators there were, name → whether calling it allocates)
     _allocating: tuple[int, dict[str, bool]] = field(default_factory=lambda: (-1, {}))
     _indexes: dict[int, WordIndex] = field(default_factory=dict)  # fn → its words' positions
+    _hints: tuple[int, frozenset[str]] | None = None  # (macros seen, branch_hints())
     #: (function, parameter index) → the returns seen with the walks of its filling sites
     _fill_returns: dict[tuple[int, int], list[tuple[Node | None, PathState]]] = field(
         default_factory=dict
@@ -548,7 +549,43 @@ class Program:
             status_var=status,
             passed_argument=passed,
             index=self._word_index(fn),
+            branch_hints=self.branch_hints(),
         )
+
+    def flags_failure(self, name: str | None, index: int, file: str) -> bool:
+        """Whether the repo's ``name`` returns a pointer and writes ``*param`` (parameter
+        ``index``) only with 0, or with a non-zero constant as the last thing before a
+        ``return NULL;`` (jq's ``sort_items(…, &too_deep)``): the caller's test of that flag
+        is a test of the result."""
+        fn = self.lookup(name, file) if name else None
+        if fn is None or fn.body is None or index >= len(fn.params) or not fn.params[index]:
+            return False
+        if not fn.returns_pointer:
+            return False
+        param, flagged = fn.params[index], False
+        for node in walk(fn.body):
+            if node.type != "assignment_expression":
+                continue
+            left = strip_expression(node.child_by_field_name("left"))
+            if left is None or " ".join(text_of(left).split()) != f"*{param}":
+                continue
+            value = self.constant(node.child_by_field_name("right"))
+            if value is None or (value != 0 and not _then_returns_null(node, self)):
+                return False
+            flagged = flagged or value != 0
+        return flagged
+
+    def branch_hints(self) -> frozenset[str]:
+        """``__builtin_expect`` and the one-parameter macros whose body is just it, or just
+        their parameter (``#define likely(x) __builtin_expect(!!(x), 1)``; the ``(x)`` of a
+        build without it): a condition wrapped in one tests what it wraps."""
+        if self._hints is None or self._hints[0] != len(self.constants.macro_bodies):
+            found = {"__builtin_expect"}
+            for name, (params, body) in self.constants.macro_bodies.items():
+                if len(params) == 1 and _is_hint_body(body, params[0]):
+                    found.add(name)
+            self._hints = (len(self.constants.macro_bodies), frozenset(found))
+        return self._hints[1]
 
     def _word_index(self, fn: Function) -> WordIndex:
         key = id(fn.node)
@@ -834,7 +871,7 @@ class Program:
             outcome = follow(region, fn.body, initial_state([fn.params[index]], fn.line))
         finally:
             self._depth -= 1
-        ends = [*outcome.fall.values(), *outcome.ret.values()]
+        ends = [_grown_is_released(st) for st in [*outcome.fall.values(), *outcome.ret.values()]]
         statuses = {st.status for st in ends} - {Status.NONE}  # NONE: the NULL-check paths
         if Status.ESCAPED in statuses and self._retains(fn, fn.params[index], ends):
             return CalleeEffect.USES  # jv_copy(j): a new reference; the caller keeps its own
@@ -987,11 +1024,28 @@ class Program:
         for i, argument in enumerate(arguments.named_children):
             if not any(n.type == "identifier" and text_of(n) == param for n in walk(argument)):
                 continue
+            if self._copied(argument, param, fn.file):
+                continue  # jv_object_has(jv_copy(args), …) releases the copy, not ``args``
             if resolved in FREES or self.effect(callee, i, fn.file) is CalleeEffect.FREES:
                 return True
             if resolved != fn.name and self._releases_held(resolved, i, fn.file, depth + 1):
                 return True
         return False
+
+    def _copied(self, argument: Node, param: str, file: str) -> bool:
+        """``g(param)`` as the argument, where ``g`` only reads or copies ``param`` (``jv_copy``
+        takes a new reference and returns it): what the outer call gets is ``g``'s result."""
+        bare = strip_expression(argument)
+        if bare is None or bare.type != "call_expression":
+            return False
+        arguments = bare.child_by_field_name("arguments")
+        passed = [
+            i
+            for i, inner in enumerate(arguments.named_children if arguments else [])
+            if text_of(strip_expression(inner)) == param
+        ]
+        name = callee_name(bare)
+        return len(passed) == 1 and self.effect(name, passed[0], file) is CalleeEffect.USES
 
     def is_growth_site(self, call: Node) -> bool:
         """``x = realloc(x, n)`` (or through a temporary): the same storage grown in place,
@@ -1443,6 +1497,37 @@ class Program:
         return min(
             found, key=lambda info: (shape.get(info.shape, 2), info.function.file, info.line)
         )
+
+
+def _then_returns_null(assignment: Node, program: Program) -> bool:
+    """``*flag = 1; return NULL;``: the statement after the assignment's returns NULL."""
+    statement = assignment.parent
+    if statement is None or statement.type != "expression_statement":
+        return False
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    if following is None or following.type != "return_statement":
+        return False
+    value = following.named_children[0] if following.named_children else None
+    return value is not None and program.constant(value) == 0
+
+
+def _grown_is_released(st: PathState) -> PathState:
+    """``p = realloc(p, n)`` on a parameter: for the caller that is what ``realloc`` does
+    to its argument (the old block is released, the result is a block of its own), not the
+    lost-on-failure case the walk of ``p`` itself records (jq's ``jv_mem_realloc()``)."""
+    if st.status is Status.LOST and st.event.startswith(REALLOC_FAILURE):
+        return st._replace(status=Status.FREED)
+    return st
+
+
+def _is_hint_body(body: str, param: str) -> bool:
+    """``__builtin_expect(!!(x), 1)``, ``__builtin_expect((x), 0)`` or ``(x)`` for ``x``."""
+    bare = re.sub(r"\s+", "", body)
+    x = re.escape(param)
+    hint = rf"\(*__builtin_expect\((?:!!)?\(*{x}\)*,[0-9]+[uUlL]*\)\)*"
+    return re.fullmatch(hint, bare) is not None or re.fullmatch(rf"\(+{x}\)+", bare) is not None
 
 
 def _const_pointers(declarator: Node) -> list[bool]:

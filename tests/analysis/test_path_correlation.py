@@ -150,6 +150,59 @@ finish:
 }
 """
 
+GOTO_OUT_OF_A_LOOP = """\
+static void handle(int n) {
+    char *res = NULL;
+    int i;
+    if (n)
+        res = malloc(n);
+    for (i = 0; i < 8; i++)
+        if (other())
+            goto out;
+    reply("done");
+out:
+    if (n) {
+        reply(res);
+        free(res);
+    } else {
+        reply("empty");
+    }
+}
+"""
+
+# an out-parameter filled only on success: the failure path after the store frees it again
+# and returns non-zero, so the caller's ``if (parse(key, &name)) return;`` got nothing
+GIVEN_BACK = """\
+#define FREE_AND_NULL(p) do { free(p); (p) = NULL; } while (0)
+
+static int parse(const char *key, char **out) {
+    size_t i;
+    if (!strchr(key, '.'))
+        return -2;
+    if (out)
+        *out = malloc(strlen(key) + 1);
+    for (i = 0; key[i]; i++) {
+        if (key[i] == ' ')
+            goto fail;
+        if (out)
+            (*out)[i] = key[i];
+    }
+    return 0;
+fail:
+    if (out)
+        FREE_AND_NULL(*out);
+    return -1;
+}
+
+static void handle(int n) {
+    char *name;
+    if (parse(n ? "a.b" : "a b", &name))
+        return;
+    reply(name);
+    free(name);
+}
+"""
+
 MAIN = """\
 int main(void) {
     for (;;) handle(read_request());
@@ -164,6 +217,8 @@ NO_LEAK = {
     "an inner block's own variable of the same name": SHADOWED,
     "a stack array of pointers": STACK_POINTERS,
     "a flag given the negated test of another local": DERIVED_FLAG,
+    "a test before a loop, again after a goto out of it": GOTO_OUT_OF_A_LOOP,
+    "an out-parameter freed again on the failure path": GIVEN_BACK,
 }
 
 # The controls: the same shapes, changed so that a path really loses the block.
@@ -178,6 +233,12 @@ LEAKS = {
     "the flag's local changes after it was given": DERIVED_FLAG.replace(
         "        seen = calloc(64, 1);\n",
         "        seen = calloc(64, 1);\n    refresh_only = other();\n",
+    ),
+    "the tested local changes in the loop": GOTO_OUT_OF_A_LOOP.replace(
+        "        if (other())\n", "        if ((n = other()))\n"
+    ),
+    "the failure path keeps the out-parameter": GIVEN_BACK.replace(
+        "        FREE_AND_NULL(*out);\n", "        reply(*out);\n"
     ),
     "the outer variable is never released": SHADOWED.replace(
         "    }\n    release_iter(di);\n}\n", "    }\n}\n"

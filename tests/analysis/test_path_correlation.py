@@ -203,6 +203,89 @@ static void handle(int n) {
 }
 """
 
+# ``return error(...)`` on the paths that fill nothing: a call whose every return is a
+# non-zero constant, straight or through a macro ending in one (git's ``error()``)
+FAILURE_CALLS = """\
+int report(const char *fmt, ...);
+static int fail_code(void) { return -1; }
+#define report(...) (report(__VA_ARGS__), fail_code())
+
+static int refuse(const char *why) {
+    reply(why);
+    return 128;
+}
+
+static int lookup(const char *key, char **out) {
+    if (!key[0])
+        return report("empty key");
+    if (key[0] == '-')
+        return refuse("bad key");
+    *out = strdup(key);
+    return 0;
+}
+
+static void handle(int n) {
+    char *name;
+    if (lookup(n ? "key" : "", &name))
+        return;
+    reply(name);
+    free(name);
+}
+"""
+
+# a struct local filled by a callee only on its success return: ``if (!split(…, &a, &b))``
+# got nothing (git's ``parse_signature()``), nor did ``if (list_dir(…, &names))`` (its failure
+# ``return report(…)`` comes before anything is added)
+AGGREGATE_FILLERS = """\
+struct buf { char *p; size_t len; };
+int report(const char *why);
+
+static void buf_add(struct buf *b, const char *s, size_t n) {
+    b->p = realloc(b->p, b->len + n + 1);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void buf_release(struct buf *b) {
+    free(b->p);
+    b->p = NULL;
+    b->len = 0;
+}
+
+static int split(const char *s, struct buf *head, struct buf *tail) {
+    const char *m = strchr(s, '|');
+    if (m) {
+        buf_add(head, s, m - s);
+        buf_add(tail, m, strlen(m));
+        return 1;
+    }
+    return 0;
+}
+
+static int list_dir(int n, struct buf *names) {
+    if (n < 0)
+        return 2;
+    while (n--)
+        buf_add(names, "x", 1);
+    return 0;
+}
+
+static void handle(int n) {
+    struct buf head = {0}, tail = {0}, names = {0};
+    if (!split(n ? "a|b" : "ab", &head, &tail))
+        return;
+    if (list_dir(n, &names)) {
+        buf_release(&head);
+        buf_release(&tail);
+        return;
+    }
+    reply(head.p);
+    buf_release(&names);
+    buf_release(&head);
+    buf_release(&tail);
+}
+"""
+
 MAIN = """\
 int main(void) {
     for (;;) handle(read_request());
@@ -219,6 +302,8 @@ NO_LEAK = {
     "a flag given the negated test of another local": DERIVED_FLAG,
     "a test before a loop, again after a goto out of it": GOTO_OUT_OF_A_LOOP,
     "an out-parameter freed again on the failure path": GIVEN_BACK,
+    "an out-parameter filled unless a failure call is returned": FAILURE_CALLS,
+    "struct locals filled only on the callee's success return": AGGREGATE_FILLERS,
 }
 
 # The controls: the same shapes, changed so that a path really loses the block.
@@ -239,6 +324,13 @@ LEAKS = {
     ),
     "the failure path keeps the out-parameter": GIVEN_BACK.replace(
         "        FREE_AND_NULL(*out);\n", "        reply(*out);\n"
+    ),
+    "a failure call that may return 0": FAILURE_CALLS.replace(
+        "    return 128;\n", "    return other();\n"
+    ),
+    "a filler that fills on its failure return too": AGGREGATE_FILLERS.replace(
+        "    if (n < 0)\n        return 2;\n",
+        '    buf_add(names, "/", 1);\n    if (n < 0)\n        return 2;\n',
     ),
     "the outer variable is never released": SHADOWED.replace(
         "    }\n    release_iter(di);\n}\n", "    }\n}\n"

@@ -330,9 +330,17 @@ class _Walker(ExpressionWalker):
             cond.child_by_field_name("operator") if cond.type == "binary_expression" else None
         )
         if operator is not None and operator.type == "&&":
+            right = cond.child_by_field_name("right")
+            if self._holds_site(right):
+                # ``if (name && fill(name, &v))``: the call runs only when the left holds, so
+                # either branch says what the call's own test would (the else-branch where
+                # it never ran holds nothing either)
+                null_then, null_else = self._null_checked(right, st)
+                failed_then, failed_else = self._failed_out_param_call(right)
+                return null_then or failed_then, null_else or failed_else
             # ``if (!rc && p) { …; free(p); }``: the else-branch runs when some conjunct is
             # false, and each false conjunct says the block is not there
-            conjuncts = [cond.child_by_field_name("left"), cond.child_by_field_name("right")]
+            conjuncts = [cond.child_by_field_name("left"), right]
             return False, all(
                 self._null_checked(c, st)[1] or self._failed_out_param_call(c)[1] for c in conjuncts
             )
@@ -340,12 +348,7 @@ class _Walker(ExpressionWalker):
             # ``if (a == -1 || (p = load()) == NULL)``: the allocation is in the right operand,
             # so on the then-branch either it never ran or it gave NULL
             right = cond.child_by_field_name("right")
-            site = self.r.site
-            if (
-                right is not None
-                and site is not None
-                and right.start_byte <= site.start_byte < right.end_byte
-            ):
+            if self._holds_site(right):
                 return self._null_checked(right, st)[0], False
             # ``if (!p || rc)``: each alternative says the block is not there (NULL, or the
             # call that fills it failed), so the then-branch holds nothing
@@ -358,6 +361,15 @@ class _Walker(ExpressionWalker):
         if test is None or test[0] not in st.names:
             return False, False
         return (True, False) if test[1] else (False, True)
+
+    def _holds_site(self, node: Node | None) -> bool:
+        """Whether the followed allocation call lies inside ``node``."""
+        site = self.r.site
+        return (
+            node is not None
+            and site is not None
+            and node.start_byte <= site.start_byte < node.end_byte
+        )
 
     def _allocation_failed(self, condition: Node | None) -> bool:
         """Whether the then-branch runs only when an allocation of the function gave NULL:

@@ -286,6 +286,36 @@ static void handle(int n) {
 }
 """
 
+# filled only on 0, though 0 may also come with nothing (an empty input): the caller's
+# ``if (encode(…, &out)) return;`` still got nothing (curl's base64 encoder)
+EMPTY_SUCCESS = """\
+static int encode(const char *in, char **out) {
+    size_t n = strlen(in);
+    char *buf;
+    *out = NULL;
+    if (!n)
+        return 0;
+    if (n > 4096)
+        return 3;
+    buf = malloc(2 * n + 1);
+    if (!buf)
+        return 27;
+    memset(buf, 'A', 2 * n);
+    buf[2 * n] = 0;
+    *out = buf;
+    return 0;
+}
+
+static void handle(int n) {
+    char *text;
+    if (encode(n ? "abc" : "", &text))
+        return;
+    if (text)
+        reply(text);
+    free(text);
+}
+"""
+
 MAIN = """\
 int main(void) {
     for (;;) handle(read_request());
@@ -304,6 +334,7 @@ NO_LEAK = {
     "an out-parameter freed again on the failure path": GIVEN_BACK,
     "an out-parameter filled unless a failure call is returned": FAILURE_CALLS,
     "struct locals filled only on the callee's success return": AGGREGATE_FILLERS,
+    "an out-parameter filler that may also succeed with nothing": EMPTY_SUCCESS,
     "a filler's failure tested after a conjunction": AGGREGATE_FILLERS.replace(
         "    if (list_dir(n, &names)) {", "    if (n > 1 && list_dir(n, &names)) {"
     ),
@@ -328,13 +359,17 @@ LEAKS = {
     "the failure path keeps the out-parameter": GIVEN_BACK.replace(
         "        FREE_AND_NULL(*out);\n", "        reply(*out);\n"
     ),
-    "a failure call that may return 0": FAILURE_CALLS.replace(
-        "    return 128;\n", "    return other();\n"
+    "a failure call returned after the fill": FAILURE_CALLS.replace(
+        "    if (key[0] == '-')\n        return refuse(\"bad key\");\n    *out = strdup(key);\n",
+        "    *out = strdup(key);\n    if (key[0] == '-')\n        return refuse(\"bad key\");\n",
     ),
     "a filler that fills on its failure return too": AGGREGATE_FILLERS.replace(
         "    if (n < 0)\n        return 2;\n",
         '    buf_add(names, "/", 1);\n    if (n < 0)\n        return 2;\n',
     ),
+    "a filler whose failure keeps the block": EMPTY_SUCCESS.replace(
+        "    if (n > 4096)\n        return 3;\n    buf", "    buf"
+    ).replace("    *out = buf;\n    return 0;", "    *out = buf;\n    return n > 4096 ? 3 : 0;"),
     "the outer variable is never released": SHADOWED.replace(
         "    }\n    release_iter(di);\n}\n", "    }\n}\n"
     ),

@@ -1202,12 +1202,14 @@ class Program:
         *,
         zero: bool = True,
     ) -> bool:
-        """Every return that comes with ``*param`` filled returns 0, and every other
+        """Every return that comes with ``*param`` filled returns 0, and some other
         ``return`` of ``fn`` a non-zero constant (or a call that only returns such: git's
-        ``return error(...)``, ``_failure_call``): the caller's
-        ``if (f(&p))`` branch got nothing. With ``zero=False`` the other way round (filled:
-        a non-zero constant such as ``TRUE``; the others: 0). (The walk starts at the
-        allocation, so the returns before it are read from the body.)"""
+        ``return error(...)``, ``_failure_call``): the caller's ``if (f(&p))`` branch got
+        nothing. Another return may give 0 with nothing filled (curl's base64_encode()
+        returns CURLE_OK for an empty input): that says nothing of the non-zero branch. With
+        ``zero=False`` the other way round (filled: a non-zero constant such as ``TRUE``;
+        some other: 0). (The walk starts at the allocation, so the returns before it are
+        read from the body.)"""
         filled = set()
         for value, st in returns or []:
             if st.status is Status.ESCAPED and st.event.startswith(f"stored into *{param} "):
@@ -1229,10 +1231,8 @@ class Program:
         ]
         others = [v for v in others if v is None or v.id not in filled]
         if not zero:
-            return bool(others) and all(
-                v is not None and self.constants.evaluate(v) == 0 for v in others
-            )
-        return bool(others) and all(v is not None and self._nonzero(v, fn.file) for v in others)
+            return any(v is not None and self.constants.evaluate(v) == 0 for v in others)
+        return any(v is not None and self._nonzero(v, fn.file) for v in others)
 
     def _nonzero(self, value: Node, file: str = "") -> bool:
         """A returned value that is never 0: a non-zero constant, ``c ? E_A : E_B`` with both

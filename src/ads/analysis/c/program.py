@@ -845,6 +845,8 @@ class Program:
                 macro = self.macro_function(name)
                 if macro is None:
                     return self._macro_effect(name, file)
+                if _casts_parameter(macro, index):
+                    return CalleeEffect.RETURNS  # CURL_UNCONST(p): ((void *)(p)) is p
                 fn = macro
             else:
                 flags = self.read_only.get(name, [])
@@ -1540,6 +1542,26 @@ class Program:
         return min(
             found, key=lambda info: (shape.get(info.shape, 2), info.function.file, info.line)
         )
+
+
+def _casts_parameter(macro: Function, index: int) -> bool:
+    """Whether the macro's whole expansion is its parameter ``index``, under parentheses and
+    casts to a value type (curl's ``CURL_UNCONST(p)``, ``((void *)(p))``): its value is that
+    argument, so it carries the block. A cast to ``void`` (``UNUSED(x)``) gives no value."""
+    body = macro.body
+    statements = body.named_children if body is not None else []
+    if index >= len(macro.params) or len(statements) != 1:
+        return False
+    node = statements[0].named_children[0] if statements[0].named_children else None
+    while node is not None and node.type in ("parenthesized_expression", "cast_expression"):
+        if node.type == "cast_expression":
+            kind = node.child_by_field_name("type")
+            if kind is None or text_of(kind).replace(" ", "") == "void":
+                return False
+            node = node.child_by_field_name("value")
+        else:
+            node = node.named_children[0] if node.named_children else None
+    return node is not None and node.type == "identifier" and text_of(node) == macro.params[index]
 
 
 def _const_pointers(declarator: Node) -> list[bool]:

@@ -1747,3 +1747,60 @@ def test_a_release_split_onto_both_paths_is_no_leak(tmp_path: Path) -> None:
     assert any(note.startswith("moved buf_release(&path) in scan()") for note in change.notes)
     blamed = [f for f in diagnosis.findings if f.function == "scan"]
     assert all(f.confidence is Confidence.LOW for f in blamed), blamed
+
+
+# A const parameter the callee stores through a cast macro (curl's `Curl_slist_append_nodup(list,
+# const char *data)` keeps `CURL_UNCONST(data)` in the new node): the list owns the block then.
+# The control frees the node but not what it kept, so the block is lost again.
+KEPT_THROUGH_A_CAST = """\
+#include <stdlib.h>
+#include <string.h>
+#define UNCONST(p) ((void *)(p))
+struct node { struct node *next; char *data; };
+int reply(const char *s);
+static struct node *append_nodup(struct node *list, const char *data) {
+    struct node *n = malloc(sizeof(*n));
+    if (!n)
+        return NULL;
+    n->next = list;
+    n->data = UNCONST(data);
+    return n;
+}
+static void free_all(struct node *l) {
+    while (l) {
+        struct node *next = l->next;
+        free(l->data);
+        free(l);
+        l = next;
+    }
+}
+int run(const char *s) {
+    struct node *head = NULL, *tmp;
+    for (int i = 0; i < 4; i++) {
+        char *dup = strdup(s);
+        if (!dup)
+            break;
+        tmp = append_nodup(head, dup);
+        if (!tmp) {
+            free(dup);
+            break;
+        }
+        head = tmp;
+    }
+    reply(head ? head->data : "");
+    free_all(head);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["kept by the node", "not kept"])
+def test_a_const_parameter_stored_through_a_cast_macro_is_kept(tmp_path: Path, kept: bool) -> None:
+    source = KEPT_THROUGH_A_CAST
+    if not kept:
+        source = source.replace("    n->data = UNCONST(data);\n", "    reply(UNCONST(data));\n")
+        assert source != KEPT_THROUGH_A_CAST
+    files = {"run.c": source, "main.c": _LOOP}
+    findings = diagnose_tiny(_service(tmp_path, files, imported_hours_ago=LONG_AGO)).findings
+    dup = [f for f in findings if f.function == "run" and f.line == 25]
+    assert (dup == []) is kept, findings

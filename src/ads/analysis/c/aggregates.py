@@ -27,7 +27,7 @@ from ads.analysis.c.syntax import (
 if TYPE_CHECKING:
     from ads.analysis.c.program import Function, Program
 
-__all__ = ["address_argument", "aggregate_sites", "releases_aggregate"]
+__all__ = ["address_argument", "aggregate_sites", "releases_aggregate", "writes_through"]
 
 
 def address_argument(argument: Node) -> str | None:
@@ -59,7 +59,7 @@ def aggregate_sites(program: Program, fn: Function) -> list[tuple[Node, str]]:
             if local is None or local not in candidates or name is None:
                 continue
             releases = program.releases_aggregate(name, index, fn.file)
-            fills = not releases and _writes_through(program, fn.file, name, index)
+            fills = not releases and writes_through(program, fn.file, name, index)
             passes.setdefault(local, []).append((call, releases, fills))
     sites = []
     for local, calls in passes.items():
@@ -74,7 +74,7 @@ def aggregate_sites(program: Program, fn: Function) -> list[tuple[Node, str]]:
     return sites
 
 
-def _writes_through(program: Program, file: str, name: str, index: int) -> bool:
+def writes_through(program: Program, file: str, name: str, index: int) -> bool:
     """Whether the repo's ``name`` takes parameter ``index`` as a non-const pointer."""
     callee = program.lookup(name, file)
     if callee is None:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ads.analysis.c.aggregates import address_argument
-from ads.analysis.c.branches import Test, decide, read_test
+from ads.analysis.c.branches import Fact, Test, decide, read_test
 from ads.analysis.c.expressions import ExpressionWalker
 from ads.analysis.c.paths import (
     NORETURN,
@@ -74,7 +74,9 @@ class _Walker(ExpressionWalker):
             if node.type == "labeled_statement":  # paths that jumped here join the others
                 label = text_of(node.child_by_field_name("label"))
                 jumped = out.jumps.pop(label, {}).values()
-                current += [st._replace(facts=frozenset()) for st in jumped]
+                # only forward gotos get here, and ``_loop`` cut what a loop they left
+                # decided: the facts still hold (``if (out) *out = p; … fail: if (out)``)
+                current += list(jumped)
             if not current:
                 if not out.jumps:
                     break
@@ -330,9 +332,17 @@ class _Walker(ExpressionWalker):
             cond.child_by_field_name("operator") if cond.type == "binary_expression" else None
         )
         if operator is not None and operator.type == "&&":
+            right = cond.child_by_field_name("right")
+            if self._holds_site(right):
+                # ``if (name && fill(name, &v))``: the call runs only when the left holds, so
+                # either branch says what the call's own test would (the else-branch where
+                # it never ran holds nothing either)
+                null_then, null_else = self._null_checked(right, st)
+                failed_then, failed_else = self._failed_out_param_call(right)
+                return null_then or failed_then, null_else or failed_else
             # ``if (!rc && p) { …; free(p); }``: the else-branch runs when some conjunct is
             # false, and each false conjunct says the block is not there
-            conjuncts = [cond.child_by_field_name("left"), cond.child_by_field_name("right")]
+            conjuncts = [cond.child_by_field_name("left"), right]
             return False, all(
                 self._null_checked(c, st)[1] or self._failed_out_param_call(c)[1] for c in conjuncts
             )
@@ -340,12 +350,7 @@ class _Walker(ExpressionWalker):
             # ``if (a == -1 || (p = load()) == NULL)``: the allocation is in the right operand,
             # so on the then-branch either it never ran or it gave NULL
             right = cond.child_by_field_name("right")
-            site = self.r.site
-            if (
-                right is not None
-                and site is not None
-                and right.start_byte <= site.start_byte < right.end_byte
-            ):
+            if self._holds_site(right):
                 return self._null_checked(right, st)[0], False
             # ``if (!p || rc)``: each alternative says the block is not there (NULL, or the
             # call that fills it failed), so the then-branch holds nothing
@@ -358,6 +363,15 @@ class _Walker(ExpressionWalker):
         if test is None or test[0] not in st.names:
             return False, False
         return (True, False) if test[1] else (False, True)
+
+    def _holds_site(self, node: Node | None) -> bool:
+        """Whether the followed allocation call lies inside ``node``."""
+        site = self.r.site
+        return (
+            node is not None
+            and site is not None
+            and node.start_byte <= site.start_byte < node.end_byte
+        )
 
     def _allocation_failed(self, condition: Node | None) -> bool:
         """Whether the then-branch runs only when an allocation of the function gave NULL:
@@ -557,8 +571,9 @@ class _Walker(ExpressionWalker):
         # the body stands for every iteration: what was decided before may change in one
         known = frozenset.intersection(*(st.facts for st in entered)) if entered else frozenset()
         inside = []
+        steady = self._unwritten_in(node)
         for st in entered:
-            st = st._replace(facts=frozenset())
+            st = st._replace(facts=frozenset(f for f in st.facts if steady(f[0])))
             # ``while ((argv = parse()) == NULL) { …; return; }``: the body runs only while
             # the pointer is NULL, so there it holds nothing
             null_inside = condition is not None and self._null_checked(condition, st)[0]
@@ -567,6 +582,9 @@ class _Walker(ExpressionWalker):
                 st._replace(status=Status.NONE, names=frozenset()) if null_inside and owned else st
             )
         body = self.stmt(node.child_by_field_name("body"), inside)
+        for bucket in body.jumps.values():
+            for key, st in bucket.items():  # a goto out of the loop: as a path leaving it
+                bucket[key] = st._replace(facts=_before(st, node) | known)
         out.take_jumps(body)
         for st in body.ret.values():
             Outcome.add(out.ret, st)
@@ -581,9 +599,20 @@ class _Walker(ExpressionWalker):
         for st in leaving:
             # a fact decided inside the loop stays there; one all entering paths had holds
             # after it (a write in the loop lies between, in the text, and makes it stale)
-            before = frozenset(f for f in st.facts if f[3] < node.start_byte) | known
-            Outcome.add(out.fall, _left_loop(st._replace(facts=before)))
+            Outcome.add(out.fall, _left_loop(st._replace(facts=_before(st, node) | known)))
         return out
+
+    def _unwritten_in(self, loop: Node) -> Callable[[str], bool]:
+        """Whether no statement of ``loop`` writes a local: what a path decided about it
+        before the loop holds in every iteration and on the paths that leave it (a goto out
+        to the cleanup: ``if (out) *out = p; for (…) if (bad) goto fail; … fail: if (out)``)."""
+        if self._function is None:
+            self._function = definition_of(loop)
+        writes = self.r.oracle.local_writes(self._function) if self._function else {}
+        span = range(loop.start_byte, loop.end_byte)
+        return lambda name: (
+            self._function is not None and not any(at in span for at in writes.get(name, ()))
+        )
 
     def _test_of_a_local(
         self, node: Node, condition: Node | None
@@ -686,6 +715,11 @@ _HANDLERS: dict[str, Callable[[_Walker, Node, list[PathState]], Outcome]] = {
     for name, handler in vars(_Walker).items()
     if name.startswith("_s_")
 }
+
+
+def _before(st: PathState, loop: Node) -> frozenset[Fact]:
+    """The facts of ``st`` decided before ``loop`` (one decided inside stays there)."""
+    return frozenset(f for f in st.facts if f[3] < loop.start_byte)
 
 
 def _left_loop(state: PathState) -> PathState:

@@ -17,7 +17,7 @@ from functools import lru_cache
 import tree_sitter
 import tree_sitter_c
 
-from ads.analysis.c.aggregates import releases_aggregate
+from ads.analysis.c.aggregates import address_argument, releases_aggregate, writes_through
 from ads.analysis.c.branches import single_definitions, writes_of
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import PATH_ENDERS, REALLOC_FAILURE
@@ -502,6 +502,10 @@ class Program:
     _macros: dict[str, Function | None] = field(default_factory=dict)
     _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
+    _failing: dict[str, bool] = field(default_factory=dict)  # name → only fails (``error``)
+    #: (callee, index) → whether it fills that struct parameter only when it returns 0
+    #: (True), only when it does not (False), or either way (None)
+    _conventions: dict[tuple[str, int], bool | None] = field(default_factory=dict)
     _enders: tuple[int, re.Pattern[bytes]] | None = None
     _ending: dict[int, bool] = field(default_factory=dict)  # node → holds a path ender
     _constants: dict[int, int | None] = field(default_factory=dict)  # node → its value
@@ -530,6 +534,12 @@ class Program:
 
         status = variable_of(site) if site is not None and out_param is not None else None
         passed = self._passed_argument(site)
+        on_zero, on_nonzero = set(self.filled_on_zero), set(self.filled_on_nonzero)
+        if aggregate and site is not None and out_param is not None:
+            name = callee_name(site)
+            convention = self._aggregate_convention(site, out_param, fn.file)
+            if name is not None and convention is not None:
+                (on_zero if convention else on_nonzero).add(name)
         return Region(
             fn.file,
             fn.locals,
@@ -543,8 +553,8 @@ class Program:
             unions=self._union_locals(fn),
             static_slots=self._static_slots(fn),
             allocated=self._allocated_locals(fn),
-            filled_on_zero=frozenset(self.filled_on_zero),
-            filled_on_nonzero=frozenset(self.filled_on_nonzero),
+            filled_on_zero=frozenset(on_zero),
+            filled_on_nonzero=frozenset(on_nonzero),
             aggregate=aggregate,
             status_var=status,
             passed_argument=passed,
@@ -586,6 +596,67 @@ class Program:
                     found.add(name)
             self._hints = (len(self.constants.macro_bodies), frozenset(found))
         return self._hints[1]
+
+    def _aggregate_convention(self, site: Node, local: str, file: str) -> bool | None:
+        """For ``f(…, &v, …)`` filling the struct local ``v``: True when ``f`` fills that
+        parameter only on the paths that return 0 (git's ``read_directory_contents()``: ``return
+        error(…)`` before), False when only on those that return non-zero (``parse_signature()``
+        fills both strbufs inside ``if (match != size) { …; return 1; }``), None otherwise."""
+        name = callee_name(site)
+        arguments = site.child_by_field_name("arguments")
+        passed = [address_argument(a) for a in (arguments.named_children if arguments else [])]
+        if name is None or local not in passed:
+            return None
+        key = (name, passed.index(local))
+        if key not in self._conventions:
+            self._conventions[key] = None  # a recursive filler decides nothing
+            self._conventions[key] = self._fill_convention(name, key[1], file)
+        return self._conventions[key]
+
+    def _fill_convention(self, name: str, index: int, file: str) -> bool | None:
+        """``_aggregate_convention``, by walking ``name`` from its first call that hands the
+        parameter on to be written: which returns come with it filled."""
+        fn = self.lookup(name, file)
+        if fn is None or fn.body is None or index >= len(fn.params) or not fn.params[index]:
+            return None
+        param = fn.params[index]
+        fills = [
+            call
+            for call in fn.calls
+            if (callee := callee_name(call)) is not None
+            and (arguments := call.child_by_field_name("arguments")) is not None
+            and any(
+                text_of(strip_expression(a)) == param
+                and writes_through(self, fn.file, callee, i)
+                and not self.releases_aggregate(callee, i, fn.file)  # the cleanup of a failure
+                for i, a in enumerate(arguments.named_children)
+            )
+        ]
+        if not fills:
+            return None
+        region = self.region(fn, site=min(fills, key=lambda c: c.start_byte), out_param=param)
+        region.aggregate, region.returns = True, []
+        follow(region, fn.body, initial_state())
+        filled = [v for v, st in region.returns if st.status not in (Status.NONE, Status.DEAD)]
+        seen = {v.id for v, _ in region.returns if v is not None}
+        # the walk skips the returns before the site (every path there holds nothing)
+        empty = [v for v, st in region.returns if st.status is Status.NONE] + [
+            node.named_children[0] if node.named_children else None
+            for node in walk(fn.body)
+            if node.type == "return_statement"
+            and not (node.named_children and node.named_children[0].id in seen)
+        ]
+        if not filled or not empty or any(v is None for v in filled + empty):
+            return None
+        # what the caller's test relies on: every filled return is the one value (``if
+        # (f(&v))`` got nothing), and some return that fills nothing is the other
+        zero = [v is not None and self.constants.evaluate(v) == 0 for v in filled + empty]
+        other = [v is not None and self._nonzero(v, fn.file) for v in filled + empty]
+        if all(zero[: len(filled)]) and any(other[len(filled) :]):
+            return True
+        if all(other[: len(filled)]) and any(zero[len(filled) :]):
+            return False
+        return None
 
     def _word_index(self, fn: Function) -> WordIndex:
         key = id(fn.node)
@@ -825,6 +896,8 @@ class Program:
                 macro = self.macro_function(name)
                 if macro is None:
                     return self._macro_effect(name, file)
+                if _casts_parameter(macro, index):
+                    return CalleeEffect.RETURNS  # CURL_UNCONST(p): ((void *)(p)) is p
                 fn = macro
             elif (
                 index == 0 and external_release_name(name) and len(self.read_only.get(name, [])) < 2
@@ -1203,11 +1276,14 @@ class Program:
         *,
         zero: bool = True,
     ) -> bool:
-        """Every return that comes with ``*param`` filled returns 0, and every other
-        ``return`` of ``fn`` a non-zero constant (not ``return error(...)``): the caller's
-        ``if (f(&p))`` branch got nothing. With ``zero=False`` the other way round (filled:
-        a non-zero constant such as ``TRUE``; the others: 0). (The walk starts at the
-        allocation, so the returns before it are read from the body.)"""
+        """Every return that comes with ``*param`` filled returns 0, and some other
+        ``return`` of ``fn`` a non-zero constant (or a call that only returns such: git's
+        ``return error(...)``, ``_failure_call``): the caller's ``if (f(&p))`` branch got
+        nothing. Another return may give 0 with nothing filled (curl's base64_encode()
+        returns CURLE_OK for an empty input): that says nothing of the non-zero branch. With
+        ``zero=False`` the other way round (filled: a non-zero constant such as ``TRUE``;
+        some other: 0). (The walk starts at the allocation, so the returns before it are
+        read from the body.)"""
         filled = set()
         for value, st in returns or []:
             if st.status is Status.ESCAPED and st.event.startswith(f"stored into *{param} "):
@@ -1216,7 +1292,8 @@ class Program:
                 if _under_null_test(value, param):
                     continue  # ``if (!*out) return 3;``: the allocation failed, nothing filled
                 given = _arm_when_filled(value, param)
-                if (self.constants.evaluate(given) != 0) if zero else not self._nonzero(given):
+                failed = not self._nonzero(given, fn.file)
+                if (self.constants.evaluate(given) != 0) if zero else failed:
                     return False
                 filled.add(value.id)
         if not filled or fn.body is None:
@@ -1228,24 +1305,64 @@ class Program:
         ]
         others = [v for v in others if v is None or v.id not in filled]
         if not zero:
-            return bool(others) and all(
-                v is not None and self.constants.evaluate(v) == 0 for v in others
-            )
-        return bool(others) and all(v is not None and self._nonzero(v) for v in others)
+            return any(v is not None and self.constants.evaluate(v) == 0 for v in others)
+        return any(v is not None and self._nonzero(v, fn.file) for v in others)
 
-    def _nonzero(self, value: Node) -> bool:
+    def _nonzero(self, value: Node, file: str = "") -> bool:
         """A returned value that is never 0: a non-zero constant, ``c ? E_A : E_B`` with both
         non-zero, or the variable the enclosing ``if (r)`` tested."""
         bare = strip_expression(value)
         if bare is not None and bare.type == "conditional_expression":
             arms = [bare.child_by_field_name(f) for f in ("consequence", "alternative")]
-            return all(arm is not None and self._nonzero(arm) for arm in arms)
+            return all(arm is not None and self._nonzero(arm, file) for arm in arms)
         if self.constants.evaluate(value) not in (None, 0) or _nonzero_there(value):
+            return True
+        if self._failure_call(value, file):
             return True
         # ``return ifmissing;`` where every value the local is ever given is a non-zero
         # constant (curl's curl_url_get())
         given = _values_given(value)
         return bool(given) and all(self.constants.evaluate(v) not in (None, 0) for v in given)
+
+    def _failure_call(self, value: Node, file: str) -> bool:
+        """``return error("…")``, ``return die_message(…)``: a call of a function every
+        ``return`` of which is a non-zero constant (or such a call), or of a macro that ends in
+        one (git's ``(error(__VA_ARGS__), const_error())``): never 0, whatever it was told."""
+        bare = strip_expression(value)
+        while bare is not None and bare.type == "comma_expression":
+            bare = strip_expression(bare.child_by_field_name("right"))
+        name = callee_name(bare) if bare is not None and bare.type == "call_expression" else None
+        if name is None:
+            return False
+        known = self._failing.get(name)
+        if known is None:
+            self._failing[name] = False  # a call of itself inside is no evidence
+            known = self._failing[name] = self._only_fails(name, file)
+        return known
+
+    def _only_fails(self, name: str, file: str) -> bool:
+        """Whether every value ``name`` can give back is a non-zero constant (``_failure_call``)."""
+        fn = self.lookup(name, file)
+        body = fn.body if fn is not None else None
+        if name in self.constants.macro_bodies:  # the value of the macro's expansion
+            expansion = self.constants.macro_bodies[name][1]
+            tree = parse_c(f"int m(void) {{ return {expansion}; }}\n".encode())
+            if tree.root_node.has_error:
+                return False
+            self._macro_trees.append(tree)  # the nodes live as long as their tree
+            body = tree.root_node
+        if body is None:
+            return False
+        values = [
+            node.named_children[0] if node.named_children else None
+            for node in walk(body)
+            if node.type == "return_statement"
+        ]
+        return bool(values) and all(
+            v is not None
+            and (self.constants.evaluate(v) not in (None, 0) or self._failure_call(v, file))
+            for v in values
+        )
 
     @staticmethod
     def _passes_on(fn: Function, call: Node, target: str) -> bool:
@@ -1528,6 +1645,26 @@ def _is_hint_body(body: str, param: str) -> bool:
     x = re.escape(param)
     hint = rf"\(*__builtin_expect\((?:!!)?\(*{x}\)*,[0-9]+[uUlL]*\)\)*"
     return re.fullmatch(hint, bare) is not None or re.fullmatch(rf"\(+{x}\)+", bare) is not None
+
+
+def _casts_parameter(macro: Function, index: int) -> bool:
+    """Whether the macro's whole expansion is its parameter ``index``, under parentheses and
+    casts to a value type (curl's ``CURL_UNCONST(p)``, ``((void *)(p))``): its value is that
+    argument, so it carries the block. A cast to ``void`` (``UNUSED(x)``) gives no value."""
+    body = macro.body
+    statements = body.named_children if body is not None else []
+    if index >= len(macro.params) or len(statements) != 1:
+        return False
+    node = statements[0].named_children[0] if statements[0].named_children else None
+    while node is not None and node.type in ("parenthesized_expression", "cast_expression"):
+        if node.type == "cast_expression":
+            kind = node.child_by_field_name("type")
+            if kind is None or text_of(kind).replace(" ", "") == "void":
+                return False
+            node = node.child_by_field_name("value")
+        else:
+            node = node.named_children[0] if node.named_children else None
+    return node is not None and node.type == "identifier" and text_of(node) == macro.params[index]
 
 
 def _const_pointers(declarator: Node) -> list[bool]:

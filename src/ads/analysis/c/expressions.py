@@ -267,34 +267,7 @@ class ExpressionWalker:
                 # ``*out = malloc(n)``: the slot is still followed, for a ``free(*out)`` that
                 # takes the block back on a failure path (``_freed_from_slot``)
                 st = st._replace(names=st.names | {" ".join(target.split())})
-            st = self._follow_out_store(st, left)
         return st, carried
-
-    def _follow_out_store(self, st: PathState, left: Node | None) -> PathState:
-        """``*out = malloc(n)`` in a summary walk (``Region.returns``): the walk keeps the
-        parameter's name in view, so that a later ``free(*out)`` on an error path (git's
-        ``FREE_AND_NULL(*store_key); return -1;``) can take the block back
-        (``_taken_back``): that return then hands the caller nothing."""
-        bare = strip_expression(left)
-        if self.r.returns is None or bare is None or bare.type != "pointer_expression":
-            return st
-        inner = strip_expression(bare.child_by_field_name("argument"))
-        if inner is None or inner.type != "identifier" or bare.children[0].type != "*":
-            return st
-        return st._replace(names=st.names | {(inner.text or b"").decode()})
-
-    def _taken_back(
-        self, st: PathState, argument: Node | None, name: str | None, index: int
-    ) -> bool:
-        """``free(*out)`` after ``*out = malloc(n)`` on this path (``_follow_out_store``)."""
-        if self.r.returns is None or st.status is not Status.ESCAPED or argument is None:
-            return False
-        if argument.type != "pointer_expression" or argument.children[0].type != "*":
-            return False
-        target = " ".join((argument.text or b"").decode().split())
-        if not st.event.startswith(f"stored into {target} at line "):
-            return False
-        return self.r.oracle.effect(name, index, self.r.file) is CalleeEffect.FREES
 
     @staticmethod
     def _realloc_over_itself(node: Node, st: PathState) -> bool:
@@ -356,9 +329,6 @@ class ExpressionWalker:
         handed_back = False
         for index, argument in enumerate(arguments.named_children if arguments else []):
             bare = strip_expression(argument)
-            if self._taken_back(st, bare, name, index):
-                st = st._replace(status=Status.FREED, event=f"freed again at line {line}")
-                continue
             address_of = (
                 bare is not None
                 and bare.type == "pointer_expression"

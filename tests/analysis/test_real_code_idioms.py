@@ -1804,3 +1804,74 @@ def test_a_const_parameter_stored_through_a_cast_macro_is_kept(tmp_path: Path, k
     findings = diagnose_tiny(_service(tmp_path, files, imported_hours_ago=LONG_AGO)).findings
     dup = [f for f in findings if f.function == "run" and f.line == 25]
     assert (dup == []) is kept, findings
+
+
+def _chain(depth: int) -> str:
+    """``hop0(p)`` → ``hop1(p)`` → … → ``release(p)``: a release ``depth`` calls down."""
+    hops = [f"void hop{i}(char *p) {{ hop{i + 1}(p); }}\n" for i in range(depth - 1)]
+    hops.append(f"void hop{depth - 1}(char *p) {{ release(p); }}\n")
+    return "".join(reversed(hops))
+
+
+def test_a_release_is_known_to_every_caller_whichever_is_analysed_first(tmp_path: Path) -> None:
+    # a deep chain asked first once cut hop12's own summary to "unknown" for every caller
+    source = (
+        "#include <stdlib.h>\nvoid release(char *p) { free(p); }\n"
+        + _chain(14)
+        + "void deep(void) {\n    for (;;) {\n        char *b = malloc(8);\n"
+        "        hop0(b);\n    }\n}\n"
+        "void direct(void) {\n    for (;;) {\n        char *b = malloc(8);\n"
+        "        hop12(b);\n    }\n}\n"
+    )
+    findings = diagnose_tiny(_service(tmp_path, {"chain.c": source})).findings
+    assert not [f for f in findings if f.function == "direct"], findings
+
+
+LENGTHS = """\
+#include <stdlib.h>
+#include <string.h>
+
+struct buf { char *data; size_t len; };
+
+static void buf_add(struct buf *b, const char *s) {
+    size_t n = strlen(s);
+    b->data = realloc(b->data, b->len + n + 1);
+    memcpy(b->data + b->len, s, n + 1);
+    b->len += n;
+}
+
+static void buf_setlen(struct buf *b, size_t len) {
+    b->len = len;
+    b->data[len] = '\\0';
+}
+
+static void buf_release(struct buf *b) {
+    free(b->data);
+    b->data = NULL;
+}
+
+int check(const char *name);
+
+static int work(const char *name) {
+    struct buf b = {0};
+    buf_add(&b, name);
+    buf_setlen(&b, b.len - 1);
+    if (check(b.data) < 0)
+        return -1;
+    buf_release(&b);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    for (;;)
+        work(argc > 1 ? argv[1] : "x/");
+}
+"""
+
+
+def test_a_length_handed_to_a_callee_is_not_the_block(tmp_path: Path) -> None:
+    # git's cmd_clone: strbuf_setlen(&buf, buf.len - 1) stores the number, not the memory,
+    # so the early return still leaks what the struct local holds
+    findings = diagnose_tiny(_service(tmp_path, {"work.c": LENGTHS})).findings
+    leaks = [f for f in findings if f.function == "work" and f.kind is FindingKind.LOOP_LEAK]
+    assert leaks and "return at line 30" in " ".join(leaks[0].reasons), findings

@@ -911,8 +911,15 @@ class Program:
                     if index < len(flags) and flags[index]
                     else CalleeEffect.UNCERTAIN
                 )
+        if _scalar_parameter(fn.node, index):
+            return CalleeEffect.USES  # strbuf_setlen(&sb, sb.len - 1): a number holds no block
         key = (fn.file, fn.name, index)
         if key not in self._summaries:
+            if self._depth >= _MAX_SUMMARY_DEPTH:
+                # too deep from where it is asked: that says nothing of ``fn`` itself, so it
+                # is not kept (kept, ``fn`` stayed "unknown" for every later caller, and a
+                # finding depended on which function happened to be analysed first)
+                return CalleeEffect.UNCERTAIN
             effect = self._summarise(fn, index)
             if effect in (CalleeEffect.USES, CalleeEffect.UNCERTAIN) and self._releases_held(
                 fn.name, index, fn.file, 0
@@ -935,8 +942,6 @@ class Program:
         """What ``fn`` does with parameter ``index`` on its paths that return."""
         if index >= len(fn.params) or not fn.params[index] or fn.body is None:
             return CalleeEffect.USES  # variadic or unnamed: the callee cannot reach it by name
-        if self._depth >= _MAX_SUMMARY_DEPTH:
-            return CalleeEffect.UNCERTAIN
         self._summaries[(fn.file, fn.name, index)] = CalleeEffect.USES  # recursion guard
         self._depth += 1
         try:
@@ -1680,6 +1685,30 @@ def _const_pointers(declarator: Node) -> list[bool]:
         flags.append(const and inner is not None and inner.type == "pointer_declarator"
                      and text_of(inner).count("*") == 1)  # fmt: skip
     return flags
+
+
+_SCALAR_TYPES = ("primitive_type", "sized_type_specifier", "enum_specifier")
+_INTEGER_POINTERS = frozenset({"intptr_t", "uintptr_t"})  # a tagged pointer may travel so
+
+
+def _scalar_parameter(fn: Node, index: int) -> bool:
+    """Whether parameter ``index`` of the definition ``fn`` is a number (``size_t len``,
+    ``unsigned long n``, an enum): what the callee does with it says nothing about a block
+    whose member or length the caller passed (``sb->len = len`` is no store of the block)."""
+    if fn.type != "function_definition":
+        return False
+    declarator = function_declarator(fn)
+    params = declarator.child_by_field_name("parameters") if declarator else None
+    found = [
+        p for p in (params.named_children if params else []) if p.type == "parameter_declaration"
+    ]
+    if index >= len(found):
+        return False
+    param = found[index]
+    kind, inner = param.child_by_field_name("type"), param.child_by_field_name("declarator")
+    if kind is None or kind.type not in _SCALAR_TYPES or text_of(kind) in _INTEGER_POINTERS:
+        return False
+    return inner is None or inner.type == "identifier"
 
 
 def _parameter_type(fn: Node, index: int) -> str:

@@ -1693,7 +1693,8 @@ def test_a_block_handed_to_a_library_release_is_released(tmp_path: Path) -> None
     assert [f.function for f in findings] == ["main"]
 
 
-PATHS = """\
+# A growing buffer struct like git's strbuf: what a local ``struct buf`` holds is the memory.
+BUF_ADD = """\
 #include <stdlib.h>
 #include <string.h>
 
@@ -1705,7 +1706,11 @@ static void buf_add(struct buf *b, const char *s) {
     memcpy(b->data + b->len, s, n + 1);
     b->len += n;
 }
+"""
 
+PATHS = (
+    BUF_ADD
+    + """
 static void buf_release(struct buf *b) {
     free(b->data);
     b->data = NULL;
@@ -1732,6 +1737,7 @@ int main(int argc, char **argv) {
         scan(argc > 1 ? argv[1] : ".");
 }
 """
+)
 
 
 def test_a_release_split_onto_both_paths_is_no_leak(tmp_path: Path) -> None:
@@ -1827,19 +1833,9 @@ def test_a_release_is_known_to_every_caller_whichever_is_analysed_first(tmp_path
     assert not [f for f in findings if f.function == "direct"], findings
 
 
-LENGTHS = """\
-#include <stdlib.h>
-#include <string.h>
-
-struct buf { char *data; size_t len; };
-
-static void buf_add(struct buf *b, const char *s) {
-    size_t n = strlen(s);
-    b->data = realloc(b->data, b->len + n + 1);
-    memcpy(b->data + b->len, s, n + 1);
-    b->len += n;
-}
-
+LENGTHS = (
+    BUF_ADD
+    + """
 static void buf_setlen(struct buf *b, size_t len) {
     b->len = len;
     b->data[len] = '\\0';
@@ -1867,6 +1863,7 @@ int main(int argc, char **argv) {
         work(argc > 1 ? argv[1] : "x/");
 }
 """
+)
 
 
 def test_a_length_handed_to_a_callee_is_not_the_block(tmp_path: Path) -> None:

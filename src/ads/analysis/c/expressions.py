@@ -150,8 +150,7 @@ class ExpressionWalker:
         identifier, or a pointer standing for one): a C-speed test on the source text, so that
         code that cannot reach the followed pointer is not walked; a false "maybe" only costs
         the walk."""
-        site = self.r.site
-        if site is not None and node.start_byte <= site.start_byte < node.end_byte:
+        if self._holds_site(node):
             return True
         words = self._words(_live_names(states))
         if not words:
@@ -160,6 +159,15 @@ class ExpressionWalker:
         if found is None:
             found = identifier_pattern(words).search(node.text or b"") is not None
         return found
+
+    def _holds_site(self, node: Node | None) -> bool:
+        """Whether the followed allocation call lies inside ``node``."""
+        site = self.r.site
+        return (
+            node is not None
+            and site is not None
+            and node.start_byte <= site.start_byte < node.end_byte
+        )
 
     def _words(self, names: frozenset[str]) -> frozenset[str]:
         """The words that stand for ``names`` in the source: the names, the pointers standing

@@ -67,6 +67,12 @@ class _Walker(ExpressionWalker):
         #: per block being walked: the held names its declarations declared again
         self._shadowed: list[set[str]] = []
 
+    def _definition(self, node: Node) -> Node | None:
+        """The function definition being walked (found from any node in it, once)."""
+        if self._function is None:
+            self._function = definition_of(node)
+        return self._function
+
     def block(self, nodes: Iterable[Node], states: Iterable[PathState]) -> Outcome:
         out = Outcome()
         current = list(states)
@@ -364,15 +370,6 @@ class _Walker(ExpressionWalker):
             return False, False
         return (True, False) if test[1] else (False, True)
 
-    def _holds_site(self, node: Node | None) -> bool:
-        """Whether the followed allocation call lies inside ``node``."""
-        site = self.r.site
-        return (
-            node is not None
-            and site is not None
-            and node.start_byte <= site.start_byte < node.end_byte
-        )
-
     def _allocation_failed(self, condition: Node | None) -> bool:
         """Whether the then-branch runs only when an allocation of the function gave NULL:
         ``if (!a)``, ``if (a == NULL || b == NULL)``, ``if (n && b == NULL)``, where ``a`` and
@@ -451,11 +448,10 @@ class _Walker(ExpressionWalker):
             return False
         if name == self.r.passed_argument:
             return False  # add_slash(path) may return path itself (``_passed_back``)
-        if self._function is None:
-            self._function = definition_of(site)
-        if self._function is None:
+        function = self._definition(site)
+        if function is None:
             return False
-        writes = self.r.oracle.local_writes(self._function).get(name, ())
+        writes = self.r.oracle.local_writes(function).get(name, ())
         return all(at < site.start_byte for at in writes)
 
     def _failure_flagged(self, node: Node, condition: Node | None) -> tuple[bool, bool]:
@@ -476,27 +472,25 @@ class _Walker(ExpressionWalker):
         ]
         if len(indexes) != 1 or flag not in self.r.locals:
             return False, False
-        if self._function is None:
-            self._function = definition_of(node)
-        if self._function is None or not self._zero_until(flag, site):
+        function = self._definition(node)
+        if function is None or not self._zero_until(function, flag, site):
             return False, False
         if not self.r.oracle.flags_failure(callee_name(site), indexes[0], self.r.file):
             return False, False
         return (not when_zero, when_zero)
 
-    def _zero_until(self, flag: str, site: Node) -> bool:
+    def _zero_until(self, function: Node, flag: str, site: Node) -> bool:
         """The local ``flag`` is declared ``= 0`` and only the call ``site`` writes it after."""
-        assert self._function is not None
         defined = [
             d
-            for d in find_all(self._function, "init_declarator")
+            for d in find_all(function, "init_declarator")
             if text_of(d.child_by_field_name("declarator")) == flag
         ]
         value = defined[0].child_by_field_name("value") if len(defined) == 1 else None
         if value is None or self.r.oracle.constant(value) != 0:
             return False
         declared = defined[0].start_byte
-        writes = self.r.oracle.local_writes(self._function).get(flag, ())
+        writes = self.r.oracle.local_writes(function).get(flag, ())
         return all(at == declared or site.start_byte <= at < site.end_byte for at in writes)
 
     def _s_if_statement(self, node: Node, states: list[PathState]) -> Outcome:
@@ -606,12 +600,11 @@ class _Walker(ExpressionWalker):
         """Whether no statement of ``loop`` writes a local: what a path decided about it
         before the loop holds in every iteration and on the paths that leave it (a goto out
         to the cleanup: ``if (out) *out = p; for (…) if (bad) goto fail; … fail: if (out)``)."""
-        if self._function is None:
-            self._function = definition_of(loop)
-        writes = self.r.oracle.local_writes(self._function) if self._function else {}
+        function = self._definition(loop)
+        writes = self.r.oracle.local_writes(function) if function is not None else {}
         span = range(loop.start_byte, loop.end_byte)
         return lambda name: (
-            self._function is not None and not any(at in span for at in writes.get(name, ()))
+            function is not None and not any(at in span for at in writes.get(name, ()))
         )
 
     def _test_of_a_local(
@@ -619,12 +612,11 @@ class _Walker(ExpressionWalker):
     ) -> tuple[Test, Mapping[str, Sequence[int]]] | None:
         """The if's condition as a test of a local (``c_branches``), with where the function's
         locals change; None for another condition, or outside a function definition."""
-        if self._function is None:
-            self._function = definition_of(node)
-        if self._function is None:
+        function = self._definition(node)
+        if function is None:
             return None
-        writes = self.r.oracle.local_writes(self._function)
-        defined = self.r.oracle.local_definitions(self._function)
+        writes = self.r.oracle.local_writes(function)
+        defined = self.r.oracle.local_definitions(function)
         test = read_test(condition, self.r.locals, self.r.oracle.constant, defined, writes)
         return (test, writes) if test is not None else None
 

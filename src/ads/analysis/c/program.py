@@ -1695,32 +1695,29 @@ def _scalar_parameter(fn: Node, index: int) -> bool:
     """Whether parameter ``index`` of the definition ``fn`` is a number (``size_t len``,
     ``unsigned long n``, an enum): what the callee does with it says nothing about a block
     whose member or length the caller passed (``sb->len = len`` is no store of the block)."""
-    if fn.type != "function_definition":
+    param = _parameter_declaration(fn, index) if fn.type == "function_definition" else None
+    if param is None:
         return False
-    declarator = function_declarator(fn)
-    params = declarator.child_by_field_name("parameters") if declarator else None
-    found = [
-        p for p in (params.named_children if params else []) if p.type == "parameter_declaration"
-    ]
-    if index >= len(found):
-        return False
-    param = found[index]
     kind, inner = param.child_by_field_name("type"), param.child_by_field_name("declarator")
     if kind is None or kind.type not in _SCALAR_TYPES or text_of(kind) in _INTEGER_POINTERS:
         return False
     return inner is None or inner.type == "identifier"
 
 
-def _parameter_type(fn: Node, index: int) -> str:
-    """The type name of parameter ``index`` (``jv`` in ``void jv_free(jv j)``)."""
-    declarator = fn.child_by_field_name("declarator")
-    while declarator is not None and declarator.type != "function_declarator":
-        declarator = declarator.child_by_field_name("declarator")
+def _parameter_declaration(fn: Node, index: int) -> Node | None:
+    """The ``parameter_declaration`` of parameter ``index`` of a definition, or None."""
+    declarator = function_declarator(fn)
     params = declarator.child_by_field_name("parameters") if declarator else None
     found = [
         p for p in (params.named_children if params else []) if p.type == "parameter_declaration"
     ]
-    return text_of(found[index].child_by_field_name("type")) if index < len(found) else ""
+    return found[index] if index < len(found) else None
+
+
+def _parameter_type(fn: Node, index: int) -> str:
+    """The type name of parameter ``index`` (``jv`` in ``void jv_free(jv j)``)."""
+    param = _parameter_declaration(fn, index)
+    return text_of(param.child_by_field_name("type")) if param is not None else ""
 
 
 def _in_condition(loop: Node, node: Node) -> bool:

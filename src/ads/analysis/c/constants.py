@@ -124,6 +124,16 @@ def _declared_as(fields: list[Node], declarator_type: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _member_name(declarator: Node | None) -> str | None:
+    """The member a field declarator declares: ``(*fn)(int)`` → ``fn``."""
+    while declarator is not None and declarator.type != "field_identifier":
+        if declarator.type == "parenthesized_declarator":
+            declarator = declarator.named_children[0] if declarator.named_children else None
+        else:
+            declarator = declarator.child_by_field_name("declarator")
+    return text_of(declarator) if declarator is not None else None
+
+
 class ConstantTable:
     """Object-like ``#define``s, typedefs and struct layouts collected from the repo's files."""
 
@@ -411,6 +421,28 @@ class ConstantTable:
         fields = body.child_by_field_name("body") if body is not None else None
         return [f for f in (fields.named_children if fields is not None else [])
                 if f.type == "field_declaration"]  # fmt: skip
+
+    def member_names(self, kind: Node) -> list[str | None] | None:
+        """The members of the struct a declaration's type names, in order (None for one
+        without a name, an anonymous union), or None when the type is no known struct."""
+        if kind.type == "struct_specifier" and kind.child_by_field_name("body") is not None:
+            body: Node | None = kind.child_by_field_name("body")
+        elif kind.type in ("struct_specifier", "type_identifier"):
+            name = text_of(kind.child_by_field_name("name") if kind.type == "struct_specifier"
+                           else kind)  # fmt: skip
+            found = self._struct_body(name)
+            body = found.child_by_field_name("body") if found is not None else None
+        else:
+            return None
+        if body is None:
+            return None
+        names: list[str | None] = []
+        for field in body.named_children:
+            if field.type != "field_declaration":
+                continue
+            declared = field.children_by_field_name("declarator")
+            names += [_member_name(d) for d in declared] if declared else [None]
+        return names
 
     def array_fields(self, type_name: str) -> frozenset[str]:
         """Members of a struct declared as arrays (``char buf[]``, ``int slots[16]``): ``p->buf``

@@ -20,6 +20,7 @@ import tree_sitter_c
 from ads.analysis.c.aggregates import address_argument, releases_aggregate, writes_through
 from ads.analysis.c.branches import single_definitions, writes_of
 from ads.analysis.c.constants import ConstantTable
+from ads.analysis.c.dispatch import Dispatch
 from ads.analysis.c.expressions import PATH_ENDERS, REALLOC_FAILURE
 from ads.analysis.c.flow import (
     NORETURN,
@@ -311,13 +312,13 @@ def _values_query() -> tree_sitter.Query:
     return tree_sitter.Query(tree_sitter.Language(tree_sitter_c.language()), _VALUES)
 
 
-def _names_used_as_values(root: Node) -> set[str]:
+def _identifiers_used_as_values(root: Node) -> list[Node]:
     """Identifiers a file uses as values (table entries, callback arguments, assignments, also
     cast to a pointer type: jq's ``{(cfunction_ptr)f_plus, "_plus", 3}``):
     the functions among them are reached through function pointers (dispatch tables,
     event-loop handlers), not by name. Run by tree-sitter's query engine, not in Python."""
     captures = tree_sitter.QueryCursor(_values_query()).captures(root)
-    return {text_of(node) for node in captures.get("value", [])}
+    return captures.get("value", [])
 
 
 def _returned_names(fn: Function) -> frozenset[str]:
@@ -500,7 +501,7 @@ class Program:
     static_verdicts: dict[tuple[str, str], bool] = field(default_factory=dict)
     _slots: dict[int, frozenset[str]] = field(default_factory=dict)
     _macros: dict[str, Function | None] = field(default_factory=dict)
-    _values: dict[str, set[str]] = field(default_factory=dict)  # file → names used as values
+    _values: dict[str, list[Node]] = field(default_factory=dict)  # file → identifiers as values
     _macro_trees: list[tree_sitter.Tree] = field(default_factory=list)
     _failing: dict[str, bool] = field(default_factory=dict)  # name → only fails (``error``)
     #: (callee, index) → whether it fills that struct parameter only when it returns 0
@@ -720,7 +721,7 @@ class Program:
         self.constants.add_file(root)
         self._allocating = (-1, {})  # what a macro allocates may have changed
         self._constants.clear()
-        self._values[path] = _names_used_as_values(root)
+        self._values[path] = _identifiers_used_as_values(root)
         for node in walk(root, skip=frozenset({"function_definition"})):
             if node.type in ("declaration", "function_definition"):
                 self._note_noreturn(node)
@@ -1566,16 +1567,14 @@ class Program:
                         frontier.append(callee)
             del caller
         self._propagate(driven, frontier, calls)
-        dispatcher = self._dispatching_loop(driven)
-        if dispatcher is not None:
-            pointed = replace(dispatcher, through_pointer=True)
-            for file, names in sorted(self._values.items()):
-                if not self.scope.contains(file):
-                    continue
-                for name in sorted(names):
-                    if name in self.functions and name not in driven:
-                        driven[name] = pointed
-                        frontier.append(name)
+        # handlers: a function stored where a loop's pointer call reads it (``.proc =`` and
+        # ``c->cmd->proc(c)``) runs once per turn of that loop; rounds, because a handler can
+        # dispatch others (an event callback calling a command table)
+        dispatch = Dispatch(self, self._values)
+        while found := dispatch.loops(driven):
+            for name, dispatcher in found.items():
+                driven[name] = replace(dispatcher, through_pointer=True)
+                frontier.append(name)
             self._propagate(driven, frontier, calls)
         return driven
 
@@ -1592,33 +1591,6 @@ class Program:
                 if callee not in driven:
                     driven[callee] = driven[current]
                     frontier.append(callee)
-
-    def _dispatching_loop(self, driven: dict[str, LoopInfo]) -> LoopInfo | None:
-        """The unbounded loop that calls through a function pointer (an event loop calling
-        its handlers, a server calling ``c->cmd->proc(c)``), directly in its body or in a
-        function it drives; None when the service has none. The functions the code uses as
-        values (table entries, registered callbacks) run once per turn of that loop."""
-        found: list[LoopInfo] = []
-        for fn in self.all_functions():
-            if not self.scope.contains(fn.file):
-                continue
-            for node, name in zip(fn.calls, fn.callees, strict=True):
-                if name is not None and (name not in fn.locals or name in fn.pointer_targets):
-                    continue  # a call by name, or through a local bound to one function
-                loops = [self.loop_info(loop, fn) for loop in self.enclosing_loops(node)]
-                unbounded = [info for info in loops if info.unbounded]
-                if unbounded:
-                    found.append(unbounded[-1])
-                elif fn.name in driven:
-                    found.append(driven[fn.name])
-        if not found:
-            return None
-        # the service's event loop (for (;;), while (!stop)) rather than a list walk that calls
-        # a callback per element; then the first in the code, for a deterministic answer
-        shape = {"infinite": 0, "flag": 1}
-        return min(
-            found, key=lambda info: (shape.get(info.shape, 2), info.function.file, info.line)
-        )
 
 
 def _then_returns_null(assignment: Node, program: Program) -> bool:

@@ -170,3 +170,83 @@ def test_a_call_through_an_unknown_pointer_runs_only_functions_of_its_arity(
     assert tick.kind is FindingKind.LOOP_LEAK, tick.reasons
     assert "in for (;;) (dispatches on_tick() through a function pointer)" in tick.reasons[0]
     assert signal.kind is FindingKind.ONE_OFF_LEAK, signal.reasons
+
+
+# haproxy resolves `dladdr(main, &info)` to name its own binary: `main` is a value there, handed
+# to a library function, and a `for (;;)` elsewhere calls a two-argument callback through an
+# unknown pointer. main is the entry point, run once: what it calls is not run per iteration.
+ENTRY_POINT = """\
+#include <stdlib.h>
+
+struct info { const char *name; };
+extern int dladdr(const void *addr, struct info *info);
+extern int (*next_callback(void))(int, char **);
+int read_config(char *buf) { buf[0] = 0; return buf[1] == 'x' ? -1 : 0; }
+
+void load_config(void) {
+    char *buf = malloc(4096);
+    if (read_config(buf) < 0)
+        return;
+    free(buf);
+}
+
+void serve(void) {
+    for (;;) {
+        int (*cb)(int, char **) = next_callback();
+        cb(0, NULL);
+    }
+}
+
+int main(int argc, char **argv) {
+    struct info self;
+    dladdr(main, &self);
+    load_config();
+    serve();
+}
+"""
+
+
+def test_the_entry_point_is_never_a_dispatched_handler(tmp_path: Path) -> None:
+    loading = _diagnose(tmp_path, ENTRY_POINT)["load_config"]
+    assert loading.kind is FindingKind.ONE_OFF_LEAK, loading.reasons
+
+
+# A handler that grows a global on every call (a registry no one trims), run by the event loop
+# through a table, and the commit 3 h ago that added the growth. ``seen = realloc(seen, …)``
+# gives ``seen`` a block again: the commit added a growth, it did not add a release.
+DISPATCHED_GROWTH = """\
+#include <stdlib.h>
+
+struct handler { const char *name; void (*run)(int); };
+
+static int *seen;
+static int nseen;
+
+void remember(int id) {
+    seen = realloc(seen, (nseen + 1) * sizeof(int));
+    seen[nseen] = id;
+    nseen++;
+}
+
+static struct handler handlers[] = { { "remember", remember } };
+
+int main(void) {
+    for (;;)
+        handlers[0].run(1);
+}
+"""
+
+
+def test_an_added_growth_in_a_dispatched_handler_is_the_commit_that_introduced_it(
+    tmp_path: Path,
+) -> None:
+    before = DISPATCHED_GROWTH.replace("    seen = realloc(seen, (nseen + 1) * sizeof(int));\n", "")
+    steps = [
+        Step("import", {"server.c": before}, hours=LONG_AGO),
+        Step("remember every id", {"server.c": DISPATCHED_GROWTH}, hours=3),
+    ]
+    repo, _ = tiny_history(tmp_path / "svc", steps)
+    grow = diagnose_tiny(repo).findings[0]
+    assert (grow.function, grow.kind) == ("remember", FindingKind.UNBOUNDED_GROWTH), grow
+    assert grow.introduced_by is not None and grow.introduced_by.subject == "remember every id"
+    assert "for (;;), which dispatches remember() through a function pointer" in grow.reasons[0]

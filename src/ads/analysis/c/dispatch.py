@@ -211,6 +211,7 @@ class Dispatch:
                 elif (
                     own
                     and name in program.functions
+                    and name != "main"  # dladdr(main, …): the entry point runs once
                     and (holder is None or name not in holder.locals)
                 ):
                     functions.setdefault(name, set()).update(_stored_slots(value, program))

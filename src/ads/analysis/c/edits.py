@@ -263,10 +263,11 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
 
     def released(call: _Call) -> list[str]:
         """The arguments ``call`` releases (usually one); for ``release(&local)`` of what a
-        local struct holds (``strbuf_release(&sb)``), the local."""
+        local struct holds (``strbuf_release(&sb)``), the local. ``p = realloc(p, n)`` gives
+        ``p`` a block again: a growth, not a release of ``p``."""
         found = []
         for index, argument in enumerate(call.arguments):
-            if not argument:
+            if not argument or argument == call.assigned_to:
                 continue
             if vocabulary.releases(call.name, index, change.path):
                 found.append(argument)

@@ -186,9 +186,12 @@ def find_growth(program: Program, fn: Function, call: Node, loop: LoopInfo | Non
         fold = program.constants.evaluate
         low, high = fold(size_arg, {counter: 0}), fold(size_arg, {counter: step})
         per_iteration = high - low if low is not None and high is not None else None
+        via = ""
+        if loop.through_pointer and loop.function is not fn:
+            via = f", which dispatches {fn.name}() through a function pointer"
         reasons = [
             f"{target} is realloc'ed to a size that grows with {counter} "
-            f"(+{step} per iteration of {loop.condition}) and is never freed or reset"
+            f"(+{step} per iteration of {loop.condition}{via}) and is never freed or reset"
         ]
         return Growth(target, counter, per_iteration, loop, reasons)
     return None

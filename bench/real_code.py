@@ -635,7 +635,14 @@ def parse_args() -> argparse.Namespace:
         metavar="NAME=PATH[@REV]",
         help="a fetched repository of a code base (bare or not), e.g. redis=/work/.mirror/...",
     )
-    parser.add_argument("--codebases", default=",".join(rc.CODE_BASES), help="comma-separated")
+    tuned = [name for name, codebase in rc.CODE_BASES.items() if not codebase.held_out]
+    held_out = [name for name, codebase in rc.CODE_BASES.items() if codebase.held_out]
+    parser.add_argument(
+        "--codebases",
+        default=",".join(tuned),
+        help=f"comma-separated (default: {', '.join(tuned)}; held out, run only when named: "
+        f"{', '.join(held_out)})",
+    )
     parser.add_argument("--scenarios", default="a,b1,b2", help="comma-separated: a, b1, b2")
     parser.add_argument("--limit", type=int, default=12, help="(a) cases and (b) fixes per base")
     parser.add_argument("--jobs", type=int, default=1, help="cases analysed at once")

@@ -21,6 +21,7 @@ from pagerduty_local import LocalPagerDuty
 from tests.fixtures.cli import Ran, run_ads
 from tests.fixtures.history import LeakHistory
 from tests.fixtures.pagerduty import page_oom
+from tests.fixtures.tiny import Step, diagnose_tiny, tiny_history
 
 MiB = 1024 * 1024
 
@@ -232,3 +233,40 @@ def test_the_build_named_in_the_alerts_is_analysed_not_a_later_head(
     head_only = analyse(saved_incident(leak_history_repo), service, GitRepository(repo),
                         corroborate=False)  # fmt: skip
     assert head_only.findings[0].line == 28 and head_only.revision != deployed
+
+
+#: a service with a leak to diagnose, beside the files the parser cannot read
+LEAKING_SERVER = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+int main(void) {
+    for (;;) {
+        char *buf = malloc(4096);
+        buf[0] = 0;
+        usleep(1000);
+    }
+}
+"""
+UNREADABLE = "int f{n}(void) {{ return DECLARE_POOL(struct item, 64) }}\n"
+
+
+def _parse_notes(tmp_path: Path, broken: int) -> list[str]:
+    files = {f"src/part{n}.c": UNREADABLE.format(n=n) for n in range(broken)}
+    files["src/server.c"] = LEAKING_SERVER
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", files, hours=72)])
+    diagnosis = diagnose_tiny(repo)
+    assert diagnosis.findings[0].function == "main", diagnosis.findings
+    return [n for n in diagnosis.notes if n.startswith("did not fully parse")]
+
+
+def test_many_files_the_parser_cannot_read_are_one_note_with_their_count(tmp_path: Path) -> None:
+    notes = _parse_notes(tmp_path, 7)
+    assert len(notes) == 1, notes
+    assert notes[0].startswith("did not fully parse: 7 of 8 files"), notes
+    assert "src/part0.c" in notes[0] and "src/part6.c" not in notes[0], notes
+
+
+def test_a_few_files_the_parser_cannot_read_are_each_named(tmp_path: Path) -> None:
+    notes = _parse_notes(tmp_path, 2)
+    assert [n.split(": ")[1] for n in notes] == ["src/part0.c", "src/part1.c"], notes

@@ -189,6 +189,25 @@ def _changes(
     return changes, notes
 
 
+#: parse problems listed one per note up to this many; more are one note with a count
+PARSE_NOTES = 5
+
+
+def _parse_notes(problems: list[str], analysed: int) -> list[str]:
+    """One note per file the parser could not fully read, or one note with the count when
+    there are many: a macro-heavy code base (haproxy's ``THREAD_LOCAL``, ``forceinline``,
+    ``list_for_each_entry(...) { }``) has hundreds, and a diagnosis is read by a person."""
+    if len(problems) <= PARSE_NOTES:
+        return [f"did not fully parse: {problem}" for problem in problems]
+    files = [problem.split(": ", 1)[0] for problem in problems]
+    return [
+        f"did not fully parse: {len(problems)} of {analysed} files, results for them are "
+        f"partial (macros the parser cannot see expanded, usually): "
+        + ", ".join(files[:PARSE_NOTES])
+        + ", ..."
+    ]
+
+
 def analyse(
     incident: Incident,
     service: ServiceConfig,
@@ -243,7 +262,7 @@ def analyse(
     damaged = {pair for analysis in analysed for pair in analysis.damaged}
     wrappers = sorted({w for analysis in analysed for w in analysis.allocator_wrappers})
     notes += [n for a in analysed for n in a.scope_notes]
-    notes += [f"did not fully parse: {p}" for a in analysed for p in a.parse_problems]
+    notes += _parse_notes([p for a in analysed for p in a.parse_problems], len(sources))
     notes += [f"skipped: {s}" for a in analysed for s in a.skipped]
     # Change-first: every commit in the window is read in the program's own vocabulary; the
     # releases they removed are the prime suspects, judged by the path analysis of this code.

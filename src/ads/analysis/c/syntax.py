@@ -37,6 +37,7 @@ __all__ = [
     "returns_pointer",
     "strip_expression",
     "text_of",
+    "macro_loops",
     "walk",
 ]
 
@@ -76,8 +77,50 @@ def find_kinds(node: Node | None, kinds: tuple[str, ...]) -> dict[str, list[Node
 
 
 def parse_c(source: bytes) -> tree_sitter.Tree:
-    """Parse C source bytes; tree-sitter always returns a tree, with ERROR nodes where it failed."""
-    return _parser().parse(source)
+    """Parse C source bytes; tree-sitter always returns a tree, with ERROR nodes where it failed.
+
+    Loop macros are read as the loops they expand to (``macro_loops``): the parser cannot see
+    ``list_for_each_entry(pos, head, member) { … }`` expanded, and took it for a call missing
+    its ``;`` followed by a block, so the block was no loop body."""
+    tree = _parser().parse(source)
+    if tree.root_node.has_error:
+        rewritten = macro_loops(source, tree.root_node)
+        if rewritten != source:
+            tree = _parser().parse(rewritten)
+    return tree
+
+
+_MACRO_LOOP = """
+(compound_statement
+  (expression_statement (call_expression function: (identifier) @name) (MISSING ";")) @call
+  .
+  (_) @body)
+"""
+#: names that say a macro walks something, for a body without braces (``TAILQ_FOREACH(…) f(x);``)
+_LOOP_WORDS = re.compile(rb"(?i)for|each|loop|iter|walk|scan")
+
+
+def macro_loops(source: bytes, root: Node) -> bytes:
+    """``source`` with each loop macro written as a ``while`` over the macro's arguments, in
+    place (``list_for_each_entry(pos, head, member)`` → ``while              (pos, head,
+    member)``): same length, same lines, so every position still holds.
+
+    A loop macro is a call in statement position that the parser found without its ``;`` and
+    followed by a block (``{ … }``), or by one statement when the macro's name says it walks
+    something (for, each, loop, iter, walk, scan); names shorter than ``while`` stay."""
+    spans = []
+    for _, match in tree_sitter.QueryCursor(_query(_MACRO_LOOP)).matches(root):
+        name, body = match["name"][0], match["body"][0]
+        if name.end_byte - name.start_byte < len(b"while") or body.type == "comment":
+            continue
+        if body.type == "compound_statement" or _LOOP_WORDS.search(name.text or b""):
+            spans.append((name.start_byte, name.end_byte))
+    if not spans:
+        return source
+    out = bytearray(source)
+    for start, end in spans:
+        out[start:end] = b"while".ljust(end - start)
+    return bytes(out)
 
 
 def text_of(node: Node | None) -> str:

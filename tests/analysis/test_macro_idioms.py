@@ -1,0 +1,78 @@
+"""Macros the parser cannot see expanded, read as what they expand to.
+
+tree-sitter parses the files as they are, without the preprocessor. Real code bases wrap
+loops, attributes and types in macros (haproxy's ``list_for_each_entry(pos, head, member) {}``,
+git's ``for_each_string_list_item``, BSD's ``TAILQ_FOREACH``); read as written, each was a
+call missing its ``;`` and a parse error, and a diagnosis of a service whose only leak sat in
+such a body failed with "nothing could be diagnosed".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ads.analysis.c.syntax import parse_c
+from ads.models import FindingKind
+from tests.fixtures.tiny import Step, diagnose_tiny, tiny_history
+
+LONG_AGO = 24 * 60  # hours: the import is outside the history window, no commit speaks
+
+FOREACH_SERVER = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+struct item { struct item *next; int v; };
+struct list { struct item *first; };
+#define list_for_each_entry(pos, head) for (pos = (head)->first; pos; pos = pos->next)
+
+int emit(const char *line) { return line[0] == 0 ? -1 : 0; }
+
+void report(struct list *l) {
+    struct item *it;
+    list_for_each_entry(it, l) {
+        char *line = malloc(64);
+        line[0] = (char)it->v;
+        if (emit(line) < 0)
+            continue;
+        free(line);
+    }
+}
+
+int main(void) {
+    struct list l = { 0 };
+    for (;;) {
+        report(&l);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_leak_in_the_body_of_a_loop_macro_is_diagnosed(tmp_path: Path) -> None:
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {"server.c": FOREACH_SERVER},
+                                                   hours=LONG_AGO)])  # fmt: skip
+    diagnosis = diagnose_tiny(repo)
+    top = diagnosis.findings[0]
+    assert (top.function, top.kind) == ("report", FindingKind.LOOP_LEAK), diagnosis.findings
+    assert "continue at line 16" in top.reasons[0], top.reasons
+    assert not [n for n in diagnosis.notes if "parse" in n], diagnosis.notes
+
+
+def test_a_loop_macro_is_read_as_a_loop_in_place() -> None:
+    source = (
+        b"void f(struct list *l) {\n"
+        b"    TAILQ_FOREACH(w, &l->windows, entry)\n"
+        b"        free(w->name);\n"
+        b"    WITH_LOCK(&l->lock)\n"
+        b"        touch(l);\n"
+        b"}\n"
+    )
+    tree = parse_c(source)
+    body = tree.root_node.children[0].child_by_field_name("body")
+    assert body is not None
+    kinds = [child.type for child in body.named_children]
+    # the walk over windows is a loop over its one statement; a macro whose name says
+    # nothing of a walk, before a statement without braces, is left as it was written
+    assert kinds[0] == "while_statement", kinds
+    assert "while_statement" not in kinds[1:], kinds
+    assert len(tree.root_node.text or b"") == len(source)

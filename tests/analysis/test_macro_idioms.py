@@ -76,3 +76,74 @@ def test_a_loop_macro_is_read_as_a_loop_in_place() -> None:
     assert kinds[0] == "while_statement", kinds
     assert "while_statement" not in kinds[1:], kinds
     assert len(tree.root_node.text or b"") == len(source)
+
+
+COMPAT_H = """\
+#define forceinline inline __attribute__((always_inline))
+#define THREAD_LOCAL __thread
+#define __maybe_unused __attribute__((unused))
+#define NORETURN __attribute__((noreturn))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - __builtin_offsetof(type, member)))
+"""
+
+# haproxy's idioms: attributes spelled as macros, a type handed to container_of(), a fatal
+# function marked by a NORETURN macro. The handler leaks `buf` on its error path; load() does
+# not leak: die() never returns.
+ATTRIBUTED_SERVER = """\
+#include <stdlib.h>
+#include <unistd.h>
+#include "compat.h"
+
+struct link { struct link *next; };
+struct item { int v; struct link link; };
+
+THREAD_LOCAL size_t handled = 0;
+NORETURN void die(const char *why);
+
+static forceinline int check(const char *buf __maybe_unused, struct link *node) {
+    struct item *it = container_of(node, struct item, link);
+    return it->v;
+}
+
+static forceinline int handle(struct link *node) {
+    char *buf = malloc(512);
+    if (check(buf, node) < 0)
+        return -1;
+    free(buf);
+    handled++;
+    return 0;
+}
+
+char *load(int ok) {
+    char *conf = malloc(64);
+    if (!ok)
+        die("no configuration");
+    return conf;
+}
+
+int main(void) {
+    struct item first = { 1, { 0 } };
+    char *conf = load(1);
+    for (;;) {
+        handle(&first.link);
+        usleep(1000);
+    }
+    free(conf);
+}
+"""
+
+
+def test_attribute_macros_and_types_handed_to_macros_parse(tmp_path: Path) -> None:
+    files = {"compat.h": COMPAT_H, "server.c": ATTRIBUTED_SERVER}
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", files, hours=LONG_AGO)])
+    diagnosis = diagnose_tiny(repo)
+    assert not [n for n in diagnosis.notes if "parse" in n], diagnosis.notes
+    top = diagnosis.findings[0]
+    assert (top.function, top.kind) == ("handle", FindingKind.LOOP_LEAK), diagnosis.findings
+    assert not any("parser failed" in r for r in top.reasons), top.reasons
+
+
+def test_a_noreturn_macro_still_ends_the_path(tmp_path: Path) -> None:
+    files = {"compat.h": COMPAT_H, "server.c": ATTRIBUTED_SERVER}
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", files, hours=LONG_AGO)])
+    assert "load" not in {f.function for f in diagnose_tiny(repo).findings}

@@ -15,12 +15,14 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from ads.analysis.c.aggregates import aggregate_sites
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import REALLOC_FAILURE, STATIC_STORE
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.handles import unreleased_handles
+from ads.analysis.c.macros import attribute_macros, expand_attributes
 from ads.analysis.c.members import forgotten_members
 from ads.analysis.c.paths import Outcome
 from ads.analysis.c.program import Function, LoopInfo, Program
@@ -123,6 +125,8 @@ def analyze_c_sources(
     report = LeakReport()
     program = report.program
     program.scope = scope or BuildScope()
+    files = list(files)
+    attributes = attribute_macros(data for _, data in files)
     trees = []
     for path, data in files:
         reason = _admit(path, data, max_file_bytes)
@@ -130,7 +134,7 @@ def analyze_c_sources(
             report.skipped.append(reason)
             continue
         data = as_utf8(data)
-        tree = parse_c(data)
+        tree = parse_c(data, partial(expand_attributes, macros=attributes))
         trees.append(tree)
         report.files_analyzed += 1
         report.lines_analyzed += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import tree_sitter
@@ -32,12 +32,13 @@ __all__ = [
     "function_parameters",
     "identifier_pattern",
     "line_of",
+    "macro_loops",
+    "macro_type_arguments",
     "parse_c",
     "pointer_parameters",
     "returns_pointer",
     "strip_expression",
     "text_of",
-    "macro_loops",
     "walk",
 ]
 
@@ -76,18 +77,55 @@ def find_kinds(node: Node | None, kinds: tuple[str, ...]) -> dict[str, list[Node
     return {kind: sorted(captures.get(kind, []), key=lambda n: n.start_byte) for kind in kinds}
 
 
-def parse_c(source: bytes) -> tree_sitter.Tree:
+def parse_c(source: bytes, rewrite: Callable[[bytes], bytes] | None = None) -> tree_sitter.Tree:
     """Parse C source bytes; tree-sitter always returns a tree, with ERROR nodes where it failed.
 
-    Loop macros are read as the loops they expand to (``macro_loops``): the parser cannot see
-    ``list_for_each_entry(pos, head, member) { … }`` expanded, and took it for a call missing
-    its ``;`` followed by a block, so the block was no loop body."""
+    Where it failed, ``rewrite`` (the code base's attribute macros, ``macros.py``) and the loop
+    macros are read as what they expand to (``macro_loops``), in place, and the source is
+    parsed again: the parser cannot see ``list_for_each_entry(pos, head, member) { … }``
+    expanded, and took it for a call missing its ``;`` followed by a block, so the block was
+    no loop body."""
     tree = _parser().parse(source)
     if tree.root_node.has_error:
-        rewritten = macro_loops(source, tree.root_node)
+        rewritten = rewrite(source) if rewrite is not None else source
         if rewritten != source:
             tree = _parser().parse(rewritten)
+            source = rewritten
+        if tree.root_node.has_error:
+            looped = macro_type_arguments(macro_loops(source, tree.root_node), tree.root_node)
+            if looped != source:
+                tree = _parser().parse(looped)
     return tree
+
+
+_BODIES = "(function_definition body: (compound_statement) @body)"
+#: ``, struct stream *`` or ``, const struct x`` as an argument: a type handed to a macro
+_TYPE_ARGUMENT = re.compile(
+    rb",(\s*)((?:const\s+)?(?:struct|union|enum)\s+)([A-Za-z_]\w*)((?:\s*\*)*)(?=\s*[,)])"
+)
+
+
+def macro_type_arguments(source: bytes, root: Node) -> bytes:
+    """``source`` with each type handed to a macro inside a function written as the bare type
+    name, in place: ``container_of(p, struct conn, list)`` → ``container_of(p,        conn,
+    list)``, ``LIST_ELEM(l, struct stream *, req)`` → ``LIST_ELEM(l,        stream  , req)``.
+
+    A type cannot be a function's argument, and the parser failed on the whole statement; as a
+    name, the call and what the statement does with its result parse. Only after a comma (a
+    first argument is a cast or ``sizeof``'s type) and only in function bodies that did not
+    parse (a prototype's unnamed ``struct x *`` parameter stays)."""
+    out: bytearray | None = None
+    for body in tree_sitter.QueryCursor(_query(_BODIES)).captures(root).get("body", []):
+        if not body.has_error:
+            continue
+        start, text = body.start_byte, source[body.start_byte : body.end_byte]
+        for match in _TYPE_ARGUMENT.finditer(text):
+            if out is None:
+                out = bytearray(source)
+            keyword, stars = match.span(2), match.span(4)
+            for left, right in (keyword, stars):
+                out[start + left : start + right] = b" " * (right - left)
+    return bytes(out) if out is not None else source
 
 
 _MACRO_LOOP = """

@@ -1872,3 +1872,56 @@ def test_a_length_handed_to_a_callee_is_not_the_block(tmp_path: Path) -> None:
     findings = diagnose_tiny(_service(tmp_path, {"work.c": LENGTHS})).findings
     leaks = [f for f in findings if f.function == "work" and f.kind is FindingKind.LOOP_LEAK]
     assert leaks and "return at line 30" in " ".join(leaks[0].reasons), findings
+
+
+# haproxy's pools: pool_free(pool, p) pushes the block on the pool's free list, where the next
+# pool_alloc() takes it again. For its caller that is a release (a path without it keeps the
+# block from ever coming back), and the commit that removed it is the leak's cause. It was
+# read as "kept by pool_free()", no release at all, so the removal said nothing.
+POOLED = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pool { void *free_list; size_t size; };
+static struct pool buffers = { NULL, 4096 };
+
+void *pool_alloc(struct pool *pool) {
+    void *block = pool->free_list;
+    if (block != NULL) {
+        pool->free_list = *(void **)block;
+        return block;
+    }
+    return malloc(pool->size);
+}
+
+void pool_free(struct pool *pool, void *block) {
+    *(void **)block = pool->free_list;
+    pool->free_list = block;
+}
+
+int handle(const char *request) {
+    char *buf = pool_alloc(&buffers);
+    if (buf == NULL)
+        return -1;
+    strncpy(buf, request, 4095);
+    pool_free(&buffers, buf);
+    return 0;
+}
+
+int main(void) {
+    for (;;) {
+        handle("GET /");
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_release_into_a_pool_that_a_commit_removed_is_the_cause(tmp_path: Path) -> None:
+    removed = POOLED.replace("    pool_free(&buffers, buf);\n", "")
+    repo = _service(tmp_path, {"server.c": POOLED}, {"server.c": removed})
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.function, top.kind) == ("handle", FindingKind.LOOP_LEAK), top
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change", top
+    assert top.confidence is Confidence.HIGH, top.reasons

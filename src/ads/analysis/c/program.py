@@ -930,8 +930,22 @@ class Program:
                 # write_bulk(const char *buf) handing buf on through a function pointer
                 # (redis's rio r->write): a read-only parameter does not take the block
                 effect = CalleeEffect.USES
+            elif effect is CalleeEffect.KEEPS and self._pool_release(fn, index):
+                effect = CalleeEffect.FREES
             self._summaries[key] = effect
         return self._summaries[key]
+
+    def _pool_release(self, fn: Function, index: int) -> bool:
+        """``pool_free(pool, p)``: a function named as a release (last word ends in "free")
+        that keeps its last pointer argument in what another argument reaches (the pool's free
+        list, a cache) returns the block to a pool. For the caller that is a release: the
+        block is no longer its to hold, and a path without the call leaks it (haproxy releases
+        every buffer, trash chunk and stream this way)."""
+        if not external_release_name(fn.name) or len(fn.params) < 2:
+            return False
+        pointers = pointer_parameters(fn.node)
+        held = [i for i, pointer in enumerate(pointers) if pointer]
+        return len(held) >= 2 and held[-1] == index
 
     @staticmethod
     def _const_parameter(fn: Function, index: int) -> bool:

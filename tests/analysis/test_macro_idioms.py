@@ -147,3 +147,62 @@ def test_a_noreturn_macro_still_ends_the_path(tmp_path: Path) -> None:
     files = {"compat.h": COMPAT_H, "server.c": ATTRIBUTED_SERVER}
     repo, _ = tiny_history(tmp_path / "svc", [Step("import", files, hours=LONG_AGO)])
     assert "load" not in {f.function for f in diagnose_tiny(repo).findings}
+
+
+# haproxy's ha_free(&p): a macro that frees what its argument points to and clears it. It read
+# as "p handed to a macro that only uses it", so every function releasing this way leaked on
+# every path (sink.c's __sink_new was a Medium loop leak), and a commit removing one was no
+# removed release.
+HA_FREE_SERVER = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ha_free(x) do {                      \\
+        typeof(x) __x = (x);                 \\
+        free(*__x);                          \\
+        *__x = NULL;                         \\
+    } while (0)
+
+int check(const char *s) { return s[0] == 'G' ? 0 : -1; }
+
+int handle(const char *request) {
+    char *copy = strdup(request);
+    if (copy == NULL)
+        return -1;
+    if (check(copy) < 0) {
+        ha_free(&copy);
+        return -1;
+    }
+    ha_free(&copy);
+    return 0;
+}
+
+int main(void) {
+    for (;;) {
+        handle("GET /");
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_release_through_the_address_of_the_pointer_is_a_release(tmp_path: Path) -> None:
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", {"server.c": HA_FREE_SERVER},
+                                                   hours=LONG_AGO)])  # fmt: skip
+    assert "handle" not in {f.function for f in diagnose_tiny(repo).findings}
+
+
+def test_a_commit_removing_a_release_through_the_address_is_named(tmp_path: Path) -> None:
+    removed = HA_FREE_SERVER.replace(
+        "        ha_free(&copy);\n        return -1;", "        return -1;"
+    )
+    steps = [
+        Step("import", {"server.c": HA_FREE_SERVER}, hours=72),
+        Step("return early on a bad request", {"server.c": removed}, hours=3),
+    ]
+    repo, _ = tiny_history(tmp_path / "svc", steps)
+    top = diagnose_tiny(repo).findings[0]
+    assert (top.function, top.kind) == ("handle", FindingKind.LOOP_LEAK), top
+    assert top.introduced_by is not None, top.reasons
+    assert top.introduced_by.subject == "return early on a bad request", top.introduced_by

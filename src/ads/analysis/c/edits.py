@@ -270,7 +270,9 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
             if not argument or argument == call.assigned_to:
                 continue
             if vocabulary.releases(call.name, index, change.path):
-                found.append(argument)
+                # ha_free(&p), read by its name: what is released is p
+                bare = argument[1:].strip() if argument.startswith("&") else argument
+                found.append(bare if bare.isidentifier() else argument)
             elif (
                 argument.startswith("&")
                 and argument[1:].strip().isidentifier()

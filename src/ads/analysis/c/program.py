@@ -1079,9 +1079,52 @@ class Program:
         that is the release of the local's resources."""
         if name is None:
             return False
+        resolved = self.constants.resolve(name, self._knows)
         return self._releases_held(
-            self.constants.resolve(name, self._knows), index, file, 0, through_pointer=True
-        )
+            resolved, index, file, 0, through_pointer=True
+        ) or self._frees_pointee(resolved, index, file)
+
+    def _frees_pointee(self, name: str, index: int, file: str) -> bool:
+        """``ha_free(&p)``: the callee (a function or a macro) frees what its pointer-to-pointer
+        parameter points to — ``free(*x)``, or through a copy, ``typeof(x) __x = (x); free(*__x);
+        *__x = NULL;`` — so the caller's ``p`` is released (haproxy releases this way 500
+        times; it read as "p handed to a macro that only uses it", and a path through it as
+        a leak)."""
+        key = ("pointee", name, index)
+        cached = self._held.get(key)
+        if cached is not None:
+            return cached
+        self._held[key] = False  # recursion guard
+        fn = self.lookup(name, file)
+        if fn is None and name in self.constants.macro_names:
+            fn = self.macro_function(name)
+        if fn is None or index >= len(fn.params) or not fn.params[index]:
+            return False
+        aliases = {fn.params[index]}
+        for node in fn.find("init_declarator"):
+            value = strip_expression(node.child_by_field_name("value"))
+            if value is not None and value.type == "identifier" and text_of(value) in aliases:
+                aliases.add(declared_name(node.child_by_field_name("declarator")) or "")
+        found = False
+        for call in fn.calls:
+            arguments = call.child_by_field_name("arguments")
+            for i, argument in enumerate(arguments.named_children if arguments else []):
+                bare = strip_expression(argument)
+                if (
+                    bare is None
+                    or bare.type != "pointer_expression"
+                    or text_of(bare.children[0]) != "*"
+                ):
+                    continue
+                inner = strip_expression(bare.child_by_field_name("argument"))
+                if inner is None or inner.type != "identifier" or text_of(inner) not in aliases:
+                    continue
+                callee = callee_name(call)
+                resolved = self.constants.resolve(callee or "", self._knows)
+                if resolved in FREES or self.effect(callee, i, fn.file) is CalleeEffect.FREES:
+                    found = True
+        self._held[key] = found
+        return found
 
     def _releases_held(
         self, name: str, index: int, file: str, depth: int, *, through_pointer: bool = False

@@ -199,10 +199,16 @@ class Dispatch:
         self._program = program
         functions: dict[str, set[Slot]] = {}
         parameters: dict[Slot, set[Slot]] = {}
+        # most captured identifiers are plain variables: only a function's name or some
+        # function's parameter can carry a function value
+        carriers = set(program.functions)
+        carriers.update(p for fn in program.all_functions() for p in fn.params if p)
         for file, nodes in sorted(values.items()):
             own = program.scope.contains(file)
             for value in nodes:
                 name = text_of(value)
+                if name not in carriers:
+                    continue
                 definition = definition_of(value)
                 holder = _function_at(program, definition) if definition is not None else None
                 if holder is not None and name in holder.params:
@@ -217,6 +223,7 @@ class Dispatch:
                     functions.setdefault(name, set()).update(_stored_slots(value, program))
         #: function name → every slot its value may be read from
         self.slots = {name: _closure(found, parameters) for name, found in functions.items()}
+        self._pointer_calls: list[tuple[Function, LoopInfo | None, int, set[Slot]]] | None = None
 
     def loops(self, driven: dict[str, LoopInfo]) -> dict[str, LoopInfo]:
         """Each function value not in ``driven`` that a pointer call of the service runs in
@@ -224,19 +231,12 @@ class Dispatch:
         program = self._program
         #: slot → (the loop, how many arguments the call passes)
         dispatchers: dict[Slot, list[tuple[LoopInfo, int]]] = {}
-        for fn in program.all_functions():
-            if not program.scope.contains(fn.file):
+        for fn, own_loop, count, slots in self._calls():
+            loop = own_loop or driven.get(fn.name)
+            if loop is None:
                 continue
-            for call in _pointer_calls(fn):
-                loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
-                unbounded = [info for info in loops if info.unbounded]
-                loop = unbounded[-1] if unbounded else driven.get(fn.name)
-                if loop is None:
-                    continue
-                arguments = call.child_by_field_name("arguments")
-                count = arguments.named_child_count if arguments is not None else 0
-                for slot in call_slots(call, fn):
-                    dispatchers.setdefault(slot, []).append((loop, count))
+            for slot in slots:
+                dispatchers.setdefault(slot, []).append((loop, count))
         everywhere = [entry for entries in dispatchers.values() for entry in entries]
         found: dict[str, LoopInfo] = {}
         for name, held in sorted(self.slots.items()):
@@ -252,6 +252,25 @@ class Dispatch:
             if loop is not None:
                 found[name] = loop
         return found
+
+    def _calls(self) -> list[tuple[Function, LoopInfo | None, int, set[Slot]]]:
+        """Each pointer call of the service's code (computed once; only which functions are
+        driven changes between rounds): its function, the outermost unbounded loop around it
+        in that function, how many arguments it passes, and the slots it reads."""
+        if self._pointer_calls is None:
+            program, found = self._program, []
+            for fn in program.all_functions():
+                if not program.scope.contains(fn.file):
+                    continue
+                for call in _pointer_calls(fn):
+                    loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
+                    unbounded = [info for info in loops if info.unbounded]
+                    arguments = call.child_by_field_name("arguments")
+                    count = arguments.named_child_count if arguments is not None else 0
+                    own = unbounded[-1] if unbounded else None
+                    found.append((fn, own, count, call_slots(call, fn)))
+            self._pointer_calls = found
+        return self._pointer_calls
 
 
 def _function_at(program: Program, definition: Node) -> Function | None:

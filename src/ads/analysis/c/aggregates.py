@@ -9,6 +9,14 @@ code before that is where it starts to (the *site*), and the path walk follows t
 there like an out-parameter allocation: ``R(&v)`` releases it, a call that returns a pointer
 made from it (``strbuf_detach(&sb, NULL)``) hands the memory on, other repo calls only fill or
 read it, and a path that ends still holding it leaks what it holds.
+
+A function that never releases its local is followed too, when the call that hands the address
+on is one that *puts fresh memory into a member* (``fills_members``): its body stores an
+allocation (or a reallocation) into ``param->member``, directly, through a macro that assigns
+one to its argument (git's ``ALLOC_GROW(sb->buf, …)``), through an out-parameter allocator
+(``asprintf(&p->m, …)``) or by handing ``param`` on to another such function — git's
+``strbuf_addf()`` reaches ``realloc`` three calls down. That is evidence the local holds heap
+memory; a type merely having a releaser somewhere is not (redis's stack string objects).
 """
 
 from __future__ import annotations
@@ -27,7 +35,14 @@ from ads.analysis.c.syntax import (
 if TYPE_CHECKING:
     from ads.analysis.c.program import Function, Program
 
-__all__ = ["address_argument", "aggregate_sites", "releases_aggregate", "writes_through"]
+__all__ = [
+    "address_argument",
+    "aggregate_sites",
+    "fills_members",
+    "hands_on_members",
+    "releases_aggregate",
+    "writes_through",
+]
 
 
 def address_argument(argument: Node) -> str | None:
@@ -39,18 +54,22 @@ def address_argument(argument: Node) -> str | None:
     return text_of(inner) if inner is not None and inner.type == "identifier" else None
 
 
-def aggregate_sites(program: Program, fn: Function) -> list[tuple[Node, str]]:
-    """(site, local) for each struct local of ``fn`` that owns memory: a releaser of what it
-    holds takes it by address on some path (``strbuf_release(&sb)``). The site is the first call
-    before that hands its address to repo code that may write through it (``strbuf_addf(&sb,
-    …)``). A type having a releaser somewhere is not evidence enough: on redis it turned stack
-    objects (``initStaticStringObject(key, …)``) and read-only entries into false alarms."""
+def aggregate_sites(program: Program, fn: Function) -> list[tuple[Node, str, bool]]:
+    """(site, local, released here) for each struct local of ``fn`` that owns memory: a
+    releaser of what it holds takes it by address on some path (``strbuf_release(&sb)``), and
+    the site is the first call before that hands its address to repo code that may write
+    through it (``strbuf_addf(&sb, …)``); or nothing here releases it, and the site is the
+    first call that puts heap memory into it (``fills_members``). A type having a releaser
+    somewhere is not evidence enough: on redis it turned stack objects
+    (``initStaticStringObject(key, …)``) and read-only entries into false alarms."""
     if fn.body is None or b"&" not in (fn.body.text or b""):
         return []
-    candidates = _struct_locals(program, fn)
+    handles = program.handle_types()  # released by value (jq's ``jv``): ``c_handles``
+    candidates = {n: t for n, t in _struct_locals(program, fn).items() if t not in handles}
     if not candidates:
         return []
-    passes: dict[str, list[tuple[Node, bool, bool]]] = {}
+    statics = _static_locals(fn, candidates)
+    passes: dict[str, list[tuple[Node, bool, bool, int]]] = {}
     for call in fn.calls:
         name = callee_name(call)
         arguments = call.child_by_field_name("arguments")
@@ -60,17 +79,29 @@ def aggregate_sites(program: Program, fn: Function) -> list[tuple[Node, str]]:
                 continue
             releases = program.releases_aggregate(name, index, fn.file)
             fills = not releases and writes_through(program, fn.file, name, index)
-            passes.setdefault(local, []).append((call, releases, fills))
+            passes.setdefault(local, []).append((call, releases, fills, index))
     sites = []
     for local, calls in passes.items():
-        release_at = [c.start_byte for c, released, _ in calls if released]
+        release_at = [c.start_byte for c, released, _, _ in calls if released]
         if not release_at:
+            # never released here: a site only where a callee is seen putting heap memory in
+            if local in statics or _frees_a_member(program, fn, local):
+                continue  # reused across calls, or released member by member here
+            allocating = [
+                c
+                for c, _, fills, index in calls
+                if fills
+                and program.fills_members(callee_name(c), index, fn.file)
+                and not program.returns_pointer(callee_name(c) or "", fn.file)
+            ]
+            if allocating:
+                sites.append((min(allocating, key=lambda c: c.start_byte), local, False))
             continue
         last = max(release_at)
-        fillers = [c for c, _, fills in calls if fills and c.start_byte < last]
+        fillers = [c for c, _, fills, _ in calls if fills and c.start_byte < last]
         first = min(fillers, key=lambda c: c.start_byte, default=None)
         if first is not None:
-            sites.append((first, local))
+            sites.append((first, local, True))
     return sites
 
 
@@ -94,6 +125,190 @@ def writes_through(program: Program, file: str, name: str, index: int) -> bool:
     )
 
 
+def fills_members(program: Program, file: str, name: str, index: int) -> bool:
+    """Whether the repo's ``name`` (a function, or a function-like macro) puts fresh heap
+    memory into a member of what its pointer parameter ``index`` points to, on some path:
+    ``p->m = alloc(…)`` or ``p->m = realloc(p->m, …)``; ``M(p->m, …)`` for a macro ``M``
+    that assigns one to that argument; ``asprintf(&p->m, …)``; or ``p`` handed on to another
+    such function (``Program.fills_members`` caches the answers and guards recursion)."""
+    callee = program.lookup(name, file)
+    if callee is None and name in program.constants.macro_names:
+        callee = program.macro_function(name)
+    if callee is None or callee.body is None or index >= len(callee.params):
+        return False
+    param = callee.params[index]
+    if not param:
+        return False
+    for assignment in callee.find("assignment_expression"):
+        target = arrow_of(assignment.child_by_field_name("left"))
+        right = assignment.child_by_field_name("right")
+        if target is not None and target[0] == param and _allocating_value(program, right):
+            return True
+    for call in callee.calls:
+        called = callee_name(call)
+        arguments = call.child_by_field_name("arguments")
+        if called is None or arguments is None:
+            continue
+        for i, argument in enumerate(arguments.named_children):
+            bare = strip_expression(argument)
+            if bare is None:
+                continue
+            if bare.type == "identifier" and text_of(bare) == param:
+                if program.fills_members(called, i, callee.file):
+                    return True
+            elif (arrow := arrow_of(bare)) is not None and arrow[0] == param:
+                if program.assigns_allocation(called, i):
+                    return True
+            elif address_argument_of_member(bare) == param and program.out_param(call):
+                return True
+    return False
+
+
+def hands_on_members(program: Program, file: str, name: str, index: int) -> bool:
+    """Whether the repo's ``name`` gives away what its pointer parameter ``index`` holds:
+    it hands the parameter to a function that returns a pointer and keeps the result
+    (``s->data = strbuf_detach(buf, &size)``), moves a member out (``x->name = p->buf``), or
+    passes the parameter on to a function that does one of these. The caller's struct local
+    then holds nothing it must release. (A member handed to a callee that keeps it is not
+    counted: most are borrowed, ``lookup(revs->repo, …)``.)"""
+    callee = program.lookup(name, file)
+    if callee is None or callee.body is None or index >= len(callee.params):
+        return False
+    param = callee.params[index]
+    if not param:
+        return False
+    for assignment in callee.find("assignment_expression"):
+        moved = arrow_of(assignment.child_by_field_name("right"))
+        if moved is not None and moved[0] == param and _stores_outside(assignment, callee, param):
+            return True
+    for call in callee.calls:
+        called = callee_name(call)
+        arguments = call.child_by_field_name("arguments")
+        if called is None or arguments is None:
+            continue
+        used = _result_kept(call, callee)
+        for i, argument in enumerate(arguments.named_children):
+            bare = strip_expression(argument)
+            if bare is None:
+                continue
+            if bare.type == "identifier" and text_of(bare) == param:
+                if used and program.returns_pointer(called, callee.file):
+                    return True
+                if called != name and program.hands_on_members(called, i, callee.file):
+                    return True
+    return False
+
+
+def _stores_outside(assignment: Node, fn: Function, param: str | None = None) -> bool:
+    """The assignment writes somewhere other than a local of ``fn`` (a member, ``*out``, a
+    global) and other than the struct ``param`` itself: what it stores outlives the call."""
+    left = strip_expression(assignment.child_by_field_name("left"))
+    if left is None or (left.type == "identifier" and text_of(left) in fn.locals):
+        return False
+    root: Node | None = left
+    while root is not None and root.type in ("field_expression", "subscript_expression"):
+        root = strip_expression(root.child_by_field_name("argument"))
+    # p->a = p->b: moved within the struct the caller still holds
+    return not (root is not None and root.type == "identifier" and text_of(root) == param)
+
+
+def _result_kept(call: Node, fn: Function) -> bool:
+    """The call's result is returned or stored outside ``fn``'s locals (``s->data =
+    strbuf_detach(buf, &n)``), not just read (``c = get_revision(revs)``)."""
+    parent = call.parent
+    while parent is not None and parent.type in ("parenthesized_expression", "cast_expression"):
+        parent = parent.parent
+    if parent is None:
+        return False
+    if parent.type == "return_statement":
+        return True
+    return parent.type == "assignment_expression" and _stores_outside(parent, fn)
+
+
+def assigns_allocation(program: Program, name: str, index: int) -> bool:
+    """Whether the function-like macro ``name`` assigns a fresh block or a reallocation to its
+    argument ``index`` itself (``#define REALLOC_ARRAY(x, n) (x) = xrealloc((x), …)``), or
+    hands that argument on to a macro that does (``ALLOC_GROW``)."""
+    if name not in program.constants.macro_names:
+        return False
+    macro = program.macro_function(name)
+    if macro is None or macro.body is None or index >= len(macro.params):
+        return False
+    param = macro.params[index]
+    for assignment in macro.find("assignment_expression"):
+        left = strip_expression(assignment.child_by_field_name("left"))
+        right = assignment.child_by_field_name("right")
+        if _is_name(left, param) and _allocating_value(program, right):
+            return True
+    for call in macro.calls:
+        called = callee_name(call)
+        arguments = call.child_by_field_name("arguments")
+        if called is None or called == name or arguments is None:
+            continue
+        for i, argument in enumerate(arguments.named_children):
+            if _is_name(strip_expression(argument), param) and program.assigns_allocation(
+                called, i
+            ):
+                return True
+    return False
+
+
+def _is_name(node: Node | None, name: str | None) -> bool:
+    """``node`` is an identifier (named ``name``, when given)."""
+    return node is not None and node.type == "identifier" and name in (None, text_of(node))
+
+
+def _allocating_value(program: Program, value: Node | None) -> bool:
+    """A call that returns fresh or reallocated heap memory."""
+    bare = strip_expression(value)
+    if bare is None or bare.type != "call_expression":
+        return False
+    name = callee_name(bare)
+    return name is not None and (program.allocates(name) or "realloc" in name)
+
+
+def address_argument_of_member(node: Node) -> str | None:
+    """``&p->m`` → ``p``; None for anything else."""
+    if node.type != "pointer_expression" or node.children[0].type != "&":
+        return None
+    target = arrow_of(node.child_by_field_name("argument"))
+    return target[0] if target is not None else None
+
+
+def _frees_a_member(program: Program, fn: Function, local: str) -> bool:
+    """Whether ``fn`` frees a member of its struct local itself (``free(r.min)``): it manages
+    what the local holds by hand, which the parse of its filler's conventions decides."""
+    for call in fn.calls:
+        arguments = call.child_by_field_name("arguments")
+        for i, argument in enumerate(arguments.named_children if arguments else []):
+            bare = strip_expression(argument)
+            if bare is None or bare.type != "field_expression":
+                continue
+            base = strip_expression(bare.child_by_field_name("argument"))
+            if base is None or base.type != "identifier" or text_of(base) != local:
+                continue
+            if program.effect(callee_name(call), i, fn.file) is CalleeEffect.FREES:
+                return True
+    return False
+
+
+def _static_locals(fn: Function, names: dict[str, str]) -> frozenset[str]:
+    """The struct locals declared ``static``: they outlive the call, reused, not leaked."""
+    found = set()
+    for declaration in fn.find("declaration"):
+        if not any(
+            c.type == "storage_class_specifier" and text_of(c) == "static"
+            for c in declaration.children
+        ):
+            continue
+        for child in declaration.children_by_field_name("declarator"):
+            inner = child.child_by_field_name("declarator")
+            node = inner if child.type == "init_declarator" else child
+            if node is not None and text_of(node) in names:
+                found.add(text_of(node))
+    return frozenset(found)
+
+
 def releases_aggregate(program: Program, file: str, name: str, index: int) -> bool:
     """Whether ``name`` is a release of what its argument ``index`` holds: its own body frees a
     member of that parameter (``free(r->min)``, ``sdsfree(spec->max)``) and puts no fresh block
@@ -105,15 +320,20 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
         return False
     param = callee.params[index]
     frees = fills = False
+    # ``struct dco *dco = state->delayed; … free(dco);``: a local read from a member stands for it
+    aliases = _member_aliases(callee, param)
     for call in callee.calls:
         called = callee_name(call)
         arguments = call.child_by_field_name("arguments")
         for i, argument in enumerate(arguments.named_children if arguments else []):
             target = arrow_of(argument)
+            bare = strip_expression(argument)
+            if target is None and bare is not None and bare.type == "identifier":
+                target = aliases.get(text_of(bare))
             if target is None or target[0] != param or called is None:
                 continue
             effect = program.effect(called, i, callee.file)
-            if called in ("realloc", "reallocarray"):
+            if "realloc" in called or program.assigns_allocation(called, i):
                 fills = True
             elif effect in (CalleeEffect.FREES, CalleeEffect.MAY_FREE):
                 frees = True
@@ -129,6 +349,19 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
         ):
             fills = True
     return frees and not fills
+
+
+def _member_aliases(fn: Function, param: str) -> dict[str, tuple[str, str]]:
+    """Locals declared from a member of ``param`` (``T *x = param->m;``): name → (param, m)."""
+    aliases = {}
+    for node in fn.find("init_declarator"):
+        member = arrow_of(node.child_by_field_name("value"))
+        declarator = node.child_by_field_name("declarator")
+        while declarator is not None and declarator.type == "pointer_declarator":
+            declarator = declarator.child_by_field_name("declarator")
+        if member is not None and member[0] == param and _is_name(declarator, None):
+            aliases[text_of(declarator)] = member
+    return aliases
 
 
 def _struct_locals(program: Program, fn: Function) -> dict[str, str]:

@@ -325,6 +325,8 @@ class ExpressionWalker:
             return settle(st, Status.UNCERTAIN, f"handed to {label}, whose effect on it is unknown")
         if name is not None and oracle.returns_pointer(name, self.r.file):
             return settle(st, Status.ESCAPED, f"handed out by {label} at line {line}")
+        if oracle.hands_on_members(name, index, self.r.file):
+            return settle(st, Status.ESCAPED, f"what it holds handed on by {label} at line {line}")
         return st  # strbuf_addf(&sb, …): filled or read, still the local's to release
 
     def _call(self, node: Node, st: PathState) -> tuple[PathState, bool]:

@@ -30,6 +30,7 @@ from ads.analysis.c.programs import other_program_files
 from ads.analysis.c.sites import allocation_bytes, call_text, find_growth, variable_of
 from ads.analysis.c.syntax import (
     Node,
+    callee_name,
     error_lines,
     line_of,
     parse_c,
@@ -169,8 +170,11 @@ def analyze_c_sources(
             finding = _classify(program, fn, call, driven.get(fn.name))
             if finding is not None:
                 report.findings.append(finding)
-        for call, local in aggregate_sites(program, fn):
-            finding = _classify(program, fn, call, driven.get(fn.name), local, aggregate=True)
+        for call, local, released_here in aggregate_sites(program, fn):
+            finding = _classify(
+                program, fn, call, driven.get(fn.name), local,
+                aggregate=True, released_here=released_here,
+            )  # fmt: skip
             if finding is not None:
                 report.findings.append(finding)
     report.findings += forgotten_members(program, driven)
@@ -223,6 +227,7 @@ def _classify(
     *,
     trust_owner_flags: bool = True,
     aggregate: bool = False,
+    released_here: bool = True,
 ) -> Finding | None:
     loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(call)]
     unbounded = next((loop for loop in loops if loop.unbounded), None) or driver
@@ -274,6 +279,8 @@ def _classify(
     uncertain = [st for st in ends if st.status is Status.UNCERTAIN]
     if not leaks and not uncertain:
         return None
+    if not released_here and not leaks:
+        return None  # a struct local nothing here releases: an unknown callee is no finding
     unconditional = bool(leaks) and len(leaks) == len(ends)
     end_line = max([line_of(call), *(st.last_use for st in leaks or uncertain)])
     reasons: list[str] = []
@@ -331,8 +338,13 @@ def _classify(
                        "OOM cause on its own")  # fmt: skip
     if region.aggregate:  # what a struct local holds: the members are the repo's guess
         confidence = Confidence.LOW
-        reasons.append(f"the memory is what the struct local {region.out_param} holds (its "
-                       f"members), released elsewhere in {fn.name}() by address")  # fmt: skip
+        if released_here:
+            reasons.append(f"the memory is what the struct local {region.out_param} holds (its "
+                           f"members), released elsewhere in {fn.name}() by address")  # fmt: skip
+        else:
+            reasons.append(f"the memory is what the struct local {region.out_param} holds: "
+                           f"{callee_name(call)}() puts heap memory into its members, and "
+                           f"{fn.name}() never releases it")  # fmt: skip
     slots = sorted({st.event for st in leaks if st.event.startswith(STATIC_STORE)})
     if slots:  # "no escape": the global it went to is a static nothing releases
         reasons.append(f"the block is {slots[0]}: each store loses the block stored before")

@@ -95,6 +95,10 @@ class CalleeOracle(Protocol):
         """Whether the callee releases what its pointer argument points to holds."""
         ...
 
+    def hands_on_members(self, name: str | None, index: int, file: str) -> bool:
+        """Whether the callee gives away what the struct its argument points to holds."""
+        ...
+
     def constant(self, node: Node | None) -> int | None:
         """The value of a condition the program fixes (``#define``, ``static const``, a
         function returning a constant), or None: dead branches are not paths."""

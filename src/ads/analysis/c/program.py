@@ -17,7 +17,14 @@ from functools import lru_cache
 import tree_sitter
 import tree_sitter_c
 
-from ads.analysis.c.aggregates import address_argument, releases_aggregate, writes_through
+from ads.analysis.c.aggregates import (
+    address_argument,
+    assigns_allocation,
+    fills_members,
+    hands_on_members,
+    releases_aggregate,
+    writes_through,
+)
 from ads.analysis.c.branches import single_definitions, writes_of
 from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.dispatch import Dispatch
@@ -638,10 +645,13 @@ class Program:
         region = self.region(fn, site=min(fills, key=lambda c: c.start_byte), out_param=param)
         region.aggregate, region.returns = True, []
         follow(region, fn.body, initial_state())
-        filled = [v for v, st in region.returns if st.status not in (Status.NONE, Status.DEAD)]
+        # a path that released what it had filled (``strbuf_getcwd``: released, then -1)
+        # hands the caller nothing, like one that never filled
+        empty_states = (Status.NONE, Status.DEAD, Status.FREED)
+        filled = [v for v, st in region.returns if st.status not in empty_states]
         seen = {v.id for v, _ in region.returns if v is not None}
         # the walk skips the returns before the site (every path there holds nothing)
-        empty = [v for v, st in region.returns if st.status is Status.NONE] + [
+        empty = [v for v, st in region.returns if st.status in (Status.NONE, Status.FREED)] + [
             node.named_children[0] if node.named_children else None
             for node in walk(fn.body)
             if node.type == "return_statement"
@@ -845,7 +855,75 @@ class Program:
         """Whether ``name(…, &local, …)`` releases what a struct local holds (``c_aggregates``)."""
         key = ("aggregate", name, index)
         if key not in self._held:
-            self._held[key] = releases_aggregate(self, file, name, index)
+            self._held[key] = False
+            # its own body frees a member, or a helper it hands the struct to does (and it
+            # puts no fresh memory in: a constructor cleaning up its failure is a filler)
+            self._held[key] = releases_aggregate(self, file, name, index) or (
+                self.releases_members(name, index, file)
+                and not self._fills_members_at_all(name, index, file)
+            )
+        return self._held[key]
+
+    def fills_members(self, name: str | None, index: int, file: str) -> bool:
+        """Whether ``name(…, p, …)`` puts fresh heap memory into a member of ``*p``
+        (``c_aggregates``); cached, and False while being decided (recursive fillers)."""
+        if name is None:
+            return False
+        key = ("fills", name, index)
+        if key not in self._held:
+            self._held[key] = False
+            # one that also releases them (fills, works, cleans up) leaves the caller nothing
+            self._held[key] = (
+                self._fills_members_at_all(name, index, file)
+                and not self._hands_to_a_release(name, index, file)
+                and not self.hands_on_members(name, index, file)
+            )
+        return self._held[key]
+
+    def _hands_to_a_release(self, name: str, index: int, file: str) -> bool:
+        """Whether ``name`` passes its parameter ``index`` on to a release of what it holds
+        (``merge_finalize(opt)``, ``strbuf_release(sb)`` on a failure): a filler that cleans up
+        after itself on some path is not evidence the caller is left holding memory."""
+        fn = self.lookup(name, file)
+        if fn is None or fn.body is None or index >= len(fn.params) or not fn.params[index]:
+            return False
+        param = fn.params[index]
+        for call in fn.calls:
+            called = callee_name(call)
+            arguments = call.child_by_field_name("arguments")
+            if called is None or called == name or arguments is None:
+                continue
+            for i, argument in enumerate(arguments.named_children):
+                bare = strip_expression(argument)
+                named = bare is not None and bare.type == "identifier" and text_of(bare) == param
+                if named and self.releases_aggregate(called, i, fn.file):
+                    return True
+        return False
+
+    def _fills_members_at_all(self, name: str, index: int, file: str) -> bool:
+        """``fills_members`` before asking whether the callee also releases or hands on."""
+        key = ("fills-at-all", name, index)
+        if key not in self._held:
+            self._held[key] = False
+            self._held[key] = fills_members(self, file, name, index)
+        return self._held[key]
+
+    def hands_on_members(self, name: str | None, index: int, file: str) -> bool:
+        """Whether ``name(…, &local, …)`` gives away what the local holds (``c_aggregates``)."""
+        if name is None:
+            return False
+        key = ("hands", name, index)
+        if key not in self._held:
+            self._held[key] = False
+            self._held[key] = hands_on_members(self, file, name, index)
+        return self._held[key]
+
+    def assigns_allocation(self, name: str, index: int) -> bool:
+        """Whether the macro ``name`` assigns heap memory to its argument ``index``."""
+        key = ("assigns", name, index)
+        if key not in self._held:
+            self._held[key] = False
+            self._held[key] = assigns_allocation(self, name, index)
         return self._held[key]
 
     def returns_pointer(self, name: str, file: str) -> bool:

@@ -190,3 +190,70 @@ def test_a_local_whose_type_only_has_a_releaser_somewhere_is_no_finding() -> Non
     )
     findings = _findings({"sbuf.c": BUILDER, "server.c": plain})
     assert [f for f in findings if f.function == "greet"] == []
+
+
+# git's repo_init(): fills the struct, and on its failure releases it before returning -1
+OPENER = """\
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+struct repo { char *path; char *name; };
+
+void repo_clear(struct repo *r) {
+    free(r->path);
+    free(r->name);
+    r->path = r->name = NULL;
+}
+
+int repo_open(struct repo *r, const char *path) {
+    memset(r, 0, sizeof(*r));
+    r->path = strdup(path);
+    if (r->path == NULL)
+        goto fail;
+    r->name = strdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+    if (r->name == NULL)
+        goto fail;
+    return 0;
+fail:
+    repo_clear(r);
+    return -1;
+}
+
+static int describe(const char *path) {
+    struct repo r;
+    if (repo_open(&r, path))
+        return -1;
+    printf("%s\\n", r.name);
+    return 0;
+}
+
+static int describe_and_close(const char *path) {
+    struct repo r;
+    if (repo_open(&r, path))
+        return -1;
+    printf("%s\\n", r.name);
+    repo_clear(&r);
+    return 0;
+}
+
+int main(void) {
+    char path[256];
+    while (fgets(path, sizeof path, stdin)) {
+        describe(path);
+        describe_and_close(path);
+    }
+    return 0;
+}
+"""
+
+
+def test_a_filler_that_releases_only_on_its_failure_leaves_the_caller_owning_it() -> None:
+    findings = _findings({"repo.c": OPENER})
+    opened = OPENER.splitlines().index("    if (repo_open(&r, path))") + 1
+    assert [(f.function, f.line, f.kind) for f in findings] == [
+        ("describe", opened, FindingKind.LOOP_LEAK)
+    ]
+    # the path where repo_open() failed holds nothing (it released what it had filled), so
+    # the leak is on every path that got the struct, and describe_and_close() has none
+    assert "no free or escape on any path" in findings[0].reasons[0]

@@ -186,7 +186,7 @@ def hands_on_members(program: Program, file: str, name: str, index: int) -> bool
         arguments = call.child_by_field_name("arguments")
         if called is None or arguments is None:
             continue
-        used = _result_kept(call, callee)
+        used = _result_kept(call, callee, param)
         for i, argument in enumerate(arguments.named_children):
             bare = strip_expression(argument)
             if bare is None:
@@ -212,7 +212,7 @@ def _stores_outside(assignment: Node, fn: Function, param: str | None = None) ->
     return not (root is not None and root.type == "identifier" and text_of(root) == param)
 
 
-def _result_kept(call: Node, fn: Function) -> bool:
+def _result_kept(call: Node, fn: Function, param: str) -> bool:
     """The call's result is returned or stored outside ``fn``'s locals (``s->data =
     strbuf_detach(buf, &n)``), not just read (``c = get_revision(revs)``)."""
     parent = call.parent
@@ -222,7 +222,7 @@ def _result_kept(call: Node, fn: Function) -> bool:
         return False
     if parent.type == "return_statement":
         return True
-    return parent.type == "assignment_expression" and _stores_outside(parent, fn)
+    return parent.type == "assignment_expression" and _stores_outside(parent, fn, param)
 
 
 def assigns_allocation(program: Program, name: str, index: int) -> bool:

@@ -267,6 +267,9 @@ class ExpressionWalker:
         if left is not None:
             for child in left.named_children:
                 st, _ = self.expr(child, st)
+        member = arrow_of(left) if self.r.aggregate else None
+        if carried and member is not None and member[0] in st.names:
+            return st, carried  # r->path = strdup(…) in a filler: the struct followed holds it
         if carried:
             target = (left.text or b"?").decode() if left is not None else "?"
             owned = st.status is Status.OWNED
@@ -355,6 +358,15 @@ class ExpressionWalker:
                 continue
             if address_of and self.r.aggregate:
                 st = self._aggregate_passed(st, name, index, label, line)
+                continue
+            if (
+                self.r.aggregate
+                and name is not None
+                and bare is not None
+                and bare.type == "identifier"
+                and self.r.oracle.releases_aggregate(name, index, self.r.file)
+            ):  # a filler's own parameter handed to the release of what it holds (repo_clear)
+                st = settle(st, Status.FREED, f"released by {label} at line {line}")
                 continue
             if address_of and name is not None and MEMORY_COPIES.get(name) == index:
                 st = settle(st, Status.ESCAPED, f"copied into memory by {label} at line {line}")

@@ -44,6 +44,7 @@ from ads.analysis.c.syntax import (
     LOOP_TYPES,
     Node,
     WordIndex,
+    arrow_of,
     callee_name,
     declarators,
     declared_name,
@@ -615,10 +616,14 @@ class Program:
         passed = [address_argument(a) for a in (arguments.named_children if arguments else [])]
         if name is None or local not in passed:
             return None
-        key = (name, passed.index(local))
+        return self._convention_of(name, passed.index(local), file)
+
+    def _convention_of(self, name: str, index: int, file: str) -> bool | None:
+        """``_fill_convention``, once per callee and parameter."""
+        key = (name, index)
         if key not in self._conventions:
             self._conventions[key] = None  # a recursive filler decides nothing
-            self._conventions[key] = self._fill_convention(name, key[1], file)
+            self._conventions[key] = self._fill_convention(name, index, file)
         return self._conventions[key]
 
     def _fill_convention(self, name: str, index: int, file: str) -> bool | None:
@@ -640,6 +645,16 @@ class Program:
                 for i, a in enumerate(arguments.named_children)
             )
         ]
+        if not fills:  # r->path = strdup(path): the first block stored into a member
+            fills = [
+                value
+                for assignment in fn.find("assignment_expression")
+                if (target := arrow_of(assignment.child_by_field_name("left"))) is not None
+                and target[0] == param
+                and (value := strip_expression(assignment.child_by_field_name("right"))) is not None
+                and value.type == "call_expression"
+                and self.allocates(callee_name(value))
+            ]
         if not fills:
             return None
         region = self.region(fn, site=min(fills, key=lambda c: c.start_byte), out_param=param)
@@ -872,12 +887,16 @@ class Program:
         key = ("fills", name, index)
         if key not in self._held:
             self._held[key] = False
-            # one that also releases them (fills, works, cleans up) leaves the caller nothing
-            self._held[key] = (
-                self._fills_members_at_all(name, index, file)
-                and not self._hands_to_a_release(name, index, file)
-                and not self.hands_on_members(name, index, file)
+            filler = self._fills_members_at_all(name, index, file) and not (
+                self.hands_on_members(name, index, file)
             )
+            if filler and self._hands_to_a_release(name, index, file):
+                # one that also releases them (fills, works, cleans up: merge_ort's entry
+                # points) leaves the caller nothing; one that releases them only on its
+                # failure (``repo_init``: ``repo_clear(repo); return -1;``) is a filler whose
+                # result says which
+                filler = self._convention_of(name, index, file) is not None
+            self._held[key] = filler
         return self._held[key]
 
     def _hands_to_a_release(self, name: str, index: int, file: str) -> bool:

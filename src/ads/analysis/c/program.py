@@ -874,8 +874,8 @@ class Program:
             # its own body frees a member, or a helper it hands the struct to does (and it
             # puts no fresh memory in: a constructor cleaning up its failure is a filler)
             self._held[key] = releases_aggregate(self, file, name, index) or (
-                self.releases_members(name, index, file)
-                and not self._fills_members_at_all(name, index, file)
+                not self._fills_members_at_all(name, index, file)
+                and self.releases_members(name, index, file)
             )
         return self._held[key]
 

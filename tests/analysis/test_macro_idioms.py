@@ -206,3 +206,49 @@ def test_a_commit_removing_a_release_through_the_address_is_named(tmp_path: Path
     assert (top.function, top.kind) == ("handle", FindingKind.LOOP_LEAK), top
     assert top.introduced_by is not None, top.reasons
     assert top.introduced_by.subject == "return early on a bad request", top.introduced_by
+
+
+# haproxy's __b_free: a release macro with a comment in the middle of its body. The C grammar
+# ends a macro's value at the first comment, so the release after it was never read, and the
+# lines after the comment were a parse error in the header.
+BUFFER_H = """\
+#include <stdlib.h>
+
+#define area_release(_area)                                           \\
+    do {                                                              \\
+        char *__area = (_area);                                       \\
+        /* let's clear it first: nobody's left holding a dangling one */ \\
+        (_area) = NULL;                                               \\
+        free(__area);                                                 \\
+    } while (0)
+"""
+
+COMMENTED_RELEASE = """\
+#include <unistd.h>
+#include "buffer.h"
+
+int emit(const char *area) { return area[0] == 0 ? -1 : 0; }
+
+void serve(void) {
+    for (;;) {
+        char *area = malloc(64);
+        area[0] = 'x';
+        emit(area);
+        area_release(area);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_release_macro_with_a_comment_inside_is_read_whole(tmp_path: Path) -> None:
+    files = {"buffer.h": BUFFER_H, "server.c": COMMENTED_RELEASE}
+    repo, _ = tiny_history(tmp_path / "svc", [Step("import", files, hours=LONG_AGO)])
+    diagnosis = diagnose_tiny(repo)
+    assert [f for f in diagnosis.findings if f.function == "serve"] == []
+    assert not any("could not read" in note for note in diagnosis.notes), diagnosis.notes
+    # without the release the same loop leaks: the test would see a missing one
+    leaky = COMMENTED_RELEASE.replace("        area_release(area);\n", "")
+    files = {"buffer.h": BUFFER_H, "server.c": leaky}
+    repo, _ = tiny_history(tmp_path / "leaky", [Step("import", files, hours=LONG_AGO)])
+    assert [f.function for f in diagnose_tiny(repo).findings] == ["serve"]

@@ -90,15 +90,20 @@ def aggregate_sites(program: Program, fn: Function) -> list[tuple[Node, str, boo
             allocating = [
                 c
                 for c, _, fills, index in calls
-                if fills
-                and program.fills_members(callee_name(c), index, fn.file)
-                and not program.returns_pointer(callee_name(c) or "", fn.file)
+                if fills and program.fills_members(callee_name(c), index, fn.file)
             ]
             if allocating:
                 sites.append((min(allocating, key=lambda c: c.start_byte), local, False))
             continue
         last = max(release_at)
-        fillers = [c for c, _, fills, _ in calls if fills and c.start_byte < last]
+        fillers = [
+            c
+            for c, _, fills, index in calls
+            if fills
+            and c.start_byte < last
+            # ``strbuf_detach(&sb, NULL)`` hands what it holds out: where it stops owning
+            and not program.hands_on_members(callee_name(c), index, fn.file)
+        ]
         first = min(fillers, key=lambda c: c.start_byte, default=None)
         if first is not None:
             sites.append((first, local, True))
@@ -166,36 +171,40 @@ def fills_members(program: Program, file: str, name: str, index: int) -> bool:
 
 def hands_on_members(program: Program, file: str, name: str, index: int) -> bool:
     """Whether the repo's ``name`` gives away what its pointer parameter ``index`` holds:
-    it hands the parameter to a function that returns a pointer and keeps the result
-    (``s->data = strbuf_detach(buf, &size)``), moves a member out (``x->name = p->buf``), or
-    passes the parameter on to a function that does one of these. The caller's struct local
-    then holds nothing it must release. (A member handed to a callee that keeps it is not
-    counted: most are borrowed, ``lookup(revs->repo, …)``.)"""
+    it returns a member (``strbuf_detach``: ``res = sb->buf; …; return res;``), moves a member
+    out (``x->name = p->buf``), or passes the parameter on to a function that does one of
+    these (``s->data = strbuf_detach(buf, &size)``). The caller's struct local then holds
+    nothing it must release. (A member handed to a callee that keeps it is not counted: most
+    are borrowed, ``lookup(revs->repo, …)``; nor is a pointer into the struct returned,
+    ``&list->items[n]``.)"""
     callee = program.lookup(name, file)
     if callee is None or callee.body is None or index >= len(callee.params):
         return False
     param = callee.params[index]
     if not param:
         return False
+    read = set(_member_aliases(callee, param))  # locals holding a member: ``res = sb->buf``
     for assignment in callee.find("assignment_expression"):
-        moved = arrow_of(assignment.child_by_field_name("right"))
-        if moved is not None and moved[0] == param and _stores_outside(assignment, callee, param):
+        if not _member_of(assignment.child_by_field_name("right"), param):
+            continue
+        if _stores_outside(assignment, callee, param):
             return True
+        left = strip_expression(assignment.child_by_field_name("left"))
+        if _is_name(left, None):
+            read.add(text_of(left))
+    for returned in callee.find("return_statement") if callee.returns_pointer else ():
+        value = strip_expression(returned.named_children[0]) if returned.named_children else None
+        if _member_of(value, param) or (_is_name(value, None) and text_of(value) in read):
+            return True  # ``return res;``: strbuf_detach hands the buffer to its caller
     for call in callee.calls:
         called = callee_name(call)
         arguments = call.child_by_field_name("arguments")
         if called is None or arguments is None:
             continue
-        used = _result_kept(call, callee, param)
         for i, argument in enumerate(arguments.named_children):
-            bare = strip_expression(argument)
-            if bare is None:
-                continue
-            if bare.type == "identifier" and text_of(bare) == param:
-                if used and program.returns_pointer(called, callee.file):
-                    return True
-                if called != name and program.hands_on_members(called, i, callee.file):
-                    return True
+            handed = _is_name(strip_expression(argument), param) and called != name
+            if handed and program.hands_on_members(called, i, callee.file):
+                return True
     return False
 
 
@@ -210,19 +219,6 @@ def _stores_outside(assignment: Node, fn: Function, param: str | None = None) ->
         root = strip_expression(root.child_by_field_name("argument"))
     # p->a = p->b: moved within the struct the caller still holds
     return not (root is not None and root.type == "identifier" and text_of(root) == param)
-
-
-def _result_kept(call: Node, fn: Function, param: str) -> bool:
-    """The call's result is returned or stored outside ``fn``'s locals (``s->data =
-    strbuf_detach(buf, &n)``), not just read (``c = get_revision(revs)``)."""
-    parent = call.parent
-    while parent is not None and parent.type in ("parenthesized_expression", "cast_expression"):
-        parent = parent.parent
-    if parent is None:
-        return False
-    if parent.type == "return_statement":
-        return True
-    return parent.type == "assignment_expression" and _stores_outside(parent, fn, param)
 
 
 def assigns_allocation(program: Program, name: str, index: int) -> bool:
@@ -329,6 +325,10 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
             target = arrow_of(argument)
             bare = strip_expression(argument)
             if target is None and bare is not None and bare.type == "identifier":
+                if called is not None and text_of(bare) == param and called != name:
+                    # handed on whole to a release of what it holds (``b_free`` → ``__b_free``)
+                    frees = frees or program.releases_aggregate(called, i, callee.file)
+                    continue
                 target = aliases.get(text_of(bare))
             if target is None or target[0] != param or called is None:
                 continue
@@ -351,11 +351,25 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
     return frees and not fills
 
 
+def _member_of(value: Node | None, param: str) -> tuple[str, str] | None:
+    """``param->m`` as (param, m), also as a branch of ``c ? param->m : other``; else None."""
+    bare = strip_expression(value)
+    if bare is not None and bare.type == "conditional_expression":
+        for branch in ("consequence", "alternative"):
+            found = _member_of(bare.child_by_field_name(branch), param)
+            if found is not None:
+                return found
+        return None
+    member = arrow_of(bare)
+    return member if member is not None and member[0] == param else None
+
+
 def _member_aliases(fn: Function, param: str) -> dict[str, tuple[str, str]]:
-    """Locals declared from a member of ``param`` (``T *x = param->m;``): name → (param, m)."""
+    """Locals declared from a member of ``param`` (``T *x = param->m;``, also ``T *x = c ?
+    param->m : y;``): name → (param, m)."""
     aliases = {}
     for node in fn.find("init_declarator"):
-        member = arrow_of(node.child_by_field_name("value"))
+        member = _member_of(node.child_by_field_name("value"), param)
         declarator = node.child_by_field_name("declarator")
         while declarator is not None and declarator.type == "pointer_declarator":
             declarator = declarator.child_by_field_name("declarator")

@@ -14,6 +14,7 @@ from functools import lru_cache
 import tree_sitter
 import tree_sitter_c
 
+from ads.analysis.c.macros import without_comments
 from ads.analysis.c.syntax import (
     Node,
     declared_name,
@@ -67,7 +68,8 @@ def _define_directives(source: bytes) -> Iterator[Node]:
         while directive[-1].rstrip().endswith(b"\\") and index < len(lines):
             directive.append(lines[index])
             index += 1
-        tree = parse_c(b"\n".join(directive) + b"\n")  # alive while its nodes are read
+        text = without_comments(b"\n".join(directive))
+        tree = parse_c(text + b"\n")  # alive while its nodes are read
         for node in tree.root_node.named_children:
             if node.type in ("preproc_def", "preproc_function_def"):
                 yield node

@@ -22,7 +22,7 @@ from ads.analysis.c.constants import ConstantTable
 from ads.analysis.c.expressions import REALLOC_FAILURE, STATIC_STORE
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.handles import unreleased_handles
-from ads.analysis.c.macros import attribute_macros, expand_attributes
+from ads.analysis.c.macros import attribute_macros, rewrite_for_parse
 from ads.analysis.c.members import forgotten_members
 from ads.analysis.c.paths import Outcome
 from ads.analysis.c.program import Function, LoopInfo, Program
@@ -135,7 +135,7 @@ def analyze_c_sources(
             report.skipped.append(reason)
             continue
         data = as_utf8(data)
-        tree = parse_c(data, partial(expand_attributes, macros=attributes))
+        tree = parse_c(data, partial(rewrite_for_parse, macros=attributes))
         trees.append(tree)
         report.files_analyzed += 1
         report.lines_analyzed += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)

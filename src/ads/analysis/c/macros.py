@@ -24,7 +24,14 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-__all__ = ["AttributeMacro", "attribute_macros", "expand_attributes"]
+__all__ = [
+    "AttributeMacro",
+    "attribute_macros",
+    "blank_macro_comments",
+    "expand_attributes",
+    "rewrite_for_parse",
+    "without_comments",
+]
 
 _DEFINE = re.compile(
     rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\((?:[^()\n]*)\))?[ \t]*(.*?)[ \t]*$", re.M
@@ -173,3 +180,42 @@ def expand_attributes(source: bytes, macros: dict[bytes, AttributeMacro]) -> byt
             keywords = b""
         out[match.start() : end] = keywords.ljust(len(span))
     return bytes(out)
+
+
+# a string or character literal (kept) or a comment (blanked), left to right
+_LITERAL_OR_COMMENT = re.compile(
+    rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|/\*.*?\*/|//[^\n]*', re.DOTALL
+)
+#: a ``#define`` whose line goes on (ends in a backslash), to the end of its last line
+_CONTINUED_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define\b(?:[^\n]*\\\r?\n)+[^\n]*", re.MULTILINE)
+
+
+def without_comments(text: bytes) -> bytes:
+    """``text`` with its comments blanked, in place (same length; a comment's ``\\`` line ends
+    and newlines kept), string and character literals untouched.
+
+    The C grammar ends a macro's value at a comment inside it: haproxy's ``__b_free`` (``do {
+    char *area = (_buf)->area; … /* let's first clear … */ … pool_free(…, area); } while
+    (0)``) read as its first two lines, so its release was never seen, and the lines after the
+    comment were a parse error in the header."""
+
+    def blank(match: re.Match[bytes]) -> bytes:
+        found = match.group(0)
+        if found[:1] in b"\"'":
+            return found
+        return re.sub(rb"[^\\\n]", b" ", found)
+
+    return _LITERAL_OR_COMMENT.sub(blank, text)
+
+
+def blank_macro_comments(source: bytes) -> bytes:
+    """``source`` with the comments inside its multi-line ``#define``s blanked, in place."""
+    if b"/*" not in source and b"//" not in source:
+        return source
+    return _CONTINUED_DEFINE.sub(lambda m: without_comments(m.group(0)), source)
+
+
+def rewrite_for_parse(source: bytes, macros: dict[bytes, AttributeMacro]) -> bytes:
+    """What a file that did not parse is parsed again as: comments out of its multi-line
+    macros, its attribute macros written as their keywords (both in place)."""
+    return expand_attributes(blank_macro_comments(source), macros)

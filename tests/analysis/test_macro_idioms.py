@@ -252,3 +252,63 @@ def test_a_release_macro_with_a_comment_inside_is_read_whole(tmp_path: Path) -> 
     files = {"buffer.h": BUFFER_H, "server.c": leaky}
     repo, _ = tiny_history(tmp_path / "leaky", [Step("import", files, hours=LONG_AGO)])
     assert [f.function for f in diagnose_tiny(repo).findings] == ["serve"]
+
+
+# haproxy's h2_release_mbuf(): every buffer of a ring handed back with the macro b_free(buf),
+# which releases the buffer's area (a member), not the buffer. A commit deleting that call.
+RING_H = """\
+#include <stdlib.h>
+
+struct buffer { char *area; unsigned size; };
+#define buf_free(_b)                              \\
+    do {                                          \\
+        char *__area = (_b)->area;                \\
+        /* clear it first, then give it back */   \\
+        (_b)->area = NULL;                        \\
+        (_b)->size = 0;                           \\
+        free(__area);                             \\
+    } while (0)
+struct buffer *ring_pick(void);
+"""
+
+RING = """\
+#include <stdlib.h>
+#include <unistd.h>
+#include "ring.h"
+
+static struct buffer slots[4];
+static int next_slot;
+
+struct buffer *ring_pick(void) { return &slots[next_slot++ % 4]; }
+
+static void fill(struct buffer *b) { b->area = malloc(4096); b->size = 4096; }
+
+static void release_all(void) {
+    struct buffer *buf;
+    while ((buf = ring_pick())->size) {
+        buf_free(buf);
+    }
+}
+
+int main(void) {
+    for (;;) {
+        fill(ring_pick());
+        release_all();
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_commit_removing_a_release_macro_of_a_pointers_member_is_named(tmp_path: Path) -> None:
+    steps = [
+        Step("import", {"ring.h": RING_H, "ring.c": RING}, hours=72),
+        Step("latest change", {"ring.c": RING.replace("        buf_free(buf);\n", "")}, hours=3),
+    ]
+    repo, _ = tiny_history(tmp_path / "svc", steps)
+    diagnosis = diagnose_tiny(repo)
+    (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert "removed buf_free(buf) in release_all() (ring.c)" in change.notes
+    top = diagnosis.findings[0]
+    assert top.function == "release_all"
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"

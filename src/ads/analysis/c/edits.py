@@ -279,6 +279,10 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
                 and (vocabulary.releases_members(call.name, index, change.path))
             ):
                 found.append(argument[1:].strip())
+            elif argument.isidentifier() and vocabulary.releases_members_by_macro(
+                call.name, index, change.path
+            ):
+                found.append(argument)  # b_free(buf): the buffer's area, back to its pool
         return found
 
     def frees(outline: _Outline) -> Counter[tuple[str | None, str]]:

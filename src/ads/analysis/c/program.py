@@ -1177,9 +1177,22 @@ class Program:
         if name is None:
             return False
         resolved = self.constants.resolve(name, self._knows)
-        return self._releases_held(
-            resolved, index, file, 0, through_pointer=True
-        ) or self._frees_pointee(resolved, index, file)
+        if self._releases_held(resolved, index, file, 0, through_pointer=True):
+            return True
+        if self._frees_pointee(resolved, index, file):
+            return True
+        return self.releases_members_by_macro(resolved, index, file)
+
+    def releases_members_by_macro(self, name: str | None, index: int, file: str) -> bool:
+        """A release macro of what its pointer argument holds (haproxy's ``b_free(buf)`` →
+        ``__b_free``: ``pool_free(…, area)`` of ``char *area = (_buf)->area``): no function
+        body to follow, the macro's own is read. ``b_free(buf)`` gives the buffer's area back."""
+        if name is None:
+            return False
+        resolved = self.constants.resolve(name, self._knows)
+        if self.lookup(resolved, file) is not None or resolved not in self.constants.macro_names:
+            return False
+        return self.releases_aggregate(resolved, index, file)
 
     def _frees_pointee(self, name: str, index: int, file: str) -> bool:
         """``ha_free(&p)``: the callee (a function or a macro) frees what its pointer-to-pointer

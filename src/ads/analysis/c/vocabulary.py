@@ -50,6 +50,8 @@ class Vocabulary(Protocol):
 
     def releases_members(self, name: str | None, index: int, file: str) -> bool: ...
 
+    def releases_members_by_macro(self, name: str | None, index: int, file: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class NamedVocabulary:
@@ -66,6 +68,9 @@ class NamedVocabulary:
 
     def releases_members(self, name: str | None, index: int, file: str) -> bool:
         return False  # only the program's own code says what a struct's release frees
+
+    def releases_members_by_macro(self, name: str | None, index: int, file: str) -> bool:
+        return False
 
 
 KNOWN = NamedVocabulary()

@@ -315,7 +315,7 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
     if callee is None or index >= len(callee.params) or not callee.params[index]:
         return False
     param = callee.params[index]
-    frees = fills = False
+    frees = fills = handed = False
     # ``struct dco *dco = state->delayed; … free(dco);``: a local read from a member stands for it
     aliases = _member_aliases(callee, param)
     for call in callee.calls:
@@ -327,7 +327,7 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
             if target is None and bare is not None and bare.type == "identifier":
                 if called is not None and text_of(bare) == param and called != name:
                     # handed on whole to a release of what it holds (``b_free`` → ``__b_free``)
-                    frees = frees or program.releases_aggregate(called, i, callee.file)
+                    handed = handed or program.releases_aggregate(called, i, callee.file)
                     continue
                 target = aliases.get(text_of(bare))
             if target is None or target[0] != param or called is None:
@@ -348,7 +348,11 @@ def releases_aggregate(program: Program, file: str, name: str, index: int) -> bo
             and program.allocates(callee_name(value))
         ):
             fills = True
-    return frees and not fills
+    if frees or fills:
+        return frees and not fills
+    # handed whole to a release: a release, unless it also fills (a parser that cleans up its
+    # own failure, ``zslParseLexRange``: ``zslFreeLexRange(spec); return C_ERR;``)
+    return handed and not program.puts_memory_in(name, index, file)
 
 
 def _member_of(value: Node | None, param: str) -> tuple[str, str] | None:

@@ -874,7 +874,7 @@ class Program:
             # its own body frees a member, or a helper it hands the struct to does (and it
             # puts no fresh memory in: a constructor cleaning up its failure is a filler)
             self._held[key] = releases_aggregate(self, file, name, index) or (
-                not self._fills_members_at_all(name, index, file)
+                not self.puts_memory_in(name, index, file)
                 and self.releases_members(name, index, file)
             )
         return self._held[key]
@@ -887,7 +887,7 @@ class Program:
         key = ("fills", name, index)
         if key not in self._held:
             self._held[key] = False
-            filler = self._fills_members_at_all(name, index, file) and not (
+            filler = self.puts_memory_in(name, index, file) and not (
                 self.hands_on_members(name, index, file)
             )
             if filler and self._hands_to_a_release(name, index, file):
@@ -919,7 +919,7 @@ class Program:
                     return True
         return False
 
-    def _fills_members_at_all(self, name: str, index: int, file: str) -> bool:
+    def puts_memory_in(self, name: str, index: int, file: str) -> bool:
         """``fills_members`` before asking whether the callee also releases or hands on."""
         key = ("fills-at-all", name, index)
         if key not in self._held:

@@ -21,6 +21,7 @@ memory; a type merely having a releaser somewhere is not (redis's stack string o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ads.analysis.c.paths import CalleeEffect
@@ -28,6 +29,7 @@ from ads.analysis.c.syntax import (
     Node,
     arrow_of,
     callee_name,
+    declared_name,
     strip_expression,
     text_of,
 )
@@ -38,8 +40,11 @@ if TYPE_CHECKING:
 __all__ = [
     "address_argument",
     "aggregate_sites",
+    "assigns_allocation",
     "fills_members",
     "hands_on_members",
+    "hands_to_a_release",
+    "passing",
     "releases_aggregate",
     "writes_through",
 ]
@@ -52,6 +57,15 @@ def address_argument(argument: Node) -> str | None:
         return None
     inner = strip_expression(bare.child_by_field_name("argument"))
     return text_of(inner) if inner is not None and inner.type == "identifier" else None
+
+
+def passing(fn: Function, param: str) -> Iterator[tuple[Node, int]]:
+    """The calls of ``fn`` that pass ``param`` itself, with the argument's index."""
+    for call in fn.calls:
+        arguments = call.child_by_field_name("arguments")
+        for index, argument in enumerate(arguments.named_children if arguments else []):
+            if _is_name(strip_expression(argument), param):
+                yield call, index
 
 
 def aggregate_sites(program: Program, fn: Function) -> list[tuple[Node, str, bool]]:
@@ -158,13 +172,13 @@ def fills_members(program: Program, file: str, name: str, index: int) -> bool:
             bare = strip_expression(argument)
             if bare is None:
                 continue
-            if bare.type == "identifier" and text_of(bare) == param:
+            if _is_name(bare, param):
                 if program.fills_members(called, i, callee.file):
                     return True
             elif (arrow := arrow_of(bare)) is not None and arrow[0] == param:
                 if program.assigns_allocation(called, i):
                     return True
-            elif address_argument_of_member(bare) == param and program.out_param(call):
+            elif _address_of_member(bare) == param and program.out_param(call):
                 return True
     return False
 
@@ -196,19 +210,30 @@ def hands_on_members(program: Program, file: str, name: str, index: int) -> bool
         value = strip_expression(returned.named_children[0]) if returned.named_children else None
         if _member_of(value, param) or (_is_name(value, None) and text_of(value) in read):
             return True  # ``return res;``: strbuf_detach hands the buffer to its caller
-    for call in callee.calls:
-        called = callee_name(call)
-        arguments = call.child_by_field_name("arguments")
-        if called is None or arguments is None:
-            continue
-        for i, argument in enumerate(arguments.named_children):
-            handed = _is_name(strip_expression(argument), param) and called != name
-            if handed and program.hands_on_members(called, i, callee.file):
-                return True
-    return False
+    return any(
+        (called := callee_name(call)) is not None
+        and called != name
+        and program.hands_on_members(called, i, callee.file)
+        for call, i in passing(callee, param)
+    )
 
 
-def _stores_outside(assignment: Node, fn: Function, param: str | None = None) -> bool:
+def hands_to_a_release(program: Program, file: str, name: str, index: int) -> bool:
+    """Whether ``name`` passes its parameter ``index`` on to a release of what it holds
+    (``merge_finalize(opt)``, ``strbuf_release(sb)`` on a failure): a filler that cleans up
+    after itself on some path is not evidence the caller is left holding memory."""
+    fn = program.lookup(name, file)
+    if fn is None or fn.body is None or index >= len(fn.params) or not fn.params[index]:
+        return False
+    return any(
+        (called := callee_name(call)) is not None
+        and called != name
+        and program.releases_aggregate(called, i, fn.file)
+        for call, i in passing(fn, fn.params[index])
+    )
+
+
+def _stores_outside(assignment: Node, fn: Function, param: str) -> bool:
     """The assignment writes somewhere other than a local of ``fn`` (a member, ``*out``, a
     global) and other than the struct ``param`` itself: what it stores outlives the call."""
     left = strip_expression(assignment.child_by_field_name("left"))
@@ -236,17 +261,12 @@ def assigns_allocation(program: Program, name: str, index: int) -> bool:
         right = assignment.child_by_field_name("right")
         if _is_name(left, param) and _allocating_value(program, right):
             return True
-    for call in macro.calls:
-        called = callee_name(call)
-        arguments = call.child_by_field_name("arguments")
-        if called is None or called == name or arguments is None:
-            continue
-        for i, argument in enumerate(arguments.named_children):
-            if _is_name(strip_expression(argument), param) and program.assigns_allocation(
-                called, i
-            ):
-                return True
-    return False
+    return any(
+        (called := callee_name(call)) is not None
+        and called != name
+        and program.assigns_allocation(called, i)
+        for call, i in passing(macro, param)
+    )
 
 
 def _is_name(node: Node | None, name: str | None) -> bool:
@@ -263,7 +283,7 @@ def _allocating_value(program: Program, value: Node | None) -> bool:
     return name is not None and (program.allocates(name) or "realloc" in name)
 
 
-def address_argument_of_member(node: Node) -> str | None:
+def _address_of_member(node: Node) -> str | None:
     """``&p->m`` → ``p``; None for anything else."""
     if node.type != "pointer_expression" or node.children[0].type != "&":
         return None
@@ -298,10 +318,9 @@ def _static_locals(fn: Function, names: dict[str, str]) -> frozenset[str]:
         ):
             continue
         for child in declaration.children_by_field_name("declarator"):
-            inner = child.child_by_field_name("declarator")
-            node = inner if child.type == "init_declarator" else child
-            if node is not None and text_of(node) in names:
-                found.add(text_of(node))
+            declared = declared_name(child)
+            if declared in names:
+                found.add(declared)
     return frozenset(found)
 
 
@@ -374,11 +393,9 @@ def _member_aliases(fn: Function, param: str) -> dict[str, tuple[str, str]]:
     aliases = {}
     for node in fn.find("init_declarator"):
         member = _member_of(node.child_by_field_name("value"), param)
-        declarator = node.child_by_field_name("declarator")
-        while declarator is not None and declarator.type == "pointer_declarator":
-            declarator = declarator.child_by_field_name("declarator")
-        if member is not None and member[0] == param and _is_name(declarator, None):
-            aliases[text_of(declarator)] = member
+        declared = declared_name(node)
+        if member is not None and declared:
+            aliases[declared] = member
     return aliases
 
 

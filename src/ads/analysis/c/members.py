@@ -18,9 +18,9 @@ or tree, released by whoever walks it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ads.analysis.c.aggregates import passing
 from ads.analysis.c.flow import CalleeEffect
 from ads.analysis.c.program import Function, LoopInfo, Program
 from ads.analysis.c.syntax import (
@@ -134,19 +134,9 @@ def _constructors(program: Program, calls: _CallIndex, destructor: Function) -> 
     return found or None
 
 
-def _passing(fn: Function, param: str) -> Iterator[tuple[Node, int]]:
-    """The calls of ``fn`` that pass ``param`` itself, with the argument's index."""
-    for call in fn.calls:
-        arguments = call.child_by_field_name("arguments")
-        for index, argument in enumerate(arguments.named_children if arguments else []):
-            bare = strip_expression(argument)
-            if bare is not None and bare.type == "identifier" and text_of(bare) == param:
-                yield call, index
-
-
 def _released_param(program: Program, fn: Function, param: str) -> Node | None:
     """The call of ``fn`` that releases the parameter itself (``zfree(n)``), if any."""
-    for call, index in _passing(fn, param):
+    for call, index in passing(fn, param):
         name = callee_name(call)
         releases = bool(name) and program.effect(name, 0, fn.file) is CalleeEffect.FREES
         if index == 0 and name != fn.name and releases:
@@ -245,7 +235,7 @@ def _reaches_members(program: Program, fn: Function, param: str, depth: int = 0)
         return True
     if depth >= _HELPER_DEPTH:
         return False
-    for call, index in _passing(fn, param):
+    for call, index in passing(fn, param):
         name = callee_name(call)
         helper = program.lookup(name, fn.file) if name else None
         if helper is None or helper is fn or index >= len(helper.params):
@@ -262,7 +252,7 @@ def _handles(program: Program, fn: Function, param: str, member: str, depth: int
             return True
     if depth >= _HELPER_DEPTH:
         return True  # too deep to tell: benefit of the doubt
-    for call, index in _passing(fn, param):
+    for call, index in passing(fn, param):
         name = callee_name(call)
         if name is None:
             return True  # a function pointer: cannot tell

@@ -10,7 +10,7 @@ is *uncertain*, never assumed to free.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -22,6 +22,7 @@ from ads.analysis.c.aggregates import (
     assigns_allocation,
     fills_members,
     hands_on_members,
+    hands_to_a_release,
     releases_aggregate,
     writes_through,
 )
@@ -866,84 +867,69 @@ class Program:
         return [fn for group in self.functions.values() for fn in group]
 
     # ----------------------------------------------------------------- CalleeOracle
-    def releases_aggregate(self, name: str, index: int, file: str) -> bool:
-        """Whether ``name(…, &local, …)`` releases what a struct local holds (``c_aggregates``)."""
-        key = ("aggregate", name, index)
+    def _decided(self, key: tuple[str, str, int], decide: Callable[[], bool]) -> bool:
+        """``decide()``, once per key; False while it is being decided, so a question that
+        recurses through the call graph (a filler handing its struct to itself) ends."""
         if key not in self._held:
             self._held[key] = False
-            # its own body frees a member, or a helper it hands the struct to does (and it
-            # puts no fresh memory in: a constructor cleaning up its failure is a filler)
-            self._held[key] = releases_aggregate(self, file, name, index) or (
-                not self.puts_memory_in(name, index, file)
-                and self.releases_members(name, index, file)
-            )
+            self._held[key] = decide()
         return self._held[key]
+
+    def releases_aggregate(self, name: str, index: int, file: str) -> bool:
+        """Whether ``name(…, &local, …)`` releases what a struct local holds (``c_aggregates``):
+        its own body frees a member, or a helper it hands the struct to does (and it puts no
+        fresh memory in: a constructor cleaning up its failure is a filler)."""
+        return self._decided(
+            ("aggregate", name, index),
+            lambda: (
+                releases_aggregate(self, file, name, index)
+                or (
+                    not self.puts_memory_in(name, index, file)
+                    and self.releases_members(name, index, file)
+                )
+            ),
+        )
 
     def fills_members(self, name: str | None, index: int, file: str) -> bool:
-        """Whether ``name(…, p, …)`` puts fresh heap memory into a member of ``*p``
-        (``c_aggregates``); cached, and False while being decided (recursive fillers)."""
+        """Whether ``name(…, p, …)`` puts fresh heap memory into a member of ``*p`` and leaves
+        it there for the caller (``c_aggregates``)."""
         if name is None:
             return False
-        key = ("fills", name, index)
-        if key not in self._held:
-            self._held[key] = False
-            filler = self.puts_memory_in(name, index, file) and not (
-                self.hands_on_members(name, index, file)
-            )
-            if filler and self._hands_to_a_release(name, index, file):
-                # one that also releases them (fills, works, cleans up: merge_ort's entry
-                # points) leaves the caller nothing; one that releases them only on its
-                # failure (``repo_init``: ``repo_clear(repo); return -1;``) is a filler whose
-                # result says which
-                filler = self._convention_of(name, index, file) is not None
-            self._held[key] = filler
-        return self._held[key]
 
-    def _hands_to_a_release(self, name: str, index: int, file: str) -> bool:
-        """Whether ``name`` passes its parameter ``index`` on to a release of what it holds
-        (``merge_finalize(opt)``, ``strbuf_release(sb)`` on a failure): a filler that cleans up
-        after itself on some path is not evidence the caller is left holding memory."""
-        fn = self.lookup(name, file)
-        if fn is None or fn.body is None or index >= len(fn.params) or not fn.params[index]:
-            return False
-        param = fn.params[index]
-        for call in fn.calls:
-            called = callee_name(call)
-            arguments = call.child_by_field_name("arguments")
-            if called is None or called == name or arguments is None:
-                continue
-            for i, argument in enumerate(arguments.named_children):
-                bare = strip_expression(argument)
-                named = bare is not None and bare.type == "identifier" and text_of(bare) == param
-                if named and self.releases_aggregate(called, i, fn.file):
-                    return True
-        return False
+        def decide() -> bool:
+            if not self.puts_memory_in(name, index, file) or self.hands_on_members(
+                name, index, file
+            ):
+                return False
+            if not hands_to_a_release(self, file, name, index):
+                return True
+            # one that also releases them (fills, works, cleans up: merge_ort's entry points)
+            # leaves the caller nothing; one that releases them only on its failure
+            # (``repo_init``: ``repo_clear(repo); return -1;``) is a filler whose result says
+            # which
+            return self._convention_of(name, index, file) is not None
+
+        return self._decided(("fills", name, index), decide)
 
     def puts_memory_in(self, name: str, index: int, file: str) -> bool:
         """``fills_members`` before asking whether the callee also releases or hands on."""
-        key = ("fills-at-all", name, index)
-        if key not in self._held:
-            self._held[key] = False
-            self._held[key] = fills_members(self, file, name, index)
-        return self._held[key]
+        return self._decided(
+            ("fills-at-all", name, index), lambda: fills_members(self, file, name, index)
+        )
 
     def hands_on_members(self, name: str | None, index: int, file: str) -> bool:
         """Whether ``name(…, &local, …)`` gives away what the local holds (``c_aggregates``)."""
         if name is None:
             return False
-        key = ("hands", name, index)
-        if key not in self._held:
-            self._held[key] = False
-            self._held[key] = hands_on_members(self, file, name, index)
-        return self._held[key]
+        return self._decided(
+            ("hands", name, index), lambda: hands_on_members(self, file, name, index)
+        )
 
     def assigns_allocation(self, name: str, index: int) -> bool:
         """Whether the macro ``name`` assigns heap memory to its argument ``index``."""
-        key = ("assigns", name, index)
-        if key not in self._held:
-            self._held[key] = False
-            self._held[key] = assigns_allocation(self, name, index)
-        return self._held[key]
+        return self._decided(
+            ("assigns", name, index), lambda: assigns_allocation(self, name, index)
+        )
 
     def returns_pointer(self, name: str, file: str) -> bool:
         fn = self.lookup(name, file)

@@ -73,6 +73,11 @@ class _Parsed:
         return names
 
 
+#: a variable or a member reached from one (``sb``, ``conf->settings.interface``): what
+#: ``release(&…)`` can name as the place it empties
+_LVALUE_PATH = re.compile(r"[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*")
+
+
 def _text(node: Node | None) -> str:
     return " ".join((node.text or b"").decode("utf-8", "replace").split()) if node else ""
 
@@ -275,10 +280,11 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
                 found.append(bare if bare.isidentifier() else argument)
             elif (
                 argument.startswith("&")
-                and argument[1:].strip().isidentifier()
+                and _LVALUE_PATH.fullmatch(argument[1:].strip())
                 and (vocabulary.releases_members(call.name, index, change.path))
             ):
-                found.append(argument[1:].strip())
+                # release(&local) of what the local holds; ha_free(&conf->name) of the member
+                found.append("".join(argument[1:].split()))
             elif argument.isidentifier() and vocabulary.releases_members_by_macro(
                 call.name, index, change.path
             ):

@@ -149,9 +149,8 @@ def analyze_c_sources(
         if lines:
             report.damaged |= {
                 (fn.file, fn.name)
-                for group in program.functions.values()
-                for fn in group
-                if fn.file == path and any(fn.line <= n <= fn.node.end_point[0] + 1 for n in lines)
+                for fn in program.functions_in(path)
+                if any(fn.line <= n <= fn.node.end_point[0] + 1 for n in lines)
             }
     others = other_program_files(program, program.scope.service)
     if others:

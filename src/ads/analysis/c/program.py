@@ -526,6 +526,11 @@ class Program:
     _indexes: dict[int, WordIndex] = field(default_factory=dict)  # fn → its words' positions
     _hints: tuple[int, frozenset[str]] | None = None  # (macros seen, branch_hints())
     #: (function, parameter index) → the returns seen with the walks of its filling sites
+    #: every function in the order added, and file → its functions: asked for by every
+    #: whole-program pass, so kept instead of rebuilt from ``functions`` each time
+    _all: list[Function] = field(default_factory=list)
+    _by_file: dict[str, list[Function]] = field(default_factory=dict)
+    _listed: tuple[int, list[Function]] = field(default_factory=lambda: (0, []))
     _fill_returns: dict[tuple[int, int], list[tuple[Node | None, PathState]]] = field(
         default_factory=dict
     )
@@ -770,6 +775,8 @@ class Program:
             )
             fn.return_type = text_of(node.child_by_field_name("type"))
             self.functions.setdefault(name, []).append(fn)
+            self._all.append(fn)
+            self._by_file.setdefault(path, []).append(fn)
 
     def _knows(self, name: str) -> bool:
         """A name the analysis can say something about: the C library's or the repo's own."""
@@ -864,7 +871,14 @@ class Program:
         return next((f for f in found if not f.is_static or f.file.endswith(".h")), None)
 
     def all_functions(self) -> list[Function]:
-        return [fn for group in self.functions.values() for fn in group]
+        """Every function, grouped by name in the order names were first seen."""
+        if len(self._all) != self._listed[0]:
+            self._listed = (len(self._all), [fn for g in self.functions.values() for fn in g])
+        return self._listed[1]
+
+    def functions_in(self, file: str) -> list[Function]:
+        """The functions defined in ``file``, in source order."""
+        return self._by_file.get(file, [])
 
     # ----------------------------------------------------------------- CalleeOracle
     def _decided(self, key: tuple[str, str, int], decide: Callable[[], bool]) -> bool:

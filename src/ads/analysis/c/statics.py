@@ -71,7 +71,7 @@ def unreleased_slots(program: Program, fn: Function) -> frozenset[str]:
             continue  # shadowed by a local of the same name
         key = (fn.file, name)
         if key not in program.static_verdicts:
-            scope = [g for g in program.all_functions() if g.file == fn.file]
+            scope = program.functions_in(fn.file)
             program.static_verdicts[key] = any(_may_release(program, g, name) for g in scope)
         if not program.static_verdicts[key]:
             slots.add(name)

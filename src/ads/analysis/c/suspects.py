@@ -33,6 +33,8 @@ from ads.models import (
 
 __all__ = ["Suspect", "change_suspects", "removed_releases"]
 
+#: how far from a removed release the call that replaced it may be
+_NEAR_LINES = 8
 _LEAKS = (FindingKind.LOOP_LEAK, FindingKind.UNBOUNDED_GROWTH, FindingKind.ONE_OFF_LEAK)
 
 
@@ -80,7 +82,12 @@ def _fills(call: Node, variable: str, program: Program) -> bool:
         parent = call.parent
         if parent is not None and parent.type == "init_declarator":
             target = text_of(parent.child_by_field_name("declarator")).lstrip("* ")
-    return target is not None and " ".join(target.split()) == " ".join(variable.split())
+    return target is not None and _same_place(target, variable)
+
+
+def _same_place(one: str, other: str) -> bool:
+    """Whether two lvalue texts name the same place (``conf -> name`` is ``conf->name``)."""
+    return "".join(one.split()) == "".join(other.split())
 
 
 def _address_index(call: Node, variable: str) -> int | None:
@@ -232,9 +239,13 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
                 judged = _confirmed(suspect, verdict)
                 break
         if judged is None and sites and edit.kind is CodeEditKind.REMOVED_FREE:
+            judged = _overwritten(suspect, fn, sites, report)
+        if judged is None and sites and edit.kind is CodeEditKind.REMOVED_FREE:
             judged = _kept_instead(suspect, fn, sites[0], report)
         if judged is None and not sites and edit.variable in fn.params:
             judged = _parameter_dropped(suspect, fn, report)
+        if judged is None and edit.kind is CodeEditKind.MOVED_FREE:
+            judged = _shallower_release(suspect, fn, report)
         if judged is None and edit.kind is CodeEditKind.MOVED_FREE:
             continue  # a moved release is a suspect only when the path analysis confirms it
         if judged is None:
@@ -248,6 +259,147 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
                 judged.refuted = True
         found.append(judged)
     return found
+
+
+def _overwritten(
+    suspect: Suspect, fn: Function, sites: list[Node], report: LeakReport
+) -> Finding | None:
+    """The removed release emptied a place that the next statement fills again
+    (``ha_free(&conf->name); conf->name = strdup(arg);`` lost its first line): now each store
+    after the first overwrites the block stored before, which nothing else holds. Only for a
+    member or a global: a local's earlier block has a site in the function, and the path
+    analysis of that site already says whether the overwrite loses it."""
+    edit = suspect.edit
+    variable, removed_at = edit.variable, edit.new_line
+    if (
+        variable is None
+        or removed_at is None
+        or (variable.isidentifier() and variable in fn.locals)
+    ):
+        return None
+    after = [site for site in sites if line_of(site) >= removed_at]
+    if not after:
+        return None
+    site = min(after, key=line_of)
+    program = report.program
+    for call in fn.calls:  # still released between the removal and the store: not this
+        if removed_at <= line_of(call) < line_of(site) and _releases_place(
+            call, variable, fn, program
+        ):
+            return None
+    driver = report.driven.get(fn.name)
+    loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(site)]
+    driver = next((info for info in loops if info.unbounded), None) or driver
+    line = line_of(site)
+    return Finding(
+        file=fn.file,
+        function=fn.name,
+        line=line,
+        end_line=line,
+        kind=FindingKind.LOOP_LEAK if driver is not None else FindingKind.ONE_OFF_LEAK,
+        issue="a stored block overwritten without its release",
+        allocation=call_text(site),
+        variable=variable,
+        evidence=[_change_line(suspect)],
+        confidence=Confidence.LOW,
+        reasons=[
+            f"{suspect.change.sha[:7]} removed {edit.call} right before line {line} stores "
+            f"into {variable} again: every call after the first loses the block stored before",
+            *([f"called on every iteration of {driver.describe()}"] if driver else []),
+        ],
+        introduced_by=suspect.change,
+        # what the path analysis adds is only that nothing between releases the place: the
+        # change is the evidence, so this never claims proved growth (High)
+        support=[Support.CHANGE],
+        in_scope=program.scope.contains(fn.file),
+    )
+
+
+def _shallower_release(suspect: Suspect, fn: Function, report: LeakReport) -> Finding | None:
+    """The commit replaced a destructor with a plain release of the same pointer
+    (``qc_stream_desc_free(stream)`` → ``pool_free(pool, stream)``): the block is still
+    released, what it held is not. The destructor is told from its body — it releases what
+    its argument's struct holds — and the new release does not."""
+    edit = suspect.edit
+    program = report.program
+    removed = edit.call.split("(", 1)[0].strip()
+    if not edit.variable or not removed.isidentifier():
+        return None
+    index = _argument_index(edit.call, edit.variable)
+    if index is None or not program.releases_aggregate(removed, index, fn.file):
+        return None
+    near = edit.new_line or edit.line
+    # where the release went: the commit's added lines sit around the removed one
+    for call in sorted(fn.calls, key=lambda c: abs(line_of(c) - near)):
+        name = callee_name(call)
+        if abs(line_of(call) - near) > _NEAR_LINES:
+            break
+        if name is None or name == removed:
+            continue
+        arguments = call.child_by_field_name("arguments")
+        for at, argument in enumerate(arguments.named_children if arguments else []):
+            if not _same_place(text_of(strip_expression(argument)), edit.variable):
+                continue
+            if program.releases(name, at, fn.file) and not program.releases_aggregate(
+                name, at, fn.file
+            ):
+                return _held_lost(suspect, fn, call, removed, report)
+    return None
+
+
+def _argument_index(call: str, variable: str) -> int | None:
+    """Where ``variable`` is passed in a call's text (``f(a, v)`` → 1); None when absent."""
+    inside = call.split("(", 1)[1].rsplit(")", 1)[0] if "(" in call else ""
+    for index, argument in enumerate(inside.split(",")):
+        if _same_place(argument, variable):
+            return index
+    return None
+
+
+def _held_lost(
+    suspect: Suspect, fn: Function, call: Node, removed: str, report: LeakReport
+) -> Finding:
+    edit = suspect.edit
+    driver = report.driven.get(fn.name)
+    line = line_of(call)
+    return Finding(
+        file=fn.file,
+        function=fn.name,
+        line=line,
+        end_line=line,
+        kind=FindingKind.LOOP_LEAK if driver is not None else FindingKind.ONE_OFF_LEAK,
+        issue="struct released without releasing what it holds",
+        allocation=f"what {edit.variable} holds ({edit.call})",
+        variable=edit.variable,
+        evidence=[_change_line(suspect)],
+        confidence=Confidence.LOW,
+        reasons=[
+            f"{suspect.change.sha[:7]} replaced {edit.call} with {call_text(call)}: {removed}() "
+            f"also released what {edit.variable} holds, {callee_name(call)}() only the block",
+            *([f"called on every iteration of {driver.describe()}"] if driver else []),
+        ],
+        introduced_by=suspect.change,
+        support=[Support.CHANGE],
+        in_scope=report.program.scope.contains(fn.file),
+    )
+
+
+def _releases_place(call: Node, variable: str, fn: Function, program: Program) -> bool:
+    """Whether ``call`` releases ``variable`` (``free(v)``) or what ``&variable`` points to."""
+    arguments = call.child_by_field_name("arguments")
+    name = callee_name(call)
+    for index, argument in enumerate(arguments.named_children if arguments else []):
+        bare = strip_expression(argument)
+        if bare is None:
+            continue
+        if _same_place(text_of(bare), variable):
+            if program.releases(name, index, fn.file):
+                return True
+        elif bare.type == "pointer_expression" and bare.children[0].type == "&":
+            inner = text_of(strip_expression(bare.child_by_field_name("argument")))
+            if _same_place(inner, variable) and program.releases_members(name, index, fn.file):
+                return True
+    return False
 
 
 def _kept_instead(suspect: Suspect, fn: Function, site: Node, report: LeakReport) -> Finding | None:

@@ -1,0 +1,147 @@
+"""Change-first suspects whose memory is lost where no allocation site shows it.
+
+Two ways a commit can drop a release that the path analysis of allocation sites cannot
+confirm, both from haproxy's history (a code base the project develops against):
+
+- the release emptied a member that the next statement fills again
+  (``ha_free(&conf->settings.interface); conf->settings.interface = strdup(arg);``, fixed in
+  c49224a29d): without it every store after the first overwrites the block stored before;
+- a destructor was replaced by a plain release of the same pointer
+  (``qc_stream_desc_free(stream)`` → ``pool_free(pool, stream)``, fixed in c9acc31018): the
+  block is still released, what it held is not.
+
+Each test has the commit as the latest change, and checks the finding named first and the
+commit it names; a control checks the analysis stays quiet when the change is harmless.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ads.models import Confidence
+from tests.fixtures.tiny import Step, diagnose_tiny, tiny_history
+
+BIND = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ha_free(x) do {                      \\
+        typeof(x) __x = (x);                 \\
+        free(*__x);                          \\
+        *__x = NULL;                         \\
+    } while (0)
+
+struct settings { char *interface; int port; };
+struct bind_conf { struct settings settings; };
+
+int parse_interface(const char *arg, struct bind_conf *conf) {
+    if (!*arg)
+        return -1;
+    ha_free(&conf->settings.interface);
+    conf->settings.interface = strdup(arg);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    static struct bind_conf conf;
+    for (;;) {
+        parse_interface(argc > 1 ? argv[1] : "eth0", &conf);
+        usleep(1000);
+    }
+}
+"""
+
+STREAMS = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+struct stream { char *rx; char *tx; struct stream *next; };
+struct conn { struct stream *streams; };
+
+void stream_free(struct stream *s) {
+    free(s->rx);
+    free(s->tx);
+    free(s);
+}
+
+struct stream *stream_new(void) {
+    struct stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->rx = malloc(4096);
+    s->tx = malloc(4096);
+    return s;
+}
+
+void conn_release(struct conn *c) {
+    struct stream *s = c->streams;
+    while (s) {
+        struct stream *next = s->next;
+        stream_free(s);
+        s = next;
+    }
+    c->streams = NULL;
+}
+
+int main(void) {
+    struct conn c = {0};
+    for (;;) {
+        struct stream *s = stream_new();
+        if (s) {
+            s->next = c.streams;
+            c.streams = s;
+        }
+        conn_release(&c);
+        usleep(1000);
+    }
+}
+"""
+
+
+def _latest(tmp_path: Path, before: str, after: str, name: str) -> list:  # type: ignore[type-arg]
+    steps = [
+        Step("import", {name: before}, hours=72),
+        Step("latest change", {name: after}, hours=3),
+    ]
+    repo, _ = tiny_history(tmp_path / "svc", steps)
+    return diagnose_tiny(repo).findings
+
+
+def test_a_removed_release_before_a_store_into_the_same_member_is_named(tmp_path: Path) -> None:
+    after = BIND.replace("    ha_free(&conf->settings.interface);\n", "")
+    top = _latest(tmp_path, BIND, after, "bind.c")[0]
+    assert (top.function, top.variable) == ("parse_interface", "conf->settings.interface"), top
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert top.confidence is Confidence.MEDIUM, top.reasons  # the change's word, not a proof
+    assert any("stores into conf->settings.interface again" in r for r in top.reasons)
+
+
+def test_a_release_kept_before_the_store_is_no_suspect(tmp_path: Path) -> None:
+    # the same commit moving the release up a line: nothing is lost
+    after = BIND.replace(
+        "    if (!*arg)\n        return -1;\n    ha_free(&conf->settings.interface);\n",
+        "    ha_free(&conf->settings.interface);\n    if (!*arg)\n        return -1;\n",
+    )
+    findings = _latest(tmp_path, BIND, after, "bind.c")
+    assert [f for f in findings if f.function == "parse_interface"] == [], findings
+
+
+def test_a_destructor_replaced_by_a_plain_release_is_named(tmp_path: Path) -> None:
+    after = STREAMS.replace("        stream_free(s);\n", "        free(s);\n")
+    top = _latest(tmp_path, STREAMS, after, "conn.c")[0]
+    assert top.function == "conn_release", top
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert any("stream_free() also released what s holds" in r for r in top.reasons), top.reasons
+
+
+def test_a_destructor_replaced_by_another_destructor_is_no_suspect(tmp_path: Path) -> None:
+    renamed = STREAMS.replace(
+        "void conn_release(",
+        "void stream_drop(struct stream *s) { stream_free(s); }\n\nvoid conn_release(",
+    )
+    after = renamed.replace(
+        "        stream_free(s);\n        s = next;", "        stream_drop(s);\n        s = next;"
+    )
+    findings = _latest(tmp_path, renamed, after, "conn.c")
+    assert [f for f in findings if f.function == "conn_release"] == [], findings

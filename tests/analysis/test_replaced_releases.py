@@ -145,3 +145,20 @@ def test_a_destructor_replaced_by_another_destructor_is_no_suspect(tmp_path: Pat
     )
     findings = _latest(tmp_path, renamed, after, "conn.c")
     assert [f for f in findings if f.function == "conn_release"] == [], findings
+
+
+def test_a_release_moved_into_a_reset_helper_is_not_an_overwrite(tmp_path: Path) -> None:
+    helper = BIND.replace(
+        "int parse_interface(",
+        "void reset_settings(struct bind_conf *conf) { ha_free(&conf->settings.interface); }\n\n"
+        "int parse_interface(",
+    )
+    after = helper.replace(
+        "    ha_free(&conf->settings.interface);\n    conf->",
+        "    reset_settings(conf);\n    conf->",
+    )
+    assert after != helper
+    findings = _latest(tmp_path, helper, after, "bind.c")
+    mine = [f for f in findings if f.function == "parse_interface"]
+    # listed as the change's suspect, refuted: the helper may release it before the store
+    assert mine and all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine

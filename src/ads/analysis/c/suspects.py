@@ -12,6 +12,7 @@ kept on every path), it stays listed as a refuted suspect and never outranks the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -268,7 +269,9 @@ def _overwritten(
     (``ha_free(&conf->name); conf->name = strdup(arg);`` lost its first line): now each store
     after the first overwrites the block stored before, which nothing else holds. Only for a
     member or a global: a local's earlier block has a site in the function, and the path
-    analysis of that site already says whether the overwrite loses it."""
+    analysis of that site already says whether the overwrite loses it. A call between that
+    releases the place, or may (it is handed the struct), refutes the suspect: listed, never
+    ranked above the evidence, and not read as a store into a container either."""
     edit = suspect.edit
     variable, removed_at = edit.variable, edit.new_line
     if (
@@ -282,11 +285,23 @@ def _overwritten(
         return None
     site = min(after, key=line_of)
     program = report.program
-    for call in fn.calls:  # still released between the removal and the store: not this
-        if removed_at <= line_of(call) < line_of(site) and _releases_place(
-            call, variable, fn, program
+    base = re.match(r"\w+", variable)
+    for call in fn.calls:
+        if not removed_at <= line_of(call) < line_of(site):
+            continue
+        released = _releases_place(call, variable, fn, program)
+        if released or (
+            base
+            and re.search(rf"\b{base.group()}\b", text_of(call.child_by_field_name("arguments")))
         ):
-            return None
+            # still released before the store, or handed to a call that may (a reset helper)
+            why = (
+                f"{call_text(call)} at line {line_of(call)} "
+                f"{'releases' if released else 'may release'} {variable} before it is stored again"
+            )
+            refuted = _unconfirmed(suspect, fn, site, report, why)
+            refuted.refuted = True
+            return refuted
     driver = report.driven.get(fn.name)
     loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(site)]
     driver = next((info for info in loops if info.unbounded), None) or driver

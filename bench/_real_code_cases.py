@@ -19,9 +19,9 @@ from __future__ import annotations
 import random
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import tree_sitter
@@ -384,6 +384,7 @@ class _Patch:
     subject: str
     added: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
+    removed_text: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -432,6 +433,7 @@ def _patches(git_dir: Path, rev: str) -> Iterator[_Patch]:
             new_line += 1
         elif line.startswith("-"):
             patch.removed[path] = patch.removed.get(path, 0) + 1
+            patch.removed_text.setdefault(path, []).append(line[1:])
     if patch is not None:
         yield patch
     proc.wait()
@@ -445,6 +447,23 @@ def _release_line(text: str, codebase: CodeBase) -> bool:
     if not stripped or stripped.startswith(("/", "*", "#")) or ";" not in stripped:
         return False
     return any(is_release(name, codebase) for name in _CALL.findall(stripped))
+
+
+def _added_releases(patch: _Patch, path: str, codebase: CodeBase) -> list[tuple[int, str]]:
+    """The release lines the patch adds to ``path`` that it does not just move or re-wrap: a
+    release it also removes (``free(x);`` put under ``if (x)``, or re-indented) is no release
+    added, and a commit made only of those fixes no leak (its revert leaks nothing)."""
+    removed = [" ".join(t.split()) for t in patch.removed_text.get(path, [])]
+    found = []
+    for number, text in patch.added.get(path, []):
+        if not _release_line(text, codebase):
+            continue
+        same = " ".join(text.split())
+        if same in removed:
+            removed.remove(same)
+            continue
+        found.append((number, text))
+    return found
 
 
 def leak_fixes(git_dir: Path, rev: str, codebase: CodeBase, limit: int, seed: int) -> list[LeakFix]:
@@ -488,9 +507,7 @@ def _candidates(git_dir: Path, rev: str, codebase: CodeBase) -> list[tuple[_Patc
             continue
         added = [a for p in touched for a in patch.added.get(p, [])]
         removed = sum(patch.removed.get(p, 0) for p in touched)
-        releases = [
-            a for p in touched for a in patch.added.get(p, []) if _release_line(a[1], codebase)
-        ]
+        releases = [a for p in touched for a in _added_releases(patch, p, codebase)]
         if len(added) > MAX_ADDED or removed > MAX_REMOVED:
             continue
         if not 1 <= len(releases) <= MAX_RELEASES:
@@ -506,7 +523,7 @@ def _validate(
     places: set[tuple[str, str | None]] = set()
     lines: list[str] = []
     for path in touched:
-        releases = [a for a in patch.added.get(path, []) if _release_line(a[1], codebase)]
+        releases = _added_releases(patch, path, codebase)
         if not releases:
             continue
         source = show(git_dir, patch.sha, path)
@@ -546,7 +563,7 @@ class Commit:
     label: str  # "import", "before-1", "case", "after-2"…
     when: datetime
     message: str
-    changes: dict[str, bytes]
+    changes: Mapping[str, bytes | None]  # None: the commit deletes the file
     author: str = ""
 
 
@@ -633,6 +650,54 @@ def plan_history(
     return commits
 
 
+REAL_HISTORY_DAYS = 14
+REAL_HISTORY_COMMITS = 40
+
+
+def real_history(
+    git_dir: Path,
+    codebase: CodeBase,
+    rev: str,
+    incident_at: datetime,
+    tree_at: Callable[[str], dict[str, bytes]],
+) -> list[Commit]:
+    """The project's own last commits up to ``rev`` as the window: the analysed tree as it was
+    before them (imported 30 days before the incident), then each commit of ``rev``'s
+    first-parent chain from the last ``REAL_HISTORY_DAYS`` days (at most
+    ``REAL_HISTORY_COMMITS``) with its real subject, author and what it changed in the tree,
+    its time moved so that ``rev`` lands 1 h before the incident (the spacing kept). The
+    tree at the end is ``rev``'s."""
+    end = int(git(git_dir, "log", "-1", "--format=%ct", rev).decode())
+    listing = git(
+        git_dir, "log", "--first-parent", f"--max-age={end - REAL_HISTORY_DAYS * 86400}",
+        f"--max-count={REAL_HISTORY_COMMITS}", "--format=%H%x02%P%x02%ct%x02%an%x02%s", rev,
+    ).decode(errors="replace")  # fmt: skip
+    chain = [line.split("\x02") for line in listing.splitlines() if line]
+    chain.reverse()  # oldest first
+    shift = incident_at - timedelta(hours=1) - datetime.fromtimestamp(end, UTC)
+    base = chain[0][1].split()[0] if chain and chain[0][1] else rev
+    commits = [
+        Commit("import", incident_at - timedelta(days=30), f"Import {rev[:12]}~{len(chain)}",
+               dict(tree_at(base)))
+    ]  # fmt: skip
+    for n, (sha, parents, when, author, subject) in enumerate(chain, start=1):
+        parent = parents.split()[0] if parents else None
+        if parent is None:
+            continue
+        names = git(git_dir, "diff", "--no-renames", "--name-status", parent, sha).decode()
+        changes: dict[str, bytes | None] = {}
+        for row in names.splitlines():
+            status, _, path = row.partition("\t")
+            if not codebase.in_tree(path):
+                continue
+            changes[path] = None if status.startswith("D") else show(git_dir, sha, path)
+        if not changes:
+            changes = {"README.md": f"{rev[:12]}: {n} commits replayed\n".encode()}
+        moment = datetime.fromtimestamp(int(when), UTC) + shift
+        commits.append(Commit(f"real-{n}", moment, subject, changes, author or "Unknown"))
+    return commits
+
+
 def build_repo(target: Path, commits: list[Commit]) -> CaseRepo:
     """The commits as a git repository at ``target`` (branch main, checked out)."""
     out: list[bytes] = []
@@ -644,6 +709,9 @@ def build_repo(target: Path, commits: list[Commit]) -> CaseRepo:
         out.append(b"data %d\n%s\n" % (len(data), data))
         for path, content in sorted(commit.changes.items()):
             name = path.encode(errors="surrogateescape")
+            if content is None:
+                out.append(b"D %s\n" % name)
+                continue
             out.append(b"M 100644 inline %s\ndata %d\n%s\n" % (name, len(content), content))
     target.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=target, check=True)

@@ -30,13 +30,19 @@ Scenarios:
           printed: how often the top-1 is a leak the project's history confirms (the case's,
           or one in a function that a later leak fix of the history changed): a wrong top-1
           there is another real leak, not a false alarm.
+     (b3) as (b1), but the window is the project's own last commits up to the fix's parent
+          (its first-parent chain of the 14 days before it, at most 40 commits, with their
+          real subjects, authors and changes to the analysed tree, moved in time so that the
+          parent lands 1 h before the incident): the change-first analysis on real history,
+          where the commit that brought the leak may be in the window and every other commit
+          is a real change that could be taken for it. Right as (b1).
      (b2) the fix's tree, with the fix reverted (its analysed files restored to the parent's)
           as the case commit 3 h before the incident: right when the top-1 is the fixed
           function; commit attributed when it is right and names the revert commit.
 
 Prints one table per scenario (per code base and all): cases, top-1, top-3, commit attributed,
 wrong top-1 that said High, median seconds per case, and the issue's goals with meets/MISSES
-((a) top-1 ≥ 90 % and commit attributed ≥ 90 %; (b2) top-1 ≥ 80 %; (b1) top-3 ≥ 50 %;
+((a) top-1 ≥ 90 % and commit attributed ≥ 90 %; (b2) top-1 ≥ 80 %; (b1), (b3) top-3 ≥ 50 %;
 wrong-and-High = 0 everywhere); then a calibration table: for each confidence level, how many
 top-1 answers had it and how often they were right. A failed or timed-out case counts as a
 wrong answer with no confidence.
@@ -47,13 +53,13 @@ Inputs: the repositories, fetched (a bare git directory or a clone), one --repo 
 follows the path. Nothing fetched is written inside the project.
 
 Usage: .venv/bin/python bench/real_code.py --repo redis=PATH --repo jq=PATH --repo curl=PATH
-       --repo git=PATH [--codebases redis,jq,curl,git] [--scenarios a,b1,b2] [--limit 12]
+       --repo git=PATH [--codebases redis,jq,curl,git] [--scenarios a,b1,b2,b3] [--limit 12]
        [--jobs 1] [--timeout 600] [--seed 11] [--json OUT] [--keep DIR] [--ads COMMAND]
 
 To measure a fixed copy of ADS while src/ is being edited, run it with PYTHONPATH set to that
 copy's src (e.g. a git worktree); the ADS analysed is printed first.
 
-``--limit`` is per code base: (a) cases, and (b) fixes (each analysed as b1 and b2). Times are
+``--limit`` is per code base: (a) cases, and (b) fixes (each analysed as b1, b2 and b3). Times are
 per case with --jobs cases at once; on 2 cores, --jobs 2 roughly halves the run but inflates each
 case's time.
 """
@@ -93,13 +99,17 @@ SCENARIOS = {
     "a": "(a) deleted release in a loop, the latest case commit",
     "b1": "(b1) real leak fixes, HEAD = the fix's parent",
     "b2": "(b2) real leak fixes, the fix reverted 3 h before the incident",
+    "b3": "(b3) real leak fixes, HEAD = the fix's parent, its own last commits as the window",
 }
 GOALS = {  # scenario → [(column, comparison, value)]
     "a": [("top-1", ">=", 90.0), ("commit attributed", ">=", 90.0), ("wrong-and-High", "==", 0)],
     "b1": [("top-3", ">=", 50.0), ("wrong-and-High", "==", 0)],
     "b2": [("top-1", ">=", 80.0), ("wrong-and-High", "==", 0)],
+    "b3": [("top-3", ">=", 50.0), ("wrong-and-High", "==", 0)],
 }
 LEVELS = ("High", "Medium", "Low")
+#: the scenarios at the fix's parent: no case commit, right when the fixed function is top-3
+PARENT_FORMS = ("b1", "b3")
 
 
 @dataclass
@@ -219,7 +229,7 @@ class Result:
             "scenario": case.scenario,
             "codebase": case.source.codebase.name,
             "snapshot": case.fix.parent
-            if case.fix and case.scenario == "b1"
+            if case.fix and case.scenario in PARENT_FORMS
             else (case.fix.sha if case.fix else case.source.rev),
             "expected": {"file": case.file, "function": case.function, "line": case.line},
             "deleted": case.release.statement if case.release else None,
@@ -243,7 +253,7 @@ class Result:
             "top1": self.top1,
             "top3": self.top3,
             "confirmed_leak": self.confirmed_leak,
-            "attributed": self.attributed if case.scenario != "b1" else None,
+            "attributed": self.attributed if case.scenario not in PARENT_FORMS else None,
             "case_commit_role": labelled[0] if labelled else None,
             "confidence": self.confidence,
             "wrong_high": self.wrong_high,
@@ -356,17 +366,17 @@ def make_cases(
                         release=release,
                     )
                 )
-        if "b1" in scenarios or "b2" in scenarios:
+        if {"b1", "b2", "b3"} & set(scenarios):
             started = time.perf_counter()
             fixes = rc.leak_fixes(source.git_dir, source.rev, source.codebase, limit, seed)
-            if "b1" in scenarios:
+            if {"b1", "b3"} & set(scenarios):
                 source.fixes = rc.every_leak_fix(source.git_dir, source.rev, source.codebase)
             print(
                 f"  (b) {len(fixes)} real leak fixes chosen among {len(source.fixes) or '?'} "
                 f"(history mined in {time.perf_counter() - started:.1f} s)"
             )
             for fix in fixes:
-                for scenario in ("b1", "b2"):
+                for scenario in ("b1", "b2", "b3"):
                     if scenario in scenarios:
                         cases.append(Case(0, scenario, source, fix.file, fix.function, fix=fix))
     for number, case in enumerate(cases, start=1):
@@ -398,6 +408,13 @@ def build_case(case: Case, target: Path, incident_at: datetime, seed: int, trees
     else:
         assert case.fix is not None
         avoid = set(case.fix.files)
+        if case.scenario == "b3":
+            snapshot = case.fix.parent
+            commits = rc.real_history(
+                source.git_dir, codebase, snapshot, incident_at,
+                lambda rev: trees.get(source, rev, keep=False),
+            )  # fmt: skip
+            return rc.build_repo(target, commits).shas.get("case", "")
         if case.scenario == "b1":
             snapshot = case.fix.parent
             files, change = trees.get(source, snapshot, keep=False), None
@@ -574,14 +591,14 @@ def print_scenario(scenario: str, results: list[Result], codebases: list[str]) -
             continue
         n = len(group)
         times = [r.seconds for r in group if r.error is None]
-        attributed = "-" if scenario == "b1" else cell(sum(r.attributed for r in group), n)
+        attributed = "-" if scenario in PARENT_FORMS else cell(sum(r.attributed for r in group), n)
         med = f"{statistics.median(times):8.1f}" if times else f"{'-':>8}"
         print(
             f"  {name:<10} {n:>5} {sum(1 for r in group if r.error):>6}  "
             f"{cell(sum(r.top1 for r in group), n):<15} {cell(sum(r.top3 for r in group), n):<15} "
             f"{attributed:<17}  {sum(r.wrong_high for r in group):>10} {med}"
         )
-    if scenario == "b1":
+    if scenario in PARENT_FORMS:
         per = ", ".join(
             f"{name} {sum(r.confirmed_leak for r in group)}/{len(group)}"
             for name, group in groups
@@ -589,6 +606,12 @@ def print_scenario(scenario: str, results: list[Result], codebases: list[str]) -
         )
         print(
             "  top-1 a leak the history confirms (the case's, or one a later commit fixed): " + per
+        )
+    if scenario == "b3":
+        named = [r for r in results if r.findings and r.findings[0].get("introduced_by")]
+        print(
+            f"  top-1 names a commit of the window as the one that brought it: {len(named)}/"
+            f"{len(results)} ({sum(r.top1 for r in named)} of them right)"
         )
     rows = scenario_rows(results)
     verdicts = []
@@ -643,7 +666,7 @@ def parse_args() -> argparse.Namespace:
         help=f"comma-separated (default: {', '.join(tuned)}; held out, run only when named: "
         f"{', '.join(held_out)})",
     )
-    parser.add_argument("--scenarios", default="a,b1,b2", help="comma-separated: a, b1, b2")
+    parser.add_argument("--scenarios", default="a,b1,b2,b3", help="comma-separated: a, b1, b2, b3")
     parser.add_argument("--limit", type=int, default=12, help="(a) cases and (b) fixes per base")
     parser.add_argument("--jobs", type=int, default=1, help="cases analysed at once")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per analysis")
@@ -666,7 +689,7 @@ def main() -> int:
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown or not scenarios:
-        print(f"real_code.py: --scenarios takes a, b1, b2 (got {args.scenarios!r})")
+        print(f"real_code.py: --scenarios takes a, b1, b2, b3 (got {args.scenarios!r})")
         return 2
     try:
         source_list = sources(args)

@@ -162,3 +162,77 @@ def test_a_release_moved_into_a_reset_helper_is_not_an_overwrite(tmp_path: Path)
     mine = [f for f in findings if f.function == "parse_interface"]
     # listed as the change's suspect, refuted: the helper may release it before the store
     assert mine and all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine
+
+
+# A refactor, not a leak: redis's hllSparseToDense() once took the sparse string and freed it;
+# its API changed to take the object, freeing o->ptr instead (adf2e9c, antirez). Read as
+# "removed sdsfree(sparse)", that commit was the Medium top-1 on redis's real history
+# (bench/real_code.py (b3)). What the release named is gone, or the same commit added a release
+# of another name for it: refuted, listed, and below what the code itself shows.
+CONVERT = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct obj { char *ptr; };
+
+int handle(const char *request) {
+    char *copy = strdup(request);
+    if (copy == NULL)
+        return -1;
+    if (copy[0] != 'G')
+        return -1;
+    free(copy);
+    return 0;
+}
+
+CONVERT_FUNCTION
+
+int main(void) {
+    static struct obj o;
+    for (;;) {
+        handle("GET /");
+        CONVERT_CALL;
+        usleep(1000);
+    }
+}
+"""
+TAKES_STRING = """\
+void convert(struct obj *o, char *sparse) {
+    char *dense = malloc(64);
+    memcpy(dense, sparse, 8);
+    free(sparse);
+    o->ptr = dense;
+}"""
+TAKES_OBJECT = """\
+void convert(struct obj *o) {
+    char *dense = malloc(64);
+    memcpy(dense, o->ptr, 8);
+    free(o->ptr);
+    o->ptr = dense;
+}"""
+
+
+def _convert(function: str, call: str) -> str:
+    return CONVERT.replace("CONVERT_FUNCTION", function).replace("CONVERT_CALL", call)
+
+
+def test_a_release_removed_with_what_it_released_is_refuted(tmp_path: Path) -> None:
+    before = _convert(TAKES_STRING, 'convert(&o, strndup("0123456789", 10))')
+    after = _convert(TAKES_OBJECT, "convert(&o)")
+    findings = _latest(tmp_path, before, after, "convert.c")
+    mine = [f for f in findings if f.function == "convert"]
+    assert mine and all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine
+    assert any("no longer appears in convert()" in r for f in mine for r in f.reasons)
+    assert findings[0].function == "handle", findings[0]  # the code's own evidence first
+
+
+def test_a_release_moved_to_another_name_for_the_block_is_refuted(tmp_path: Path) -> None:
+    before = _convert(TAKES_STRING, 'convert(&o, strndup("0123456789", 10))')
+    aliased = TAKES_OBJECT.replace("    char *dense", "    char *sparse = o->ptr;\n    char *dense")
+    after = _convert(aliased.replace("memcpy(dense, o->ptr", "memcpy(dense, sparse"), "convert(&o)")
+    findings = _latest(tmp_path, before, after, "convert.c")
+    mine = [f for f in findings if f.function == "convert"]
+    assert mine and all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine
+    assert any("added free(o->ptr) in convert()" in r for f in mine for r in f.reasons), mine
+    assert findings[0].function == "handle", findings[0]

@@ -255,11 +255,46 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
                 if sites
                 else f"{edit.variable} is not allocated in {fn.name}(): it comes from elsewhere"
             )
+            refuted = bool(sites)  # the path analysis says the block is released or kept
+            if not sites and not _mentioned(fn, edit.variable):
+                why = f"{edit.variable} no longer appears in {fn.name}(): what it released went too"
+                refuted = True
+            elif not sites and (added := _release_added_beside(suspect)) is not None:
+                why += (
+                    f"; the same commit added {added} in {fn.name}(): the release may have "
+                    "moved to another name for the block"
+                )
+                refuted = True
             judged = _unconfirmed(suspect, fn, sites[0] if sites else None, report, why)
-            if sites:  # the path analysis says the block is still released or kept
-                judged.refuted = True
+            judged.refuted = refuted
         found.append(judged)
     return found
+
+
+def _mentioned(fn: Function, variable: str) -> bool:
+    """Whether the current code of ``fn`` still names ``variable`` (whitespace aside)."""
+    text = "".join(text_of(fn.body).split()) if fn.body is not None else ""
+    place = "".join(variable.split())
+    if place.isidentifier():
+        return re.search(rf"(?<![\w$]){re.escape(place)}(?![\w$])", text) is not None
+    return place in text
+
+
+def _release_added_beside(suspect: Suspect) -> str | None:
+    """A release of something else the suspect's own commit added in the same function
+    (``sdsfree(sparse)`` removed, ``sdsfree(o->ptr)`` added: an API that now takes the
+    object): the commit moved the release to another name, which the syntax cannot tell
+    from a leak. None when it added none there."""
+    edit = suspect.edit
+    for other in suspect.change.edits:
+        if (
+            other.kind is CodeEditKind.ADDED_FREE
+            and other.function == edit.function
+            and other.file == edit.file
+            and other.variable != edit.variable
+        ):
+            return other.call
+    return None
 
 
 def _overwritten(

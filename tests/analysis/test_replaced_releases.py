@@ -236,3 +236,62 @@ def test_a_release_moved_to_another_name_for_the_block_is_refuted(tmp_path: Path
     assert mine and all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine
     assert any("added free(o->ptr) in convert()" in r for f in mine for r in f.reasons), mine
     assert findings[0].function == "handle", findings[0]
+
+
+# curl's 7b873e3 ("create_conn: prune dead connections") moved Curl_disconnect(check) out of
+# ConnectionExists() into a helper that it now calls with check: the release went there.
+QUEUE = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+struct item { struct item *next; char data[32]; };
+static struct item *queue;
+
+struct item *queue_pop(void) {
+    struct item *head = queue;
+    if (head)
+        queue = head->next;
+    return head;
+}
+
+DROP
+
+void process(void) {
+    struct item *item = queue;
+    if (!item)
+        return;
+    queue = item->next;
+    item->data[0] = 'x';
+    RELEASE;
+}
+
+int main(void) {
+    for (;;) {
+        struct item *fresh = calloc(1, sizeof(*fresh));
+        if (fresh) {
+            fresh->next = queue;
+            queue = fresh;
+        }
+        process();
+        REAP;
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_release_moved_into_a_helper_the_function_calls_is_refuted(tmp_path: Path) -> None:
+    before = QUEUE.replace("DROP\n", "").replace("RELEASE", "free(item)").replace("REAP", "0")
+    # the helper parks it on a list that a reaper frees: a keeper, not a release
+    graveyard = (
+        "static struct item *graveyard;\n"
+        "static void drop(struct item *dead) { dead->next = graveyard; graveyard = dead; }\n"
+        "void reap(void) { while (graveyard) { struct item *next = graveyard->next; "
+        "free(graveyard); graveyard = next; } }"
+    )
+    after = QUEUE.replace("DROP", graveyard)
+    after = after.replace("RELEASE", "drop(item)").replace("REAP", "reap()")
+    findings = _latest(tmp_path, before, after, "queue.c")
+    mine = [f for f in findings if f.function == "process"]
+    assert all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine
+    assert any("item is now handed to drop()" in r for f in mine for r in f.reasons), mine

@@ -295,3 +295,59 @@ def test_a_release_moved_into_a_helper_the_function_calls_is_refuted(tmp_path: P
     mine = [f for f in findings if f.function == "process"]
     assert all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine
     assert any("item is now handed to drop()" in r for f in mine for r in f.reasons), mine
+
+
+# curl's adbd4e3 made Curl_bundle_create(data, &bundle) free *cb_ptr when it fails; a later
+# removal of that call read as "removed a release" (it releases what its argument points to,
+# on failure) and came first as Medium growth. A call that fills its out-parameter is no
+# release of it.
+BUNDLES = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+struct bundle { char *conns; };
+static struct bundle *cache;
+
+int bundle_create(struct bundle **out) {
+    *out = malloc(sizeof(**out));
+    if (!*out)
+        return -1;
+    (*out)->conns = malloc(64);
+    if (!(*out)->conns) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int add_conn(void) {
+    struct bundle *bundle = NULL;
+    CREATE
+    cache = bundle;
+    return 0;
+}
+
+int main(void) {
+    for (;;) {
+        add_conn();
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_removing_a_call_that_fills_its_out_parameter_is_no_removed_release(
+    tmp_path: Path,
+) -> None:
+    before = BUNDLES.replace("CREATE", "if (!cache && bundle_create(&bundle))\n        return -1;")
+    after = BUNDLES.replace("CREATE", "if (cache)\n        return 0;")
+    steps = [
+        Step("import", {"bundle.c": before}, hours=72),
+        Step("latest change", {"bundle.c": after}, hours=3),
+    ]
+    repo, _ = tiny_history(tmp_path / "svc", steps)
+    diagnosis = diagnose_tiny(repo)
+    (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
+    assert not any(note.startswith("removed bundle_create") for note in change.notes), change
+    assert not any(f.introduced_by and f.function == "add_conn" for f in diagnosis.findings)

@@ -274,6 +274,8 @@ def c_file_edits(change: FileChange, vocabulary: Vocabulary) -> FileEdits:
         for index, argument in enumerate(call.arguments):
             if not argument or argument == call.assigned_to:
                 continue
+            if argument.startswith("&") and vocabulary.fills(call.name, index):
+                continue  # make(&p): it fills p, whatever it frees when it fails
             if vocabulary.releases(call.name, index, change.path):
                 # ha_free(&p), read by its name: what is released is p
                 bare = argument[1:].strip() if argument.startswith("&") else argument

@@ -939,6 +939,12 @@ class Program:
             ("hands", name, index), lambda: hands_on_members(self, file, name, index)
         )
 
+    def fills(self, name: str | None, index: int) -> bool:
+        """Whether ``name`` is one of the repo's out-parameter allocators for argument
+        ``index`` (``Curl_bundle_create(data, &bundle)``): what it frees on its own failure is
+        what it was filling, so a call of it is no release."""
+        return name is not None and self.out_params.get(name) == index
+
     def assigns_allocation(self, name: str, index: int) -> bool:
         """Whether the macro ``name`` assigns heap memory to its argument ``index``."""
         return self._decided(

@@ -52,6 +52,10 @@ class Vocabulary(Protocol):
 
     def releases_members_by_macro(self, name: str | None, index: int, file: str) -> bool: ...
 
+    def fills(self, name: str | None, index: int) -> bool:
+        """Whether ``name`` allocates into what its argument ``index`` points to."""
+        ...
+
 
 @dataclass(frozen=True)
 class NamedVocabulary:
@@ -70,6 +74,9 @@ class NamedVocabulary:
         return False  # only the program's own code says what a struct's release frees
 
     def releases_members_by_macro(self, name: str | None, index: int, file: str) -> bool:
+        return False
+
+    def fills(self, name: str | None, index: int) -> bool:
         return False
 
 

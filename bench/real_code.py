@@ -607,6 +607,11 @@ def print_scenario(scenario: str, results: list[Result], codebases: list[str]) -
         print(
             "  top-1 a leak the history confirms (the case's, or one a later commit fixed): " + per
         )
+        confirmed_high = sum(r.wrong_high and r.confirmed_leak for r in results)
+        print(
+            f"  of the wrong top-1s that said High, leaks a later commit of the project fixed: "
+            f"{confirmed_high}/{sum(r.wrong_high for r in results)}"
+        )
     if scenario == "b3":
         named = [r for r in results if r.findings and r.findings[0].get("introduced_by")]
         print(

@@ -351,3 +351,47 @@ def test_removing_a_call_that_fills_its_out_parameter_is_no_removed_release(
     (change,) = [c for c in diagnosis.changes if c.subject == "latest change"]
     assert not any(note.startswith("removed bundle_create") for note in change.notes), change
     assert not any(f.introduced_by and f.function == "add_conn" for f in diagnosis.findings)
+
+
+# redis's ab2924cff3 added dictRelease(c->bpop.keys) to freeClient(); with it reverted, the
+# destructor no longer mentions the member at all, and the struct still holds it: the removed
+# release is the suspect, not a variable that went away.
+CLIENTS = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct client { char *name; char *keys; };
+
+struct client *client_new(void) {
+    struct client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->name = strdup("client");
+    c->keys = malloc(128);
+    return c;
+}
+
+void client_free(struct client *c) {
+    free(c->name);
+    free(c->keys);
+    free(c);
+}
+
+int main(void) {
+    for (;;) {
+        struct client *c = client_new();
+        if (c)
+            client_free(c);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_destructor_that_stops_mentioning_a_member_is_named(tmp_path: Path) -> None:
+    after = CLIENTS.replace("    free(c->keys);\n", "")
+    top = _latest(tmp_path, CLIENTS, after, "client.c")[0]
+    assert top.function == "client_free", top
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert not top.refuted, top.reasons

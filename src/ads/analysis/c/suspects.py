@@ -275,12 +275,14 @@ def change_suspects(changes: Sequence[Change], report: LeakReport) -> list[Findi
 
 
 def _mentioned(fn: Function, variable: str) -> bool:
-    """Whether the current code of ``fn`` still names ``variable`` (whitespace aside)."""
-    text = "".join(text_of(fn.body).split()) if fn.body is not None else ""
-    place = "".join(variable.split())
-    if place.isidentifier():
-        return re.search(rf"(?<![\w$]){re.escape(place)}(?![\w$])", text) is not None
-    return place in text
+    """Whether the current code of ``fn`` still names the variable the release named, or the
+    one its member hangs from (``c`` for ``c->bpop.keys``: a struct still holds a member its
+    destructor stopped mentioning, redis's freeClient)."""
+    text = text_of(fn.body) if fn.body is not None else ""
+    base = re.match(r"\s*([A-Za-z_$][\w$]*)", variable)
+    if base is None:
+        return True
+    return re.search(rf"(?<![\w$]){re.escape(base.group(1))}(?![\w$])", text) is not None
 
 
 def _handed_to_a_taker(fn: Function, variable: str, report: LeakReport) -> str | None:

@@ -238,65 +238,6 @@ def test_a_release_moved_to_another_name_for_the_block_is_refuted(tmp_path: Path
     assert findings[0].function == "handle", findings[0]
 
 
-# curl's 7b873e3 ("create_conn: prune dead connections") moved Curl_disconnect(check) out of
-# ConnectionExists() into a helper that it now calls with check: the release went there.
-QUEUE = """\
-#include <stdlib.h>
-#include <unistd.h>
-
-struct item { struct item *next; char data[32]; };
-static struct item *queue;
-
-struct item *queue_pop(void) {
-    struct item *head = queue;
-    if (head)
-        queue = head->next;
-    return head;
-}
-
-DROP
-
-void process(void) {
-    struct item *item = queue;
-    if (!item)
-        return;
-    queue = item->next;
-    item->data[0] = 'x';
-    RELEASE;
-}
-
-int main(void) {
-    for (;;) {
-        struct item *fresh = calloc(1, sizeof(*fresh));
-        if (fresh) {
-            fresh->next = queue;
-            queue = fresh;
-        }
-        process();
-        REAP;
-        usleep(1000);
-    }
-}
-"""
-
-
-def test_a_release_moved_into_a_helper_the_function_calls_is_refuted(tmp_path: Path) -> None:
-    before = QUEUE.replace("DROP\n", "").replace("RELEASE", "free(item)").replace("REAP", "0")
-    # the helper parks it on a list that a reaper frees: a keeper, not a release
-    graveyard = (
-        "static struct item *graveyard;\n"
-        "static void drop(struct item *dead) { dead->next = graveyard; graveyard = dead; }\n"
-        "void reap(void) { while (graveyard) { struct item *next = graveyard->next; "
-        "free(graveyard); graveyard = next; } }"
-    )
-    after = QUEUE.replace("DROP", graveyard)
-    after = after.replace("RELEASE", "drop(item)").replace("REAP", "reap()")
-    findings = _latest(tmp_path, before, after, "queue.c")
-    mine = [f for f in findings if f.function == "process"]
-    assert all(f.refuted and f.confidence is Confidence.LOW for f in mine), mine
-    assert any("item is now handed to drop()" in r for f in mine for r in f.reasons), mine
-
-
 # curl's adbd4e3 made Curl_bundle_create(data, &bundle) free *cb_ptr when it fails; a later
 # removal of that call read as "removed a release" (it releases what its argument points to,
 # on failure) and came first as Medium growth. A call that fills its out-parameter is no
@@ -393,5 +334,101 @@ def test_a_destructor_that_stops_mentioning_a_member_is_named(tmp_path: Path) ->
     after = CLIENTS.replace("    free(c->keys);\n", "")
     top = _latest(tmp_path, CLIENTS, after, "client.c")[0]
     assert top.function == "client_free", top
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+    assert not top.refuted, top.reasons
+
+
+# Two reverted fixes (bench (b2)) that the refutations above must leave alone. redis's
+# 53294e537c named two temporaries to free them; reverted, they go straight into sdscatsds()
+# again, so the variables are gone but the leak is back. jq's aea8efaf0b freed the duplicates
+# that jv_unique() drops; the kept ones go to jv_array_append(), a keeper, on the other branch.
+REPORT = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *cluster_info(void) { return strdup("cluster_state:ok"); }
+
+char *append(char *out, const char *more) {
+    size_t n = strlen(out), m = strlen(more);
+    char *grown = realloc(out, n + m + 1);
+    if (!grown)
+        return out;
+    memcpy(grown + n, more, m + 1);
+    return grown;
+}
+
+char *debug_string(char *out) {
+BODY
+    return out;
+}
+
+int main(void) {
+    for (;;) {
+        char *s = debug_string(strdup("# Cluster\\n"));
+        free(s);
+        usleep(1000);
+    }
+}
+"""
+NAMED = """\
+    char *info = cluster_info();
+    out = append(out, info);
+    free(info);"""
+INLINED = """\
+    out = append(out, cluster_info());"""
+
+UNIQUE = """\
+#include <stdlib.h>
+#include <unistd.h>
+
+struct entry { char *key; char *object; };
+struct list { char *items[64]; int n; };
+
+void list_append(struct list *l, char *item) { if (l->n < 64) l->items[l->n++] = item; }
+
+void unique(struct entry *entries, int n, struct list *out) {
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && entries[i].key[0] == entries[i - 1].key[0]) {
+            free(entries[i].key);
+            free(entries[i].object);
+        } else {
+            free(entries[i].key);
+            list_append(out, entries[i].object);
+        }
+    }
+}
+
+int main(void) {
+    static struct list out;
+    for (;;) {
+        struct entry e[2];
+        for (int i = 0; i < 2; i++) {
+            e[i].key = malloc(8);
+            e[i].key[0] = 'k';
+            e[i].object = malloc(16);
+        }
+        out.n = 0;
+        unique(e, 2, &out);
+        for (int i = 0; i < out.n; i++)
+            free(out.items[i]);
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_reverted_fix_that_inlines_the_freed_temporary_is_named(tmp_path: Path) -> None:
+    top = _latest(
+        tmp_path, REPORT.replace("BODY", NAMED), REPORT.replace("BODY", INLINED), "debug.c"
+    )[0]
+    assert top.function == "debug_string", top
+    assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
+
+
+def test_a_removed_release_on_the_branch_that_does_not_keep_is_named(tmp_path: Path) -> None:
+    after = UNIQUE.replace("            free(entries[i].object);\n", "")
+    top = _latest(tmp_path, UNIQUE, after, "unique.c")[0]
+    assert top.function == "unique", top
     assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
     assert not top.refuted, top.reasons

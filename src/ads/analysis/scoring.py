@@ -172,10 +172,6 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
         if _bulk(finding):
             support.remove(Support.CHANGE)
             reasons.append("the introducing commit added the whole file: not a change of it")
-    if finding.refuted and Support.CHANGE in support:
-        # the code contradicts the change's word (the block is still released or kept, or
-        # what the release named is gone): listed, but never above what the code shows
-        score -= SUPPORT_WEIGHT[Support.CHANGE]
     if not finding.in_scope:
         score -= OUT_OF_SCOPE_PENALTY
         reasons.append(

@@ -11,7 +11,17 @@ from ads.analysis.scoring import (
     predict_seconds_to_oom,
     rank_findings,
 )
-from ads.models import Alert, Change, Confidence, Finding, FindingKind, Incident, Support
+from ads.models import (
+    Alert,
+    Change,
+    CodeEdit,
+    CodeEditKind,
+    Confidence,
+    Finding,
+    FindingKind,
+    Incident,
+    Support,
+)
 
 MiB = 1024 * 1024
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
@@ -133,3 +143,34 @@ def test_an_analyser_is_asked_only_where_its_agreement_could_change_the_first_fi
     )  # fmt: skip
     asked = challengers(tied, limit=2)
     assert [f.function for f in asked] == ["controller", "other"]  # the leader keeps its chance
+
+
+def _proved(change: Change, variable: str = "obja") -> Finding:
+    return Finding(
+        file="t.c", function="lcs", line=5, end_line=5, kind=FindingKind.LOOP_LEAK,
+        issue="leak", allocation="make()", variable=variable, introduced_by=change,
+        support=[Support.PATH],
+    )  # fmt: skip
+
+
+def _commit(*edits: CodeEdit) -> Change:
+    return Change(sha="a" * 40, author="x", authored_at=NOW, subject="s", files=["t.c"],
+                  edits=list(edits), before_incident_seconds=3600)  # fmt: skip
+
+
+def _moved(variable: str) -> CodeEdit:
+    return CodeEdit(kind=CodeEditKind.MOVED_FREE, file="t.c", function="lcs",
+                    call=f"decrRefCount({variable})", variable=variable, line=10)  # fmt: skip
+
+
+def test_high_needs_a_commit_that_took_the_release_away_not_one_that_touched_the_line() -> None:
+    signal = incident_signal(incident())
+    # bench (b3): on real history, blame names whatever commit last wrote the allocation's
+    # line (a refactor, a merge); that is no second kind of evidence for High
+    (touched,) = rank_findings([_proved(_commit())], signal)
+    assert touched.confidence is Confidence.MEDIUM, touched.reasons
+    (moved,) = rank_findings([_proved(_commit(_moved("obja")))], signal)
+    assert moved.confidence is Confidence.HIGH, moved.reasons
+    # a commit that moved the release of another block in the function did not bring this one
+    (other,) = rank_findings([_proved(_commit(_moved("objb")))], signal)
+    assert other.confidence is Confidence.MEDIUM, other.reasons

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..models import CodeEditKind, Confidence, Finding, FindingKind, Incident, Support
+from ..models import CodeEdit, CodeEditKind, Confidence, Finding, FindingKind, Incident, Support
 from ..units import format_bytes, format_quantity, parse_quantity
 from .languages import BULK_FILES
 
@@ -182,7 +182,12 @@ def _explain(finding: Finding, signal: IncidentSignal, *, parse_problems: bool) 
     if not signal.oom:
         confidence = Confidence.LOW
         reasons.append("no OOM signal on the incident")
-    elif proved_growth and len(independent) >= 2 and not parse_problems and finding.in_scope:
+    elif (
+        proved_growth
+        and len(_for_high(finding, independent)) >= 2
+        and not parse_problems
+        and (finding.in_scope)
+    ):
         confidence = Confidence.HIGH
     elif (len(independent) >= 2 and (proved_growth or _removed_the_release(finding))) or (
         _removed_the_release(finding) and not finding.refuted and finding.in_scope
@@ -232,9 +237,29 @@ def _removed_the_release(finding: Finding) -> bool:
             and (grows or edit.kind is not CodeEditKind.ADDED_ALLOCATION)  # added ≠ leak alone
             and edit.function == finding.function
             and (edit.file == finding.file or finding.file.endswith("/" + edit.file))
+            and _same_block(edit, finding)
             for edit in change.edits
         )
     )
+
+
+def _for_high(finding: Finding, independent: frozenset[Support]) -> frozenset[Support]:
+    """The independent kinds that may make a finding High. A commit counts only when it took
+    the release away or added the allocation there: blame alone says a commit last wrote the
+    allocation's line, which on a real history is often a refactor or a merge that touched it
+    (bench (b3): redis's squashed "Lazyfree" commit and merge 2db302a were named High)."""
+    if Support.CHANGE in independent and not _removed_the_release(finding):
+        return independent - {Support.CHANGE}
+    return independent
+
+
+def _same_block(edit: CodeEdit, finding: Finding) -> bool:
+    """Whether a removed or moved release was of the variable the finding follows (when both
+    are known): redis's merge 2db302a moved ``decrRefCount(obja)`` in stralgoLCS(), and a leak
+    of another block there is not what that commit did."""
+    if edit.kind is CodeEditKind.ADDED_ALLOCATION or not edit.variable or not finding.variable:
+        return True
+    return "".join(edit.variable.split()) == "".join(finding.variable.split())
 
 
 def _bulk(finding: Finding) -> bool:

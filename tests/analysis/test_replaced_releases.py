@@ -430,3 +430,40 @@ def test_a_removed_release_on_the_branch_that_does_not_keep_is_named(tmp_path: P
     assert top.function == "unique", top
     assert top.introduced_by is not None and top.introduced_by.subject == "latest change"
     assert not top.refuted, top.reasons
+
+
+# curl's 311c88c moved free(newurl) within Curl_follow(), which owns its argument; the early
+# error returns before it leaked newurl long before that commit. A moved release changes only
+# the paths that passed where it was.
+FOLLOW = """\
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int redirects;
+
+int follow(char *url) {
+    if (++redirects > 50)
+        return -1;
+    if (url[0] == 0)
+        return -2;
+    size_t n = strlen(url);
+    BODY
+    return 0;
+}
+
+int main(void) {
+    for (;;) {
+        follow(strdup("http://example.com/"));
+        usleep(1000);
+    }
+}
+"""
+
+
+def test_a_moved_release_is_not_blamed_for_returns_before_it(tmp_path: Path) -> None:
+    before = FOLLOW.replace("BODY", "(void)n;\n    free(url);\n    redirects = 0;")
+    after = FOLLOW.replace("BODY", "(void)n;\n    redirects = 0;\n    free(url);")
+    findings = _latest(tmp_path, before, after, "follow.c")
+    blamed = [f for f in findings if f.introduced_by and f.introduced_by.subject == "latest change"]
+    assert blamed == [], blamed

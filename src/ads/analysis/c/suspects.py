@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ads.analysis.c.flow import Status, follow, initial_state
+from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
 from ads.analysis.c.program import Function, Program
 from ads.analysis.c.sites import call_text, variable_of
@@ -308,6 +308,12 @@ def _release_added_beside(suspect: Suspect) -> str | None:
     return None
 
 
+def _ends_at(state: PathState) -> int | None:
+    """The line of the ``return`` that ended a path, from its event; None when unknown."""
+    found = re.match(r"return at line (\d+)$", state.event)
+    return int(found.group(1)) if found else None
+
+
 def _overwritten(
     suspect: Suspect, fn: Function, sites: list[Node], report: LeakReport
 ) -> Finding | None:
@@ -528,6 +534,11 @@ def _parameter_dropped(suspect: Suspect, fn: Function, report: LeakReport) -> Fi
     held = [
         st for st in [*outcome.ret.values(), *outcome.fall.values()] if st.status is Status.OWNED
     ]
+    if edit.kind is CodeEditKind.MOVED_FREE and edit.new_line is not None:
+        # a moved release changed only the paths that passed where it was: a path that
+        # returns before that line leaked before the commit too (curl's Curl_follow, whose
+        # early error returns 311c88c did not touch)
+        held = [st for st in held if (_ends_at(st) or edit.new_line) >= edit.new_line]
     if not held:
         return None
     where = sorted({st.event for st in held if st.event}) or ["the end of the function"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ads.analysis.c.flow import PathState, Status, follow, initial_state
 from ads.analysis.c.leaks import LEAK_ISSUE, LeakReport, classify_site
-from ads.analysis.c.program import Function, Program
+from ads.analysis.c.program import Function, LoopInfo, Program
 from ads.analysis.c.sites import call_text, variable_of
 from ads.analysis.c.syntax import Node, callee_name, line_of, strip_expression, text_of
 from ads.analysis.languages import BULK_FILES
@@ -358,28 +358,15 @@ def _overwritten(
     loops = [program.loop_info(loop, fn) for loop in program.enclosing_loops(site)]
     driver = next((info for info in loops if info.unbounded), None) or driver
     line = line_of(site)
-    return Finding(
-        file=fn.file,
-        function=fn.name,
-        line=line,
-        end_line=line,
-        kind=FindingKind.LOOP_LEAK if driver is not None else FindingKind.ONE_OFF_LEAK,
-        issue="a stored block overwritten without its release",
-        allocation=call_text(site),
-        variable=variable,
-        evidence=[_change_line(suspect)],
-        confidence=Confidence.LOW,
-        reasons=[
-            f"{suspect.change.sha[:7]} removed {edit.call} right before line {line} stores "
-            f"into {variable} again: every call after the first loses the block stored before",
-            *([f"called on every iteration of {driver.describe()}"] if driver else []),
-        ],
-        introduced_by=suspect.change,
-        # what the path analysis adds is only that nothing between releases the place: the
-        # change is the evidence, so this never claims proved growth (High)
-        support=[Support.CHANGE],
-        in_scope=program.scope.contains(fn.file),
+    why = (
+        f"{suspect.change.sha[:7]} removed {edit.call} right before line {line} stores "
+        f"into {variable} again: every call after the first loses the block stored before"
     )
+    # what the path analysis adds is only that nothing between releases the place: the
+    # change is the evidence, so this never claims proved growth (High)
+    return _change_finding(suspect, fn, line, driver, report,
+                           issue="a stored block overwritten without its release",
+                           allocation=call_text(site), variable=variable, why=why)  # fmt: skip
 
 
 def _shallower_release(suspect: Suspect, fn: Function, report: LeakReport) -> Finding | None:
@@ -427,24 +414,42 @@ def _held_lost(
     suspect: Suspect, fn: Function, call: Node, removed: str, report: LeakReport
 ) -> Finding:
     edit = suspect.edit
-    driver = report.driven.get(fn.name)
-    line = line_of(call)
+    why = (
+        f"{suspect.change.sha[:7]} replaced {edit.call} with {call_text(call)}: {removed}() "
+        f"also released what {edit.variable} holds, {callee_name(call)}() only the block"
+    )
+    return _change_finding(suspect, fn, line_of(call), report.driven.get(fn.name), report,
+                           issue="struct released without releasing what it holds",
+                           allocation=f"what {edit.variable} holds ({edit.call})",
+                           variable=edit.variable, why=why)  # fmt: skip
+
+
+def _change_finding(
+    suspect: Suspect,
+    fn: Function,
+    line: int,
+    driver: LoopInfo | None,
+    report: LeakReport,
+    *,
+    issue: str,
+    allocation: str,
+    variable: str | None,
+    why: str,
+) -> Finding:
+    """A suspect whose evidence is the change (``Support.CHANGE`` only: Medium at most), at
+    ``line`` of ``fn``; a loop leak when ``driver`` runs the function."""
     return Finding(
         file=fn.file,
         function=fn.name,
         line=line,
         end_line=line,
         kind=FindingKind.LOOP_LEAK if driver is not None else FindingKind.ONE_OFF_LEAK,
-        issue="struct released without releasing what it holds",
-        allocation=f"what {edit.variable} holds ({edit.call})",
-        variable=edit.variable,
+        issue=issue,
+        allocation=allocation,
+        variable=variable,
         evidence=[_change_line(suspect)],
         confidence=Confidence.LOW,
-        reasons=[
-            f"{suspect.change.sha[:7]} replaced {edit.call} with {call_text(call)}: {removed}() "
-            f"also released what {edit.variable} holds, {callee_name(call)}() only the block",
-            *([f"called on every iteration of {driver.describe()}"] if driver else []),
-        ],
+        reasons=[why, *([f"called on every iteration of {driver.describe()}"] if driver else [])],
         introduced_by=suspect.change,
         support=[Support.CHANGE],
         in_scope=report.program.scope.contains(fn.file),
